@@ -1,0 +1,14 @@
+//! The contracts every Bangban service shares (契约): subjects, stream names, the CloudEvents
+//! envelope over NATS headers, the event-type registry, event payloads and service operations.
+//!
+//! Subjects, stream names, event types and payload structs live here and nowhere else.
+
+pub mod envelope;
+pub mod events;
+pub mod intake;
+pub mod office;
+pub mod pii;
+pub mod subjects;
+
+pub use envelope::{CloudEvent, EnvelopeError};
+pub use events::EventType;

@@ -1,0 +1,312 @@
+//! Layered configuration (配置): built-in defaults → optional TOML file → `BANGBAN__SECTION__KEY` variables.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Every setting of the platform. Each service reads the sections it needs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Where embedded SQLite files and development secrets live (`BANGBAN__DATA_DIR`).
+    pub data_dir: PathBuf,
+    pub nats: NatsSettings,
+    pub database: DatabaseSettings,
+    pub http: HttpSettings,
+    pub telemetry: TelemetrySettings,
+    pub auth: AuthSettings,
+    pub outbox: OutboxSettings,
+    pub consumer: ConsumerSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            nats: NatsSettings::default(),
+            database: DatabaseSettings::default(),
+            http: HttpSettings::default(),
+            telemetry: TelemetrySettings::default(),
+            auth: AuthSettings::default(),
+            outbox: OutboxSettings::default(),
+            consumer: ConsumerSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct NatsSettings {
+    /// `BANGBAN__NATS__URL`, e.g. `nats://127.0.0.1:4222`.
+    pub url: String,
+    /// Optional credentials file (`.creds`) for a NATS user of the deployment's accounts.
+    pub creds_file: Option<PathBuf>,
+    /// How long a request to another service may take before the caller gives up.
+    #[serde(with = "humantime_ms")]
+    pub request_timeout: Duration,
+    /// How long to keep trying to reach NATS at start before giving up.
+    #[serde(with = "humantime_ms")]
+    pub connect_deadline: Duration,
+}
+
+impl Default for NatsSettings {
+    fn default() -> Self {
+        Self {
+            url: "nats://127.0.0.1:4222".into(),
+            creds_file: None,
+            request_timeout: Duration::from_secs(5),
+            connect_deadline: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    /// `BANGBAN__DATABASE__URL`. Unset: one SQLite file per service under `data_dir`.
+    /// A `postgres://` URL: one database, one schema per service.
+    pub url: Option<String>,
+    /// Prefix of the per-service PostgreSQL schema names (`<prefix><service>`); empty by default.
+    pub schema_prefix: String,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { url: None, schema_prefix: String::new(), max_connections: 10 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct HttpSettings {
+    /// `BANGBAN__HTTP__LISTEN`.
+    pub listen: SocketAddr,
+    /// Largest accepted request body in bytes.
+    pub body_limit: usize,
+    /// The URL people use to reach the console, printed at start; derived from `listen` when unset.
+    pub public_url: Option<String>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            body_limit: 256 * 1024,
+            public_url: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// JSON lines with trace and span ids, for machines.
+    Json,
+    /// Human-readable, for a terminal.
+    Pretty,
+    /// Pretty on a terminal, JSON otherwise.
+    #[default]
+    Auto,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct TelemetrySettings {
+    /// `BANGBAN__TELEMETRY__OTLP_ENDPOINT`: OTLP/HTTP endpoint (e.g. `http://127.0.0.1:4318`); no export when unset.
+    pub otlp_endpoint: Option<String>,
+    pub log_format: LogFormat,
+    /// `RUST_LOG`-style filter.
+    pub log_filter: String,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            log_format: LogFormat::Auto,
+            log_filter: "info,sqlx=warn,sea_orm=warn,async_nats=warn".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Tokens signed and verified with a local HS256 secret (`bangban token`).
+    #[default]
+    Development,
+    /// Tokens verified against an OIDC issuer's JWKS.
+    Oidc,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AuthSettings {
+    pub mode: AuthMode,
+    /// HS256 secret of development mode. Unset: generated once into `<data_dir>/dev-jwt-secret`.
+    pub dev_secret: Option<SecretString>,
+    /// Issuer (`iss`) of development tokens, and of OIDC tokens in production.
+    pub issuer: String,
+    /// Expected audience (`aud`); not checked when unset.
+    pub audience: Option<String>,
+    /// How long a JWKS is trusted before it is fetched again, in seconds.
+    pub jwks_ttl_secs: u64,
+    /// Allowed clock skew in seconds.
+    pub leeway_secs: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::Development,
+            dev_secret: None,
+            issuer: "bangban-dev".into(),
+            audience: None,
+            jwks_ttl_secs: 600,
+            leeway_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct OutboxSettings {
+    /// How often the relay looks for rows written by other processes, in milliseconds.
+    #[serde(with = "humantime_ms")]
+    pub poll_interval: Duration,
+    /// Rows published per round.
+    pub batch_size: u64,
+    /// Published rows are deleted after this many hours.
+    pub retention_hours: u64,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self { poll_interval: Duration::from_millis(500), batch_size: 256, retention_hours: 72 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ConsumerSettings {
+    /// Deliveries of one message before it goes to the dead-letter stream.
+    pub max_deliver: i64,
+    /// How long the server waits for an ack before redelivering, in milliseconds.
+    #[serde(with = "humantime_ms")]
+    pub ack_wait: Duration,
+}
+
+impl Default for ConsumerSettings {
+    fn default() -> Self {
+        Self { max_deliver: 8, ack_wait: Duration::from_secs(30) }
+    }
+}
+
+/// Durations are written as milliseconds in files and variables (`BANGBAN__NATS__REQUEST_TIMEOUT=2000`).
+mod humantime_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(u64),
+            Str(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Int(ms) => Ok(Duration::from_millis(ms)),
+            Raw::Str(s) => s
+                .trim()
+                .parse::<u64>()
+                .map(Duration::from_millis)
+                .map_err(|_| serde::de::Error::custom(format!("expected milliseconds, got {s:?}"))),
+        }
+    }
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(#[from] config::ConfigError);
+
+impl Settings {
+    /// Defaults, then the optional file, then `BANGBAN__…` from the process environment.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// As [`Settings::load`] with an explicit environment, so tests need not touch the process's.
+    pub fn load_from(
+        file: Option<&std::path::Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml).required(true));
+        }
+        let env: config::Map<String, String> = vars
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("BANGBAN__"))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("BANGBAN")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(env)),
+        );
+        Ok(builder.build()?.try_deserialize()?)
+    }
+
+    /// The URL printed for people: the console.
+    pub fn public_url(&self) -> String {
+        self.http.public_url.clone().unwrap_or_else(|| format!("http://{}/", self.http.listen))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_then_file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bangban.toml");
+        std::fs::write(
+            &file,
+            "data_dir = \"/srv/bangban\"\n[nats]\nurl = \"nats://file:4222\"\n[http]\nlisten = \"0.0.0.0:9000\"\n",
+        )
+        .unwrap();
+        let vars = vec![
+            ("BANGBAN__NATS__URL".to_string(), "nats://env:4222".to_string()),
+            ("BANGBAN__DATABASE__URL".to_string(), "postgres://db/bangban".to_string()),
+            ("BANGBAN__NATS__REQUEST_TIMEOUT".to_string(), "1500".to_string()),
+            ("OTHER".to_string(), "ignored".to_string()),
+        ];
+        let s = Settings::load_from(Some(&file), vars).unwrap();
+        assert_eq!(s.nats.url, "nats://env:4222");
+        assert_eq!(s.database.url.as_deref(), Some("postgres://db/bangban"));
+        assert_eq!(s.data_dir, PathBuf::from("/srv/bangban"));
+        assert_eq!(s.http.listen.port(), 9000);
+        assert_eq!(s.nats.request_timeout, Duration::from_millis(1500));
+        assert_eq!(s.auth.mode, AuthMode::Development);
+    }
+
+    #[test]
+    fn empty_environment_gives_embedded_defaults() {
+        let s = Settings::load_from(None, Vec::<(String, String)>::new()).unwrap();
+        assert_eq!(s.http.listen.to_string(), "127.0.0.1:8080");
+        assert!(s.database.url.is_none());
+        assert_eq!(s.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn data_dir_from_environment() {
+        let s = Settings::load_from(None, vec![("BANGBAN__DATA_DIR".into(), "/tmp/x".into())]).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("/tmp/x"));
+    }
+}

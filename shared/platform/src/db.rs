@@ -1,0 +1,135 @@
+//! Database connections (数据库): embedded SQLite by default, PostgreSQL with one schema per service.
+
+use std::{path::PathBuf, time::Duration};
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm_migration::MigratorTrait;
+
+use crate::config::Settings;
+
+/// Where one service keeps its tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbTarget {
+    /// One SQLite file (created when missing).
+    Sqlite { path: PathBuf },
+    /// One PostgreSQL database; the service's tables live in `schema`.
+    Postgres { url: String, schema: String },
+}
+
+impl DbTarget {
+    /// The target of `service` under these settings: `<data_dir>/<service>.db`, or the
+    /// configured PostgreSQL database with schema `<schema_prefix><service>`.
+    pub fn for_service(settings: &Settings, service: &str) -> Result<Self, DbErr> {
+        match settings.database.url.as_deref() {
+            None | Some("") => Ok(Self::Sqlite { path: settings.data_dir.join(format!("{service}.db")) }),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Ok(Self::Postgres {
+                url: url.to_string(),
+                schema: format!("{}{}", settings.database.schema_prefix, service),
+            }),
+            Some(url) if url.starts_with("sqlite:") => {
+                let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+                let path = path.split('?').next().unwrap_or(path);
+                let path = PathBuf::from(path);
+                // One file per service even when a SQLite URL is configured: services never share tables.
+                let dir = path.parent().map(PathBuf::from).unwrap_or_default();
+                Ok(Self::Sqlite { path: dir.join(format!("{service}.db")) })
+            }
+            Some(other) => Err(DbErr::Custom(format!(
+                "unsupported database URL scheme in {:?}: use postgres:// or sqlite:",
+                other.split(':').next().unwrap_or_default()
+            ))),
+        }
+    }
+
+    /// Human-readable description without credentials.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite { path } => format!("sqlite:{}", path.display()),
+            Self::Postgres { url, schema } => {
+                let host = url.rsplit('@').next().unwrap_or(url);
+                format!("postgres://…@{host} schema {schema}")
+            }
+        }
+    }
+}
+
+/// Connects to the target, creating the SQLite file or the PostgreSQL schema when missing.
+pub async fn connect(target: &DbTarget, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    match target {
+        DbTarget::Sqlite { path } => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(format!("creating {}: {e}", dir.display())))?;
+            }
+            let url = format!("sqlite://{}?mode=rwc", path.display());
+            let mut opts = ConnectOptions::new(url);
+            opts.max_connections(max_connections.max(1))
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .sqlx_logging(false)
+                .map_sqlx_sqlite_opts(|o| {
+                    o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                        .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                        .busy_timeout(Duration::from_secs(10))
+                        .foreign_keys(true)
+                });
+            Database::connect(opts).await
+        }
+        DbTarget::Postgres { url, schema } => {
+            validate_schema_name(schema)?;
+            {
+                let mut opts = ConnectOptions::new(url.clone());
+                opts.max_connections(1).sqlx_logging(false);
+                let admin = Database::connect(opts).await?;
+                admin
+                    .execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                    .await
+                    .map(drop)
+                    .or_else(ignore_concurrent_schema_creation)?;
+                admin.close().await?;
+            }
+            let mut opts = ConnectOptions::new(url.clone());
+            opts.max_connections(max_connections.max(1))
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .sqlx_logging(false)
+                .set_schema_search_path(schema.clone());
+            Database::connect(opts).await
+        }
+    }
+}
+
+/// Two replicas starting together may both try to create the schema; one of them loses the race,
+/// which is as good as winning it.
+fn ignore_concurrent_schema_creation(e: DbErr) -> Result<(), DbErr> {
+    let text = e.to_string();
+    if text.contains("duplicate key") || text.contains("already exists") { Ok(()) } else { Err(e) }
+}
+
+/// Schema names go into SQL text; only plain identifiers are accepted.
+fn validate_schema_name(schema: &str) -> Result<(), DbErr> {
+    let ok = !schema.is_empty()
+        && schema.len() <= 63
+        && schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !schema.starts_with(|c: char| c.is_ascii_digit());
+    if ok { Ok(()) } else { Err(DbErr::Custom(format!("invalid schema name {schema:?}"))) }
+}
+
+/// Connects and brings the schema up to date with the service's migrations.
+pub async fn connect_and_migrate<M: MigratorTrait>(
+    target: &DbTarget,
+    max_connections: u32,
+) -> Result<DatabaseConnection, DbErr> {
+    let db = connect(target, max_connections).await?;
+    M::up(&db, None).await?;
+    Ok(db)
+}
+
+/// Is the database answering? Used by `/readyz`.
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.ping().await.is_ok()
+}
+
+/// Whether the backend supports `FOR UPDATE SKIP LOCKED` (several relay replicas).
+pub fn supports_skip_locked(db: &impl ConnectionTrait) -> bool {
+    matches!(db.get_database_backend(), DbBackend::Postgres)
+}

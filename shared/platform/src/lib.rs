@@ -1,0 +1,17 @@
+//! Infrastructure every Bangban service stands on (平台): configuration, database, NATS, the
+//! transactional outbox, the idempotent inbox consumer, service endpoints, HTTP problems,
+//! authentication and graceful shutdown. No domain logic lives here.
+
+pub mod auth;
+pub mod bus;
+pub mod config;
+pub mod consumer;
+pub mod db;
+pub mod health;
+pub mod migration;
+pub mod outbox;
+pub mod problem;
+pub mod rpc;
+pub mod shutdown;
+
+pub use config::Settings;
