@@ -1,1 +1,308 @@
-//! (in progress)
+//! The idempotent event consumer (幂等消费): a durable JetStream pull consumer with explicit acks,
+//! and an inbox table that records each processed event id in the same transaction as the
+//! handler's effect, so a redelivered event never repeats its effect.
+//!
+//! Transient failures are nak'ed with a growing delay; permanent failures, undecodable messages
+//! and messages delivered too often are copied to `BANGBAN_DLQ` with the reason and terminated.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use async_nats::{
+    HeaderMap,
+    jetstream::{self, AckKind, consumer::pull},
+};
+use bangban_contracts::{
+    CloudEvent,
+    subjects::{EVENTS_STREAM, dlq_subject},
+};
+use bangban_telemetry::{propagation, spans};
+use futures::StreamExt;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, Statement, TransactionTrait, Value};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::config::ConsumerSettings;
+
+/// How a handler failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Try again later (a dependency is down, a conflict): the message is nak'ed with a delay.
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Will never succeed (the event contradicts our state): dead-lettered at once.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+impl From<DbErr> for HandlerError {
+    fn from(e: DbErr) -> Self {
+        Self::Transient(format!("database: {e}"))
+    }
+}
+
+/// What a consumer does with one event, inside the transaction that also records it in the inbox.
+pub trait EventHandler: Send + Sync + 'static {
+    fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        subject: &str,
+        event: &CloudEvent,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+}
+
+/// A durable consumer on `BANGBAN_EVENTS`.
+#[derive(Debug, Clone)]
+pub struct ConsumerSpec {
+    /// Durable name; also the inbox key and the dead-letter subject (`bb.dlq.<name>`).
+    pub name: String,
+    /// Subject filter (`bb.evt.*.case.accepted`, `bb.evt.371625.>`).
+    pub filter_subject: String,
+    pub settings: ConsumerSettings,
+}
+
+/// What happened to one message (returned for tests and counted in metrics).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Processed,
+    Duplicate,
+    Retried { delay: Duration },
+    DeadLettered { reason: String },
+}
+
+/// Delay before redelivering after the `delivered`-th failed attempt: 1 s, 2 s, 4 s … 60 s.
+pub fn backoff(delivered: i64) -> Duration {
+    let exp = (delivered.max(1) - 1).min(6) as u32;
+    Duration::from_secs(2u64.pow(exp)).min(Duration::from_secs(60))
+}
+
+/// Creates (or binds to) the durable consumer.
+pub async fn ensure_consumer(
+    js: &jetstream::Context,
+    spec: &ConsumerSpec,
+) -> Result<jetstream::consumer::Consumer<pull::Config>, async_nats::Error> {
+    let stream = js.get_stream(EVENTS_STREAM).await?;
+    let config = pull::Config {
+        durable_name: Some(spec.name.clone()),
+        filter_subject: spec.filter_subject.clone(),
+        ack_policy: jetstream::consumer::AckPolicy::Explicit,
+        ack_wait: spec.settings.ack_wait,
+        max_deliver: spec.settings.max_deliver,
+        deliver_policy: jetstream::consumer::DeliverPolicy::All,
+        ..Default::default()
+    };
+    Ok(stream.get_or_create_consumer(&spec.name, config).await?)
+}
+
+/// Runs a consumer until shutdown, one message at a time (so one aggregate's events keep order).
+pub async fn run<H: EventHandler>(
+    client: async_nats::Client,
+    db: DatabaseConnection,
+    spec: ConsumerSpec,
+    handler: Arc<H>,
+    shutdown: CancellationToken,
+) -> Result<(), async_nats::Error> {
+    let js = jetstream::new(client);
+    let consumer = ensure_consumer(&js, &spec).await?;
+    let mut messages = consumer.messages().await?;
+    loop {
+        let next = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            m = messages.next() => m,
+        };
+        match next {
+            None => break,
+            Some(Err(e)) => {
+                tracing::warn!(consumer = %spec.name, error = %e, "consumer stream error");
+                continue;
+            }
+            Some(Ok(msg)) => {
+                process(&js, &db, &spec, handler.as_ref(), &msg).await;
+            }
+        }
+    }
+    tracing::info!(consumer = %spec.name, "consumer stopped");
+    Ok(())
+}
+
+/// Handles one delivered message end to end: decode, dedupe, handle, record, ack.
+pub async fn process<H: EventHandler>(
+    js: &jetstream::Context,
+    db: &DatabaseConnection,
+    spec: &ConsumerSpec,
+    handler: &H,
+    msg: &jetstream::Message,
+) -> Outcome {
+    let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
+    let subject = msg.subject.to_string();
+    let msg_id = msg
+        .headers
+        .as_ref()
+        .and_then(|h| h.get("ce-id"))
+        .map(|v| v.as_str().to_string())
+        .unwrap_or_default();
+    let span = spans::consumer_span(&subject, &msg_id, &spec.name, propagation::extract_nats(msg.headers.as_ref()));
+    let outcome = async {
+        let event = match CloudEvent::from_parts(msg.headers.as_ref(), msg.payload.clone()) {
+            Ok(e) => e,
+            Err(e) => return dead_letter(js, spec, msg, delivered, &format!("invalid envelope: {e}")).await,
+        };
+        match handle_once(db, spec, handler, &subject, &event).await {
+            Ok(true) => {
+                ack(msg, AckKind::Ack).await;
+                Outcome::Processed
+            }
+            Ok(false) => {
+                ack(msg, AckKind::Ack).await;
+                Outcome::Duplicate
+            }
+            Err(HandlerError::Permanent(reason)) => dead_letter(js, spec, msg, delivered, &reason).await,
+            Err(HandlerError::Transient(reason)) if delivered >= spec.settings.max_deliver => {
+                dead_letter(js, spec, msg, delivered, &format!("gave up after {delivered} deliveries: {reason}"))
+                    .await
+            }
+            Err(HandlerError::Transient(reason)) => {
+                let delay = backoff(delivered);
+                tracing::warn!(consumer = %spec.name, delivered, ?delay, %reason, "event handling failed; will retry");
+                ack(msg, AckKind::Nak(Some(delay))).await;
+                Outcome::Retried { delay }
+            }
+        }
+    }
+    .instrument(span.clone())
+    .await;
+    let label = match &outcome {
+        Outcome::Processed => "processed",
+        Outcome::Duplicate => "duplicate",
+        Outcome::Retried { .. } => "retried",
+        Outcome::DeadLettered { .. } => {
+            spans::mark_error(&span);
+            "dead_lettered"
+        }
+    };
+    metrics::counter!("bangban_events_consumed_total", "consumer" => spec.name.clone(), "outcome" => label)
+        .increment(1);
+    outcome
+}
+
+/// Runs the handler in a transaction with the inbox row. `Ok(false)`: already processed.
+async fn handle_once<H: EventHandler>(
+    db: &DatabaseConnection,
+    spec: &ConsumerSpec,
+    handler: &H,
+    subject: &str,
+    event: &CloudEvent,
+) -> Result<bool, HandlerError> {
+    let txn = db.begin().await?;
+    if already_processed(&txn, &spec.name, &event.id).await? {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    handler.handle(&txn, subject, event).await?;
+    let backend = txn.get_database_backend();
+    let (a, b, c, d) = match backend {
+        sea_orm::DbBackend::Postgres => ("$1", "$2", "$3", "$4"),
+        _ => ("?", "?", "?", "?"),
+    };
+    let insert = txn
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!("INSERT INTO inbox (consumer, event_id, event_type, processed_at) VALUES ({a}, {b}, {c}, {d})"),
+            [
+                Value::from(spec.name.clone()),
+                Value::from(event.id.clone()),
+                Value::from(event.type_.clone()),
+                Value::from(chrono::Utc::now().timestamp_micros()),
+            ],
+        ))
+        .await;
+    match insert {
+        Ok(_) => {}
+        // Another replica processed the same event concurrently and committed first.
+        Err(e) if is_unique_violation(&e) => {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    match txn.commit().await {
+        Ok(()) => Ok(true),
+        Err(e) if is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn is_unique_violation(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Has this consumer processed this event?
+pub async fn already_processed<C: ConnectionTrait>(conn: &C, consumer: &str, event_id: &str) -> Result<bool, DbErr> {
+    let backend = conn.get_database_backend();
+    let (a, b) = match backend {
+        sea_orm::DbBackend::Postgres => ("$1", "$2"),
+        _ => ("?", "?"),
+    };
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!("SELECT 1 AS one FROM inbox WHERE consumer = {a} AND event_id = {b}"),
+            [Value::from(consumer.to_string()), Value::from(event_id.to_string())],
+        ))
+        .await?;
+    Ok(row.is_some())
+}
+
+async fn ack(msg: &jetstream::Message, kind: AckKind) {
+    if let Err(e) = msg.ack_with(kind).await {
+        // The server redelivers after ack_wait; the inbox makes that harmless.
+        tracing::warn!(error = %e, "ack failed");
+    }
+}
+
+/// Copies the message to `bb.dlq.<consumer>` with the reason, then terminates it. If the copy
+/// cannot be stored, the message is nak'ed instead so that nothing is lost.
+async fn dead_letter(
+    js: &jetstream::Context,
+    spec: &ConsumerSpec,
+    msg: &jetstream::Message,
+    delivered: i64,
+    reason: &str,
+) -> Outcome {
+    let (stream_seq, stream) = msg.info().map(|i| (i.stream_sequence, i.stream.to_string())).unwrap_or_default();
+    let mut headers = msg.headers.clone().unwrap_or_else(HeaderMap::new);
+    headers.insert("Nats-Msg-Id", format!("{}:{}:{}", spec.name, stream, stream_seq).as_str());
+    headers.insert("bb-dlq-consumer", spec.name.as_str());
+    headers.insert("bb-dlq-reason", bangban_contracts::envelope::encode_header_value(reason));
+    headers.insert("bb-dlq-original-subject", msg.subject.as_str());
+    headers.insert("bb-dlq-stream-seq", stream_seq.to_string().as_str());
+    headers.insert("bb-dlq-deliveries", delivered.to_string().as_str());
+    let stored = match js.publish_with_headers(dlq_subject(&spec.name), headers, msg.payload.clone()).await {
+        Ok(ack_fut) => ack_fut.await.map(drop).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match stored {
+        Ok(()) => {
+            tracing::error!(consumer = %spec.name, subject = %msg.subject, %reason, "event dead-lettered");
+            ack(msg, AckKind::Term).await;
+            Outcome::DeadLettered { reason: reason.to_string() }
+        }
+        Err(e) => {
+            tracing::error!(consumer = %spec.name, error = %e, "could not dead-letter; will retry");
+            let delay = backoff(delivered);
+            ack(msg, AckKind::Nak(Some(delay))).await;
+            Outcome::Retried { delay }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_grows_and_caps() {
+        use std::time::Duration;
+        assert_eq!(super::backoff(1), Duration::from_secs(1));
+        assert_eq!(super::backoff(2), Duration::from_secs(2));
+        assert_eq!(super::backoff(4), Duration::from_secs(8));
+        assert_eq!(super::backoff(100), Duration::from_secs(60));
+    }
+}

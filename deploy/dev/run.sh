@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# `make run`: the whole platform on this machine. Builds `bangban`, starts a nats-server with
+# JetStream (store in <data>/nats) on a free port the server picks itself, runs `bangban serve` on
+# SQLite under <data>, prints the console URL once /readyz answers, and stops nats-server when
+# bangban exits (Ctrl-C).
+#
+# Usage: deploy/dev/run.sh [SERVE-ARG...]        e.g. deploy/dev/run.sh --only intake,gateway
+# Environment:
+#   NATS_URL               use this NATS instead of starting one
+#   BANGBAN__DATA_DIR      data folder (default ./data)
+#   BANGBAN__HTTP__LISTEN  gateway address (default 127.0.0.1:8080)
+#   BANGBAN_BIN            run this binary instead of building target/debug/bangban
+#   Every other BANGBAN__SECTION__KEY variable reaches bangban as usual.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+
+say() { printf 'run: %s\n' "$*" >&2; }
+
+data_dir="${BANGBAN__DATA_DIR:-./data}"
+listen="${BANGBAN__HTTP__LISTEN:-127.0.0.1:8080}"
+
+if [ -n "${BANGBAN_BIN:-}" ]; then
+  bin="$BANGBAN_BIN"
+else
+  say "building bangban"
+  cargo build -p bangban
+  bin="${CARGO_TARGET_DIR:-$root/target}/debug/bangban"
+fi
+
+mkdir -p "$data_dir/nats"
+
+nats_pid=""
+watcher_pid=""
+cleanup() {
+  if [ -n "$watcher_pid" ]; then
+    kill "$watcher_pid" 2>/dev/null || true
+  fi
+  if [ -n "$nats_pid" ] && kill -0 "$nats_pid" 2>/dev/null; then
+    say "stopping nats-server (pid $nats_pid)"
+    kill -TERM "$nats_pid" 2>/dev/null || true
+    wait "$nats_pid" 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+# Ctrl-C reaches bangban (in the foreground) directly; the script only has to outlive it and clean up.
+trap 'say "interrupted"' INT
+trap 'exit 143' TERM HUP
+
+if [ -n "${NATS_URL:-}" ]; then
+  nats_url="$NATS_URL"
+  say "using NATS at $nats_url"
+else
+  nats_bin="$(tools/ensure-nats-server.sh)"
+  nats_log="$data_dir/nats/nats-server.log"
+  : >"$nats_log"
+  # `-p -1`: the server binds a free port itself, so no other process can take it between choosing
+  # and binding; the port is read from its log. Its own session keeps the terminal's Ctrl-C away
+  # from it, so bangban can still drain to NATS while it shuts down; cleanup stops it afterwards.
+  launcher=()
+  if command -v setsid >/dev/null 2>&1; then
+    launcher=(setsid)
+  fi
+  "${launcher[@]}" "$nats_bin" -a 127.0.0.1 -p -1 -js -sd "$data_dir/nats" 2>>"$nats_log" &
+  nats_pid=$!
+  port=""
+  for _ in $(seq 100); do
+    if ! kill -0 "$nats_pid" 2>/dev/null; then
+      say "nats-server exited at start; its log ($nats_log):"
+      cat "$nats_log" >&2
+      exit 1
+    fi
+    line="$(grep -m 1 'Listening for client connections on ' "$nats_log" || true)"
+    if [ -n "$line" ] && grep -q 'Server is ready' "$nats_log"; then
+      port="${line##*:}"
+      port="${port//[^0-9]/}"
+      break
+    fi
+    sleep 0.1
+  done
+  if [ -z "$port" ]; then
+    say "nats-server was not ready within 10 s; its log ($nats_log):"
+    cat "$nats_log" >&2
+    exit 1
+  fi
+  nats_url="nats://127.0.0.1:$port"
+  say "nats-server $("$nats_bin" --version 2>&1 | head -n 1 | sed 's/^nats-server: //') (pid $nats_pid) at $nats_url, JetStream store $data_dir/nats, log $nats_log"
+fi
+
+host="${listen%:*}"
+http_port="${listen##*:}"
+case "$host" in
+  "" | 0.0.0.0) host=127.0.0.1 ;;
+  "[::]") host="[::1]" ;;
+esac
+console="http://$host:$http_port/"
+
+probe() {
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null
+  else
+    python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$1" 2>/dev/null
+  fi
+}
+
+# Announce the console once the gateway is ready, while bangban runs in the foreground.
+(
+  for _ in $(seq 1200); do
+    if probe "${console}readyz"; then
+      printf '\n  Bangban is ready: %s   (API %sapi/v1, docs %sdocs; Ctrl-C stops)\n\n' "$console" "$console" "$console" >&2
+      exit 0
+    fi
+    sleep 0.25
+  done
+  say "the gateway did not answer ${console}readyz within 5 minutes"
+) &
+watcher_pid=$!
+
+say "starting $bin serve $* (data in $data_dir)"
+status=0
+BANGBAN__NATS__URL="$nats_url" BANGBAN__DATA_DIR="$data_dir" BANGBAN__HTTP__LISTEN="$listen" \
+  "$bin" serve "$@" || status=$?
+say "bangban exited with status $status"
+exit "$status"
