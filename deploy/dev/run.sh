@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: the whole platform on this machine. Builds `bangban`, starts a nats-server with
 # JetStream (store in <data>/nats) on a free port the server picks itself, runs `bangban serve` on
-# SQLite under <data>, prints the console URL once /readyz answers, and stops nats-server when
-# bangban exits (Ctrl-C).
+# SQLite under <data>, prints the console URL once /readyz answers, and stops nats-server after
+# bangban exits (Ctrl-C: bangban shuts down gracefully first, a second Ctrl-C kills it).
 #
 # Usage: deploy/dev/run.sh [SERVE-ARG...]        e.g. deploy/dev/run.sh --only intake,gateway
 # Environment:
@@ -16,7 +16,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
-say() { printf 'run: %s\n' "$*" >&2; }
+# Never fails: the terminal or a pipe (`make run | tee`) may be gone by the time cleanup talks.
+say() { printf 'run: %s\n' "$*" >&2 2>/dev/null || true; }
 
 data_dir="${BANGBAN__DATA_DIR:-./data}"
 listen="${BANGBAN__HTTP__LISTEN:-127.0.0.1:8080}"
@@ -29,24 +30,57 @@ else
   bin="${CARGO_TARGET_DIR:-$root/target}/debug/bangban"
 fi
 
-mkdir -p "$data_dir/nats"
+# Children run in sessions of their own, so the terminal's Ctrl-C reaches only this script, which
+# stops them in order: bangban first (it may still be draining its outbox to NATS), then nats-server.
+launcher=()
+if command -v setsid >/dev/null 2>&1; then
+  launcher=(setsid)
+fi
 
 nats_pid=""
+bangban_pid=""
 watcher_pid=""
-cleanup() {
-  if [ -n "$watcher_pid" ]; then
-    kill "$watcher_pid" 2>/dev/null || true
-  fi
-  if [ -n "$nats_pid" ] && kill -0 "$nats_pid" 2>/dev/null; then
-    say "stopping nats-server (pid $nats_pid)"
-    kill -TERM "$nats_pid" 2>/dev/null || true
-    wait "$nats_pid" 2>/dev/null || true
+watchdog_pid=""
+
+stop_pid() { # pid: SIGTERM, then wait for it (it is our child)
+  if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+    kill -TERM "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
   fi
 }
+
+cleanup() {
+  set +e
+  stop_pid "$bangban_pid"
+  if [ -n "$nats_pid" ] && kill -0 "$nats_pid" 2>/dev/null; then
+    say "stopping nats-server (pid $nats_pid)"
+    stop_pid "$nats_pid"
+  fi
+  for pid in "$watcher_pid" "$watchdog_pid"; do
+    if [ -n "$pid" ]; then
+      kill "$pid" 2>/dev/null
+    fi
+  done
+}
 trap cleanup EXIT
-# Ctrl-C reaches bangban (in the foreground) directly; the script only has to outlive it and clean up.
-trap 'say "interrupted"' INT
-trap 'exit 143' TERM HUP
+trap '' PIPE
+
+stop_requests=0
+request_stop() {
+  stop_requests=$((stop_requests + 1))
+  if [ -z "$bangban_pid" ]; then
+    exit 130
+  elif [ "$stop_requests" -eq 1 ]; then
+    say "stopping bangban (Ctrl-C again to kill it)"
+    kill -TERM "$bangban_pid" 2>/dev/null || true
+  else
+    say "killing bangban"
+    kill -KILL "$bangban_pid" 2>/dev/null || true
+  fi
+}
+trap request_stop INT TERM HUP
+
+mkdir -p "$data_dir/nats"
 
 if [ -n "${NATS_URL:-}" ]; then
   nats_url="$NATS_URL"
@@ -56,13 +90,8 @@ else
   nats_log="$data_dir/nats/nats-server.log"
   : >"$nats_log"
   # `-p -1`: the server binds a free port itself, so no other process can take it between choosing
-  # and binding; the port is read from its log. Its own session keeps the terminal's Ctrl-C away
-  # from it, so bangban can still drain to NATS while it shuts down; cleanup stops it afterwards.
-  launcher=()
-  if command -v setsid >/dev/null 2>&1; then
-    launcher=(setsid)
-  fi
-  "${launcher[@]}" "$nats_bin" -a 127.0.0.1 -p -1 -js -sd "$data_dir/nats" 2>>"$nats_log" &
+  # and binding; the port is read from its log.
+  "${launcher[@]}" "$nats_bin" -a 127.0.0.1 -p -1 -js -sd "$data_dir/nats" </dev/null 2>>"$nats_log" &
   nats_pid=$!
   port=""
   for _ in $(seq 100); do
@@ -96,6 +125,29 @@ case "$host" in
 esac
 console="http://$host:$http_port/"
 
+say "starting $bin serve $* (data in $data_dir)"
+BANGBAN__NATS__URL="$nats_url" BANGBAN__DATA_DIR="$data_dir" BANGBAN__HTTP__LISTEN="$listen" \
+  "${launcher[@]}" "$bin" serve "$@" </dev/null &
+bangban_pid=$!
+
+# Should this script die without its EXIT trap (SIGKILL), its children must not live on.
+script_pid=$$
+(
+  trap '' INT HUP
+  while kill -0 "$script_pid" 2>/dev/null; do
+    sleep 1
+  done
+  kill -TERM "$bangban_pid" 2>/dev/null
+  for _ in $(seq 100); do
+    kill -0 "$bangban_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -n "$nats_pid" ]; then
+    kill -TERM "$nats_pid" 2>/dev/null
+  fi
+) </dev/null >/dev/null 2>&1 &
+watchdog_pid=$!
+
 probe() {
   if command -v curl >/dev/null 2>&1; then
     curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null
@@ -104,11 +156,13 @@ probe() {
   fi
 }
 
-# Announce the console once the gateway is ready, while bangban runs in the foreground.
+# Announce the console once the gateway is ready.
 (
   for _ in $(seq 1200); do
+    kill -0 "$bangban_pid" 2>/dev/null || exit 0
     if probe "${console}readyz"; then
-      printf '\n  Bangban is ready: %s   (API %sapi/v1, docs %sdocs; Ctrl-C stops)\n\n' "$console" "$console" "$console" >&2
+      printf '\n  Bangban is ready: %s   (API %sapi/v1, docs %sdocs; Ctrl-C stops)\n\n' \
+        "$console" "$console" "$console" >&2
       exit 0
     fi
     sleep 0.25
@@ -117,9 +171,16 @@ probe() {
 ) &
 watcher_pid=$!
 
-say "starting $bin serve $* (data in $data_dir)"
-status=0
-BANGBAN__NATS__URL="$nats_url" BANGBAN__DATA_DIR="$data_dir" BANGBAN__HTTP__LISTEN="$listen" \
-  "$bin" serve "$@" || status=$?
+# `wait` returns early whenever a trapped signal arrives; go on waiting until bangban is gone.
+set +e
+while :; do
+  wait "$bangban_pid"
+  status=$?
+  kill -0 "$bangban_pid" 2>/dev/null || break
+done
+wait "$bangban_pid" 2>/dev/null
+status=$?
+set -e
+bangban_pid=""
 say "bangban exited with status $status"
 exit "$status"

@@ -10,8 +10,10 @@ pub mod db;
 pub mod health;
 pub mod migration;
 pub mod outbox;
+pub mod metrics;
 pub mod problem;
 pub mod rpc;
+pub mod runtime;
 pub mod shutdown;
 
 pub use config::Settings;

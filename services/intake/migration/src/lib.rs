@@ -1,1 +1,17 @@
-//! placeholder
+//! Migrations of intake's schema (受理库): the outbox and inbox, then intake's own tables.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000010_create_cases;
+
+/// Every migration of intake, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        let mut all = bangban_platform::migration::infrastructure();
+        all.push(Box::new(m20261128_000010_create_cases::Migration));
+        all
+    }
+}

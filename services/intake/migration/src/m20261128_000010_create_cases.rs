@@ -1,0 +1,120 @@
+//! Applicants, projects, cases (台账) and the per-office, per-year ledger sequence.
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Applicant {
+    Table,
+    Id,
+    Kind,
+    Name,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Project {
+    Table,
+    Id,
+    Name,
+    Category,
+    Office,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Cases {
+    Table,
+    Id,
+    LedgerNo,
+    ServiceType,
+    Status,
+    Office,
+    ApplicantId,
+    ProjectId,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum LedgerSequence {
+    Table,
+    Office,
+    Year,
+    Last,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Applicant::Table)
+                    .col(ColumnDef::new(Applicant::Id).string_len(36).not_null().primary_key())
+                    .col(ColumnDef::new(Applicant::Kind).string_len(32).not_null())
+                    .col(ColumnDef::new(Applicant::Name).string_len(200).not_null())
+                    .col(ColumnDef::new(Applicant::CreatedAt).timestamp_with_time_zone().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Project::Table)
+                    .col(ColumnDef::new(Project::Id).string_len(36).not_null().primary_key())
+                    .col(ColumnDef::new(Project::Name).string_len(400).not_null())
+                    .col(ColumnDef::new(Project::Category).string_len(32).not_null())
+                    .col(ColumnDef::new(Project::Office).string_len(6).not_null())
+                    .col(ColumnDef::new(Project::CreatedAt).timestamp_with_time_zone().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Cases::Table)
+                    .col(ColumnDef::new(Cases::Id).string_len(36).not_null().primary_key())
+                    .col(ColumnDef::new(Cases::LedgerNo).string_len(32).not_null().unique_key())
+                    .col(ColumnDef::new(Cases::ServiceType).string_len(16).not_null())
+                    .col(ColumnDef::new(Cases::Status).string_len(32).not_null())
+                    .col(ColumnDef::new(Cases::Office).string_len(6).not_null())
+                    .col(ColumnDef::new(Cases::ApplicantId).string_len(36).not_null())
+                    .col(ColumnDef::new(Cases::ProjectId).string_len(36).not_null())
+                    .col(ColumnDef::new(Cases::CreatedBy).string_len(128).not_null())
+                    .col(ColumnDef::new(Cases::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(Cases::UpdatedAt).timestamp_with_time_zone().not_null())
+                    .foreign_key(ForeignKey::create().from(Cases::Table, Cases::ApplicantId).to(Applicant::Table, Applicant::Id))
+                    .foreign_key(ForeignKey::create().from(Cases::Table, Cases::ProjectId).to(Project::Table, Project::Id))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(Index::create().name("cases_office_status").table(Cases::Table).col(Cases::Office).col(Cases::Status).to_owned())
+            .await?;
+        manager
+            .create_index(Index::create().name("cases_applicant").table(Cases::Table).col(Cases::ApplicantId).to_owned())
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(LedgerSequence::Table)
+                    .col(ColumnDef::new(LedgerSequence::Office).string_len(6).not_null())
+                    .col(ColumnDef::new(LedgerSequence::Year).integer().not_null())
+                    .col(ColumnDef::new(LedgerSequence::Last).big_integer().not_null())
+                    .primary_key(Index::create().col(LedgerSequence::Office).col(LedgerSequence::Year))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_table(Table::drop().table(LedgerSequence::Table).to_owned()).await?;
+        manager.drop_table(Table::drop().table(Cases::Table).to_owned()).await?;
+        manager.drop_table(Table::drop().table(Project::Table).to_owned()).await?;
+        manager.drop_table(Table::drop().table(Applicant::Table).to_owned()).await
+    }
+}

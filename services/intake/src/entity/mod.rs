@@ -1,0 +1,5 @@
+//! Intake's tables as sea-orm entities.
+
+pub mod applicant;
+pub mod cases;
+pub mod project;

@@ -1,0 +1,99 @@
+//! Process start-up and shutdown shared by every binary (运行时): configuration, telemetry, the
+//! rustls provider, NATS with the streams, the HTTP listener, and a graceful stop on SIGTERM.
+
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+use axum::Router;
+use bangban_telemetry::{TelemetryGuard, TelemetryOptions};
+use futures::future::BoxFuture;
+use sea_orm::DatabaseConnection;
+
+use crate::{Settings, bus, config::LogFormat, health, shutdown::Shutdown};
+
+/// What a service needs to start.
+#[derive(Clone)]
+pub struct Context {
+    pub settings: Settings,
+    pub client: async_nats::Client,
+    pub shutdown: Shutdown,
+}
+
+/// Installs the process-wide rustls provider (ring); harmless when already installed.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Telemetry options from the settings.
+pub fn telemetry_options(settings: &Settings, service_name: &str) -> TelemetryOptions {
+    TelemetryOptions {
+        service_name: service_name.to_string(),
+        otlp_endpoint: settings.telemetry.otlp_endpoint.clone(),
+        log_format: match settings.telemetry.log_format {
+            LogFormat::Json => bangban_telemetry::LogFormat::Json,
+            LogFormat::Pretty => bangban_telemetry::LogFormat::Pretty,
+            LogFormat::Auto => bangban_telemetry::LogFormat::Auto,
+        },
+        log_filter: settings.telemetry.log_filter.clone(),
+    }
+}
+
+/// Reads the configuration, starts telemetry, connects NATS and makes sure the streams exist.
+pub async fn bootstrap(config: Option<&Path>, service_name: &str) -> anyhow::Result<(Context, TelemetryGuard)> {
+    install_crypto_provider();
+    let settings = Settings::load(config)?;
+    let guard = bangban_telemetry::init(&telemetry_options(&settings, service_name))?;
+    crate::metrics::install();
+    tracing::info!(nats = %settings.nats.url, data_dir = %settings.data_dir.display(), "starting {service_name}");
+    let client = bus::connect(&settings.nats, service_name).await?;
+    bus::ensure_streams(&async_nats::jetstream::new(client.clone())).await?;
+    Ok((Context { settings, client, shutdown: Shutdown::new() }, guard))
+}
+
+/// Binds `listen` and serves `router` until shutdown; returns the bound address.
+pub async fn serve_http(listen: SocketAddr, router: Router, shutdown: &Shutdown) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr()?;
+    let token = shutdown.token();
+    shutdown.spawn(async move {
+        let result = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move { token.cancelled().await })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    });
+    Ok(addr)
+}
+
+/// Waits for SIGTERM or Ctrl-C, then stops every task (up to 20 s) and flushes telemetry.
+pub async fn wait_and_stop(shutdown: &Shutdown, client: &async_nats::Client, guard: TelemetryGuard) {
+    let token = shutdown.token();
+    tokio::select! {
+        _ = crate::shutdown::signal() => tracing::info!("stopping"),
+        _ = token.cancelled() => {},
+    }
+    if !shutdown.shutdown(Duration::from_secs(20)).await {
+        tracing::warn!("some tasks did not stop within 20 s");
+    }
+    let _ = client.flush().await;
+    guard.flush();
+    drop(guard);
+}
+
+/// Starts services that return their databases; `Ok` names them for readiness.
+pub type StartFn =
+    Box<dyn FnOnce(Context) -> BoxFuture<'static, anyhow::Result<Vec<(&'static str, DatabaseConnection)>>> + Send>;
+
+/// A single service's binary: bootstrap, start, serve `/healthz`, `/readyz` and `/metrics` on
+/// `http.listen`, stop gracefully.
+pub async fn run_standalone(config: Option<&Path>, service_name: &str, start: StartFn) -> anyhow::Result<()> {
+    let (ctx, guard) = bootstrap(config, service_name).await?;
+    let databases = start(ctx.clone()).await?;
+    let router = health::router(health::Readiness { nats: ctx.client.clone(), databases }).merge(crate::metrics::router());
+    let addr = serve_http(ctx.settings.http.listen, router, &ctx.shutdown).await?;
+    tracing::info!(%addr, "health and metrics listening");
+    wait_and_stop(&ctx.shutdown, &ctx.client, guard).await;
+    Ok(())
+}
