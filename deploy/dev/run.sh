@@ -42,6 +42,7 @@ bangban_pid=""
 watcher_pid=""
 watchdog_pid=""
 
+# shellcheck disable=SC2317 # called from traps
 stop_pid() { # pid: SIGTERM, then wait for it (it is our child)
   if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
     kill -TERM "$1" 2>/dev/null
@@ -49,6 +50,7 @@ stop_pid() { # pid: SIGTERM, then wait for it (it is our child)
   fi
 }
 
+# shellcheck disable=SC2317 # called from traps
 cleanup() {
   set +e
   stop_pid "$bangban_pid"
@@ -66,6 +68,7 @@ trap cleanup EXIT
 trap '' PIPE
 
 stop_requests=0
+# shellcheck disable=SC2317 # called from traps
 request_stop() {
   stop_requests=$((stop_requests + 1))
   if [ -z "$bangban_pid" ]; then

@@ -1,1 +1,102 @@
-//! placeholder
+//! The gateway (网关): the HTTP API, authentication and authorization, and the web console's entry.
+//! It owns no tables: commands and queries go to the services over the bus.
+
+pub mod authz;
+pub mod extract;
+pub mod handlers;
+pub mod openapi;
+mod telemetry;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, FromRef},
+    middleware,
+    routing::get,
+};
+use bangban_platform::{
+    Settings,
+    auth::Authenticator,
+    health::{self, Readiness},
+    problem::Problem,
+    runtime,
+    shutdown::Shutdown,
+};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub client: async_nats::Client,
+    pub auth: Authenticator,
+    pub request_timeout: Duration,
+    pub settings: Arc<Settings>,
+}
+
+impl FromRef<AppState> for Authenticator {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}
+
+async fn not_found(uri: axum::http::Uri) -> Problem {
+    Problem::not_found(format!("没有 {} 这个地址", uri.path()), format!("no resource at {}", uri.path()))
+        .with_instance(uri.path())
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Problem {
+    Problem::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "不支持的请求方法", "Method not allowed")
+        .with_detail(format!("{} 不支持 {method}", uri.path()), format!("{} does not support {method}", uri.path()))
+        .with_instance(uri.path())
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState, readiness: Readiness) -> Router {
+    let body_limit = state.settings.http.body_limit;
+    let api = Router::new()
+        .route("/api/v1/cases", axum::routing::post(handlers::cases::create_case))
+        .route("/api/v1/cases/{id}", get(handlers::cases::get_case))
+        .route("/api/v1/me", get(handlers::me::me))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/docs", get(openapi::docs))
+        .route_layer(middleware::from_fn(telemetry::record_route))
+        .with_state(state);
+    api.merge(health::router(readiness))
+        .merge(bangban_platform::metrics::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(move |mut req: axum::extract::Request, next: middleware::Next| {
+            req.extensions_mut().insert(extract::BodyLimit(body_limit));
+            next.run(req)
+        }))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(telemetry::trace_request))
+}
+
+/// Builds the state from the settings (authenticator included).
+pub fn state(settings: &Settings, client: async_nats::Client) -> anyhow::Result<AppState> {
+    runtime::install_crypto_provider();
+    let auth = Authenticator::from_settings(settings)?;
+    Ok(AppState {
+        client,
+        auth,
+        request_timeout: settings.nats.request_timeout,
+        settings: Arc::new(settings.clone()),
+    })
+}
+
+/// Starts the gateway on `http.listen`; returns the bound address (port 0 picks a free one).
+pub async fn start(
+    settings: &Settings,
+    client: async_nats::Client,
+    readiness: Readiness,
+    shutdown: &Shutdown,
+) -> anyhow::Result<SocketAddr> {
+    let state = state(settings, client)?;
+    if let Err(e) = state.auth.prefetch().await {
+        tracing::warn!(error = %e, "identity provider not reachable yet; will retry on first login");
+    }
+    let addr = runtime::serve_http(settings.http.listen, router(state, readiness), shutdown).await?;
+    tracing::info!(%addr, "gateway listening");
+    Ok(addr)
+}

@@ -1,0 +1,4 @@
+//! HTTP handlers of `/api/v1`.
+
+pub mod cases;
+pub mod me;

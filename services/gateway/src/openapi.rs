@@ -1,0 +1,47 @@
+//! The OpenAPI description (`/openapi.json`) and the self-contained docs page (`/docs`).
+
+use axum::{Json, response::Html};
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+
+use crate::handlers;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// The API of the gateway.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "帮办代办平台 Bangban API",
+        description = "工程建设项目帮办代办服务（DB3716/T 2—2022）。错误均为 RFC 9457 问题详情（application/problem+json），含中英文说明。\n\nAssistance and commission services for construction-project approvals. Every error is an RFC 9457 problem with Chinese and English text.",
+        version = env!("CARGO_PKG_VERSION"),
+    ),
+    paths(handlers::cases::create_case, handlers::cases::get_case, handlers::me::me),
+    components(schemas(bangban_platform::problem::Problem, bangban_platform::problem::FieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "cases", description = "案件与台账 / cases and the ledger"),
+        (name = "auth", description = "身份 / identity"),
+    )
+)]
+pub struct ApiDoc;
+
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+pub async fn docs() -> Html<&'static str> {
+    Html(include_str!("docs.html"))
+}
