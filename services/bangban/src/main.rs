@@ -1,1 +1,129 @@
-fn main() {}
+//! `bangban`: the all-in-one binary and CLI — every service in one process (`serve`), development
+//! tokens (`token`) and migrations (`migrate`).
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Context as _;
+use bangban_platform::{
+    Settings,
+    auth::{Authenticator, Role},
+    config::AuthMode,
+    db::{self, DbTarget},
+    health::Readiness,
+    runtime,
+};
+use clap::{Parser, Subcommand};
+
+/// Every service this binary can run, in start order.
+const SERVICES: [&str; 2] = ["intake", "gateway"];
+
+#[derive(Parser)]
+#[command(name = "bangban", version, about = "帮办代办平台 Bangban — construction-project approval assistance")]
+struct Cli {
+    /// TOML configuration file; `BANGBAN__…` environment variables override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform: every service in this process, or those named with --only.
+    Serve {
+        /// Comma-separated subset, e.g. `--only intake,gateway`.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
+    /// Print a development token (development auth mode only).
+    Token {
+        #[arg(long)]
+        role: Role,
+        /// Six-digit office code, e.g. 371600.
+        #[arg(long)]
+        office: String,
+        #[arg(long)]
+        unit: Option<String>,
+        #[arg(long)]
+        applicant: Option<String>,
+        #[arg(long)]
+        sub: String,
+        /// Lifetime in hours.
+        #[arg(long, default_value_t = 12)]
+        ttl_hours: u64,
+    },
+    /// Bring every service's schema up to date, then exit.
+    Migrate {
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
+}
+
+fn selected(only: &[String]) -> anyhow::Result<Vec<&'static str>> {
+    if only.is_empty() {
+        return Ok(SERVICES.to_vec());
+    }
+    let mut out = Vec::new();
+    for name in only {
+        let name = name.trim();
+        match SERVICES.iter().find(|s| **s == name) {
+            Some(s) => out.push(*s),
+            None => anyhow::bail!("unknown service {name:?}; known: {}", SERVICES.join(", ")),
+        }
+    }
+    Ok(out)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { only } => serve(cli.config, selected(&only)?).await,
+        Command::Token { role, office, unit, applicant, sub, ttl_hours } => {
+            runtime::install_crypto_provider();
+            let settings = Settings::load(cli.config.as_deref())?;
+            if settings.auth.mode != AuthMode::Development {
+                anyhow::bail!("`bangban token` works only in development auth mode; production tokens come from the OIDC issuer");
+            }
+            let auth = Authenticator::from_settings(&settings)?;
+            let token = auth.issue(sub, role, office, unit, applicant, Duration::from_secs(ttl_hours * 3600))?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Migrate { only } => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            for service in selected(&only)? {
+                if service == "intake" {
+                    let target = DbTarget::for_service(&settings, service)?;
+                    db::connect_and_migrate::<bangban_intake_migration::Migrator>(&target, 1)
+                        .await
+                        .with_context(|| format!("migrating {service} at {}", target.describe()))?;
+                    println!("{service}: up to date ({})", target.describe());
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Option<PathBuf>, services: Vec<&'static str>) -> anyhow::Result<()> {
+    let (ctx, guard) = runtime::bootstrap(config.as_deref(), "bangban").await?;
+    let mut databases = Vec::new();
+    if services.contains(&"intake") {
+        let running = bangban_intake::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
+        databases.push(("intake", running.db));
+    }
+    let readiness = Readiness { nats: ctx.client.clone(), databases };
+    if services.contains(&"gateway") {
+        let addr = bangban_gateway::start(&ctx.settings, ctx.client.clone(), readiness, &ctx.shutdown).await?;
+        let url = ctx.settings.http.public_url.clone().unwrap_or_else(|| format!("http://{addr}/"));
+        tracing::info!(%url, "console ready");
+        println!("Bangban 帮办代办平台 is running: {url}  (API docs: {url}docs)");
+    } else {
+        let router = bangban_platform::health::router(readiness).merge(bangban_platform::metrics::router());
+        let addr = runtime::serve_http(ctx.settings.http.listen, router, &ctx.shutdown).await?;
+        tracing::info!(%addr, "health and metrics listening");
+    }
+    runtime::wait_and_stop(&ctx.shutdown, &ctx.client, guard).await;
+    Ok(())
+}
