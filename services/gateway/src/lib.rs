@@ -59,7 +59,7 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
         .route("/api/v1/me", get(handlers::me::me))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(openapi::docs))
-        .route_layer(middleware::from_fn(telemetry::record_route))
+        .route_layer(middleware::from_fn(telemetry::trace_request))
         .with_state(state);
     api.merge(health::router(readiness))
         .merge(bangban_platform::metrics::router())
@@ -70,7 +70,7 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
             next.run(req)
         }))
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(middleware::from_fn(telemetry::trace_request))
+        .layer(middleware::from_fn(telemetry::count_request))
 }
 
 /// Builds the state from the settings (authenticator included).

@@ -1,4 +1,5 @@
-//! The server span of each HTTP request, continuing an incoming `traceparent`, and request metrics.
+//! The server span of each routed HTTP request, continuing an incoming `traceparent`, and request
+//! metrics for every request.
 
 use std::time::Instant;
 
@@ -10,51 +11,46 @@ use axum::{
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-/// Opens the request's server span (child of the caller's trace, if any) and counts the request.
+#[derive(Clone)]
+struct RouteName(String);
+
+/// Opens the request's server span, named after the matched route (`GET /api/v1/cases/{id}`, never
+/// the raw path), as a child of the caller's trace when it sent one. A route layer, so that the
+/// route is known when the span is created.
 pub async fn trace_request(req: Request, next: Next) -> Response {
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();
     let span = tracing::info_span!(
         "http.request",
-        otel.name = %method,
+        otel.name = %format!("{method} {route}"),
         otel.kind = "server",
         http.request.method = %method,
-        url.path = %path,
-        http.route = tracing::field::Empty,
+        http.route = %route,
+        url.path = %req.uri().path(),
         http.response.status_code = tracing::field::Empty,
         enduser.id = tracing::field::Empty,
         enduser.role = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
     );
     let _ = span.set_parent(bangban_telemetry::extract_http(req.headers()));
-    let started = Instant::now();
-    let response = next.run(req).instrument(span.clone()).await;
+    let mut response = next.run(req).instrument(span.clone()).await;
     let status = response.status();
     span.record("http.response.status_code", status.as_u16());
     if status.is_server_error() {
         span.record("otel.status_code", "ERROR");
     }
-    let route = response.extensions().get::<RouteName>().map(|r| r.0.clone()).unwrap_or_else(|| "unmatched".into());
-    let labels = [("method", method.to_string()), ("route", route), ("status", status.as_u16().to_string())];
-    metrics::counter!("bangban_http_requests_total", &labels).increment(1);
-    metrics::histogram!("bangban_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    response.extensions_mut().insert(RouteName(route));
     response
 }
 
-#[derive(Clone)]
-struct RouteName(String);
-
-/// Names the span after the matched route (`POST /api/v1/cases/{id}`), never after raw paths.
-pub async fn record_route(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
-    if let Some(route) = &route {
-        let span = tracing::Span::current();
-        span.record("http.route", route.as_str());
-        span.record("otel.name", format!("{} {}", req.method(), route));
-    }
-    let mut response = next.run(req).await;
-    if let Some(route) = route {
-        response.extensions_mut().insert(RouteName(route));
-    }
+/// Counts every request and its duration by method, route and status.
+pub async fn count_request(req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let route = response.extensions().get::<RouteName>().map(|r| r.0.clone()).unwrap_or_else(|| "unmatched".into());
+    let labels = [("method", method), ("route", route), ("status", response.status().as_u16().to_string())];
+    metrics::counter!("bangban_http_requests_total", &labels).increment(1);
+    metrics::histogram!("bangban_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     response
 }

@@ -1,0 +1,5 @@
+//! End-to-end tests over real parts: nats-server, SQLite or PostgreSQL, intake and the gateway.
+
+mod api;
+mod bus;
+mod support;
