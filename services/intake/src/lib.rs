@@ -26,7 +26,7 @@ use bangban_platform::{
     shutdown::Shutdown,
 };
 pub use bangban_intake_migration::Migrator;
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Statement,
     TransactionTrait, Value,
@@ -65,7 +65,8 @@ impl IntakeService {
         if !validation::may_accept_for(&actor, &case.office) {
             return Err(IntakeError::OfficeForbidden { actor: actor.sub, office: case.office });
         }
-        let now = Utc::now();
+        // Microseconds: what both databases keep, so the reply equals what a later read returns.
+        let now = Utc::now().trunc_subsecs(6);
         let case_id = Uuid::now_v7();
         let applicant_id = Uuid::now_v7();
         let project_id = Uuid::now_v7();

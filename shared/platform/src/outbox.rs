@@ -189,6 +189,10 @@ impl Relay {
         }
         let backend = self.db.get_database_backend();
         if backend == DbBackend::Postgres {
+            // A cheap look first, so that an idle relay holds no transaction between polls.
+            if pending_count(&self.db).await? == 0 {
+                return Ok(0);
+            }
             // Rows stay locked until the marks commit, so another replica skips them.
             let txn = self.db.begin().await?;
             let rows = self.select_pending(&txn, true).await?;

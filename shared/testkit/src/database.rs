@@ -194,6 +194,17 @@ async fn drop_schemas(url: &str, schema: &str) -> anyhow::Result<()> {
         .collect();
     names.sort_by_key(|name| std::cmp::Reverse(name.len()));
     for name in names {
+        // The test's runtime may have stopped with a transaction of its own still open (a relay
+        // between its SELECT … FOR UPDATE and its COMMIT); such a backend holds locks on this
+        // schema's tables forever. Only this test's connections touch its schema: end them.
+        conn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_terminate_backend(l.pid) FROM pg_locks l \
+             JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname::text = $1::text AND l.pid <> pg_backend_pid()",
+            [name.clone().into()],
+        ))
+        .await?;
         // Names come from pg_namespace filtered on our own prefix; quote them anyway.
         let quoted = name.replace('"', "\"\"");
         conn.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{quoted}\" CASCADE"))
