@@ -15,7 +15,7 @@ else
 fi
 
 if cargo nextest --version >/dev/null 2>&1; then
-  exec cargo nextest run --workspace --all-targets --no-fail-fast "$@"
+  exec cargo nextest run --workspace --no-fail-fast "$@"
 else
   echo "cargo-nextest is not installed: using cargo test" >&2
   exec cargo test --workspace --no-fail-fast "$@"

@@ -83,7 +83,9 @@ async fn main() -> anyhow::Result<()> {
             runtime::install_crypto_provider();
             let settings = Settings::load(cli.config.as_deref())?;
             if settings.auth.mode != AuthMode::Development {
-                anyhow::bail!("`bangban token` works only in development auth mode; production tokens come from the OIDC issuer");
+                anyhow::bail!(
+                    "`bangban token` works only in development auth mode; production tokens come from the OIDC issuer"
+                );
             }
             let auth = Authenticator::from_settings(&settings)?;
             let token = auth.issue(sub, role, office, unit, applicant, Duration::from_secs(ttl_hours * 3600))?;

@@ -73,10 +73,9 @@ pub fn authorize(principal: &Principal, action: Action, resource: Resource<'_>) 
     }
     match resource {
         Resource::Case { .. } => Err(Problem::not_found("案件不存在", "case not found")),
-        Resource::Office(office) => Err(Problem::forbidden(
-            format!("无权在机构 {office} 办理"),
-            format!("you may not act for office {office}"),
-        )),
+        Resource::Office(office) => {
+            Err(Problem::forbidden(format!("无权在机构 {office} 办理"), format!("you may not act for office {office}")))
+        }
     }
 }
 
@@ -85,13 +84,7 @@ mod tests {
     use super::*;
 
     fn p(role: Role, office: &str, applicant: Option<&str>) -> Principal {
-        Principal {
-            sub: "u".into(),
-            role,
-            office: office.into(),
-            unit: None,
-            applicant: applicant.map(Into::into),
-        }
+        Principal { sub: "u".into(), role, office: office.into(), unit: None, applicant: applicant.map(Into::into) }
     }
 
     const CASE: Resource<'static> = Resource::Case { office: "371625", applicant: "a-1" };
@@ -101,7 +94,8 @@ mod tests {
         assert!(authorize(&p(Role::Applicant, "371625", Some("a-1")), Action::ReadCase, CASE).is_ok());
         let other = authorize(&p(Role::Applicant, "371625", Some("a-2")), Action::ReadCase, CASE).unwrap_err();
         assert_eq!(other.status, 404);
-        let create = authorize(&p(Role::Applicant, "371625", Some("a-1")), Action::CreateCase, Resource::Office("371625"));
+        let create =
+            authorize(&p(Role::Applicant, "371625", Some("a-1")), Action::CreateCase, Resource::Office("371625"));
         assert_eq!(create.unwrap_err().status, 403);
     }
 
@@ -110,7 +104,9 @@ mod tests {
         assert!(authorize(&p(Role::Assistant, "371625", None), Action::CreateCase, Resource::Office("371625")).is_ok());
         assert!(authorize(&p(Role::Assistant, "371600", None), Action::CreateCase, Resource::Office("371625")).is_ok());
         assert_eq!(
-            authorize(&p(Role::Assistant, "371681", None), Action::CreateCase, Resource::Office("371625")).unwrap_err().status,
+            authorize(&p(Role::Assistant, "371681", None), Action::CreateCase, Resource::Office("371625"))
+                .unwrap_err()
+                .status,
             403
         );
         assert!(authorize(&p(Role::Supervisor, "371625", None), Action::ReadCase, CASE).is_ok());
@@ -121,12 +117,16 @@ mod tests {
     fn integrator_only_reads_and_officer_has_no_case_access() {
         assert!(authorize(&p(Role::Integrator, "371600", None), Action::ReadCase, CASE).is_ok());
         assert_eq!(
-            authorize(&p(Role::Integrator, "371600", None), Action::CreateCase, Resource::Office("371600")).unwrap_err().status,
+            authorize(&p(Role::Integrator, "371600", None), Action::CreateCase, Resource::Office("371600"))
+                .unwrap_err()
+                .status,
             403
         );
         assert_eq!(authorize(&p(Role::Officer, "371625", None), Action::ReadCase, CASE).unwrap_err().status, 403);
         assert_eq!(
-            authorize(&p(Role::Supervisor, "371600", None), Action::CreateCase, Resource::Office("371600")).unwrap_err().status,
+            authorize(&p(Role::Supervisor, "371600", None), Action::CreateCase, Resource::Office("371600"))
+                .unwrap_err()
+                .status,
             403
         );
     }

@@ -40,7 +40,8 @@ where
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Problem::payload_too_large(limit).with_instance(path.clone())
             }
-            _ => Problem::malformed(None, "无法读取请求体", "the request body could not be read").with_instance(path.clone()),
+            _ => Problem::malformed(None, "无法读取请求体", "the request body could not be read")
+                .with_instance(path.clone()),
         })?;
         decode(&bytes).map(ApiJson).map_err(|p| p.with_instance(path))
     }
@@ -94,7 +95,8 @@ fn explain(path: &str, msg: &str) -> (String, String, String) {
         let name = between_backticks(rest).unwrap_or(rest);
         let expected = rest.split("expected ").nth(1).unwrap_or("");
         // serde_path_to_error already ends the path with the unknown field.
-        let field = if path == name || path.ends_with(&format!(".{name}")) { path.to_string() } else { join(path, name) };
+        let field =
+            if path == name || path.ends_with(&format!(".{name}")) { path.to_string() } else { join(path, name) };
         return (
             field,
             format!("不允许的字段；允许的字段：{}", expected.replace('`', "")),
@@ -128,17 +130,23 @@ mod tests {
 
     #[test]
     fn names_missing_nested_fields() {
-        let p = problem(r#"{"service_type":"assist","office":"371600","applicant":{"kind":"legal_person"},"project":{"name":"x","category":"other","office":"371600"}}"#);
+        let p = problem(
+            r#"{"service_type":"assist","office":"371600","applicant":{"kind":"legal_person"},"project":{"name":"x","category":"other","office":"371600"}}"#,
+        );
         assert_eq!(p.status, 422);
         assert_eq!(p.errors[0].field, "applicant.name");
         assert_eq!(p.errors[0].reason, "缺少必填字段");
-        let p = problem(r#"{"service_type":"assist","applicant":{"kind":"legal_person","name":"a"},"project":{"name":"x","category":"other","office":"371600"}}"#);
+        let p = problem(
+            r#"{"service_type":"assist","applicant":{"kind":"legal_person","name":"a"},"project":{"name":"x","category":"other","office":"371600"}}"#,
+        );
         assert_eq!(p.errors[0].field, "office");
     }
 
     #[test]
     fn names_unknown_category() {
-        let p = problem(r#"{"service_type":"assist","office":"371600","applicant":{"kind":"legal_person","name":"a"},"project":{"name":"x","category":"castle","office":"371600"}}"#);
+        let p = problem(
+            r#"{"service_type":"assist","office":"371600","applicant":{"kind":"legal_person","name":"a"},"project":{"name":"x","category":"castle","office":"371600"}}"#,
+        );
         assert_eq!(p.errors[0].field, "project.category");
         assert!(p.errors[0].reason.contains("castle"));
         assert!(p.errors[0].reason_en.contains("gov_housing"));
@@ -154,7 +162,9 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_named() {
-        let p = problem(r#"{"service_type":"assist","office":"371600","color":"red","applicant":{"kind":"legal_person","name":"a"},"project":{"name":"x","category":"other","office":"371600"}}"#);
+        let p = problem(
+            r#"{"service_type":"assist","office":"371600","color":"red","applicant":{"kind":"legal_person","name":"a"},"project":{"name":"x","category":"other","office":"371600"}}"#,
+        );
         assert_eq!(p.errors[0].field, "color");
     }
 }

@@ -45,9 +45,14 @@ async fn not_found(uri: axum::http::Uri) -> Problem {
 }
 
 async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Problem {
-    Problem::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "不支持的请求方法", "Method not allowed")
-        .with_detail(format!("{} 不支持 {method}", uri.path()), format!("{} does not support {method}", uri.path()))
-        .with_instance(uri.path())
+    Problem::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "不支持的请求方法",
+        "Method not allowed",
+    )
+    .with_detail(format!("{} 不支持 {method}", uri.path()), format!("{} does not support {method}", uri.path()))
+    .with_instance(uri.path())
 }
 
 /// The whole HTTP surface.
@@ -77,12 +82,7 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
 pub fn state(settings: &Settings, client: async_nats::Client) -> anyhow::Result<AppState> {
     runtime::install_crypto_provider();
     let auth = Authenticator::from_settings(settings)?;
-    Ok(AppState {
-        client,
-        auth,
-        request_timeout: settings.nats.request_timeout,
-        settings: Arc::new(settings.clone()),
-    })
+    Ok(AppState { client, auth, request_timeout: settings.nats.request_timeout, settings: Arc::new(settings.clone()) })
 }
 
 /// Starts the gateway on `http.listen`; returns the bound address (port 0 picks a free one).

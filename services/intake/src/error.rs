@@ -25,7 +25,9 @@ impl From<IntakeError> for Problem {
     fn from(e: IntakeError) -> Self {
         match e {
             IntakeError::Validation(errors) => Problem::validation(errors),
-            IntakeError::CaseNotFound(id) => Problem::not_found(format!("案件 {id} 不存在"), format!("case {id} does not exist")),
+            IntakeError::CaseNotFound(id) => {
+                Problem::not_found(format!("案件 {id} 不存在"), format!("case {id} does not exist"))
+            }
             IntakeError::OfficeForbidden { office, .. } => Problem::forbidden(
                 format!("无权为机构 {office} 受理案件"),
                 format!("you may not accept cases for office {office}"),

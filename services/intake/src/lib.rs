@@ -18,6 +18,7 @@ use bangban_contracts::{
         SERVICE, ServiceType,
     },
 };
+pub use bangban_intake_migration::Migrator;
 use bangban_platform::{
     Settings,
     db::{self, DbTarget},
@@ -25,7 +26,6 @@ use bangban_platform::{
     rpc,
     shutdown::Shutdown,
 };
-pub use bangban_intake_migration::Migrator;
 use chrono::{SubsecRound, Utc};
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Statement,
@@ -114,7 +114,11 @@ impl IntakeService {
             service_type: case.service_type,
             status: CaseStatus::Accepted,
             office: case.office.clone(),
-            applicant: ApplicantView { id: applicant_id, kind: case.applicant.kind, name: case.applicant.name.trim().into() },
+            applicant: ApplicantView {
+                id: applicant_id,
+                kind: case.applicant.kind,
+                name: case.applicant.name.trim().into(),
+            },
             project: ProjectView {
                 id: project_id,
                 name: case.project.name.trim().into(),

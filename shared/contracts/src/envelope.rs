@@ -176,19 +176,19 @@ impl CloudEvent {
         }
         let time = match get(CE_TIME)? {
             None => None,
-            Some(t) => Some(
-                DateTime::parse_from_rfc3339(&t).map_err(|_| EnvelopeError::Time(t.clone()))?.with_timezone(&Utc),
-            ),
+            Some(t) => {
+                Some(DateTime::parse_from_rfc3339(&t).map_err(|_| EnvelopeError::Time(t.clone()))?.with_timezone(&Utc))
+            }
         };
         let datacontenttype = get(CONTENT_TYPE)?.unwrap_or_else(|| JSON.to_string());
         let media = datacontenttype.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
         if media != JSON && !media.ends_with("+json") {
             return Err(EnvelopeError::ContentType(datacontenttype));
         }
-        if let Some(msg_id) = get(NATS_MSG_ID)? {
-            if msg_id != id {
-                return Err(EnvelopeError::MsgIdMismatch { ce_id: id, msg_id });
-            }
+        if let Some(msg_id) = get(NATS_MSG_ID)?
+            && msg_id != id
+        {
+            return Err(EnvelopeError::MsgIdMismatch { ce_id: id, msg_id });
         }
         let dataschema = get(CE_DATASCHEMA)?;
         let mut extensions = BTreeMap::new();
@@ -219,8 +219,8 @@ mod tests {
 
     #[test]
     fn round_trips_through_headers() {
-        let mut ev = CloudEvent::new(EventType::CASE_ACCEPTED, "intake", "0190-abc", &serde_json::json!({"x": 1}))
-            .unwrap();
+        let mut ev =
+            CloudEvent::new(EventType::CASE_ACCEPTED, "intake", "0190-abc", &serde_json::json!({"x": 1})).unwrap();
         ev.extensions.insert("office".into(), "371600".into());
         let h = ev.to_headers();
         assert_eq!(h.get("ce-specversion").unwrap().as_str(), "1.0");
@@ -267,10 +267,7 @@ mod tests {
 
         let mut h = ev.to_headers();
         h.insert(NATS_MSG_ID, "other");
-        assert!(matches!(
-            CloudEvent::from_parts(Some(&h), ev.data.clone()),
-            Err(EnvelopeError::MsgIdMismatch { .. })
-        ));
+        assert!(matches!(CloudEvent::from_parts(Some(&h), ev.data.clone()), Err(EnvelopeError::MsgIdMismatch { .. })));
 
         let mut h = ev.to_headers();
         h.insert("content-type", "text/plain");

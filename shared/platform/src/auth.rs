@@ -150,10 +150,7 @@ impl Role {
     /// People working for the government service side: assistants, agents, officers, office
     /// administrators and supervisors (not applicants, experts or integrated systems).
     pub const fn is_staff(self) -> bool {
-        matches!(
-            self,
-            Role::Assistant | Role::Agent | Role::Officer | Role::OfficeAdmin | Role::Supervisor
-        )
+        matches!(self, Role::Assistant | Role::Agent | Role::Officer | Role::OfficeAdmin | Role::Supervisor)
     }
 
     /// Roles that help applicants with their matters (帮办代办): assistants and agents.
@@ -191,10 +188,7 @@ impl FromStr for Role {
     /// Accepts the wire name, case-insensitively, with `-` in place of `_` (`office-admin`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let wanted = s.trim().to_ascii_lowercase().replace('-', "_");
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == wanted)
-            .ok_or_else(|| ParseRoleError(s.to_string()))
+        Role::ALL.into_iter().find(|r| r.as_str() == wanted).ok_or_else(|| ParseRoleError(s.to_string()))
     }
 }
 
@@ -221,11 +215,7 @@ pub struct Claims {
     pub iss: String,
     /// Audience. A token naming several audiences decodes to the first one (the verifier has
     /// already checked that the configured audience is among them).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "one_audience"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "one_audience")]
     pub aud: Option<String>,
     /// Expiry, seconds since the Unix epoch.
     pub exp: i64,
@@ -256,19 +246,13 @@ impl Claims {
             return Err(AuthError::InvalidClaims("`sub` must not be empty".into()));
         }
         if !is_division_code(&self.office) {
-            return Err(AuthError::InvalidClaims(
-                "`office` must be a six-digit administrative division code".into(),
-            ));
+            return Err(AuthError::InvalidClaims("`office` must be a six-digit administrative division code".into()));
         }
         if self.role.requires_applicant() && blank(&self.applicant) {
-            return Err(AuthError::InvalidClaims(
-                "`applicant` is required for the applicant role".into(),
-            ));
+            return Err(AuthError::InvalidClaims("`applicant` is required for the applicant role".into()));
         }
         if self.role.requires_unit() && blank(&self.unit) {
-            return Err(AuthError::InvalidClaims(
-                "`unit` is required for the officer role".into(),
-            ));
+            return Err(AuthError::InvalidClaims("`unit` is required for the officer role".into()));
         }
         Ok(())
     }
@@ -309,13 +293,7 @@ impl Principal {
     /// `Ok` when the principal has one of `roles`, otherwise [`Forbidden`] (a 403 problem
     /// naming the roles once converted).
     pub fn require_role(&self, roles: &[Role]) -> Result<(), Forbidden> {
-        if self.has_role(roles) {
-            Ok(())
-        } else {
-            Err(Forbidden {
-                required: roles.to_vec(),
-            })
-        }
+        if self.has_role(roles) { Ok(()) } else { Err(Forbidden { required: roles.to_vec() }) }
     }
 }
 
@@ -329,11 +307,7 @@ pub struct Forbidden {
 impl fmt::Display for Forbidden {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let en: Vec<&str> = self.required.iter().map(|r| r.as_str()).collect();
-        write!(
-            f,
-            "this operation is reserved to the roles {}",
-            en.join(", ")
-        )
+        write!(f, "this operation is reserved to the roles {}", en.join(", "))
     }
 }
 
@@ -354,13 +328,7 @@ impl IntoResponse for Forbidden {
 
 impl From<Claims> for Principal {
     fn from(c: Claims) -> Self {
-        Self {
-            sub: c.sub,
-            role: c.role,
-            office: c.office,
-            unit: c.unit,
-            applicant: c.applicant,
-        }
+        Self { sub: c.sub, role: c.role, office: c.office, unit: c.unit, applicant: c.applicant }
     }
 }
 
@@ -414,25 +382,20 @@ impl From<AuthError> for Problem {
                 "缺少身份令牌，请在 Authorization 请求头中以 Bearer 方式提供",
                 "no bearer token; send one in the Authorization header",
             ),
-            AuthError::Malformed => {
-                Problem::unauthorized("身份令牌格式错误", "the bearer token is malformed")
-            }
+            AuthError::Malformed => Problem::unauthorized("身份令牌格式错误", "the bearer token is malformed"),
             AuthError::BadSignature => Problem::unauthorized(
                 "身份令牌签名无效或签名密钥未知",
                 "the token signature is invalid or its key is unknown",
             ),
-            AuthError::Expired => Problem::unauthorized(
-                "身份令牌已过期，请重新登录",
-                "the token has expired; sign in again",
-            ),
-            AuthError::WrongIssuer => Problem::unauthorized(
-                "身份令牌的签发方不受信任",
-                "the token was issued by an untrusted issuer",
-            ),
-            AuthError::WrongAudience => Problem::unauthorized(
-                "身份令牌不是签发给本系统的",
-                "the token was not issued for this service",
-            ),
+            AuthError::Expired => {
+                Problem::unauthorized("身份令牌已过期，请重新登录", "the token has expired; sign in again")
+            }
+            AuthError::WrongIssuer => {
+                Problem::unauthorized("身份令牌的签发方不受信任", "the token was issued by an untrusted issuer")
+            }
+            AuthError::WrongAudience => {
+                Problem::unauthorized("身份令牌不是签发给本系统的", "the token was not issued for this service")
+            }
             AuthError::InvalidClaims(reason) => Problem::unauthorized(
                 format!("身份令牌中的声明无效：{reason}"),
                 format!("the token's claims are invalid: {reason}"),
@@ -459,15 +422,9 @@ fn map_jwt_error(e: jsonwebtoken::errors::Error) -> AuthError {
         ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
         ErrorKind::InvalidAudience => AuthError::WrongAudience,
         ErrorKind::MissingRequiredClaim(c) if c == "aud" => AuthError::WrongAudience,
-        ErrorKind::MissingRequiredClaim(c) => {
-            AuthError::InvalidClaims(format!("claim `{c}` is missing"))
-        }
-        ErrorKind::InvalidClaimFormat(c) => {
-            AuthError::InvalidClaims(format!("claim `{c}` has the wrong format"))
-        }
-        ErrorKind::ImmatureSignature => {
-            AuthError::InvalidClaims("the token is not valid yet (`nbf`)".into())
-        }
+        ErrorKind::MissingRequiredClaim(c) => AuthError::InvalidClaims(format!("claim `{c}` is missing")),
+        ErrorKind::InvalidClaimFormat(c) => AuthError::InvalidClaims(format!("claim `{c}` has the wrong format")),
+        ErrorKind::ImmatureSignature => AuthError::InvalidClaims("the token is not valid yet (`nbf`)".into()),
         ErrorKind::InvalidSubject => AuthError::InvalidClaims("unexpected `sub`".into()),
         // The header was read before decoding, so a JSON error is about the claims. serde's
         // message names the field and the expected values and holds nothing internal.
@@ -494,10 +451,7 @@ struct Inner {
 }
 
 enum Backend {
-    Development {
-        encoding: EncodingKey,
-        decoding: DecodingKey,
-    },
+    Development { encoding: EncodingKey, decoding: DecodingKey },
     Oidc(Oidc),
 }
 
@@ -595,18 +549,14 @@ impl Authenticator {
                 if alg != Algorithm::HS256 {
                     return Err(AuthError::BadSignature);
                 }
-                jsonwebtoken::decode::<Claims>(token, decoding, &self.validation(alg))
-                    .map_err(map_jwt_error)?
-                    .claims
+                jsonwebtoken::decode::<Claims>(token, decoding, &self.validation(alg)).map_err(map_jwt_error)?.claims
             }
             Backend::Oidc(oidc) => {
                 if !OIDC_ALGORITHMS.contains(&alg) {
                     return Err(AuthError::BadSignature);
                 }
-                let header =
-                    jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
-                oidc.verify(token, alg, header.kid.as_deref(), &self.validation(alg))
-                    .await?
+                let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
+                oidc.verify(token, alg, header.kid.as_deref(), &self.validation(alg)).await?
             }
         };
         claims.validate()?;
@@ -617,9 +567,7 @@ impl Authenticator {
     /// [`Claims::validate`] does; `iss`, `aud` and `exp` are signed as given.
     pub fn issue_dev_token(&self, claims: &Claims) -> Result<String, AuthError> {
         let Backend::Development { encoding, .. } = &self.inner.backend else {
-            return Err(AuthError::Config(
-                "tokens can only be issued in development mode; ask the OIDC issuer".into(),
-            ));
+            return Err(AuthError::Config("tokens can only be issued in development mode; ask the OIDC issuer".into()));
         };
         claims.validate()?;
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, encoding)
@@ -681,14 +629,10 @@ fn peek_algorithm(token: &str) -> Result<Algorithm, AuthError> {
         alg: String,
     }
     let mut parts = token.split('.');
-    let (Some(header), Some(_), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(header), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(AuthError::Malformed);
     };
-    let bytes = URL_SAFE_NO_PAD
-        .decode(header.trim_end_matches('='))
-        .map_err(|_| AuthError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD.decode(header.trim_end_matches('=')).map_err(|_| AuthError::Malformed)?;
     let raw: RawHeader = serde_json::from_slice(&bytes).map_err(|_| AuthError::Malformed)?;
     Algorithm::from_str(&raw.alg).map_err(|_| AuthError::BadSignature)
 }
@@ -699,31 +643,23 @@ fn load_or_create_dev_secret(data_dir: &Path) -> Result<Vec<u8>, AuthError> {
     if let Some(secret) = read_secret_file(&path)? {
         return Ok(secret);
     }
-    std::fs::create_dir_all(data_dir).map_err(|e| {
-        AuthError::Config(format!(
-            "cannot create the data directory {}: {e}",
-            data_dir.display()
-        ))
-    })?;
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| AuthError::Config(format!("cannot create the data directory {}: {e}", data_dir.display())))?;
     let secret = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
 
     // Write a private temporary file, then link it into place: the link fails if another process
     // got there first, and nobody ever sees a half-written secret.
-    let tmp = data_dir.join(format!(
-        ".{DEV_SECRET_FILE}.{}.{}.tmp",
-        std::process::id(),
-        uuid::Uuid::new_v4()
-    ));
-    let result =
-        write_private(&tmp, secret.as_bytes()).and_then(|()| std::fs::hard_link(&tmp, &path));
+    let tmp = data_dir.join(format!(".{DEV_SECRET_FILE}.{}.{}.tmp", std::process::id(), uuid::Uuid::new_v4()));
+    let result = write_private(&tmp, secret.as_bytes()).and_then(|()| std::fs::hard_link(&tmp, &path));
     let _ = std::fs::remove_file(&tmp);
     match result {
         Ok(()) => {
             tracing::info!(path = %path.display(), "generated a development JWT secret");
             Ok(secret.into_bytes())
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_secret_file(&path)?
-            .ok_or_else(|| AuthError::Config(format!("{} is empty", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            read_secret_file(&path)?.ok_or_else(|| AuthError::Config(format!("{} is empty", path.display())))
+        }
         Err(_) => {
             // Hard links unsupported here: fall back to an exclusive create.
             match write_private(&path, secret.as_bytes()) {
@@ -738,10 +674,7 @@ fn load_or_create_dev_secret(data_dir: &Path) -> Result<Vec<u8>, AuthError> {
                     }
                     Err(AuthError::Config(format!("{} is empty", path.display())))
                 }
-                Err(e) => Err(AuthError::Config(format!(
-                    "cannot write {}: {e}",
-                    path.display()
-                ))),
+                Err(e) => Err(AuthError::Config(format!("cannot write {}: {e}", path.display()))),
             }
         }
     }
@@ -764,10 +697,7 @@ fn read_secret_file(path: &Path) -> Result<Option<Vec<u8>>, AuthError> {
             Ok(Some(s.trim().as_bytes().to_vec()))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(AuthError::Config(format!(
-            "cannot read {}: {e}",
-            path.display()
-        ))),
+        Err(e) => Err(AuthError::Config(format!("cannot read {}: {e}", path.display()))),
     }
 }
 
@@ -849,14 +779,9 @@ impl Oidc {
     fn new(auth: &AuthSettings) -> Result<Self, AuthError> {
         let issuer = auth.issuer.trim().to_string();
         if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
-            return Err(AuthError::Config(format!(
-                "auth.issuer must be an http(s) URL in OIDC mode, not {issuer:?}"
-            )));
+            return Err(AuthError::Config(format!("auth.issuer must be an http(s) URL in OIDC mode, not {issuer:?}")));
         }
-        let discovery_url = format!(
-            "{}/.well-known/openid-configuration",
-            issuer.trim_end_matches('/')
-        );
+        let discovery_url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
         let http = reqwest::Client::builder()
             .connect_timeout(ISSUER_CONNECT_TIMEOUT)
             .timeout(ISSUER_REQUEST_TIMEOUT)
@@ -933,22 +858,14 @@ impl Oidc {
         let now = Instant::now();
         match why {
             Refresh::UnknownKid => {
-                if state
-                    .last_unknown_kid_fetch
-                    .is_some_and(|t| now.duration_since(t) < UNKNOWN_KID_REFETCH_INTERVAL)
-                {
+                if state.last_unknown_kid_fetch.is_some_and(|t| now.duration_since(t) < UNKNOWN_KID_REFETCH_INTERVAL) {
                     return Err(AuthError::BadSignature);
                 }
                 state.last_unknown_kid_fetch = Some(now);
             }
             Refresh::Scheduled => {
-                if state
-                    .last_failure
-                    .is_some_and(|t| now.duration_since(t) < RETRY_AFTER_FAILURE)
-                {
-                    return Err(AuthError::IssuerUnavailable(
-                        "the last JWKS fetch failed moments ago".into(),
-                    ));
+                if state.last_failure.is_some_and(|t| now.duration_since(t) < RETRY_AFTER_FAILURE) {
+                    return Err(AuthError::IssuerUnavailable("the last JWKS fetch failed moments ago".into()));
                 }
             }
         }
@@ -993,11 +910,7 @@ impl Oidc {
             }
         };
         let set: RawJwkSet = self.get_json(&jwks_uri).await?;
-        let keys: Vec<CachedKey> = set
-            .keys
-            .into_iter()
-            .filter_map(CachedKey::from_value)
-            .collect();
+        let keys: Vec<CachedKey> = set.keys.into_iter().filter_map(CachedKey::from_value).collect();
         if keys.is_empty() {
             return Err("the JWKS holds no usable signing key".into());
         }
@@ -1015,18 +928,11 @@ impl Oidc {
         if !response.status().is_success() {
             return Err(format!("GET {url}: HTTP {}", response.status()));
         }
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_ISSUER_RESPONSE as u64)
-        {
+        if response.content_length().is_some_and(|n| n > MAX_ISSUER_RESPONSE as u64) {
             return Err(format!("GET {url}: response too large"));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| format!("GET {url}: {e}"))?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(|e| format!("GET {url}: {e}"))? {
             if body.len() + chunk.len() > MAX_ISSUER_RESPONSE {
                 return Err(format!("GET {url}: response too large"));
             }
@@ -1045,10 +951,7 @@ impl CachedKey {
     /// (encryption keys, symmetric keys, unknown curves and types).
     fn from_value(value: serde_json::Value) -> Option<Self> {
         let jwk: Jwk = serde_json::from_value(value).ok()?;
-        if matches!(
-            jwk.common.public_key_use,
-            Some(PublicKeyUse::Encryption | PublicKeyUse::Other(_))
-        ) {
+        if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption | PublicKeyUse::Other(_))) {
             return None;
         }
         let by_type: Vec<Algorithm> = match &jwk.algorithm {
@@ -1081,11 +984,7 @@ impl CachedKey {
             }
         };
         let key = DecodingKey::from_jwk(&jwk).ok()?;
-        Some(Self {
-            kid: jwk.common.key_id.clone(),
-            algorithms,
-            key,
-        })
+        Some(Self { kid: jwk.common.key_id.clone(), algorithms, key })
     }
 
     fn matches(&self, alg: Algorithm, kid: Option<&str>) -> bool {
@@ -1104,9 +1003,7 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
         return Ok(None);
     };
     let value = value.to_str().map_err(|_| AuthError::Malformed)?.trim();
-    let (scheme, token) = value
-        .split_once(char::is_whitespace)
-        .ok_or(AuthError::Malformed)?;
+    let (scheme, token) = value.split_once(char::is_whitespace).ok_or(AuthError::Malformed)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(AuthError::Missing);
     }
@@ -1117,11 +1014,7 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
     Ok(Some(token))
 }
 
-async fn authenticate(
-    parts: &Parts,
-    auth: &Authenticator,
-    token: &str,
-) -> Result<Principal, Problem> {
+async fn authenticate(parts: &Parts, auth: &Authenticator, token: &str) -> Result<Principal, Problem> {
     match auth.verify(token).await {
         Ok(principal) => {
             let span = tracing::Span::current();
@@ -1168,10 +1061,7 @@ where
 {
     type Rejection = Problem;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
         let auth = Authenticator::from_ref(state);
         let token = match bearer_token(&parts.headers) {
             Ok(Some(token)) => token.to_owned(),
@@ -1229,10 +1119,7 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
     const SECRET: &str = "test-secret-0123456789-abcdefghijklmnop";
 
     fn dev_settings(secret: Option<&str>, issuer: &str, data_dir: &Path) -> Settings {
-        let mut s = Settings {
-            data_dir: data_dir.to_path_buf(),
-            ..Settings::default()
-        };
+        let mut s = Settings { data_dir: data_dir.to_path_buf(), ..Settings::default() };
         s.auth.mode = AuthMode::Development;
         s.auth.dev_secret = secret.map(|s| SecretString::from(s.to_string()));
         s.auth.issuer = issuer.into();
@@ -1254,9 +1141,7 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
             role,
             office: "330100".into(),
             unit: role.requires_unit().then(|| "zjj".to_string()),
-            applicant: role
-                .requires_applicant()
-                .then(|| "91330100MA2H000001".to_string()),
+            applicant: role.requires_applicant().then(|| "91330100MA2H000001".to_string()),
             iss: iss.into(),
             aud: None,
             exp: now() + 3600,
@@ -1265,12 +1150,7 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
     }
 
     /// Signs arbitrary JSON claims, bypassing every check of ours.
-    fn sign_raw(
-        alg: Algorithm,
-        kid: Option<&str>,
-        claims: &serde_json::Value,
-        key: &EncodingKey,
-    ) -> String {
+    fn sign_raw(alg: Algorithm, kid: Option<&str>, claims: &serde_json::Value, key: &EncodingKey) -> String {
         let mut header = Header::new(alg);
         header.kid = kid.map(str::to_string);
         jsonwebtoken::encode(&header, claims, key).unwrap()
@@ -1296,9 +1176,7 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
         assert!(serde_json::from_str::<Role>("\"OfficeAdmin\"").is_err());
         assert_eq!(Role::Assistant.label_zh(), "帮办员");
         assert_eq!(Role::Agent.label_zh(), "代办员");
-        assert!(
-            Role::Officer.is_staff() && !Role::Applicant.is_staff() && !Role::Integrator.is_staff()
-        );
+        assert!(Role::Officer.is_staff() && !Role::Applicant.is_staff() && !Role::Integrator.is_staff());
     }
 
     // --- development mode ----------------------------------------------------------------------
@@ -1306,16 +1184,8 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
     #[tokio::test]
     async fn dev_token_round_trips() {
         let auth = dev_auth(SECRET, "bangban-dev");
-        let token = auth
-            .issue(
-                "u-1",
-                Role::Officer,
-                "330100",
-                Some("zjj".into()),
-                None,
-                Duration::from_secs(600),
-            )
-            .unwrap();
+        let token =
+            auth.issue("u-1", Role::Officer, "330100", Some("zjj".into()), None, Duration::from_secs(600)).unwrap();
         let p = auth.verify(&token).await.unwrap();
         assert_eq!(
             p,
@@ -1327,20 +1197,9 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
                 applicant: None
             }
         );
-        let token = auth
-            .issue(
-                "a-1",
-                Role::Applicant,
-                "110105",
-                None,
-                Some("app-9".into()),
-                Duration::from_secs(600),
-            )
-            .unwrap();
-        assert_eq!(
-            auth.verify(&token).await.unwrap().applicant.as_deref(),
-            Some("app-9")
-        );
+        let token =
+            auth.issue("a-1", Role::Applicant, "110105", None, Some("app-9".into()), Duration::from_secs(600)).unwrap();
+        assert_eq!(auth.verify(&token).await.unwrap().applicant.as_deref(), Some("app-9"));
     }
 
     #[tokio::test]
@@ -1360,43 +1219,28 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
     async fn token_signed_with_another_secret_is_a_bad_signature() {
         let ours = dev_auth(SECRET, "bangban-dev");
         let theirs = dev_auth("another-secret-that-is-long-enough", "bangban-dev");
-        let token = theirs
-            .issue_dev_token(&claims(Role::Expert, "bangban-dev"))
-            .unwrap();
-        assert_eq!(
-            ours.verify(&token).await.unwrap_err(),
-            AuthError::BadSignature
-        );
+        let token = theirs.issue_dev_token(&claims(Role::Expert, "bangban-dev")).unwrap();
+        assert_eq!(ours.verify(&token).await.unwrap_err(), AuthError::BadSignature);
     }
 
     #[tokio::test]
     async fn wrong_issuer_is_rejected() {
         let ours = dev_auth(SECRET, "bangban-dev");
         let theirs = dev_auth(SECRET, "someone-else");
-        let token = theirs
-            .issue_dev_token(&claims(Role::Expert, "someone-else"))
-            .unwrap();
-        assert_eq!(
-            ours.verify(&token).await.unwrap_err(),
-            AuthError::WrongIssuer
-        );
+        let token = theirs.issue_dev_token(&claims(Role::Expert, "someone-else")).unwrap();
+        assert_eq!(ours.verify(&token).await.unwrap_err(), AuthError::WrongIssuer);
     }
 
     #[tokio::test]
     async fn tampered_payload_is_a_bad_signature() {
         let auth = dev_auth(SECRET, "bangban-dev");
-        let token = auth
-            .issue_dev_token(&claims(Role::Assistant, "bangban-dev"))
-            .unwrap();
+        let token = auth.issue_dev_token(&claims(Role::Assistant, "bangban-dev")).unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         let mut payload: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         payload["role"] = "office_admin".into();
         let forged = format!("{}.{}.{}", parts[0], b64(&payload), parts[2]);
-        assert_eq!(
-            auth.verify(&forged).await.unwrap_err(),
-            AuthError::BadSignature
-        );
+        assert_eq!(auth.verify(&forged).await.unwrap_err(), AuthError::BadSignature);
         // The untouched token still verifies.
         assert_eq!(auth.verify(&token).await.unwrap().role, Role::Assistant);
     }
@@ -1405,15 +1249,9 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
     async fn alg_none_is_rejected() {
         let auth = dev_auth(SECRET, "bangban-dev");
         let payload = serde_json::to_value(claims(Role::OfficeAdmin, "bangban-dev")).unwrap();
-        for header in [
-            serde_json::json!({"alg": "none", "typ": "JWT"}),
-            serde_json::json!({"alg": "None"}),
-        ] {
+        for header in [serde_json::json!({"alg": "none", "typ": "JWT"}), serde_json::json!({"alg": "None"})] {
             let unsigned = format!("{}.{}.", b64(&header), b64(&payload));
-            assert_eq!(
-                auth.verify(&unsigned).await.unwrap_err(),
-                AuthError::BadSignature
-            );
+            assert_eq!(auth.verify(&unsigned).await.unwrap_err(), AuthError::BadSignature);
         }
     }
 
@@ -1421,11 +1259,7 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
     async fn garbage_is_malformed_and_empty_is_missing() {
         let auth = dev_auth(SECRET, "bangban-dev");
         for t in ["abc", "a.b", "a.b.c.d", "!!!.e30.sig", "e30.e30.sig"] {
-            assert_eq!(
-                auth.verify(t).await.unwrap_err(),
-                AuthError::Malformed,
-                "{t}"
-            );
+            assert_eq!(auth.verify(t).await.unwrap_err(), AuthError::Malformed, "{t}");
         }
         assert_eq!(auth.verify("  ").await.unwrap_err(), AuthError::Missing);
     }
@@ -1440,22 +1274,10 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
         let cases = [
             ("short office", serde_json::json!({"office": "33010"})),
             ("non-digit office", serde_json::json!({"office": "33O100"})),
-            (
-                "full-width digits",
-                serde_json::json!({"office": "３３０１００"}),
-            ),
-            (
-                "applicant without applicant",
-                serde_json::json!({"role": "applicant"}),
-            ),
-            (
-                "officer without unit",
-                serde_json::json!({"role": "officer"}),
-            ),
-            (
-                "officer with blank unit",
-                serde_json::json!({"role": "officer", "unit": " "}),
-            ),
+            ("full-width digits", serde_json::json!({"office": "３３０１００"})),
+            ("applicant without applicant", serde_json::json!({"role": "applicant"})),
+            ("officer without unit", serde_json::json!({"role": "officer"})),
+            ("officer with blank unit", serde_json::json!({"role": "officer", "unit": " "})),
             ("unknown role", serde_json::json!({"role": "admin"})),
             ("no role", serde_json::json!({"role": null})),
             ("empty sub", serde_json::json!({"sub": ""})),
@@ -1474,34 +1296,18 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
             }
             let token = sign_raw(Algorithm::HS256, None, &c, &key);
             let err = auth.verify(&token).await.unwrap_err();
-            assert!(
-                matches!(err, AuthError::InvalidClaims(_)),
-                "{name}: {err:?}"
-            );
+            assert!(matches!(err, AuthError::InvalidClaims(_)), "{name}: {err:?}");
             if let Ok(c) = serde_json::from_value::<Claims>(c) {
-                assert!(
-                    matches!(auth.issue_dev_token(&c), Err(AuthError::InvalidClaims(_))),
-                    "{name}"
-                );
+                assert!(matches!(auth.issue_dev_token(&c), Err(AuthError::InvalidClaims(_))), "{name}");
             }
         }
         let mut no_exp = base.clone();
         no_exp.as_object_mut().unwrap().remove("exp");
-        let err = auth
-            .verify(&sign_raw(Algorithm::HS256, None, &no_exp, &key))
-            .await
-            .unwrap_err();
+        let err = auth.verify(&sign_raw(Algorithm::HS256, None, &no_exp, &key)).await.unwrap_err();
         assert!(matches!(err, AuthError::InvalidClaims(_)), "{err:?}");
 
         assert!(matches!(
-            auth.issue(
-                "x",
-                Role::Applicant,
-                "330100",
-                None,
-                None,
-                Duration::from_secs(60)
-            ),
+            auth.issue("x", Role::Applicant, "330100", None, None, Duration::from_secs(60)),
             Err(AuthError::InvalidClaims(_))
         ));
     }
@@ -1514,40 +1320,16 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
         let auth = Authenticator::from_settings(&s).unwrap();
         let plain = dev_auth(SECRET, "bangban-dev");
 
-        let good = auth
-            .issue(
-                "u",
-                Role::Supervisor,
-                "330100",
-                None,
-                None,
-                Duration::from_secs(60),
-            )
-            .unwrap();
+        let good = auth.issue("u", Role::Supervisor, "330100", None, None, Duration::from_secs(60)).unwrap();
         assert_eq!(auth.verify(&good).await.unwrap().role, Role::Supervisor);
 
-        let no_aud = plain
-            .issue(
-                "u",
-                Role::Supervisor,
-                "330100",
-                None,
-                None,
-                Duration::from_secs(60),
-            )
-            .unwrap();
-        assert_eq!(
-            auth.verify(&no_aud).await.unwrap_err(),
-            AuthError::WrongAudience
-        );
+        let no_aud = plain.issue("u", Role::Supervisor, "330100", None, None, Duration::from_secs(60)).unwrap();
+        assert_eq!(auth.verify(&no_aud).await.unwrap_err(), AuthError::WrongAudience);
 
         let mut c = claims(Role::Supervisor, "bangban-dev");
         c.aud = Some("other-api".into());
         let other = plain.issue_dev_token(&c).unwrap();
-        assert_eq!(
-            auth.verify(&other).await.unwrap_err(),
-            AuthError::WrongAudience
-        );
+        assert_eq!(auth.verify(&other).await.unwrap_err(), AuthError::WrongAudience);
 
         // Several audiences, ours among them.
         let key = EncodingKey::from_secret(SECRET.as_bytes());
@@ -1563,8 +1345,7 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
     async fn dev_secret_file_is_generated_once_and_shared() {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("nested").join("data");
-        let first =
-            Authenticator::from_settings(&dev_settings(None, "bangban-dev", &data_dir)).unwrap();
+        let first = Authenticator::from_settings(&dev_settings(None, "bangban-dev", &data_dir)).unwrap();
         let path = data_dir.join(DEV_SECRET_FILE);
         let content = std::fs::read_to_string(&path).unwrap();
         assert_eq!(content.len(), 43, "32 bytes, base64url without padding");
@@ -1572,60 +1353,32 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         // No temporary file left behind.
         assert_eq!(std::fs::read_dir(&data_dir).unwrap().count(), 1);
 
-        let second =
-            Authenticator::from_settings(&dev_settings(None, "bangban-dev", &data_dir)).unwrap();
-        assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
-            content,
-            "reused, not regenerated"
-        );
-        let token = first
-            .issue(
-                "u",
-                Role::Agent,
-                "330100",
-                None,
-                None,
-                Duration::from_secs(60),
-            )
-            .unwrap();
+        let second = Authenticator::from_settings(&dev_settings(None, "bangban-dev", &data_dir)).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), content, "reused, not regenerated");
+        let token = first.issue("u", Role::Agent, "330100", None, None, Duration::from_secs(60)).unwrap();
         assert_eq!(second.verify(&token).await.unwrap().role, Role::Agent);
 
         // Another data directory means another secret.
         let other_dir = tempfile::tempdir().unwrap();
-        let third =
-            Authenticator::from_settings(&dev_settings(None, "bangban-dev", other_dir.path()))
-                .unwrap();
-        assert_eq!(
-            third.verify(&token).await.unwrap_err(),
-            AuthError::BadSignature
-        );
+        let third = Authenticator::from_settings(&dev_settings(None, "bangban-dev", other_dir.path())).unwrap();
+        assert_eq!(third.verify(&token).await.unwrap_err(), AuthError::BadSignature);
     }
 
     #[test]
     fn short_or_empty_configuration_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let err =
-            Authenticator::from_settings(&dev_settings(Some("short"), "bangban-dev", dir.path()))
-                .unwrap_err();
+        let err = Authenticator::from_settings(&dev_settings(Some("short"), "bangban-dev", dir.path())).unwrap_err();
         assert!(matches!(err, AuthError::Config(_)));
-        let err =
-            Authenticator::from_settings(&dev_settings(Some(SECRET), " ", dir.path())).unwrap_err();
+        let err = Authenticator::from_settings(&dev_settings(Some(SECRET), " ", dir.path())).unwrap_err();
         assert!(matches!(err, AuthError::Config(_)));
         let mut s = dev_settings(None, "not-a-url", dir.path());
         s.auth.mode = AuthMode::Oidc;
-        assert!(matches!(
-            Authenticator::from_settings(&s),
-            Err(AuthError::Config(_))
-        ));
+        assert!(matches!(Authenticator::from_settings(&s), Err(AuthError::Config(_))));
     }
 
     // --- problems ------------------------------------------------------------------------------
@@ -1639,24 +1392,17 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
             AuthError::Expired,
             AuthError::WrongIssuer,
             AuthError::WrongAudience,
-            AuthError::InvalidClaims(
-                "`office` must be a six-digit administrative division code".into(),
-            ),
+            AuthError::InvalidClaims("`office` must be a six-digit administrative division code".into()),
         ] {
             let p = Problem::from(e.clone());
             assert_eq!(p.status, 401, "{e:?}");
             assert!(p.detail.as_deref().is_some_and(|d| !d.is_empty()));
             assert!(p.detail_en.as_deref().is_some_and(|d| !d.is_empty()));
         }
-        let p = Problem::from(AuthError::IssuerUnavailable(
-            "GET http://10.0.0.7/jwks: connection refused".into(),
-        ));
+        let p = Problem::from(AuthError::IssuerUnavailable("GET http://10.0.0.7/jwks: connection refused".into()));
         assert_eq!(p.status, 503);
         let body = serde_json::to_string(&p).unwrap();
-        assert!(
-            !body.contains("10.0.0.7") && !body.contains("refused"),
-            "{body}"
-        );
+        assert!(!body.contains("10.0.0.7") && !body.contains("refused"), "{body}");
         let p = Problem::from(AuthError::Config("secret file /srv/x unreadable".into()));
         assert_eq!(p.status, 500);
         assert!(!serde_json::to_string(&p).unwrap().contains("/srv/x"));
@@ -1700,10 +1446,7 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
             all.extend(keys.iter().map(|k| serde_json::to_value(k).unwrap()));
             Json(serde_json::json!({ "keys": all }))
         }
-        let state = Arc::new(Issuer {
-            keys: Mutex::new(keys),
-            ..Issuer::default()
-        });
+        let state = Arc::new(Issuer { keys: Mutex::new(keys), ..Issuer::default() });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let url = format!("http://{addr}");
@@ -1727,20 +1470,13 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
 
     fn es256(pem: &str, kid: &str, iss: &str, role: Role) -> String {
         let claims = serde_json::to_value(claims(role, iss)).unwrap();
-        sign_raw(
-            Algorithm::ES256,
-            Some(kid),
-            &claims,
-            &EncodingKey::from_ec_pem(pem.as_bytes()).unwrap(),
-        )
+        sign_raw(Algorithm::ES256, Some(kid), &claims, &EncodingKey::from_ec_pem(pem.as_bytes()).unwrap())
     }
 
     #[test]
     fn embedded_test_key_matches_its_coordinates() {
         let jwk = public_jwk(EC_KEY_1, "k1");
-        let AlgorithmParameters::EllipticCurve(p) = &jwk.algorithm else {
-            panic!("not EC")
-        };
+        let AlgorithmParameters::EllipticCurve(p) = &jwk.algorithm else { panic!("not EC") };
         assert_eq!((p.x.as_str(), p.y.as_str()), (EC_KEY_1_X, EC_KEY_1_Y));
     }
 
@@ -1751,39 +1487,24 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
         assert_eq!(auth.mode(), AuthMode::Oidc);
         let token = es256(EC_KEY_1, "k1", &url, Role::Officer);
         let p = auth.verify(&token).await.unwrap();
-        assert_eq!(
-            (p.role, p.office.as_str(), p.unit.as_deref()),
-            (Role::Officer, "330100", Some("zjj"))
-        );
+        assert_eq!((p.role, p.office.as_str(), p.unit.as_deref()), (Role::Officer, "330100", Some("zjj")));
         auth.verify(&token).await.unwrap();
         assert_eq!(issuer.discovery_hits.load(Ordering::SeqCst), 1);
-        assert_eq!(
-            issuer.jwks_hits.load(Ordering::SeqCst),
-            1,
-            "the JWKS is cached"
-        );
+        assert_eq!(issuer.jwks_hits.load(Ordering::SeqCst), 1, "the JWKS is cached");
 
         // Signed by a key the issuer does not publish under that kid.
         let forged = es256(EC_KEY_2, "k1", &url, Role::Officer);
-        assert_eq!(
-            auth.verify(&forged).await.unwrap_err(),
-            AuthError::BadSignature
-        );
+        assert_eq!(auth.verify(&forged).await.unwrap_err(), AuthError::BadSignature);
         // Right key, wrong issuer.
         let other = es256(EC_KEY_1, "k1", "https://elsewhere.example", Role::Officer);
-        assert_eq!(
-            auth.verify(&other).await.unwrap_err(),
-            AuthError::WrongIssuer
-        );
+        assert_eq!(auth.verify(&other).await.unwrap_err(), AuthError::WrongIssuer);
     }
 
     #[tokio::test]
     async fn oidc_refetches_once_for_an_unknown_kid() {
         let (issuer, url) = start_issuer(vec![public_jwk(EC_KEY_1, "k1")]).await;
         let auth = oidc_auth(&url, 600);
-        auth.verify(&es256(EC_KEY_1, "k1", &url, Role::Expert))
-            .await
-            .unwrap();
+        auth.verify(&es256(EC_KEY_1, "k1", &url, Role::Expert)).await.unwrap();
         assert_eq!(issuer.jwks_hits.load(Ordering::SeqCst), 1);
 
         // The issuer rotates in a new key; a token using it is accepted after one refetch.
@@ -1794,14 +1515,8 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
 
         // Another unknown kid within 30 s does not reach the issuer.
         let bogus = es256(EC_KEY_2, "k3", &url, Role::Expert);
-        assert_eq!(
-            auth.verify(&bogus).await.unwrap_err(),
-            AuthError::BadSignature
-        );
-        assert_eq!(
-            auth.verify(&bogus).await.unwrap_err(),
-            AuthError::BadSignature
-        );
+        assert_eq!(auth.verify(&bogus).await.unwrap_err(), AuthError::BadSignature);
+        assert_eq!(auth.verify(&bogus).await.unwrap_err(), AuthError::BadSignature);
         assert_eq!(issuer.jwks_hits.load(Ordering::SeqCst), 2);
         // Known keys keep working.
         auth.verify(&rotated).await.unwrap();
@@ -1816,11 +1531,7 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
         auth.verify(&token).await.unwrap();
         auth.verify(&token).await.unwrap();
         assert_eq!(issuer.jwks_hits.load(Ordering::SeqCst), 2);
-        assert_eq!(
-            issuer.discovery_hits.load(Ordering::SeqCst),
-            1,
-            "jwks_uri is remembered"
-        );
+        assert_eq!(issuer.discovery_hits.load(Ordering::SeqCst), 1, "jwks_uri is remembered");
     }
 
     #[tokio::test]
@@ -1829,37 +1540,14 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
         let auth = oidc_auth(&url, 600);
         let payload = serde_json::to_value(claims(Role::Officer, &url)).unwrap();
         // HS256 signed with the public x coordinate, the classic key-confusion attempt.
-        let hs = sign_raw(
-            Algorithm::HS256,
-            Some("k1"),
-            &payload,
-            &EncodingKey::from_secret(EC_KEY_1_X.as_bytes()),
-        );
+        let hs = sign_raw(Algorithm::HS256, Some("k1"), &payload, &EncodingKey::from_secret(EC_KEY_1_X.as_bytes()));
         assert_eq!(auth.verify(&hs).await.unwrap_err(), AuthError::BadSignature);
-        let none = format!(
-            "{}.{}.",
-            b64(&serde_json::json!({"alg": "none", "kid": "k1"})),
-            b64(&payload)
-        );
-        assert_eq!(
-            auth.verify(&none).await.unwrap_err(),
-            AuthError::BadSignature
-        );
-        assert_eq!(
-            issuer.jwks_hits.load(Ordering::SeqCst),
-            0,
-            "rejected before any fetch"
-        );
+        let none = format!("{}.{}.", b64(&serde_json::json!({"alg": "none", "kid": "k1"})), b64(&payload));
+        assert_eq!(auth.verify(&none).await.unwrap_err(), AuthError::BadSignature);
+        assert_eq!(issuer.jwks_hits.load(Ordering::SeqCst), 0, "rejected before any fetch");
         // Development tokens cannot be minted in OIDC mode.
         assert!(matches!(
-            auth.issue(
-                "u",
-                Role::Expert,
-                "330100",
-                None,
-                None,
-                Duration::from_secs(60)
-            ),
+            auth.issue("u", Role::Expert, "330100", None, None, Duration::from_secs(60)),
             Err(AuthError::Config(_))
         ));
     }
@@ -1870,19 +1558,13 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
         let url = format!("http://{}", listener.local_addr().unwrap());
         drop(listener);
         let auth = oidc_auth(&url, 600);
-        let err = auth
-            .verify(&es256(EC_KEY_1, "k1", &url, Role::Officer))
-            .await
-            .unwrap_err();
+        let err = auth.verify(&es256(EC_KEY_1, "k1", &url, Role::Officer)).await.unwrap_err();
         assert!(matches!(err, AuthError::IssuerUnavailable(_)), "{err:?}");
         let problem = Problem::from(err);
         assert_eq!(problem.status, 503);
         let response = problem.into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert!(matches!(
-            auth.prefetch().await,
-            Err(AuthError::IssuerUnavailable(_))
-        ));
+        assert!(matches!(auth.prefetch().await, Err(AuthError::IssuerUnavailable(_))));
     }
 
     // --- extractor -----------------------------------------------------------------------------
@@ -1894,46 +1576,25 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
         async fn maybe(p: Option<Principal>) -> String {
             p.map_or_else(|| "anonymous".into(), |p| p.sub)
         }
-        Router::new()
-            .route("/me", get(me))
-            .route("/maybe", get(maybe))
-            .with_state(auth)
+        Router::new().route("/me", get(me)).route("/maybe", get(maybe)).with_state(auth)
     }
 
-    async fn call(
-        app: &Router,
-        path: &str,
-        authorization: Option<&str>,
-    ) -> (StatusCode, HeaderMap, serde_json::Value) {
+    async fn call(app: &Router, path: &str, authorization: Option<&str>) -> (StatusCode, HeaderMap, serde_json::Value) {
         let mut req = Request::get(path);
         if let Some(a) = authorization {
             req = req.header(header::AUTHORIZATION, a);
         }
-        let res = app
-            .clone()
-            .oneshot(req.body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let res = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
         let (parts, body) = res.into_parts();
         let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
-        let json = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into());
+        let json = serde_json::from_slice(&bytes).unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into());
         (parts.status, parts.headers, json)
     }
 
     #[tokio::test]
     async fn extractor_requires_a_good_bearer_token() {
         let auth = dev_auth(SECRET, "bangban-dev");
-        let token = auth
-            .issue(
-                "u-7",
-                Role::Assistant,
-                "330100",
-                None,
-                None,
-                Duration::from_secs(60),
-            )
-            .unwrap();
+        let token = auth.issue("u-7", Role::Assistant, "330100", None, None, Duration::from_secs(60)).unwrap();
         let app = app(auth.clone());
 
         let (status, headers, body) = call(&app, "/me", None).await;
@@ -1944,12 +1605,7 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
         assert_eq!(body["instance"], "/me");
         assert!(body["detail"].as_str().unwrap().contains("Bearer"));
 
-        for bad in [
-            "Basic dXNlcjpwYXNz",
-            "Bearer",
-            "Bearer not.a.jwt",
-            "Bearer a b",
-        ] {
+        for bad in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer not.a.jwt", "Bearer a b"] {
             let (status, headers, _) = call(&app, "/me", Some(bad)).await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{bad}");
             assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer");
@@ -1958,10 +1614,7 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
         for scheme in ["Bearer", "bearer", "BEARER"] {
             let (status, _, body) = call(&app, "/me", Some(&format!("{scheme} {token}"))).await;
             assert_eq!(status, StatusCode::OK, "{scheme}");
-            assert_eq!(
-                body,
-                serde_json::json!({"sub": "u-7", "role": "assistant", "office": "330100"})
-            );
+            assert_eq!(body, serde_json::json!({"sub": "u-7", "role": "assistant", "office": "330100"}));
         }
 
         let mut c = claims(Role::Assistant, "bangban-dev");
@@ -1973,34 +1626,15 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
 
         // Optional principal: anonymous without a header, rejected with a bad one.
         assert_eq!(call(&app, "/maybe", None).await.2, "anonymous");
-        assert_eq!(
-            call(&app, "/maybe", Some(&format!("Bearer {token}")))
-                .await
-                .2,
-            "u-7"
-        );
-        assert_eq!(
-            call(&app, "/maybe", Some(&format!("Bearer {expired}")))
-                .await
-                .0,
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(call(&app, "/maybe", Some(&format!("Bearer {token}"))).await.2, "u-7");
+        assert_eq!(call(&app, "/maybe", Some(&format!("Bearer {expired}"))).await.0, StatusCode::UNAUTHORIZED);
     }
 
     #[test]
     fn principal_role_checks() {
-        let p = Principal {
-            sub: "s".into(),
-            role: Role::Expert,
-            office: "330100".into(),
-            unit: None,
-            applicant: None,
-        };
+        let p = Principal { sub: "s".into(), role: Role::Expert, office: "330100".into(), unit: None, applicant: None };
         assert!(p.require_role(&[Role::Expert, Role::Officer]).is_ok());
-        let problem = Problem::from(
-            p.require_role(&[Role::Officer, Role::OfficeAdmin])
-                .unwrap_err(),
-        );
+        let problem = Problem::from(p.require_role(&[Role::Officer, Role::OfficeAdmin]).unwrap_err());
         assert_eq!(problem.status, 403);
         assert!(problem.detail.unwrap().contains("审批业务人员"));
     }

@@ -38,9 +38,7 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> Result<Client, BusE
             .name(name)
             .connection_timeout(Duration::from_secs(3))
             .max_reconnects(None)
-            .reconnect_delay_callback(|attempts| {
-                Duration::from_millis((100u64 << attempts.min(6)).min(5_000))
-            })
+            .reconnect_delay_callback(|attempts| Duration::from_millis((100u64 << attempts.min(6)).min(5_000)))
             .event_callback(|event| async move {
                 match event {
                     async_nats::Event::Disconnected => tracing::warn!("NATS disconnected"),
@@ -103,9 +101,7 @@ pub fn dlq_stream_config() -> StreamConfig {
 /// Creates the streams, or updates them to this configuration.
 pub async fn ensure_streams(js: &jetstream::Context) -> Result<(), BusError> {
     for (name, cfg) in [(EVENTS_STREAM, events_stream_config()), (DLQ_STREAM, dlq_stream_config())] {
-        js.create_or_update_stream(cfg)
-            .await
-            .map_err(|e| BusError::Stream { stream: name, reason: e.to_string() })?;
+        js.create_or_update_stream(cfg).await.map_err(|e| BusError::Stream { stream: name, reason: e.to_string() })?;
     }
     Ok(())
 }

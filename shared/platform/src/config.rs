@@ -91,11 +91,7 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            body_limit: 256 * 1024,
-            public_url: None,
-        }
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), body_limit: 256 * 1024, public_url: None }
     }
 }
 
@@ -248,10 +244,7 @@ impl Settings {
         if let Some(path) = file {
             builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml).required(true));
         }
-        let env: config::Map<String, String> = vars
-            .into_iter()
-            .filter(|(k, _)| k.starts_with("BANGBAN__"))
-            .collect();
+        let env: config::Map<String, String> = vars.into_iter().filter(|(k, _)| k.starts_with("BANGBAN__")).collect();
         builder = builder.add_source(
             config::Environment::with_prefix("BANGBAN")
                 .prefix_separator("__")

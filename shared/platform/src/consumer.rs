@@ -7,10 +7,7 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use async_nats::{
-    HeaderMap,
-    jetstream::{self, AckKind, consumer::pull},
-};
+use async_nats::jetstream::{self, AckKind, consumer::pull};
 use bangban_contracts::{
     CloudEvent,
     subjects::{EVENTS_STREAM, dlq_subject},
@@ -134,12 +131,7 @@ pub async fn process<H: EventHandler>(
 ) -> Outcome {
     let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
     let subject = msg.subject.to_string();
-    let msg_id = msg
-        .headers
-        .as_ref()
-        .and_then(|h| h.get("ce-id"))
-        .map(|v| v.as_str().to_string())
-        .unwrap_or_default();
+    let msg_id = msg.headers.as_ref().and_then(|h| h.get("ce-id")).map(|v| v.as_str().to_string()).unwrap_or_default();
     let span = spans::consumer_span(&subject, &msg_id, &spec.name, propagation::extract_nats(msg.headers.as_ref()));
     let outcome = async {
         let event = match CloudEvent::from_parts(msg.headers.as_ref(), msg.payload.clone()) {
@@ -157,8 +149,7 @@ pub async fn process<H: EventHandler>(
             }
             Err(HandlerError::Permanent(reason)) => dead_letter(js, spec, msg, delivered, &reason).await,
             Err(HandlerError::Transient(reason)) if delivered >= spec.settings.max_deliver => {
-                dead_letter(js, spec, msg, delivered, &format!("gave up after {delivered} deliveries: {reason}"))
-                    .await
+                dead_letter(js, spec, msg, delivered, &format!("gave up after {delivered} deliveries: {reason}")).await
             }
             Err(HandlerError::Transient(reason)) => {
                 let delay = backoff(delivered);
@@ -269,7 +260,7 @@ async fn dead_letter(
     reason: &str,
 ) -> Outcome {
     let (stream_seq, stream) = msg.info().map(|i| (i.stream_sequence, i.stream.to_string())).unwrap_or_default();
-    let mut headers = msg.headers.clone().unwrap_or_else(HeaderMap::new);
+    let mut headers = msg.headers.clone().unwrap_or_default();
     headers.insert("Nats-Msg-Id", format!("{}:{}:{}", spec.name, stream, stream_seq).as_str());
     headers.insert("bb-dlq-consumer", spec.name.as_str());
     headers.insert("bb-dlq-reason", bangban_contracts::envelope::encode_header_value(reason));

@@ -40,10 +40,7 @@ impl MigrationTrait for CreateOutbox {
             )"
         ))
         .await?;
-        db.execute_unprepared(
-            "CREATE INDEX outbox_pending ON outbox (seq) WHERE published_at IS NULL",
-        )
-        .await?;
+        db.execute_unprepared("CREATE INDEX outbox_pending ON outbox (seq) WHERE published_at IS NULL").await?;
         db.execute_unprepared("CREATE INDEX outbox_aggregate ON outbox (aggregate_id, seq)").await?;
         db.execute_unprepared("CREATE INDEX outbox_published_at ON outbox (published_at)").await?;
         Ok(())

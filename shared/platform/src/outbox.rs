@@ -17,9 +17,7 @@ use std::{
 use async_nats::{HeaderMap, jetstream};
 use bangban_contracts::{CloudEvent, subjects::EventSubject};
 use bangban_telemetry::{propagation, spans};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait, Value};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;

@@ -101,7 +101,8 @@ impl Problem {
 
     /// The request is well-formed JSON but its content is wrong (422), field by field.
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        let mut p = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "请求内容有误", "Invalid request content");
+        let mut p =
+            Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "请求内容有误", "Invalid request content");
         let zh: Vec<String> = errors.iter().map(|e| format!("{}：{}", e.field, e.reason)).collect();
         let en: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.reason_en)).collect();
         p.detail = Some(zh.join("；"));

@@ -128,7 +128,10 @@ impl From<CallError> for Problem {
             CallError::Problem(p) => *p,
             CallError::Unavailable(why) => {
                 tracing::warn!(%why, "dependency unavailable");
-                Problem::unavailable("后台服务暂不可用，请稍后重试", "a backend service is unavailable; try again later")
+                Problem::unavailable(
+                    "后台服务暂不可用，请稍后重试",
+                    "a backend service is unavailable; try again later",
+                )
             }
             CallError::BadReply(why) => {
                 tracing::error!(%why, "bad reply from a service");

@@ -51,9 +51,8 @@ pub async fn bootstrap(config: Option<&Path>, service_name: &str) -> anyhow::Res
 
 /// Binds `listen` and serves `router` until shutdown; returns the bound address.
 pub async fn serve_http(listen: SocketAddr, router: Router, shutdown: &Shutdown) -> anyhow::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;
     let token = shutdown.token();
     shutdown.spawn(async move {
@@ -91,7 +90,8 @@ pub type StartFn =
 pub async fn run_standalone(config: Option<&Path>, service_name: &str, start: StartFn) -> anyhow::Result<()> {
     let (ctx, guard) = bootstrap(config, service_name).await?;
     let databases = start(ctx.clone()).await?;
-    let router = health::router(health::Readiness { nats: ctx.client.clone(), databases }).merge(crate::metrics::router());
+    let router =
+        health::router(health::Readiness { nats: ctx.client.clone(), databases }).merge(crate::metrics::router());
     let addr = serve_http(ctx.settings.http.listen, router, &ctx.shutdown).await?;
     tracing::info!(%addr, "health and metrics listening");
     wait_and_stop(&ctx.shutdown, &ctx.client, guard).await;

@@ -12,9 +12,7 @@ use opentelemetry::{KeyValue, trace::TracerProvider as _};
 use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
 
-pub use propagation::{
-    current_trace_id, extract_http, extract_nats, inject_http, inject_nats, trace_id_of_context,
-};
+pub use propagation::{current_trace_id, extract_http, extract_nats, inject_http, inject_nats, trace_id_of_context};
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

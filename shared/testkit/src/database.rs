@@ -4,9 +4,7 @@ use std::{env, path::PathBuf, thread, time::Duration};
 
 use anyhow::Context;
 use bangban_platform::{Settings, db::DbTarget};
-use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
-};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 use tempfile::TempDir;
 
 /// The environment variable that switches tests to PostgreSQL, e.g.
@@ -49,23 +47,11 @@ impl TestDatabase {
             .prefix(&format!("testdb-{}-", sanitize(service)))
             .tempdir()
             .context("creating the test database directory")?;
-        let target = match env::var(TEST_DATABASE_URL)
-            .ok()
-            .filter(|url| !url.trim().is_empty())
-        {
-            Some(url) => DbTarget::Postgres {
-                url: url.trim().to_owned(),
-                schema: schema_name(service),
-            },
-            None => DbTarget::Sqlite {
-                path: dir.path().join(format!("{service}.db")),
-            },
+        let target = match env::var(TEST_DATABASE_URL).ok().filter(|url| !url.trim().is_empty()) {
+            Some(url) => DbTarget::Postgres { url: url.trim().to_owned(), schema: schema_name(service) },
+            None => DbTarget::Sqlite { path: dir.path().join(format!("{service}.db")) },
         };
-        let db = Self {
-            service: service.to_owned(),
-            target,
-            dir,
-        };
+        let db = Self { service: service.to_owned(), target, dir };
         if db.is_postgres() {
             // Creates the schema; from here on Drop removes it.
             let conn = bangban_platform::db::connect(&db.target, 1)
@@ -107,12 +93,7 @@ impl TestDatabase {
     pub async fn connect(&self) -> DatabaseConnection {
         bangban_platform::db::connect(&self.target, 5)
             .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "connecting to test database {}: {e}",
-                    self.target.describe()
-                )
-            })
+            .unwrap_or_else(|e| panic!("connecting to test database {}: {e}", self.target.describe()))
     }
 
     /// Points `settings` at this database for a whole application (several services):
@@ -145,25 +126,16 @@ impl Drop for TestDatabase {
         let (url, schema) = (url.clone(), schema.clone());
         // Drop may run inside a tokio runtime, where blocking on another one is forbidden: a plain
         // thread with its own small runtime does the work, and we wait for it.
-        let worker = thread::Builder::new()
-            .name("testkit-drop-schema".into())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?;
-                runtime.block_on(drop_schemas(&url, &schema))
-            });
+        let worker = thread::Builder::new().name("testkit-drop-schema".into()).spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(drop_schemas(&url, &schema))
+        });
         let outcome = match worker {
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("the drop thread panicked"))),
+            Ok(handle) => handle.join().unwrap_or_else(|_| Err(anyhow::anyhow!("the drop thread panicked"))),
             Err(e) => Err(e.into()),
         };
         if let Err(e) = outcome {
-            eprintln!(
-                "testkit: could not drop test schema {}: {e:#}",
-                self.target.describe()
-            );
+            eprintln!("testkit: could not drop test schema {}: {e:#}", self.target.describe());
         }
     }
 }
@@ -188,10 +160,7 @@ async fn drop_schemas(url: &str, schema: &str) -> anyhow::Result<()> {
         .await?;
     // Children first is not needed with CASCADE, but drop the prefixed ones first anyway so the
     // base schema remains findable if something fails half-way.
-    let mut names: Vec<String> = rows
-        .iter()
-        .filter_map(|row| row.try_get::<String>("", "nspname").ok())
-        .collect();
+    let mut names: Vec<String> = rows.iter().filter_map(|row| row.try_get::<String>("", "nspname").ok()).collect();
     names.sort_by_key(|name| std::cmp::Reverse(name.len()));
     for name in names {
         // The test's runtime may have stopped with a transaction of its own still open (a relay
@@ -207,8 +176,7 @@ async fn drop_schemas(url: &str, schema: &str) -> anyhow::Result<()> {
         .await?;
         // Names come from pg_namespace filtered on our own prefix; quote them anyway.
         let quoted = name.replace('"', "\"\"");
-        conn.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{quoted}\" CASCADE"))
-            .await?;
+        conn.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{quoted}\" CASCADE")).await?;
     }
     let _ = conn.close().await;
     Ok(())
@@ -223,21 +191,9 @@ fn schema_name(service: &str) -> String {
 
 /// Lowercase ASCII letters, digits and `_` only.
 fn sanitize(service: &str) -> String {
-    let cleaned: String = service
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if cleaned.is_empty() {
-        "db".to_owned()
-    } else {
-        cleaned
-    }
+    let cleaned: String =
+        service.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    if cleaned.is_empty() { "db".to_owned() } else { cleaned }
 }
 
 #[cfg(test)]
@@ -253,11 +209,7 @@ mod tests {
         let long = schema_name(&"x".repeat(200));
         for name in [&a, &b, &long] {
             assert!(name.len() <= 35, "{name}");
-            assert!(
-                name.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
-                "{name}"
-            );
+            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "{name}");
         }
         // Room for the per-service schemas of `apply_to`.
         assert!(format!("{long}_notification").len() <= 63);

@@ -97,10 +97,8 @@ impl NatsServer {
 
     fn start_blocking(conf_text: Option<&str>) -> anyhow::Result<Self> {
         let binary = find_binary()?;
-        let dir = tempfile::Builder::new()
-            .prefix("nats-server-")
-            .tempdir()
-            .context("creating the nats-server directory")?;
+        let dir =
+            tempfile::Builder::new().prefix("nats-server-").tempdir().context("creating the nats-server directory")?;
         let config = match conf_text {
             Some(text) => {
                 let path = dir.path().join("nats.conf");
@@ -109,14 +107,7 @@ impl NatsServer {
             }
             None => None,
         };
-        let mut server = Self {
-            binary,
-            dir,
-            config,
-            port: 0,
-            running: None,
-            log: Arc::default(),
-        };
+        let mut server = Self { binary, dir, config, port: 0, running: None, log: Arc::default() };
         server.spawn_and_wait(None)?;
         Ok(server)
     }
@@ -153,9 +144,7 @@ impl NatsServer {
 
     /// Connects a client with default options (no reconnect to another server: there is none).
     pub async fn client(&self) -> anyhow::Result<async_nats::Client> {
-        async_nats::connect(self.url())
-            .await
-            .with_context(|| format!("connecting to {}", self.url()))
+        async_nats::connect(self.url()).await.with_context(|| format!("connecting to {}", self.url()))
     }
 
     /// Stops the server gracefully (SIGTERM, so JetStream flushes its store) and waits for it to
@@ -249,11 +238,7 @@ impl NatsServer {
             Ok(listening) => {
                 if port.is_some_and(|p| p != listening) {
                     kill_and_reap(&mut running.child);
-                    bail!(
-                        "nats-server came back on port {listening} instead of {}\n{}",
-                        self.port,
-                        self.log_section()
-                    );
+                    bail!("nats-server came back on port {listening} instead of {}\n{}", self.port, self.log_section());
                 }
                 self.port = listening;
                 self.running = Some(running);
@@ -384,10 +369,7 @@ fn find_binary() -> anyhow::Result<PathBuf> {
         if is_executable(&path) {
             return Ok(path);
         }
-        bail!(
-            "${BINARY_ENV} is {} but that is not an executable file",
-            path.display()
-        );
+        bail!("${BINARY_ENV} is {} but that is not an executable file", path.display());
     }
     if let Some(found) = env::var_os("PATH")
         .iter()
@@ -411,10 +393,7 @@ fn find_binary() -> anyhow::Result<PathBuf> {
 /// The workspace this crate was built in (`shared/testkit` is two levels below it).
 fn workspace_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .nth(2)
-        .map_or_else(|| manifest.to_path_buf(), Path::to_path_buf)
+    manifest.ancestors().nth(2).map_or_else(|| manifest.to_path_buf(), Path::to_path_buf)
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -432,15 +411,9 @@ mod tests {
         let v2_15 = "[14026] 2026/11/28 03:55:53.451138 [INF] Listening for client connections on 127.0.0.1:33501";
         assert_eq!(parse_listening_port(v2_9), Some(40729));
         assert_eq!(parse_listening_port(v2_15), Some(33501));
-        assert_eq!(
-            parse_listening_port("[1] [INF] Listening for client connections on [::1]:4222"),
-            Some(4222)
-        );
+        assert_eq!(parse_listening_port("[1] [INF] Listening for client connections on [::1]:4222"), Some(4222));
         assert_eq!(parse_listening_port("[1] [INF] Server is ready"), None);
-        assert_eq!(
-            parse_listening_port("[1] [INF] Listening for websocket clients on ws://0.0.0.0:80"),
-            None
-        );
+        assert_eq!(parse_listening_port("[1] [INF] Listening for websocket clients on ws://0.0.0.0:80"), None);
     }
 
     #[test]

@@ -69,7 +69,12 @@ async fn accepted_case_reaches_a_consumer_as_a_cloud_event_in_the_request_trace(
     assert!(
         found,
         "the HTTP server span and the event share one trace: {event_trace} vs {:?}",
-        app.spans.get_finished_spans().unwrap().iter().map(|s| (s.name.to_string(), s.span_context.trace_id().to_string())).collect::<Vec<_>>()
+        app.spans
+            .get_finished_spans()
+            .unwrap()
+            .iter()
+            .map(|s| (s.name.to_string(), s.span_context.trace_id().to_string()))
+            .collect::<Vec<_>>()
     );
     // The trace runs through intake's service handler and the relay's publish.
     let trace_spans: Vec<String> = app

@@ -153,7 +153,11 @@ async fn relay_stopped_between_publish_and_mark_causes_no_second_effect() {
     // Past the broker's duplicate window the repeat would be stored: the inbox catches it.
     let stored = js.get_stream("BANGBAN_EVENTS").await.unwrap().get_raw_message(1).await.unwrap();
     let subject = stored.subject.to_string();
-    js.publish_with_headers(subject, without_msg_id(&stored.headers), stored.payload.clone()).await.unwrap().await.unwrap();
+    js.publish_with_headers(subject, without_msg_id(&stored.headers), stored.payload.clone())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
     assert_eq!(stream_messages(&js, "BANGBAN_EVENTS").await, 2);
 
     let spec = spec("e2e-effects", 5);
@@ -161,9 +165,11 @@ async fn relay_stopped_between_publish_and_mark_causes_no_second_effect() {
     let outcomes = process_n(&app, &spec, &handler, 2).await;
     assert_eq!(outcomes, vec![Outcome::Processed, Outcome::Duplicate]);
     assert_eq!(count_rows(&app.intake_db, "effects").await, 1, "one effect");
-    assert!(consumer::already_processed(&app.intake_db, "e2e-effects", &case_event_id(&app, &case.id.to_string()).await)
-        .await
-        .unwrap());
+    assert!(
+        consumer::already_processed(&app.intake_db, "e2e-effects", &case_event_id(&app, &case.id.to_string()).await)
+            .await
+            .unwrap()
+    );
 }
 
 async fn case_event_id(app: &TestApp, case_id: &str) -> String {
@@ -216,7 +222,8 @@ async fn the_same_event_delivered_twice_has_one_effect() {
     let drained = eventually(Duration::from_secs(10), || {
         let js = js.clone();
         async move {
-            let mut c = js.get_consumer_from_stream::<jetstream::consumer::pull::Config, _, _>("e2e-twice", "BANGBAN_EVENTS")
+            let mut c = js
+                .get_consumer_from_stream::<jetstream::consumer::pull::Config, _, _>("e2e-twice", "BANGBAN_EVENTS")
                 .await
                 .unwrap();
             let info = c.info().await.unwrap();

@@ -46,7 +46,11 @@ pub async fn create_case(
     let ApiJson(case) = body;
     authorize(&principal, Action::CreateCase, Resource::Office(&case.office))?;
     let req = CreateCase {
-        actor: Actor { sub: principal.sub.clone(), role: principal.role.as_str().into(), office: principal.office.clone() },
+        actor: Actor {
+            sub: principal.sub.clone(),
+            role: principal.role.as_str().into(),
+            office: principal.office.clone(),
+        },
         case,
     };
     let view: CaseView =

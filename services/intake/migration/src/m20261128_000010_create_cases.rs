@@ -87,16 +87,29 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Cases::CreatedBy).string_len(128).not_null())
                     .col(ColumnDef::new(Cases::CreatedAt).timestamp_with_time_zone().not_null())
                     .col(ColumnDef::new(Cases::UpdatedAt).timestamp_with_time_zone().not_null())
-                    .foreign_key(ForeignKey::create().from(Cases::Table, Cases::ApplicantId).to(Applicant::Table, Applicant::Id))
-                    .foreign_key(ForeignKey::create().from(Cases::Table, Cases::ProjectId).to(Project::Table, Project::Id))
+                    .foreign_key(
+                        ForeignKey::create().from(Cases::Table, Cases::ApplicantId).to(Applicant::Table, Applicant::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create().from(Cases::Table, Cases::ProjectId).to(Project::Table, Project::Id),
+                    )
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(Index::create().name("cases_office_status").table(Cases::Table).col(Cases::Office).col(Cases::Status).to_owned())
+            .create_index(
+                Index::create()
+                    .name("cases_office_status")
+                    .table(Cases::Table)
+                    .col(Cases::Office)
+                    .col(Cases::Status)
+                    .to_owned(),
+            )
             .await?;
         manager
-            .create_index(Index::create().name("cases_applicant").table(Cases::Table).col(Cases::ApplicantId).to_owned())
+            .create_index(
+                Index::create().name("cases_applicant").table(Cases::Table).col(Cases::ApplicantId).to_owned(),
+            )
             .await?;
         manager
             .create_table(

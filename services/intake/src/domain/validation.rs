@@ -11,7 +11,11 @@ fn text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) {
     if trimmed.is_empty() {
         errors.push(FieldError::new(field, "不能为空", "must not be empty"));
     } else if trimmed.chars().count() > max {
-        errors.push(FieldError::new(field, format!("不能超过 {max} 个字符"), format!("must not exceed {max} characters")));
+        errors.push(FieldError::new(
+            field,
+            format!("不能超过 {max} 个字符"),
+            format!("must not exceed {max} characters"),
+        ));
     } else if trimmed.chars().any(char::is_control) {
         errors.push(FieldError::new(field, "不能包含控制字符", "must not contain control characters"));
     }
@@ -24,7 +28,9 @@ fn office(field: &str, code: &str, errors: &mut Vec<FieldError>) -> bool {
         errors.push(FieldError::new(
             field,
             format!("未知的机构代码 {code:?}，应为本市或所辖县（市、区）的六位行政区划代码"),
-            format!("unknown office code {code:?}: expected the six-digit division code of the city or one of its counties"),
+            format!(
+                "unknown office code {code:?}: expected the six-digit division code of the city or one of its counties"
+            ),
         ));
         false
     }
@@ -63,7 +69,11 @@ mod tests {
             service_type: ServiceType::Assist,
             office: "371625".into(),
             applicant: NewApplicant { kind: ApplicantKind::LegalPerson, name: "博兴某公司".into() },
-            project: NewProject { name: "新材料项目".into(), category: ProjectCategory::Industrial, office: "371625".into() },
+            project: NewProject {
+                name: "新材料项目".into(),
+                category: ProjectCategory::Industrial,
+                office: "371625".into(),
+            },
         }
     }
 

@@ -18,18 +18,30 @@ pub async fn serve_all(
     let mut handles = Vec::new();
     let s = intake.clone();
     handles.push(
-        rpc::serve(service, SERVICE, ops::CASE_CREATE, move |req: CreateCase| {
-            let s = s.clone();
-            async move { s.create_case(req).await.map_err(Problem::from) }
-        }, shutdown.clone())
+        rpc::serve(
+            service,
+            SERVICE,
+            ops::CASE_CREATE,
+            move |req: CreateCase| {
+                let s = s.clone();
+                async move { s.create_case(req).await.map_err(Problem::from) }
+            },
+            shutdown.clone(),
+        )
         .await?,
     );
     let s = intake.clone();
     handles.push(
-        rpc::serve(service, SERVICE, ops::CASE_GET, move |req: GetCase| {
-            let s = s.clone();
-            async move { s.get_case(req.id).await.map_err(Problem::from) }
-        }, shutdown.clone())
+        rpc::serve(
+            service,
+            SERVICE,
+            ops::CASE_GET,
+            move |req: GetCase| {
+                let s = s.clone();
+                async move { s.get_case(req.id).await.map_err(Problem::from) }
+            },
+            shutdown.clone(),
+        )
         .await?,
     );
     let _: Option<CaseView> = None;

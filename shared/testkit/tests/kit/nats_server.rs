@@ -14,9 +14,7 @@ use tokio::sync::mpsc;
 const WAIT: Duration = Duration::from_secs(10);
 
 /// A client whose connection events are reported on a channel.
-async fn watched_client(
-    server: &NatsServer,
-) -> anyhow::Result<(async_nats::Client, mpsc::UnboundedReceiver<Event>)> {
+async fn watched_client(server: &NatsServer) -> anyhow::Result<(async_nats::Client, mpsc::UnboundedReceiver<Event>)> {
     let (tx, rx) = mpsc::unbounded_channel();
     let client = async_nats::ConnectOptions::new()
         .event_callback(move |event| {
@@ -33,10 +31,7 @@ async fn watched_client(
 }
 
 /// Waits for `wanted`, skipping other events.
-async fn expect_event(
-    events: &mut mpsc::UnboundedReceiver<Event>,
-    wanted: Event,
-) -> anyhow::Result<()> {
+async fn expect_event(events: &mut mpsc::UnboundedReceiver<Event>, wanted: Event) -> anyhow::Result<()> {
     let wanted_text = wanted.to_string();
     tokio::time::timeout(WAIT, async {
         while let Some(event) = events.recv().await {
@@ -65,9 +60,7 @@ async fn starts_on_a_random_port_with_its_own_store() -> anyhow::Result<()> {
     let mut sub = client.subscribe("kit.echo").await?;
     client.publish("kit.echo", "ping".into()).await?;
     client.flush().await?;
-    let msg = tokio::time::timeout(WAIT, futures::StreamExt::next(&mut sub))
-        .await?
-        .context("subscription ended")?;
+    let msg = tokio::time::timeout(WAIT, futures::StreamExt::next(&mut sub)).await?.context("subscription ended")?;
     assert_eq!(&msg.payload[..], b"ping");
     Ok(())
 }
@@ -91,14 +84,8 @@ async fn jetstream_survives_stop_and_restart_on_the_same_port() -> anyhow::Resul
     server.stop();
     assert!(!server.is_running());
     expect_event(&mut events, Event::Disconnected).await?;
-    assert_eq!(
-        client.connection_state(),
-        async_nats::connection::State::Disconnected
-    );
-    assert!(
-        server.store_dir().join("jetstream").is_dir(),
-        "the store is kept while stopped"
-    );
+    assert_eq!(client.connection_state(), async_nats::connection::State::Disconnected);
+    assert!(server.store_dir().join("jetstream").is_dir(), "the store is kept while stopped");
 
     server.restart();
     assert_eq!(server.port(), port);
@@ -125,12 +112,7 @@ async fn restart_of_a_running_server_stops_it_first() -> anyhow::Result<()> {
     let client = server.client().await?;
     client.flush().await?;
     // Two start banners in the log: one per run.
-    assert_eq!(
-        server.log().matches("Server is ready").count(),
-        2,
-        "{}",
-        server.log()
-    );
+    assert_eq!(server.log().matches("Server is ready").count(), 2, "{}", server.log());
     Ok(())
 }
 
@@ -140,16 +122,10 @@ async fn kill_is_a_crash_and_drop_frees_the_port() -> anyhow::Result<()> {
     let url = server.url();
     server.kill();
     assert!(!server.is_running());
-    assert!(
-        async_nats::connect(&url).await.is_err(),
-        "nothing listens after kill"
-    );
+    assert!(async_nats::connect(&url).await.is_err(), "nothing listens after kill");
     server.restart();
     drop(server);
-    assert!(
-        async_nats::connect(&url).await.is_err(),
-        "nothing listens after drop"
-    );
+    assert!(async_nats::connect(&url).await.is_err(), "nothing listens after drop");
     Ok(())
 }
 
@@ -157,28 +133,16 @@ async fn kill_is_a_crash_and_drop_frees_the_port() -> anyhow::Result<()> {
 async fn with_config_applies_the_file() -> anyhow::Result<()> {
     let server = NatsServer::with_config("authorization {\n  token: \"s3cret\"\n}\n").await?;
 
-    let refused = async_nats::connect(server.url())
-        .await
-        .expect_err("a token is required");
-    assert_eq!(
-        refused.kind(),
-        ConnectErrorKind::AuthorizationViolation,
-        "{refused}"
-    );
+    let refused = async_nats::connect(server.url()).await.expect_err("a token is required");
+    assert_eq!(refused.kind(), ConnectErrorKind::AuthorizationViolation, "{refused}");
 
-    let client = async_nats::ConnectOptions::with_token("s3cret".into())
-        .connect(server.url())
-        .await?;
+    let client = async_nats::ConnectOptions::with_token("s3cret".into()).connect(server.url()).await?;
     client.flush().await?;
     // JetStream is on even with a config file that does not mention it. (Not `query_account`:
     // async-nats 0.51 cannot parse nats-server 2.9's account info.)
     let js = jetstream::new(client);
-    js.create_stream(stream::Config {
-        name: "CONF".into(),
-        subjects: vec!["conf.>".into()],
-        ..Default::default()
-    })
-    .await?;
+    js.create_stream(stream::Config { name: "CONF".into(), subjects: vec!["conf.>".into()], ..Default::default() })
+        .await?;
     js.publish("conf.x", "y".into()).await?.await?;
     Ok(())
 }
@@ -186,9 +150,7 @@ async fn with_config_applies_the_file() -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_bad_config_fails_fast_with_the_log() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let err = NatsServer::with_config("this is { not a config")
-        .await
-        .expect_err("a broken config must fail");
+    let err = NatsServer::with_config("this is { not a config").await.expect_err("a broken config must fail");
     let text = format!("{err:#}");
     assert!(text.contains("exited before it was ready"), "{text}");
     assert!(text.contains("nats-server log"), "{text}");
