@@ -278,3 +278,67 @@ async fn poison_messages_end_in_the_dead_letter_stream() {
     assert_eq!(first.payload.as_ref(), b"garbage");
     assert_eq!(count_rows(&app.intake_db, "effects").await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+async fn several_relays_on_postgresql_publish_each_row_once_in_order_per_aggregate() {
+    let app = TestApp::spawn().await;
+    if app.intake_db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        eprintln!("several relays share an outbox only on PostgreSQL (set TEST_DATABASE_URL); SQLite has one relay");
+        return;
+    }
+    // Stop the service's own relay; three replicas take over.
+    app.shutdown.trigger();
+    let aggregates = 6;
+    let per_aggregate = 60;
+    for n in 0..per_aggregate {
+        for a in 0..aggregates {
+            let event =
+                CloudEvent::new(EventType::CASE_ACCEPTED, "test", format!("agg-{a}"), &serde_json::json!({"n": n}))
+                    .unwrap();
+            let subject = EventType::CASE_ACCEPTED.subject("371600", None).unwrap();
+            outbox::enqueue(&app.intake_db, &subject, &event).await.unwrap();
+        }
+    }
+    let settings = OutboxSettings { batch_size: 16, ..OutboxSettings::default() };
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        let relay =
+            Relay::new("intake", app.intake_db.clone(), app.client.clone(), OutboxNotifier::new(), settings.clone());
+        let db = app.intake_db.clone();
+        replicas.push(tokio::spawn(async move {
+            let mut taken = 0;
+            loop {
+                taken += relay.publish_pending().await.unwrap();
+                if outbox::pending_count(&db).await.unwrap() == 0 {
+                    return taken;
+                }
+            }
+        }));
+    }
+    let mut total = 0;
+    for r in replicas {
+        total += r.await.unwrap();
+    }
+    assert_eq!(total, aggregates * per_aggregate, "every row was taken by exactly one replica");
+
+    let js = app.js();
+    assert_eq!(stream_messages(&js, "BANGBAN_EVENTS").await, (aggregates * per_aggregate) as u64);
+    let c = consumer(&js, "bb.evt.>").await;
+    let mut last: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    let mut messages =
+        c.fetch().max_messages(aggregates * per_aggregate).expires(Duration::from_secs(10)).messages().await.unwrap();
+    let mut seen = 0;
+    while let Some(Ok(msg)) = messages.next().await {
+        let event = CloudEvent::from_parts(msg.headers.as_ref(), msg.payload.clone()).unwrap();
+        let n = event.data_as::<serde_json::Value>().unwrap()["n"].as_i64().unwrap();
+        let agg = event.subject.clone().unwrap();
+        if let Some(prev) = last.insert(agg.clone(), n) {
+            assert_eq!(n, prev + 1, "events of {agg} left in order");
+        }
+        seen += 1;
+        if seen == aggregates * per_aggregate {
+            break;
+        }
+    }
+    assert_eq!(seen, aggregates * per_aggregate);
+}
