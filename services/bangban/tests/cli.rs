@@ -32,8 +32,8 @@ fn token_is_signed_with_the_secret_serve_uses() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let settings = Settings::load_from(None, [("BANGBAN__DATA_DIR".to_string(), dir.path().display().to_string())])
-        .unwrap();
+    let settings =
+        Settings::load_from(None, [("BANGBAN__DATA_DIR".to_string(), dir.path().display().to_string())]).unwrap();
     let principal = tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(Authenticator::from_settings(&settings).unwrap().verify(&token))

@@ -64,6 +64,7 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
         .route("/api/v1/me", get(handlers::me::me))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(openapi::docs))
+        .route("/", get(openapi::index))
         .route_layer(middleware::from_fn(telemetry::trace_request))
         .with_state(state);
     api.merge(health::router(readiness))

@@ -45,3 +45,8 @@ pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
 pub async fn docs() -> Html<&'static str> {
     Html(include_str!("docs.html"))
 }
+
+/// The start page: links to the docs and the platform's state.
+pub async fn index() -> Html<&'static str> {
+    Html(include_str!("index.html"))
+}

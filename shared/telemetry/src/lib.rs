@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 
 use opentelemetry::{KeyValue, trace::TracerProvider as _};
 use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
-use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt};
 
 pub use propagation::{current_trace_id, extract_http, extract_nats, inject_http, inject_nats, trace_id_of_context};
 
@@ -118,8 +118,13 @@ pub fn install(provider: SdkTracerProvider, opts: &TelemetryOptions) -> Result<T
         LogFormat::Pretty => false,
         LogFormat::Auto => !std::io::stderr().is_terminal(),
     };
+    let json_format = json::JsonWithTrace::default();
     let fmt_layer = if json {
-        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).event_format(json::JsonWithTrace).boxed()
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .event_format(json_format.clone())
+            .boxed()
     } else {
         tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(true).boxed()
     };
@@ -128,11 +133,12 @@ pub fn install(provider: SdkTracerProvider, opts: &TelemetryOptions) -> Result<T
     let otel_layer = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_filter(EnvFilter::new("info,sqlx=warn,sea_orm=warn,async_nats=warn,h2=warn,hyper=warn,tower=warn"));
-    tracing_subscriber::registry()
-        .with(fmt_layer.with_filter(filter))
-        .with(otel_layer)
-        .try_init()
-        .map_err(|_| TelemetryError::AlreadyInstalled)?;
+    let subscriber = tracing_subscriber::registry().with(fmt_layer.with_filter(filter)).with(otel_layer);
+    let dispatch = tracing::Dispatch::new(subscriber);
+    let _ = json_format.dispatch.set(dispatch.downgrade());
+    tracing::dispatcher::set_global_default(dispatch).map_err(|_| TelemetryError::AlreadyInstalled)?;
+    // Bridge `log` records of dependencies into tracing.
+    let _ = tracing_log::LogTracer::init();
     Ok(TelemetryGuard { provider })
 }
 

@@ -268,6 +268,8 @@ async fn docs_openapi_health_and_metrics() {
     assert!(docs.contains("/openapi.json"));
     assert!(!docs.contains("http://") && !docs.contains("https://"), "the docs page loads nothing from outside");
     assert_eq!(app.http.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+    let index = app.http.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(index.contains("帮办代办平台") && index.contains("/docs"));
     let ready: Value = app.http.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(ready["status"], "ready");
     app.post_case(&app.staff_token(), &sample_case()).await;
