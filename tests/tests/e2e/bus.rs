@@ -342,3 +342,32 @@ async fn several_relays_on_postgresql_publish_each_row_once_in_order_per_aggrega
     }
     assert_eq!(seen, aggregates * per_aggregate);
 }
+
+#[tokio::test]
+async fn connecting_retries_until_nats_comes_up_and_gives_up_at_the_deadline() {
+    let mut nats = bangban_testkit::NatsServer::start().await.unwrap();
+    nats.stop();
+    let mut settings = bangban_platform::config::NatsSettings {
+        url: nats.url(),
+        connect_deadline: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let err = bangban_platform::bus::connect(&settings, "t").await.unwrap_err();
+    assert!(err.to_string().contains("could not reach NATS"), "{err}");
+
+    settings.connect_deadline = Duration::from_secs(20);
+    let connecting = tokio::spawn(async move { bangban_platform::bus::connect(&settings, "t").await });
+    // Let the first attempts fail, then bring the server up.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    nats.restart();
+    let client = connecting.await.unwrap().expect("connected once the server came up");
+    assert!(bangban_platform::bus::is_connected(&client));
+    // The streams are created, and creating them again is an update, not an error.
+    let js = jetstream::new(client);
+    bangban_platform::bus::ensure_streams(&js).await.unwrap();
+    bangban_platform::bus::ensure_streams(&js).await.unwrap();
+    let info = js.get_stream("BANGBAN_EVENTS").await.unwrap().info().await.unwrap().config.clone();
+    assert_eq!(info.duplicate_window, Duration::from_secs(120));
+    assert_eq!(info.subjects, vec!["bb.evt.>".to_string()]);
+    assert_eq!(info.storage, jetstream::stream::StorageType::File);
+}
