@@ -55,7 +55,7 @@ impl IntakeService {
     }
 
     /// Accepts a case (受理): applicant, project, ledger entry and `case.accepted`, in one transaction.
-    #[tracing::instrument(skip_all, fields(office = %req.case.office, case.id = tracing::field::Empty, ledger_no = tracing::field::Empty), err(Debug))]
+    #[tracing::instrument(skip_all, fields(office = %req.case.office, case.id = tracing::field::Empty, ledger_no = tracing::field::Empty))]
     pub async fn create_case(&self, req: CreateCase) -> Result<CaseView> {
         let CreateCase { actor, case } = req;
         let errors = validation::validate_new_case(&case);
@@ -141,7 +141,7 @@ impl IntakeService {
     }
 
     /// Reads one case with its applicant and project.
-    #[tracing::instrument(skip(self), err(Debug))]
+    #[tracing::instrument(skip(self))]
     pub async fn get_case(&self, id: Uuid) -> Result<CaseView> {
         let row = cases::Entity::find_by_id(id.to_string())
             .one(&self.db)
