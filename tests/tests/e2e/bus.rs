@@ -165,6 +165,15 @@ async fn relay_stopped_between_publish_and_mark_causes_no_second_effect() {
     let outcomes = process_n(&app, &spec, &handler, 2).await;
     assert_eq!(outcomes, vec![Outcome::Processed, Outcome::Duplicate]);
     assert_eq!(count_rows(&app.intake_db, "effects").await, 1, "one effect");
+    // The consumer's processing continues the trace of the write that produced the event.
+    let spans = app.spans.get_finished_spans().unwrap();
+    let writer = spans.iter().find(|s| s.name == "create_case").expect("the service-layer span");
+    let process = spans
+        .iter()
+        .find(|s| s.name == "bb.evt.371600.case.accepted process")
+        .expect("a consumer span named after the subject");
+    assert_eq!(process.span_context.trace_id(), writer.span_context.trace_id());
+    assert!(process.attributes.iter().any(|kv| kv.key.as_str() == "messaging.system" && kv.value.as_str() == "nats"));
     assert!(
         consumer::already_processed(&app.intake_db, "e2e-effects", &case_event_id(&app, &case.id.to_string()).await)
             .await
