@@ -174,13 +174,11 @@ pub struct OutboxSettings {
     pub poll_interval: Duration,
     /// Rows published per round.
     pub batch_size: u64,
-    /// Published rows are deleted after this many hours.
-    pub retention_hours: u64,
 }
 
 impl Default for OutboxSettings {
     fn default() -> Self {
-        Self { poll_interval: Duration::from_millis(500), batch_size: 256, retention_hours: 72 }
+        Self { poll_interval: Duration::from_millis(500), batch_size: 256 }
     }
 }
 
