@@ -9,7 +9,7 @@
 //! of one aggregate leave in order.
 
 use std::{
-    collections::{BTreeMap, HashMap, HashSet},
+    collections::{BTreeMap, HashSet},
     sync::Arc,
     time::Duration,
 };
@@ -96,6 +96,15 @@ impl OutboxNotifier {
     }
 }
 
+/// A row handed to the broker, its ack still to come.
+struct InFlight {
+    seq: i64,
+    aggregate_id: String,
+    created_at: i64,
+    span: tracing::Span,
+    ack: Result<async_nats::jetstream::context::PublishAckFuture, String>,
+}
+
 struct PendingRow {
     seq: i64,
     event_id: String,
@@ -129,19 +138,15 @@ impl Relay {
         Self { db, js, client, notifier, settings, service }
     }
 
-    /// Publishes until shutdown: after every notification, every poll interval, and at once again
-    /// while full batches keep coming. Backs off while NATS or the database is unavailable.
+    /// Publishes until shutdown: after every notification and every poll interval. Backs off while
+    /// NATS or the database is unavailable.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut backoff = Duration::from_millis(100);
         loop {
             if shutdown.is_cancelled() {
                 break;
             }
-            let wait = match self.publish_pending().await {
-                Ok(n) if n as u64 >= self.settings.batch_size => {
-                    backoff = Duration::from_millis(100);
-                    continue;
-                }
+            let wait = match self.drain(Some(&shutdown)).await {
                 Ok(_) => {
                     backoff = Duration::from_millis(100);
                     self.settings.poll_interval
@@ -162,65 +167,125 @@ impl Relay {
         tracing::info!(service = self.service, "outbox relay stopped");
     }
 
-    /// One round: publishes up to a batch of pending rows and marks those JetStream acknowledged.
-    /// Returns how many rows it took.
+    /// Publishes everything pending, batch after batch, and removes what JetStream acknowledged.
+    /// Returns how many rows it published. Rows that failed stay for the next call.
+    ///
+    /// Two batches are in flight at a time, so that the database work of one overlaps the
+    /// broker's work on the other: on SQLite (one relay per file, rows committed in `seq` order)
+    /// the next batch is read past the last one's `seq` while its acks come in; on PostgreSQL two
+    /// rounds run side by side, each in its own transaction, and skip each other's locked rows as
+    /// two replicas would.
     pub async fn publish_pending(&self) -> Result<usize, RelayError> {
-        self.round(true).await
+        self.drain(None).await
     }
 
-    /// As a relay that crashes after publishing and before marking: publishes, marks nothing.
-    #[cfg(feature = "fault-injection")]
-    pub async fn publish_pending_then_crash(&self) -> Result<usize, RelayError> {
-        self.round(false).await
-    }
-
-    async fn round(&self, mark: bool) -> Result<usize, RelayError> {
+    /// [`Relay::publish_pending`], stopping between batches once `stop` is cancelled.
+    async fn drain(&self, stop: Option<&CancellationToken>) -> Result<usize, RelayError> {
+        let stopping = || stop.is_some_and(CancellationToken::is_cancelled);
         if !bus::is_connected(&self.client) {
             return Err(RelayError::Disconnected);
         }
-        let backend = self.db.get_database_backend();
-        if backend == DbBackend::Postgres {
-            // A cheap look first, so that an idle relay holds no transaction between polls.
-            if !has_pending(&self.db).await? {
-                return Ok(0);
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            let mut total = 0;
+            loop {
+                let (a, b) = tokio::join!(self.postgres_round(true), self.postgres_round(true));
+                let (a, b) = (a?, b?);
+                total += a + b;
+                if (a == 0 && b == 0) || stopping() {
+                    return Ok(total);
+                }
             }
-            // Rows stay locked until the marks commit, so another replica skips them.
-            let txn = self.db.begin().await?;
-            // With statistics that say almost nothing is pending (the steady state) the planner
-            // would read and sort every pending row to return the first batch; walking the
-            // `outbox_pending` index in order is what we want.
-            txn.execute_unprepared("SET LOCAL enable_sort = off").await?;
-            let rows = self.select_pending(&txn, true).await?;
-            let rows = self.in_order_per_aggregate(&txn, rows).await?;
-            let taken = rows.len();
-            let (sent, failed) = self.publish(rows).await?;
-            if mark {
-                self.mark(&txn, &sent, &failed).await?;
-                txn.commit().await?;
-            }
-            Ok(taken)
-        } else {
-            // One relay per SQLite file; no transaction is held across the publish so that the
-            // service's own writes are never blocked by it.
-            let rows = self.select_pending(&self.db, false).await?;
-            let taken = rows.len();
-            let (sent, failed) = self.publish(rows).await?;
-            if mark {
-                self.mark(&self.db, &sent, &failed).await?;
-            }
-            Ok(taken)
         }
+        let mut total = 0;
+        let mut cursor = 0;
+        let mut broken = HashSet::new();
+        let mut previous: Option<Vec<InFlight>> = None;
+        loop {
+            let rows = self.select_pending(&self.db, false, cursor).await?;
+            let Some(last) = rows.last() else { break };
+            cursor = last.seq;
+            total += rows.len();
+            let inflight = self.send(rows).await?;
+            if let Some(prev) = previous.replace(inflight) {
+                self.settle_and_remove(&self.db, prev, &mut broken).await?;
+            }
+            if stopping() {
+                break;
+            }
+        }
+        if let Some(prev) = previous {
+            self.settle_and_remove(&self.db, prev, &mut broken).await?;
+        }
+        Ok(total)
     }
 
-    async fn select_pending<C: ConnectionTrait>(&self, conn: &C, lock: bool) -> Result<Vec<PendingRow>, DbErr> {
+    /// As a relay that crashes after publishing and before removing: publishes one batch, removes
+    /// nothing.
+    #[cfg(feature = "fault-injection")]
+    pub async fn publish_pending_then_crash(&self) -> Result<usize, RelayError> {
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            return self.postgres_round(false).await;
+        }
+        let rows = self.select_pending(&self.db, false, 0).await?;
+        let taken = rows.len();
+        self.settle(self.send(rows).await?, &mut HashSet::new()).await;
+        Ok(taken)
+    }
+
+    /// One locked batch on PostgreSQL: rows stay locked until their removal commits, so another
+    /// round or replica skips them.
+    async fn postgres_round(&self, remove: bool) -> Result<usize, RelayError> {
+        // A cheap look first, so that an idle relay holds no transaction between polls.
+        if !has_pending(&self.db).await? {
+            return Ok(0);
+        }
+        let txn = self.db.begin().await?;
+        // With statistics that say almost nothing is pending (the steady state) the planner would
+        // read and sort every pending row to return the first batch; walking the `outbox_pending`
+        // index in order is what we want.
+        txn.execute_unprepared("SET LOCAL enable_sort = off").await?;
+        let rows = self.select_pending(&txn, true, 0).await?;
+        let rows = self.in_order_per_aggregate(&txn, rows).await?;
+        let taken = rows.len();
+        if taken == 0 {
+            txn.rollback().await?;
+            return Ok(0);
+        }
+        let inflight = self.send(rows).await?;
+        if remove {
+            self.settle_and_remove(&txn, inflight, &mut HashSet::new()).await?;
+            txn.commit().await?;
+        } else {
+            self.settle(inflight, &mut HashSet::new()).await;
+        }
+        Ok(taken)
+    }
+
+    async fn settle_and_remove<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        inflight: Vec<InFlight>,
+        broken: &mut HashSet<String>,
+    ) -> Result<(), DbErr> {
+        let (sent, failed) = self.settle(inflight, broken).await;
+        self.remove(conn, &sent, &failed).await
+    }
+
+    async fn select_pending<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        lock: bool,
+        after: i64,
+    ) -> Result<Vec<PendingRow>, DbErr> {
         let backend = conn.get_database_backend();
         let sql = format!(
             "SELECT seq, event_id, aggregate_id, subject, headers, payload, created_at FROM outbox \
-             WHERE published_at IS NULL ORDER BY seq LIMIT {}{}",
+             WHERE published_at IS NULL AND seq > {} ORDER BY seq LIMIT {}{}",
+            ph(backend, 1),
             self.settings.batch_size.max(1),
             if lock { " FOR UPDATE SKIP LOCKED" } else { "" }
         );
-        let rows = conn.query_all_raw(Statement::from_string(backend, sql)).await?;
+        let rows = conn.query_all_raw(Statement::from_sql_and_values(backend, sql, [Value::from(after)])).await?;
         rows.into_iter()
             .map(|r| {
                 Ok(PendingRow {
@@ -273,10 +338,8 @@ impl Relay {
         Ok(rows.into_iter().filter(|r| allowed.contains(&r.seq)).collect())
     }
 
-    /// Publishes rows in order without waiting between them, then collects the acks in order.
-    /// After a failed row, later rows of the same aggregate are not marked either: they go again
-    /// with the failed one (the broker drops the repeats), which keeps the aggregate's order.
-    async fn publish(&self, rows: Vec<PendingRow>) -> Result<(Vec<i64>, Vec<(i64, String)>), RelayError> {
+    /// Publishes rows in order without waiting for their acks.
+    async fn send(&self, rows: Vec<PendingRow>) -> Result<Vec<InFlight>, RelayError> {
         let mut inflight = Vec::with_capacity(rows.len());
         for row in rows {
             let stored: BTreeMap<String, String> =
@@ -290,26 +353,37 @@ impl Relay {
             // The consumer's parent is this publish span, itself a child of the original request.
             let cx = spans::context_of(&span);
             propagation::inject_context_nats(&cx, &mut headers);
-            let fut = self
+            let ack = self
                 .js
                 .publish_with_headers(row.subject.clone(), headers, row.payload.into())
                 .instrument(span.clone())
-                .await;
-            inflight.push((row.seq, row.aggregate_id, row.created_at, span, fut));
+                .await
+                .map_err(|e| e.to_string());
+            inflight.push(InFlight {
+                seq: row.seq,
+                aggregate_id: row.aggregate_id,
+                created_at: row.created_at,
+                span,
+                ack,
+            });
         }
-        let mut sent = Vec::new();
+        Ok(inflight)
+    }
+
+    /// Collects the acks in order: which rows JetStream stored, which failed. After a failed row,
+    /// later rows of the same aggregate are not counted as sent either (`broken` carries that
+    /// across batches): they go again with the failed one, and the broker drops the repeats.
+    async fn settle(&self, inflight: Vec<InFlight>, broken: &mut HashSet<String>) -> (Vec<i64>, Vec<(i64, String)>) {
+        let mut sent = Vec::with_capacity(inflight.len());
         let mut failed = Vec::new();
-        let mut broken: HashSet<String> = HashSet::new();
-        let mut per_agg_last: HashMap<String, i64> = HashMap::new();
-        for (seq, agg, created_at, span, fut) in inflight {
-            let result = match fut {
-                Ok(ack_future) => ack_future.await.map(|_| ()).map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
+        for InFlight { seq, aggregate_id, created_at, span, ack } in inflight {
+            let result = match ack {
+                Ok(ack_future) => ack_future.await.map(drop).map_err(|e| e.to_string()),
+                Err(e) => Err(e),
             };
             match result {
-                Ok(()) if !broken.contains(&agg) => {
+                Ok(()) if !broken.contains(&aggregate_id) => {
                     sent.push(seq);
-                    per_agg_last.insert(agg, seq);
                     metrics::counter!("bangban_outbox_published_total", "service" => self.service).increment(1);
                     let lag = (now_micros() - created_at).max(0) as f64 / 1e6;
                     metrics::histogram!("bangban_outbox_lag_seconds", "service" => self.service).record(lag);
@@ -319,15 +393,15 @@ impl Relay {
                     spans::mark_error(&span);
                     tracing::warn!(parent: &span, service = self.service, seq, error = %e, "outbox publish failed");
                     metrics::counter!("bangban_outbox_publish_errors_total", "service" => self.service).increment(1);
-                    broken.insert(agg);
+                    broken.insert(aggregate_id);
                     failed.push((seq, e));
                 }
             }
         }
-        Ok((sent, failed))
+        (sent, failed)
     }
 
-    async fn mark<C: ConnectionTrait>(&self, conn: &C, sent: &[i64], failed: &[(i64, String)]) -> Result<(), DbErr> {
+    async fn remove<C: ConnectionTrait>(&self, conn: &C, sent: &[i64], failed: &[(i64, String)]) -> Result<(), DbErr> {
         let backend = conn.get_database_backend();
         for chunk in sent.chunks(500) {
             // A published row has done its work: JetStream keeps the event from here on. Deleting

@@ -127,9 +127,9 @@ async fn process_n(app: &TestApp, spec: &ConsumerSpec, handler: &Effects, n: usi
 async fn relay_stopped_between_publish_and_mark_causes_no_second_effect() {
     let app = TestApp::spawn().await;
     effects_table(&app.intake_db).await;
-    // A second relay over the same outbox, driven by hand; the running one is idle between polls
-    // and takes nothing: this one crashes after the publish, before the mark.
-    app.shutdown.trigger();
+    // A relay over the outbox driven by hand, once the service's own has stopped: it crashes
+    // after the publish, before the mark.
+    assert!(app.shutdown.shutdown(Duration::from_secs(10)).await);
     let case = {
         // Write through the service layer with a notifier nobody listens to.
         let svc = bangban_intake::IntakeService::new(app.intake_db.clone(), OutboxNotifier::new());
@@ -277,8 +277,8 @@ async fn several_relays_on_postgresql_publish_each_row_once_in_order_per_aggrega
         eprintln!("several relays share an outbox only on PostgreSQL (set TEST_DATABASE_URL); SQLite has one relay");
         return;
     }
-    // Stop the service's own relay; three replicas take over.
-    app.shutdown.trigger();
+    // Stop the service's own relay (and wait until it has); three replicas take over.
+    assert!(app.shutdown.shutdown(Duration::from_secs(10)).await);
     let aggregates = 6;
     let per_aggregate = 60;
     for n in 0..per_aggregate {
