@@ -52,6 +52,8 @@ enum Command {
         #[arg(long, default_value_t = 12)]
         ttl_hours: u64,
     },
+    /// Load the offices and the demo roster (idempotent), then exit.
+    Seed,
     /// Bring every service's schema up to date, then exit.
     Migrate {
         #[arg(long, value_delimiter = ',')]
@@ -90,6 +92,16 @@ async fn main() -> anyhow::Result<()> {
             let auth = Authenticator::from_settings(&settings)?;
             let token = auth.issue(sub, role, office, unit, applicant, Duration::from_secs(ttl_hours * 3600))?;
             println!("{token}");
+            Ok(())
+        }
+        Command::Seed => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            let target = DbTarget::for_service(&settings, "intake")?;
+            let db = db::connect_and_migrate::<bangban_intake_migration::Migrator>(&target, 1)
+                .await
+                .with_context(|| format!("opening intake at {}", target.describe()))?;
+            let report = bangban_intake::seed::seed(&db).await?;
+            println!("seeded {} offices and {} staff into {}", report.offices, report.staff, target.describe());
             Ok(())
         }
         Command::Migrate { only } => {

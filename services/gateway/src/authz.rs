@@ -17,6 +17,10 @@ pub enum Action {
     CreateCase,
     /// Read one case.
     ReadCase,
+    /// List the offices.
+    ReadOffices,
+    /// List the staff directory.
+    ReadStaff,
 }
 
 /// What it is done to.
@@ -26,6 +30,8 @@ pub enum Resource<'a> {
     Office(&'a str),
     /// One case: its accepting office and its applicant's id.
     Case { office: &'a str, applicant: &'a str },
+    /// The directory of offices and staff, the same for everyone allowed to read it.
+    Directory,
 }
 
 /// Does `principal`'s office reach `office`? Its own, or every office for the city office.
@@ -46,6 +52,11 @@ fn roles_for(action: Action) -> &'static [Role] {
             Role::Supervisor,
             Role::Integrator,
         ],
+        Action::ReadOffices => &Role::ALL,
+        // People who work cases find each other; applicants see their own specialist on the contact card.
+        Action::ReadStaff => {
+            &[Role::Assistant, Role::Agent, Role::Expert, Role::Officer, Role::OfficeAdmin, Role::Supervisor]
+        }
     }
 }
 
@@ -62,6 +73,7 @@ pub fn authorize(principal: &Principal, action: Action, resource: Resource<'_>) 
         ));
     }
     let ok = match (principal.role, resource) {
+        (_, Resource::Directory) => true,
         (Role::Integrator, _) => true,
         (Role::Applicant, Resource::Case { applicant, .. }) => principal.applicant.as_deref() == Some(applicant),
         (Role::Applicant, Resource::Office(_)) => false,
@@ -73,6 +85,7 @@ pub fn authorize(principal: &Principal, action: Action, resource: Resource<'_>) 
     }
     match resource {
         Resource::Case { .. } => Err(Problem::not_found("案件不存在", "case not found")),
+        Resource::Directory => Err(Problem::forbidden("无权查看", "you may not read this")),
         Resource::Office(office) => {
             Err(Problem::forbidden(format!("无权在机构 {office} 办理"), format!("you may not act for office {office}")))
         }

@@ -118,6 +118,33 @@ fn explain(path: &str, msg: &str) -> (String, String, String) {
     (path.to_string(), format!("取值无效（{msg}）"), msg.to_string())
 }
 
+/// Query parameters, with a problem naming the parameter when they are wrong.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize::<_, T>(de).map(ApiQuery).map_err(|err| {
+            let path = err.path().to_string();
+            let msg = err.into_inner().to_string();
+            let (field, zh, en) = explain(if path == "." { "" } else { &path }, &msg);
+            let mut p =
+                Problem::new(StatusCode::BAD_REQUEST, "malformed-query", "查询参数有误", "Invalid query parameters")
+                    .with_detail(format!("{field}：{zh}"), format!("{field}: {en}"))
+                    .with_instance(parts.uri.path());
+            p.errors.push(bangban_platform::problem::FieldError::new(field, zh, en));
+            p
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use bangban_contracts::intake::NewCase;

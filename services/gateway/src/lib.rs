@@ -62,6 +62,8 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
         .route("/api/v1/cases", axum::routing::post(handlers::cases::create_case))
         .route("/api/v1/cases/{id}", get(handlers::cases::get_case))
         .route("/api/v1/me", get(handlers::me::me))
+        .route("/api/v1/offices", get(handlers::directory::list_offices))
+        .route("/api/v1/staff", get(handlers::directory::list_staff))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(openapi::docs))
         .route("/", get(openapi::index))

@@ -28,12 +28,19 @@ impl Modify for BearerAuth {
         description = "工程建设项目帮办代办服务（DB3716/T 2—2022）。错误均为 RFC 9457 问题详情（application/problem+json），含中英文说明。\n\nAssistance and commission services for construction-project approvals. Every error is an RFC 9457 problem with Chinese and English text.",
         version = env!("CARGO_PKG_VERSION"),
     ),
-    paths(handlers::cases::create_case, handlers::cases::get_case, handlers::me::me),
+    paths(
+        handlers::cases::create_case,
+        handlers::cases::get_case,
+        handlers::me::me,
+        handlers::directory::list_offices,
+        handlers::directory::list_staff,
+    ),
     components(schemas(bangban_platform::problem::Problem, bangban_platform::problem::FieldError)),
     modifiers(&BearerAuth),
     tags(
         (name = "cases", description = "案件与台账 / cases and the ledger"),
         (name = "auth", description = "身份 / identity"),
+        (name = "directory", description = "机构与人员 / offices and staff"),
     )
 )]
 pub struct ApiDoc;

@@ -8,14 +8,15 @@ pub mod domain;
 pub mod entity;
 pub mod error;
 pub mod handlers;
+pub mod seed;
 
 use std::sync::Arc;
 
 use bangban_contracts::{
     CloudEvent, EventType,
     intake::{
-        ApplicantKind, ApplicantView, CaseAccepted, CaseStatus, CaseView, CreateCase, ProjectCategory, ProjectView,
-        SERVICE, ServiceType,
+        ApplicantKind, ApplicantView, CaseAccepted, CaseStatus, CaseView, CreateCase, ListStaff, OfficeLevel,
+        OfficeView, ProjectCategory, ProjectView, SERVICE, ServiceType, StaffView,
     },
 };
 pub use bangban_intake_migration::Migrator;
@@ -28,14 +29,14 @@ use bangban_platform::{
 };
 use chrono::{SubsecRound, Utc};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Statement,
-    TransactionTrait, Value,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, Statement, TransactionTrait, Value,
 };
 use uuid::Uuid;
 
 use crate::{
     domain::{ledger, validation},
-    entity::{applicant, cases, project},
+    entity::{applicant, cases, office, project, staff},
     error::{IntakeError, Result},
 };
 
@@ -140,6 +141,34 @@ impl IntakeService {
         Ok(view)
     }
 
+    /// Every office, city first.
+    pub async fn list_offices(&self) -> Result<Vec<OfficeView>> {
+        let rows = office::Entity::find().order_by_asc(office::Column::Code).all(&self.db).await?;
+        Ok(rows
+            .into_iter()
+            .map(|o| OfficeView {
+                level: if o.level == "city" { OfficeLevel::City } else { OfficeLevel::County },
+                code: o.code,
+                name: o.name,
+                address: o.address,
+                phone: o.phone,
+            })
+            .collect())
+    }
+
+    /// Active staff, by office and role when asked.
+    pub async fn list_staff(&self, filter: ListStaff) -> Result<Vec<StaffView>> {
+        let mut q = staff::Entity::find().filter(staff::Column::Active.eq(true));
+        if let Some(office) = filter.office {
+            q = q.filter(staff::Column::Office.eq(office));
+        }
+        if let Some(role) = filter.role {
+            q = q.filter(staff::Column::Role.eq(role));
+        }
+        let rows = q.order_by_asc(staff::Column::Office).order_by_asc(staff::Column::Number).all(&self.db).await?;
+        Ok(rows.into_iter().map(staff_view).collect())
+    }
+
     /// Reads one case with its applicant and project.
     #[tracing::instrument(skip(self))]
     pub async fn get_case(&self, id: Uuid) -> Result<CaseView> {
@@ -156,6 +185,23 @@ impl IntakeService {
             .await?
             .ok_or_else(|| IntakeError::Corrupt(format!("case {id} without project")))?;
         to_view(row, a, p)
+    }
+}
+
+/// What others see of a member of staff.
+pub fn staff_view(s: staff::Model) -> StaffView {
+    StaffView {
+        service_items: serde_json::from_str(&s.service_items).unwrap_or_default(),
+        id: s.id,
+        name: s.name,
+        role: s.role,
+        office: s.office,
+        unit: s.unit,
+        number: s.number,
+        position: s.position,
+        phone: s.phone,
+        photo_url: s.photo_url,
+        active: s.active,
     }
 }
 

@@ -14,6 +14,68 @@ pub mod ops {
     pub const CASE_CREATE: &str = "case.create";
     /// Read one case ([`super::GetCase`] → [`super::CaseView`]).
     pub const CASE_GET: &str = "case.get";
+    /// Every office ([`super::ListOffices`] → `Vec<`[`super::OfficeView`]`>`).
+    pub const OFFICE_LIST: &str = "office.list";
+    /// Staff, filtered ([`super::ListStaff`] → `Vec<`[`super::StaffView`]`>`).
+    pub const STAFF_LIST: &str = "staff.list";
+}
+
+/// Level of an office (§4.1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OfficeLevel {
+    /// 市级
+    City,
+    /// 县（市、区）级
+    County,
+}
+
+/// An office (帮办代办工作机构).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OfficeView {
+    #[schema(example = "371625")]
+    pub code: String,
+    #[schema(example = "博兴县")]
+    pub name: String,
+    pub level: OfficeLevel,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// Request of [`ops::OFFICE_LIST`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListOffices {}
+
+/// A member of staff (工作人员) as others see them: what the contact card publishes (§4.2.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StaffView {
+    #[schema(example = "staff-371625-assistant-1")]
+    pub id: String,
+    pub name: String,
+    /// Role of DOMAIN.md (`assistant`, `agent`, `office_admin`, …).
+    pub role: String,
+    pub office: String,
+    pub unit: Option<String>,
+    /// Public number (编号).
+    pub number: String,
+    /// Position (职务).
+    pub position: String,
+    /// Published work phone (联系电话).
+    pub phone: String,
+    pub photo_url: Option<String>,
+    /// Service items (服务项目).
+    pub service_items: Vec<String>,
+    pub active: bool,
+}
+
+/// Request of [`ops::STAFF_LIST`]: every filter optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListStaff {
+    /// Only this office's staff.
+    pub office: Option<String>,
+    /// Only this role.
+    pub role: Option<String>,
 }
 
 /// Kind of service (服务类型, §3.3–§3.4).

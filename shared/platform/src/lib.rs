@@ -10,10 +10,12 @@ pub mod db;
 pub mod health;
 pub mod metrics;
 pub mod migration;
+pub mod objects;
 pub mod outbox;
 pub mod problem;
 pub mod rpc;
 pub mod runtime;
 pub mod shutdown;
+pub mod webhook;
 
 pub use config::Settings;

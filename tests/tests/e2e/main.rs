@@ -2,4 +2,5 @@
 
 mod api;
 mod bus;
+mod directory;
 mod support;

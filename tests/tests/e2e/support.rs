@@ -59,6 +59,7 @@ impl TestApp {
         bus::ensure_streams(&jetstream::new(client.clone())).await.expect("streams");
         let shutdown = Shutdown::new();
         let running = bangban_intake::start(&settings, client.clone(), &shutdown).await.expect("intake");
+        bangban_intake::seed::seed(&running.db).await.expect("seed");
         let readiness = Readiness { nats: client.clone(), databases: vec![("intake", running.db.clone())] };
         let addr = bangban_gateway::start(&settings, client.clone(), readiness, &shutdown).await.expect("gateway");
         let auth = Authenticator::from_settings(&settings).expect("auth");

@@ -1,4 +1,5 @@
 //! HTTP handlers of `/api/v1`.
 
 pub mod cases;
+pub mod directory;
 pub mod me;

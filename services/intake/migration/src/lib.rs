@@ -3,6 +3,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000010_create_cases;
+mod m20261128_000020_create_staff;
 
 /// Every migration of intake, in order.
 pub struct Migrator;
@@ -12,6 +13,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut all = bangban_platform::migration::infrastructure();
         all.push(Box::new(m20261128_000010_create_cases::Migration));
+        all.push(Box::new(m20261128_000020_create_staff::Migration));
         all
     }
 }

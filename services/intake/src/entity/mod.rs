@@ -2,4 +2,6 @@
 
 pub mod applicant;
 pub mod cases;
+pub mod office;
 pub mod project;
+pub mod staff;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_nats::service::Service;
-use bangban_contracts::intake::{CaseView, CreateCase, GetCase, SERVICE, ops};
+use bangban_contracts::intake::{CreateCase, GetCase, ListOffices, ListStaff, SERVICE, ops};
 use bangban_platform::{problem::Problem, rpc};
 use tokio_util::sync::CancellationToken;
 
@@ -44,6 +44,33 @@ pub async fn serve_all(
         )
         .await?,
     );
-    let _: Option<CaseView> = None;
+    let s = intake.clone();
+    handles.push(
+        rpc::serve(
+            service,
+            SERVICE,
+            ops::OFFICE_LIST,
+            move |_: ListOffices| {
+                let s = s.clone();
+                async move { s.list_offices().await.map_err(Problem::from) }
+            },
+            shutdown.clone(),
+        )
+        .await?,
+    );
+    let s = intake.clone();
+    handles.push(
+        rpc::serve(
+            service,
+            SERVICE,
+            ops::STAFF_LIST,
+            move |req: ListStaff| {
+                let s = s.clone();
+                async move { s.list_staff(req).await.map_err(Problem::from) }
+            },
+            shutdown.clone(),
+        )
+        .await?,
+    );
     Ok(handles)
 }
