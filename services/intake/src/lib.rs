@@ -15,8 +15,8 @@ use std::sync::Arc;
 use bangban_contracts::{
     CloudEvent, EventType,
     intake::{
-        ApplicantKind, ApplicantView, CaseAccepted, CaseStatus, CaseView, CreateCase, ListStaff, OfficeLevel,
-        OfficeView, ProjectCategory, ProjectView, SERVICE, ServiceType, StaffView,
+        ApplicantKind, ApplicantView, CaseAccepted, CaseStatus, CaseView, ContactCard, CreateCase, ListStaff,
+        MaterialsReviewed, OfficeLevel, OfficeView, ProjectCategory, ProjectView, SERVICE, ServiceType, StaffView,
     },
 };
 pub use bangban_intake_migration::Migrator;
@@ -24,19 +24,24 @@ use bangban_platform::{
     Settings,
     db::{self, DbTarget},
     outbox::{self, OutboxNotifier, Relay},
+    problem::FieldError,
     rpc,
     shutdown::Shutdown,
 };
 use chrono::{SubsecRound, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, Statement, TransactionTrait, Value,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, Statement, TransactionTrait, Value,
 };
 use uuid::Uuid;
 
 use crate::{
-    domain::{ledger, validation},
-    entity::{applicant, cases, office, project, staff},
+    domain::{
+        identity, ledger,
+        pii::{self, PiiCipher},
+        validation,
+    },
+    entity::{agreement, applicant, cases, contact_card, material_review, office, project, staff},
     error::{IntakeError, Result},
 };
 
@@ -44,101 +49,262 @@ use crate::{
 pub struct IntakeService {
     db: DatabaseConnection,
     notifier: OutboxNotifier,
+    pii: PiiCipher,
 }
 
 impl IntakeService {
-    pub fn new(db: DatabaseConnection, notifier: OutboxNotifier) -> Self {
-        Self { db, notifier }
+    pub fn new(db: DatabaseConnection, notifier: OutboxNotifier, pii: PiiCipher) -> Self {
+        Self { db, notifier, pii }
     }
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
     }
 
-    /// Accepts a case (受理): applicant, project, ledger entry and `case.accepted`, in one transaction.
+    /// The same service waking another relay (tests drive relays by hand).
+    pub fn with_notifier(&self, notifier: OutboxNotifier) -> Self {
+        Self { db: self.db.clone(), notifier, pii: self.pii.clone() }
+    }
+
+    /// Accepts a case (受理, §7.2): the applicant and project (new or registered), the one
+    /// specialist (§4.2.1) and the contact card (§4.2.2), for a commission the agreement and the
+    /// formal review, the ledger entry and `case.accepted` — all in one transaction.
     #[tracing::instrument(skip_all, fields(office = %req.case.office, case.id = tracing::field::Empty, ledger_no = tracing::field::Empty))]
     pub async fn create_case(&self, req: CreateCase) -> Result<CaseView> {
         let CreateCase { actor, case } = req;
-        let errors = validation::validate_new_case(&case);
-        if !errors.is_empty() {
-            return Err(IntakeError::Validation(errors));
-        }
+        let identity =
+            validation::validate_new_case(&case, identity::today_in_china()).map_err(IntakeError::Validation)?;
         if !validation::may_accept_for(&actor, &case.office) {
             return Err(IntakeError::OfficeForbidden { actor: actor.sub, office: case.office });
         }
         // Microseconds: what both databases keep, so the reply equals what a later read returns.
         let now = Utc::now().trunc_subsecs(6);
         let case_id = Uuid::now_v7();
-        let applicant_id = Uuid::now_v7();
-        let project_id = Uuid::now_v7();
 
         let txn = self.db.begin().await?;
+        let applicant = self.applicant_for(&txn, &case, &identity, now).await?;
+        let project = self.project_for(&txn, &case, now).await?;
+        let role = validation::specialist_role(case.service_type);
+        let specialist = choose_specialist(&txn, &case.office, role, case.specialist_id.as_deref()).await?;
+
         let year = ledger::ledger_year(now);
         let sequence = next_ledger_sequence(&txn, &case.office, year).await?;
         let ledger_no = ledger::ledger_number(&case.office, year, sequence);
-
-        applicant::Entity::insert(applicant::ActiveModel {
-            id: Set(applicant_id.to_string()),
-            kind: Set(case.applicant.kind.as_str().to_string()),
-            name: Set(case.applicant.name.trim().to_string()),
-            created_at: Set(now),
-        })
-        .exec_without_returning(&txn)
-        .await?;
-        project::Entity::insert(project::ActiveModel {
-            id: Set(project_id.to_string()),
-            name: Set(case.project.name.trim().to_string()),
-            category: Set(case.project.category.as_str().to_string()),
-            office: Set(case.project.office.clone()),
-            created_at: Set(now),
-        })
-        .exec_without_returning(&txn)
-        .await?;
         cases::Entity::insert(cases::ActiveModel {
             id: Set(case_id.to_string()),
             ledger_no: Set(ledger_no.clone()),
             service_type: Set(case.service_type.as_str().to_string()),
             status: Set(CaseStatus::Accepted.as_str().to_string()),
             office: Set(case.office.clone()),
-            applicant_id: Set(applicant_id.to_string()),
-            project_id: Set(project_id.to_string()),
+            applicant_id: Set(applicant.id.clone()),
+            project_id: Set(project.id.clone()),
+            specialist_id: Set(specialist.id.clone()),
             created_by: Set(actor.sub.clone()),
             created_at: Set(now),
             updated_at: Set(now),
         })
         .exec_without_returning(&txn)
         .await?;
+        if let Some(a) = &case.agreement {
+            agreement::Entity::insert(agreement::ActiveModel {
+                case_id: Set(case_id.to_string()),
+                parties: Set(serde_json::to_string(&a.parties).unwrap_or_default()),
+                scope: Set(a.scope.trim().to_string()),
+                signed_on: Set(a.signed_on),
+                valid_until: Set(a.valid_until),
+                created_at: Set(now),
+            })
+            .exec_without_returning(&txn)
+            .await?;
+        }
+        for m in &case.materials {
+            material_review::Entity::insert(material_review::ActiveModel {
+                id: Set(Uuid::now_v7().to_string()),
+                case_id: Set(case_id.to_string()),
+                name: Set(m.name.trim().to_string()),
+                complete: Set(m.complete),
+                authentic: Set(m.authentic),
+                valid: Set(m.valid),
+                note: Set(m.note.clone()),
+                reviewed_by: Set(actor.sub.clone()),
+                reviewed_at: Set(now),
+            })
+            .exec_without_returning(&txn)
+            .await?;
+        }
+        issue_contact_card(&txn, &applicant.id, &case_id.to_string(), &specialist, now).await?;
 
-        let view = CaseView {
-            id: case_id,
-            ledger_no: ledger_no.clone(),
-            service_type: case.service_type,
-            status: CaseStatus::Accepted,
-            office: case.office.clone(),
-            applicant: ApplicantView {
-                id: applicant_id,
-                kind: case.applicant.kind,
-                name: case.applicant.name.trim().into(),
-            },
-            project: ProjectView {
-                id: project_id,
-                name: case.project.name.trim().into(),
-                category: case.project.category,
-                office: case.project.office.clone(),
-            },
-            created_by: actor.sub.clone(),
-            created_at: now,
-            updated_at: now,
-        };
+        let row = cases::Entity::find_by_id(case_id.to_string())
+            .one(&txn)
+            .await?
+            .ok_or_else(|| IntakeError::Corrupt("case vanished".into()))?;
+        let view = self.view(&txn, row).await?;
         publish_case_accepted(&txn, &view).await?;
+        if !case.materials.is_empty() {
+            publish_materials_reviewed(&txn, &view, &case.materials).await?;
+        }
         txn.commit().await?;
         self.notifier.notify();
 
         let span = tracing::Span::current();
         span.record("case.id", tracing::field::display(case_id));
         span.record("ledger_no", ledger_no.as_str());
-        tracing::info!("case accepted");
+        tracing::info!(specialist = %view.specialist_id, "case accepted");
         Ok(view)
+    }
+
+    /// The applicant of a new case: a registered one by id, the one already registered with the
+    /// same ID number or credit code, or a new one (PII encrypted at rest).
+    async fn applicant_for(
+        &self,
+        txn: &DatabaseTransaction,
+        case: &bangban_contracts::intake::NewCase,
+        identity: &validation::NormalisedIdentity,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<applicant::Model> {
+        if let Some(id) = case.applicant_id {
+            return applicant::Entity::find_by_id(id.to_string()).one(txn).await?.ok_or_else(|| {
+                IntakeError::Validation(vec![FieldError::new("applicant_id", "服务对象不存在", "no such applicant")])
+            });
+        }
+        let new = case.applicant.as_ref().ok_or_else(|| IntakeError::Corrupt("validated applicant missing".into()))?;
+        let index = identity.id_number.as_deref().map(|n| self.pii.blind_index("id_number", n));
+        let existing = if let Some(index) = &index {
+            applicant::Entity::find().filter(applicant::Column::IdNumberIndex.eq(index.clone())).one(txn).await?
+        } else if let Some(code) = &identity.credit_code {
+            applicant::Entity::find().filter(applicant::Column::CreditCode.eq(code.clone())).one(txn).await?
+        } else {
+            None
+        };
+        if let Some(found) = existing {
+            // The same person or organisation again: keep one record, refresh how to reach them.
+            let mut active: applicant::ActiveModel = found.clone().into();
+            active.name = Set(new.name.trim().to_string());
+            if let Some(phone) = &identity.phone {
+                active.phone_enc = Set(Some(self.pii.encrypt(phone)));
+            }
+            if new.contact_person.is_some() {
+                active.contact_person = Set(new.contact_person.clone());
+            }
+            return Ok(active.update(txn).await?);
+        }
+        let model = applicant::ActiveModel {
+            id: Set(Uuid::now_v7().to_string()),
+            kind: Set(new.kind.as_str().to_string()),
+            name: Set(new.name.trim().to_string()),
+            id_number_enc: Set(identity.id_number.as_deref().map(|n| self.pii.encrypt(n))),
+            id_number_index: Set(index),
+            credit_code: Set(identity.credit_code.clone()),
+            phone_enc: Set(identity.phone.as_deref().map(|p| self.pii.encrypt(p))),
+            contact_person: Set(new.contact_person.clone()),
+            created_at: Set(now),
+        };
+        Ok(model.insert(txn).await?)
+    }
+
+    /// The project of a new case: a registered one by id (checked against the office's area) or a new one.
+    async fn project_for(
+        &self,
+        txn: &DatabaseTransaction,
+        case: &bangban_contracts::intake::NewCase,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<project::Model> {
+        if let Some(id) = case.project_id {
+            let p = project::Entity::find_by_id(id.to_string()).one(txn).await?.ok_or_else(|| {
+                IntakeError::Validation(vec![FieldError::new("project_id", "项目不存在", "no such project")])
+            })?;
+            let mut errors = Vec::new();
+            validation::check_area(&case.office, &p.office, &mut errors);
+            if !errors.is_empty() {
+                return Err(IntakeError::Validation(errors));
+            }
+            return Ok(p);
+        }
+        let p = case.project.as_ref().ok_or_else(|| IntakeError::Corrupt("validated project missing".into()))?;
+        let model = project::ActiveModel {
+            id: Set(Uuid::now_v7().to_string()),
+            name: Set(p.name.trim().to_string()),
+            category: Set(p.category.as_str().to_string()),
+            office: Set(p.office.clone()),
+            code: Set(p.code.clone()),
+            investment_wan: Set(p.investment_wan),
+            land_area_m2: Set(p.land_area_m2),
+            floor_area_m2: Set(p.floor_area_m2),
+            newly_settled: Set(p.newly_settled),
+            created_at: Set(now),
+        };
+        Ok(model.insert(txn).await?)
+    }
+
+    /// A case as people see it: personal data masked.
+    async fn view<C: ConnectionTrait>(&self, conn: &C, c: cases::Model) -> Result<CaseView> {
+        let a = applicant::Entity::find_by_id(c.applicant_id.clone())
+            .one(conn)
+            .await?
+            .ok_or_else(|| IntakeError::Corrupt(format!("case {} without applicant", c.id)))?;
+        let p = project::Entity::find_by_id(c.project_id.clone())
+            .one(conn)
+            .await?
+            .ok_or_else(|| IntakeError::Corrupt(format!("case {} without project", c.id)))?;
+        let card = contact_card::Entity::find()
+            .filter(contact_card::Column::CaseId.eq(c.id.clone()))
+            .order_by_desc(contact_card::Column::IssuedAt)
+            .one(conn)
+            .await?
+            .ok_or_else(|| IntakeError::Corrupt(format!("case {} without contact card", c.id)))?;
+        let reveal = |enc: &Option<String>, mask: fn(&str) -> String| -> Result<Option<String>> {
+            enc.as_deref()
+                .map(|e| self.pii.decrypt(e).map(|plain| mask(&plain)))
+                .transpose()
+                .map_err(|e| IntakeError::Corrupt(format!("personal data of applicant {}: {e}", a.id)))
+        };
+        Ok(CaseView {
+            id: parse_uuid(&c.id)?,
+            ledger_no: c.ledger_no,
+            service_type: parse("service type", &c.service_type, |s| match s {
+                "assist" => Some(ServiceType::Assist),
+                "commission" => Some(ServiceType::Commission),
+                _ => None,
+            })?,
+            status: parse("status", &c.status, CaseStatus::parse)?,
+            office: c.office,
+            applicant: ApplicantView {
+                id: parse_uuid(&a.id)?,
+                kind: parse("applicant kind", &a.kind, |s| {
+                    serde_json::from_value::<ApplicantKind>(serde_json::Value::from(s)).ok()
+                })?,
+                id_number: reveal(&a.id_number_enc, pii::mask_id_number)?,
+                credit_code: a.credit_code.clone(),
+                phone: reveal(&a.phone_enc, pii::mask_phone)?,
+                contact_person: a.contact_person.clone(),
+                name: a.name.clone(),
+            },
+            project: ProjectView {
+                id: parse_uuid(&p.id)?,
+                name: p.name,
+                category: parse("category", &p.category, ProjectCategory::parse)?,
+                office: p.office,
+                code: p.code,
+                investment_wan: p.investment_wan,
+                land_area_m2: p.land_area_m2,
+                floor_area_m2: p.floor_area_m2,
+                newly_settled: p.newly_settled,
+            },
+            specialist_id: c.specialist_id,
+            contact_card: ContactCard {
+                specialist_id: card.specialist_id,
+                name: card.name,
+                number: card.number,
+                position: card.position,
+                photo_url: card.photo_url,
+                phone: card.phone,
+                service_items: serde_json::from_str(&card.service_items).unwrap_or_default(),
+                issued_at: card.issued_at,
+            },
+            created_by: c.created_by,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        })
     }
 
     /// Every office, city first.
@@ -169,23 +335,101 @@ impl IntakeService {
         Ok(rows.into_iter().map(staff_view).collect())
     }
 
-    /// Reads one case with its applicant and project.
+    /// Reads one case with its applicant (masked), project and contact card.
     #[tracing::instrument(skip(self))]
     pub async fn get_case(&self, id: Uuid) -> Result<CaseView> {
         let row = cases::Entity::find_by_id(id.to_string())
             .one(&self.db)
             .await?
             .ok_or_else(|| IntakeError::CaseNotFound(id.to_string()))?;
-        let a = applicant::Entity::find_by_id(row.applicant_id.clone())
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| IntakeError::Corrupt(format!("case {id} without applicant")))?;
-        let p = project::Entity::find_by_id(row.project_id.clone())
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| IntakeError::Corrupt(format!("case {id} without project")))?;
-        to_view(row, a, p)
+        self.view(&self.db, row).await
     }
+}
+
+/// The specialist of a new case: the one named (an active assistant or agent of the accepting
+/// office, as the service type needs), or the least loaded one (§4.2.1).
+async fn choose_specialist(
+    txn: &DatabaseTransaction,
+    office: &str,
+    role: &str,
+    requested: Option<&str>,
+) -> Result<staff::Model> {
+    let role_zh = if role == "agent" { "代办员" } else { "帮办员" };
+    if let Some(id) = requested {
+        let person = staff::Entity::find_by_id(id.to_string()).one(txn).await?;
+        return match person {
+            Some(p) if p.active && p.office == office && p.role == role => Ok(p),
+            _ => Err(IntakeError::Validation(vec![FieldError::new(
+                "specialist_id",
+                format!("须为受理机构 {office} 在岗的{role_zh}"),
+                format!("must be an active {role} of office {office}"),
+            )])),
+        };
+    }
+    let candidates = staff::Entity::find()
+        .filter(staff::Column::Office.eq(office))
+        .filter(staff::Column::Role.eq(role))
+        .filter(staff::Column::Active.eq(true))
+        .all(txn)
+        .await?;
+    let backend = txn.get_database_backend();
+    let p1 = if backend == sea_orm::DbBackend::Postgres { "$1" } else { "?" };
+    let loads: std::collections::HashMap<String, i64> = txn
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT specialist_id, COUNT(*) AS n FROM cases WHERE office = {p1} \
+                 AND status NOT IN ('archived', 'terminated') GROUP BY specialist_id"
+            ),
+            [Value::from(office.to_string())],
+        ))
+        .await?
+        .into_iter()
+        .filter_map(|r| Some((r.try_get::<String>("", "specialist_id").ok()?, r.try_get::<i64>("", "n").ok()?)))
+        .collect();
+    let pairs: Vec<(String, String)> = candidates.iter().map(|c| (c.id.clone(), c.number.clone())).collect();
+    let chosen = validation::least_loaded(&pairs, &loads).map(str::to_string);
+    chosen.and_then(|id| candidates.into_iter().find(|c| c.id == id)).ok_or_else(|| {
+        IntakeError::Validation(vec![FieldError::new(
+            "office",
+            format!("机构 {office} 暂无在岗的{role_zh}可分配"),
+            format!("office {office} has no active {role} to assign"),
+        )])
+    })
+}
+
+/// Issues the applicant's contact card for this case; the applicant's earlier card is superseded
+/// (one card per applicant, §4.2.2).
+async fn issue_contact_card(
+    txn: &DatabaseTransaction,
+    applicant_id: &str,
+    case_id: &str,
+    specialist: &staff::Model,
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
+    contact_card::Entity::update_many()
+        .col_expr(contact_card::Column::SupersededAt, sea_orm::sea_query::Expr::value(now))
+        .filter(contact_card::Column::ApplicantId.eq(applicant_id))
+        .filter(contact_card::Column::SupersededAt.is_null())
+        .exec(txn)
+        .await?;
+    contact_card::Entity::insert(contact_card::ActiveModel {
+        id: Set(Uuid::now_v7().to_string()),
+        applicant_id: Set(applicant_id.to_string()),
+        case_id: Set(case_id.to_string()),
+        specialist_id: Set(specialist.id.clone()),
+        name: Set(specialist.name.clone()),
+        number: Set(specialist.number.clone()),
+        position: Set(specialist.position.clone()),
+        photo_url: Set(specialist.photo_url.clone()),
+        phone: Set(specialist.phone.clone()),
+        service_items: Set(specialist.service_items.clone()),
+        issued_at: Set(now),
+        superseded_at: Set(None),
+    })
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
 }
 
 /// What others see of a member of staff.
@@ -211,36 +455,6 @@ fn parse<T>(what: &str, value: &str, f: impl Fn(&str) -> Option<T>) -> Result<T>
 
 fn parse_uuid(value: &str) -> Result<Uuid> {
     Uuid::parse_str(value).map_err(|_| IntakeError::Corrupt(format!("id {value:?}")))
-}
-
-fn to_view(c: cases::Model, a: applicant::Model, p: project::Model) -> Result<CaseView> {
-    Ok(CaseView {
-        id: parse_uuid(&c.id)?,
-        ledger_no: c.ledger_no,
-        service_type: parse("service type", &c.service_type, |s| match s {
-            "assist" => Some(ServiceType::Assist),
-            "commission" => Some(ServiceType::Commission),
-            _ => None,
-        })?,
-        status: parse("status", &c.status, CaseStatus::parse)?,
-        office: c.office,
-        applicant: ApplicantView {
-            id: parse_uuid(&a.id)?,
-            kind: parse("applicant kind", &a.kind, |s| {
-                serde_json::from_value::<ApplicantKind>(serde_json::Value::from(s)).ok()
-            })?,
-            name: a.name,
-        },
-        project: ProjectView {
-            id: parse_uuid(&p.id)?,
-            name: p.name,
-            category: parse("category", &p.category, ProjectCategory::parse)?,
-            office: p.office,
-        },
-        created_by: c.created_by,
-        created_at: c.created_at,
-        updated_at: c.updated_at,
-    })
 }
 
 /// Takes the next ledger number of `office` in `year`. The row lock of the UPDATE serialises
@@ -277,6 +491,7 @@ async fn publish_case_accepted(txn: &DatabaseTransaction, view: &CaseView) -> Re
         applicant_id: view.applicant.id,
         applicant_kind: view.applicant.kind,
         project: view.project.clone(),
+        specialist_id: view.specialist_id.clone(),
         accepted_by: view.created_by.clone(),
         accepted_at: view.created_at,
     };
@@ -286,6 +501,63 @@ async fn publish_case_accepted(txn: &DatabaseTransaction, view: &CaseView) -> Re
         EventType::CASE_ACCEPTED.subject(&view.office, None).map_err(|e| IntakeError::Event(e.to_string()))?;
     outbox::enqueue(txn, &subject, &event).await?;
     Ok(())
+}
+
+async fn publish_materials_reviewed(
+    txn: &DatabaseTransaction,
+    view: &CaseView,
+    materials: &[bangban_contracts::intake::MaterialCheck],
+) -> Result<()> {
+    let data = MaterialsReviewed {
+        case_id: view.id,
+        office: view.office.clone(),
+        service_type: view.service_type,
+        passed: materials.iter().all(|m| m.complete && m.authentic && m.valid),
+        materials: materials.to_vec(),
+        reviewed_by: view.created_by.clone(),
+        reviewed_at: view.created_at,
+    };
+    let event = CloudEvent::new(EventType::MATERIALS_REVIEWED, SERVICE, view.id.to_string(), &data)
+        .map_err(|e| IntakeError::Event(e.to_string()))?;
+    let subject =
+        EventType::MATERIALS_REVIEWED.subject(&view.office, None).map_err(|e| IntakeError::Event(e.to_string()))?;
+    outbox::enqueue(txn, &subject, &event).await?;
+    Ok(())
+}
+
+/// The key for personal data at rest: `pii.key`, or in development one generated once into
+/// `<data_dir>/dev-pii-key` (so restarts read what earlier runs wrote).
+pub fn pii_cipher(settings: &Settings) -> anyhow::Result<PiiCipher> {
+    use secrecy::ExposeSecret;
+    if let Some(key) = &settings.pii.key {
+        return PiiCipher::from_base64_key(key.expose_secret()).map_err(|e| anyhow::anyhow!("pii.key: {e}"));
+    }
+    if settings.auth.mode != bangban_platform::config::AuthMode::Development {
+        anyhow::bail!("pii.key (BANGBAN__PII__KEY, 32 bytes base64) is required outside development mode");
+    }
+    let path = settings.data_dir.join("dev-pii-key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return PiiCipher::from_base64_key(existing.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+    }
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let key = PiiCipher::generate_base64_key();
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    {
+        use std::io::Write;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut f = opts.open(&tmp)?;
+        f.write_all(key.as_bytes())?;
+        f.sync_all()?;
+    }
+    // Another process may have written one meanwhile: the first link wins, everyone reads it.
+    let _ = std::fs::hard_link(&tmp, &path);
+    let _ = std::fs::remove_file(&tmp);
+    let key = std::fs::read_to_string(&path)?;
+    tracing::info!(path = %path.display(), "generated a development key for personal data");
+    PiiCipher::from_base64_key(key.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// Intake running in this process: the service, its database and its background tasks.
@@ -313,7 +585,7 @@ pub async fn start_with_db(
     let relay = Relay::new(SERVICE, db.clone(), client.clone(), notifier.clone(), settings.outbox.clone());
     shutdown.spawn(relay.run(shutdown.token()));
 
-    let service = Arc::new(IntakeService::new(db.clone(), notifier));
+    let service = Arc::new(IntakeService::new(db.clone(), notifier, pii_cipher(settings)?));
     let nats_service = rpc::start_service(&client, SERVICE, "受理：案件与台账 / intake: cases and the ledger")
         .await
         .map_err(|e| anyhow::anyhow!("starting NATS service: {e}"))?;

@@ -45,6 +45,7 @@ registry! {
     CONSULTATION_RECORDED = "consultation"."recorded" v 1;
     CASE_ACCEPTED = "case"."accepted" v 1;
     CASE_SPECIALIST_CHANGED = "case"."specialist_changed" v 1;
+    MATERIALS_REVIEWED = "materials"."reviewed" v 1;
     CASE_RESULTS_DELIVERED = "case"."results_delivered" v 1;
     CASE_ARCHIVED = "case"."archived" v 1;
     CASE_TERMINATED = "case"."terminated" v 1;

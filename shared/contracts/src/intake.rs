@@ -236,10 +236,24 @@ pub struct NewApplicant {
     /// Name of the person or organisation (1–100 characters).
     #[schema(example = "滨州市某某置业有限公司")]
     pub name: String,
+    /// Resident ID number (居民身份证号码, GB 11643) — required for a natural person.
+    #[serde(default)]
+    pub id_number: Option<String>,
+    /// Unified social credit code (统一社会信用代码, GB 32100) — required for an organisation.
+    #[serde(default)]
+    #[schema(example = "91371625MA3C000000")]
+    pub credit_code: Option<String>,
+    /// Mobile number for SMS notices (手机号码).
+    #[serde(default)]
+    #[schema(example = "13812341234")]
+    pub phone: Option<String>,
+    /// The organisation's contact person (联系人).
+    #[serde(default)]
+    pub contact_person: Option<String>,
 }
 
 /// The project of a new case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProject {
     /// Project name (1–200 characters).
@@ -249,18 +263,82 @@ pub struct NewProject {
     /// Division code of the office whose area the project lies in.
     #[schema(example = "371625")]
     pub office: String,
+    /// Investment project code (项目代码), `YYYY-XXXXXX-XX-XX-XXXXXX`, once the project is registered.
+    #[serde(default)]
+    #[schema(example = "2026-371625-26-03-012345")]
+    pub code: Option<String>,
+    /// Total investment in 万元 (10 000 yuan).
+    #[serde(default)]
+    pub investment_wan: Option<f64>,
+    /// Land area in square metres.
+    #[serde(default)]
+    pub land_area_m2: Option<f64>,
+    /// Floor area in square metres.
+    #[serde(default)]
+    pub floor_area_m2: Option<f64>,
+    /// A newly settled project (新落户项目), which may need a joint meeting (§7.1).
+    #[serde(default)]
+    pub newly_settled: bool,
+}
+
+/// The written commission agreement (委托代办协议, §7.2): required for a commission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Agreement {
+    /// The parties (委托方、受托方).
+    pub parties: Vec<String>,
+    /// What is commissioned (代办事项范围).
+    pub scope: String,
+    /// Signing date.
+    pub signed_on: chrono::NaiveDate,
+    /// Last day of validity.
+    pub valid_until: chrono::NaiveDate,
+}
+
+/// One material's formal review (形式审核): complete, authentic, valid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaterialCheck {
+    /// The material (材料名称).
+    pub name: String,
+    /// 完整性
+    pub complete: bool,
+    /// 真实性
+    pub authentic: bool,
+    /// 有效性
+    pub valid: bool,
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// Body of `POST /api/v1/cases`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCase {
     pub service_type: ServiceType,
     /// Division code of the accepting office (受理机构).
     #[schema(example = "371600")]
     pub office: String,
-    pub applicant: NewApplicant,
-    pub project: NewProject,
+    /// A new applicant — or `applicant_id` of a registered one.
+    #[serde(default)]
+    pub applicant: Option<NewApplicant>,
+    #[serde(default)]
+    pub applicant_id: Option<Uuid>,
+    /// A new project — or `project_id` of a registered one.
+    #[serde(default)]
+    pub project: Option<NewProject>,
+    #[serde(default)]
+    pub project_id: Option<Uuid>,
+    /// The specialist to assign; unset: the least loaded assistant (assist) or agent (commission)
+    /// of the accepting office.
+    #[serde(default)]
+    pub specialist_id: Option<String>,
+    /// Required for a commission.
+    #[serde(default)]
+    pub agreement: Option<Agreement>,
+    /// The formal review of the materials; required (and all passed) for a commission.
+    #[serde(default)]
+    pub materials: Vec<MaterialCheck>,
 }
 
 /// Who asks: the authenticated person, passed with every command so the service can record it.
@@ -272,7 +350,7 @@ pub struct Actor {
 }
 
 /// Request of [`ops::CASE_CREATE`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateCase {
     pub actor: Actor,
     pub case: NewCase,
@@ -290,19 +368,54 @@ pub struct ApplicantView {
     pub id: Uuid,
     pub kind: ApplicantKind,
     pub name: String,
+    /// Masked (`3701**********1234`); the full number only through the audited reveal call.
+    pub id_number: Option<String>,
+    pub credit_code: Option<String>,
+    /// Masked (`138****1234`).
+    pub phone: Option<String>,
+    pub contact_person: Option<String>,
+}
+
+/// The contact card (联系卡, §4.2.2): one per applicant, re-issued when the specialist changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ContactCard {
+    pub specialist_id: String,
+    /// 姓名
+    pub name: String,
+    /// 编号
+    pub number: String,
+    /// 职务
+    pub position: String,
+    /// 照片
+    pub photo_url: Option<String>,
+    /// 联系电话 (the specialist's published work phone)
+    pub phone: String,
+    /// 服务项目
+    pub service_items: Vec<String>,
+    pub issued_at: DateTime<Utc>,
 }
 
 /// A project as shown in a case and in events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ProjectView {
     pub id: Uuid,
     pub name: String,
     pub category: ProjectCategory,
     pub office: String,
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub investment_wan: Option<f64>,
+    #[serde(default)]
+    pub land_area_m2: Option<f64>,
+    #[serde(default)]
+    pub floor_area_m2: Option<f64>,
+    #[serde(default)]
+    pub newly_settled: bool,
 }
 
 /// A case of the ledger (台账).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CaseView {
     pub id: Uuid,
     /// `BB-<office>-<year>-<6-digit sequence>`.
@@ -313,13 +426,16 @@ pub struct CaseView {
     pub office: String,
     pub applicant: ApplicantView,
     pub project: ProjectView,
+    /// The one responsible specialist (§4.2.1).
+    pub specialist_id: String,
+    pub contact_card: ContactCard,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 /// Data of `case.accepted` (no personal data: the applicant by reference only).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CaseAccepted {
     pub case_id: Uuid,
     pub ledger_no: String,
@@ -328,6 +444,7 @@ pub struct CaseAccepted {
     pub applicant_id: Uuid,
     pub applicant_kind: ApplicantKind,
     pub project: ProjectView,
+    pub specialist_id: String,
     pub accepted_by: String,
     pub accepted_at: DateTime<Utc>,
 }
@@ -344,7 +461,7 @@ mod tests {
             "project": {"name": "某项目", "category": "industrial", "office": "371625"}
         });
         let c: NewCase = serde_json::from_value(ok.clone()).unwrap();
-        assert_eq!(c.project.category, ProjectCategory::Industrial);
+        assert_eq!(c.project.unwrap().category, ProjectCategory::Industrial);
         let mut bad = ok.clone();
         bad["project"]["category"] = "castle".into();
         assert!(serde_json::from_value::<NewCase>(bad).is_err());
@@ -360,4 +477,17 @@ mod tests {
             assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
         }
     }
+}
+
+/// Data of `materials.reviewed`: the formal review recorded at acceptance (no personal data).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MaterialsReviewed {
+    pub case_id: Uuid,
+    pub office: String,
+    pub service_type: ServiceType,
+    /// Every material complete, authentic and valid.
+    pub passed: bool,
+    pub materials: Vec<MaterialCheck>,
+    pub reviewed_by: String,
+    pub reviewed_at: DateTime<Utc>,
 }

@@ -18,6 +18,16 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub outbox: OutboxSettings,
     pub consumer: ConsumerSettings,
+    pub pii: PiiSettings,
+}
+
+/// Personal data at rest (个人信息加密).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PiiSettings {
+    /// `BANGBAN__PII__KEY`: 32 bytes, base64. Required in OIDC (production) mode; in development
+    /// one is generated once into `<data_dir>/dev-pii-key`.
+    pub key: Option<SecretString>,
 }
 
 impl Default for Settings {
@@ -31,6 +41,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             outbox: OutboxSettings::default(),
             consumer: ConsumerSettings::default(),
+            pii: PiiSettings::default(),
         }
     }
 }

@@ -132,7 +132,7 @@ async fn relay_stopped_between_publish_and_mark_causes_no_second_effect() {
     assert!(app.shutdown.shutdown(Duration::from_secs(10)).await);
     let case = {
         // Write through the service layer with a notifier nobody listens to.
-        let svc = bangban_intake::IntakeService::new(app.intake_db.clone(), OutboxNotifier::new());
+        let svc = app.intake.with_notifier(OutboxNotifier::new());
         svc.create_case(new_case()).await.unwrap()
     };
     let relay = Relay::new(

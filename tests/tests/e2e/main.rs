@@ -1,5 +1,6 @@
 //! End-to-end tests over real parts: nats-server, SQLite or PostgreSQL, intake and the gateway.
 
+mod acceptance;
 mod api;
 mod bus;
 mod directory;

@@ -113,7 +113,10 @@ pub fn sample_case() -> Value {
     json!({
         "service_type": "assist",
         "office": "371600",
-        "applicant": {"kind": "legal_person", "name": "滨州市某某新材料有限公司"},
+        "applicant": {
+            "kind": "legal_person", "name": "滨州市某某新材料有限公司",
+            "credit_code": "91440300708461136T", "phone": "13812341234", "contact_person": "王经理"
+        },
         "project": {"name": "年产5万吨新材料项目", "category": "industrial", "office": "371625"}
     })
 }

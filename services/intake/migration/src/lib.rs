@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000010_create_cases;
 mod m20261128_000020_create_staff;
+mod m20261128_000030_create_acceptance;
 
 /// Every migration of intake, in order.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         let mut all = bangban_platform::migration::infrastructure();
         all.push(Box::new(m20261128_000010_create_cases::Migration));
         all.push(Box::new(m20261128_000020_create_staff::Migration));
+        all.push(Box::new(m20261128_000030_create_acceptance::Migration));
         all
     }
 }

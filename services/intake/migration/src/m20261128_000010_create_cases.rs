@@ -11,6 +11,11 @@ enum Applicant {
     Id,
     Kind,
     Name,
+    IdNumberEnc,
+    IdNumberIndex,
+    CreditCode,
+    PhoneEnc,
+    ContactPerson,
     CreatedAt,
 }
 
@@ -21,6 +26,11 @@ enum Project {
     Name,
     Category,
     Office,
+    Code,
+    InvestmentWan,
+    LandAreaM2,
+    FloorAreaM2,
+    NewlySettled,
     CreatedAt,
 }
 
@@ -34,6 +44,7 @@ enum Cases {
     Office,
     ApplicantId,
     ProjectId,
+    SpecialistId,
     CreatedBy,
     CreatedAt,
     UpdatedAt,
@@ -57,6 +68,12 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Applicant::Id).string_len(36).not_null().primary_key())
                     .col(ColumnDef::new(Applicant::Kind).string_len(32).not_null())
                     .col(ColumnDef::new(Applicant::Name).string_len(200).not_null())
+                    // Encrypted (AES-256-GCM, `v1:…`); found again through the keyed blind index.
+                    .col(ColumnDef::new(Applicant::IdNumberEnc).text().null())
+                    .col(ColumnDef::new(Applicant::IdNumberIndex).string_len(64).null().unique_key())
+                    .col(ColumnDef::new(Applicant::CreditCode).string_len(18).null().unique_key())
+                    .col(ColumnDef::new(Applicant::PhoneEnc).text().null())
+                    .col(ColumnDef::new(Applicant::ContactPerson).string_len(100).null())
                     .col(ColumnDef::new(Applicant::CreatedAt).timestamp_with_time_zone().not_null())
                     .to_owned(),
             )
@@ -69,6 +86,11 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Project::Name).string_len(400).not_null())
                     .col(ColumnDef::new(Project::Category).string_len(32).not_null())
                     .col(ColumnDef::new(Project::Office).string_len(6).not_null())
+                    .col(ColumnDef::new(Project::Code).string_len(32).null())
+                    .col(ColumnDef::new(Project::InvestmentWan).double().null())
+                    .col(ColumnDef::new(Project::LandAreaM2).double().null())
+                    .col(ColumnDef::new(Project::FloorAreaM2).double().null())
+                    .col(ColumnDef::new(Project::NewlySettled).boolean().not_null().default(false))
                     .col(ColumnDef::new(Project::CreatedAt).timestamp_with_time_zone().not_null())
                     .to_owned(),
             )
@@ -84,6 +106,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Cases::Office).string_len(6).not_null())
                     .col(ColumnDef::new(Cases::ApplicantId).string_len(36).not_null())
                     .col(ColumnDef::new(Cases::ProjectId).string_len(36).not_null())
+                    .col(ColumnDef::new(Cases::SpecialistId).string_len(64).not_null())
                     .col(ColumnDef::new(Cases::CreatedBy).string_len(128).not_null())
                     .col(ColumnDef::new(Cases::CreatedAt).timestamp_with_time_zone().not_null())
                     .col(ColumnDef::new(Cases::UpdatedAt).timestamp_with_time_zone().not_null())

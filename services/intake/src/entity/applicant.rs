@@ -9,6 +9,11 @@ pub struct Model {
     pub id: String,
     pub kind: String,
     pub name: String,
+    pub id_number_enc: Option<String>,
+    pub id_number_index: Option<String>,
+    pub credit_code: Option<String>,
+    pub phone_enc: Option<String>,
+    pub contact_person: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

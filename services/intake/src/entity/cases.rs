@@ -13,6 +13,7 @@ pub struct Model {
     pub office: String,
     pub applicant_id: String,
     pub project_id: String,
+    pub specialist_id: String,
     pub created_by: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

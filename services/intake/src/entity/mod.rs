@@ -1,7 +1,10 @@
 //! Intake's tables as sea-orm entities.
 
+pub mod agreement;
 pub mod applicant;
 pub mod cases;
+pub mod contact_card;
+pub mod material_review;
 pub mod office;
 pub mod project;
 pub mod staff;
