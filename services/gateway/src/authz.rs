@@ -1,8 +1,9 @@
 //! Authorization (授权): the one helper every handler calls before it reads or writes anything.
 //!
-//! Least privilege: an applicant sees only their own cases; staff act within their office's
-//! jurisdiction (the city office over every county); an integrator only reads; a responsible
-//! unit's officer reaches cases only through the tasks routed to the unit.
+//! Least privilege: an applicant sees only their own cases; specialists and office admins act
+//! within their office's jurisdiction (the city office over every county); supervisors read
+//! everything; a responsible unit's officer reaches cases only through the tasks routed to the
+//! unit; an integrator reads the bus, not the API.
 
 use bangban_contracts::office::CITY_OFFICE;
 use bangban_platform::{
@@ -15,8 +16,26 @@ use bangban_platform::{
 pub enum Action {
     /// Accept a new case (受理).
     CreateCase,
-    /// Read one case.
+    /// Read one case, or list cases.
     ReadCase,
+    /// Change a case's specialist (§4.2.3).
+    ChangeSpecialist,
+    /// Terminate a case (§7.8).
+    TerminateCase,
+    /// Record results delivery (§7.6) and custody of materials.
+    DeliverResults,
+    /// File documents and archive a case (§7.7).
+    ArchiveCase,
+    /// Read a case's archive.
+    ReadArchive,
+    /// Record a consultation (对接需求, §7.1) or a joint meeting.
+    RecordConsultation,
+    /// Read consultations.
+    ReadConsultation,
+    /// Read applicants and projects (masked).
+    ReadRegistry,
+    /// See an applicant's personal data in full (audited).
+    RevealPersonalData,
     /// List the offices.
     ReadOffices,
     /// List the staff directory.
@@ -26,10 +45,10 @@ pub enum Action {
 /// What it is done to.
 #[derive(Debug, Clone, Copy)]
 pub enum Resource<'a> {
-    /// An office's ledger, for creating.
+    /// An office's ledger or register, for creating or listing.
     Office(&'a str),
-    /// One case: its accepting office and its applicant's id.
-    Case { office: &'a str, applicant: &'a str },
+    /// One case: its accepting office, its applicant's id and its specialist.
+    Case { office: &'a str, applicant: &'a str, specialist: &'a str },
     /// The directory of offices and staff, the same for everyone allowed to read it.
     Directory,
 }
@@ -39,19 +58,24 @@ fn in_jurisdiction(principal: &Principal, office: &str) -> bool {
     principal.office == office || principal.office == CITY_OFFICE
 }
 
+const SPECIALISTS_AND_ADMINS: &[Role] = &[Role::Assistant, Role::Agent, Role::OfficeAdmin];
+
 /// Which roles may take an action at all.
 fn roles_for(action: Action) -> &'static [Role] {
     match action {
-        Action::CreateCase => &[Role::Assistant, Role::Agent, Role::OfficeAdmin],
-        Action::ReadCase => &[
-            Role::Applicant,
-            Role::Assistant,
-            Role::Agent,
-            Role::Expert,
-            Role::OfficeAdmin,
-            Role::Supervisor,
-            Role::Integrator,
-        ],
+        Action::CreateCase
+        | Action::TerminateCase
+        | Action::DeliverResults
+        | Action::ArchiveCase
+        | Action::RecordConsultation => SPECIALISTS_AND_ADMINS,
+        Action::ChangeSpecialist => &[Role::OfficeAdmin],
+        Action::RevealPersonalData => SPECIALISTS_AND_ADMINS,
+        Action::ReadCase | Action::ReadArchive => {
+            &[Role::Applicant, Role::Assistant, Role::Agent, Role::OfficeAdmin, Role::Supervisor]
+        }
+        Action::ReadConsultation | Action::ReadRegistry => {
+            &[Role::Assistant, Role::Agent, Role::OfficeAdmin, Role::Supervisor]
+        }
         Action::ReadOffices => &Role::ALL,
         // People who work cases find each other; applicants see their own specialist on the contact card.
         Action::ReadStaff => {
@@ -60,8 +84,20 @@ fn roles_for(action: Action) -> &'static [Role] {
     }
 }
 
+fn is_read(action: Action) -> bool {
+    matches!(
+        action,
+        Action::ReadCase
+            | Action::ReadArchive
+            | Action::ReadConsultation
+            | Action::ReadRegistry
+            | Action::ReadOffices
+            | Action::ReadStaff
+    )
+}
+
 /// Allows or refuses. A role that may never take the action gets 403; a principal whose role may
-/// read but not this resource gets 404, so that the existence of others' cases does not leak.
+/// act but not on this case gets 404, so that the existence of others' cases does not leak.
 pub fn authorize(principal: &Principal, action: Action, resource: Resource<'_>) -> Result<(), Problem> {
     let allowed_roles = roles_for(action);
     if !allowed_roles.contains(&principal.role) {
@@ -74,9 +110,13 @@ pub fn authorize(principal: &Principal, action: Action, resource: Resource<'_>) 
     }
     let ok = match (principal.role, resource) {
         (_, Resource::Directory) => true,
-        (Role::Integrator, _) => true,
+        (Role::Supervisor, _) => is_read(action),
         (Role::Applicant, Resource::Case { applicant, .. }) => principal.applicant.as_deref() == Some(applicant),
         (Role::Applicant, Resource::Office(_)) => false,
+        // Full personal data: the case's own specialist, or an admin of its office.
+        (role, Resource::Case { office, specialist, .. }) if action == Action::RevealPersonalData => {
+            (role == Role::OfficeAdmin && in_jurisdiction(principal, office)) || principal.sub == specialist
+        }
         (_, Resource::Case { office, .. }) => in_jurisdiction(principal, office),
         (_, Resource::Office(office)) => in_jurisdiction(principal, office),
     };
@@ -84,7 +124,10 @@ pub fn authorize(principal: &Principal, action: Action, resource: Resource<'_>) 
         return Ok(());
     }
     match resource {
-        Resource::Case { .. } => Err(Problem::not_found("案件不存在", "case not found")),
+        Resource::Case { .. } if is_read(action) || principal.role == Role::Applicant => {
+            Err(Problem::not_found("案件不存在", "case not found"))
+        }
+        Resource::Case { .. } => Err(Problem::forbidden("无权处理此案件", "you may not act on this case")),
         Resource::Directory => Err(Problem::forbidden("无权查看", "you may not read this")),
         Resource::Office(office) => {
             Err(Problem::forbidden(format!("无权在机构 {office} 办理"), format!("you may not act for office {office}")))
@@ -100,7 +143,7 @@ mod tests {
         Principal { sub: "u".into(), role, office: office.into(), unit: None, applicant: applicant.map(Into::into) }
     }
 
-    const CASE: Resource<'static> = Resource::Case { office: "371625", applicant: "a-1" };
+    const CASE: Resource<'static> = Resource::Case { office: "371625", applicant: "a-1", specialist: "s-1" };
 
     #[test]
     fn applicant_sees_only_own_case() {
@@ -127,8 +170,33 @@ mod tests {
     }
 
     #[test]
+    fn supervisors_read_everything_and_change_nothing() {
+        assert!(authorize(&p(Role::Supervisor, "371681", None), Action::ReadCase, CASE).is_ok());
+        assert_eq!(
+            authorize(&p(Role::Supervisor, "371600", None), Action::TerminateCase, CASE).unwrap_err().status,
+            403
+        );
+    }
+
+    #[test]
+    fn personal_data_only_for_the_specialist_or_an_admin() {
+        let mut own = p(Role::Assistant, "371625", None);
+        own.sub = "s-1".into();
+        assert!(authorize(&own, Action::RevealPersonalData, CASE).is_ok());
+        assert_eq!(
+            authorize(&p(Role::Assistant, "371625", None), Action::RevealPersonalData, CASE).unwrap_err().status,
+            403
+        );
+        assert!(authorize(&p(Role::OfficeAdmin, "371625", None), Action::RevealPersonalData, CASE).is_ok());
+        assert_eq!(
+            authorize(&p(Role::Applicant, "371625", Some("a-1")), Action::RevealPersonalData, CASE).unwrap_err().status,
+            403
+        );
+    }
+
+    #[test]
     fn integrator_only_reads_and_officer_has_no_case_access() {
-        assert!(authorize(&p(Role::Integrator, "371600", None), Action::ReadCase, CASE).is_ok());
+        assert_eq!(authorize(&p(Role::Integrator, "371600", None), Action::ReadCase, CASE).unwrap_err().status, 403);
         assert_eq!(
             authorize(&p(Role::Integrator, "371600", None), Action::CreateCase, Resource::Office("371600"))
                 .unwrap_err()

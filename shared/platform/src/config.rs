@@ -19,6 +19,18 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     pub consumer: ConsumerSettings,
     pub pii: PiiSettings,
+    /// Document storage of the archive (`BANGBAN__STORAGE__…`).
+    pub storage: crate::objects::StorageSettings,
+    /// The 12345 hotline's webhook.
+    pub hotline: HotlineSettings,
+}
+
+/// The 12345 hotline posts consultations to a signed webhook.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct HotlineSettings {
+    /// `BANGBAN__HOTLINE__SECRET`: the shared HMAC-SHA256 secret; the webhook refuses everything when unset.
+    pub secret: Option<SecretString>,
 }
 
 /// Personal data at rest (个人信息加密).
@@ -42,6 +54,8 @@ impl Default for Settings {
             outbox: OutboxSettings::default(),
             consumer: ConsumerSettings::default(),
             pii: PiiSettings::default(),
+            storage: Default::default(),
+            hotline: HotlineSettings::default(),
         }
     }
 }

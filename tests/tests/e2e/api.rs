@@ -106,11 +106,14 @@ async fn applicant_reads_only_their_own_case() {
     assert_eq!(res.status(), 404);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
 
-    // Staff of another county do not see the city's case; the integrator reads it.
+    // Staff of another county do not see the city's case; a supervisor anywhere does; an
+    // integrator reads the bus, not the API.
     let county = app.token(Role::Assistant, "371681", None);
     assert_eq!(app.http.get(app.url(&path)).bearer_auth(county).send().await.unwrap().status(), 404);
+    let supervisor = app.token(Role::Supervisor, "371681", None);
+    assert_eq!(app.http.get(app.url(&path)).bearer_auth(supervisor).send().await.unwrap().status(), 200);
     let integrator = app.token(Role::Integrator, "371600", None);
-    assert_eq!(app.http.get(app.url(&path)).bearer_auth(integrator).send().await.unwrap().status(), 200);
+    assert_eq!(app.http.get(app.url(&path)).bearer_auth(integrator).send().await.unwrap().status(), 403);
 
     let missing = format!("/api/v1/cases/{}", uuid::Uuid::now_v7());
     let res = app.http.get(app.url(&missing)).bearer_auth(app.staff_token()).send().await.unwrap();

@@ -87,7 +87,11 @@ pub async fn get_case(
     authorize(
         &principal,
         Action::ReadCase,
-        Resource::Case { office: &view.office, applicant: &view.applicant.id.to_string() },
+        Resource::Case {
+            office: &view.office,
+            applicant: &view.applicant.id.to_string(),
+            specialist: &view.specialist_id,
+        },
     )?;
     Ok(Json(view))
 }

@@ -1,5 +1,8 @@
 //! Intake's contract (受理): its service operations, their requests and replies, and its events.
 
+pub mod consultation;
+pub mod results;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
