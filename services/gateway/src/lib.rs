@@ -59,7 +59,10 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
 pub fn router(state: AppState, readiness: Readiness) -> Router {
     let body_limit = state.settings.http.body_limit;
     let api = Router::new()
-        .route("/api/v1/cases", axum::routing::post(handlers::cases::create_case))
+        .route("/api/v1/cases", axum::routing::post(handlers::cases::create_case).get(handlers::cases::list_cases))
+        .route("/api/v1/cases/{id}/terminate", axum::routing::post(handlers::cases::terminate_case))
+        .route("/api/v1/cases/{id}/specialist", axum::routing::post(handlers::cases::change_specialist))
+        .route("/api/v1/cases/{id}/applicant/reveal", axum::routing::post(handlers::cases::reveal_applicant))
         .route("/api/v1/cases/{id}", get(handlers::cases::get_case))
         .route("/api/v1/me", get(handlers::me::me))
         .route("/api/v1/offices", get(handlers::directory::list_offices))

@@ -31,6 +31,10 @@ impl Modify for BearerAuth {
     paths(
         handlers::cases::create_case,
         handlers::cases::get_case,
+        handlers::cases::list_cases,
+        handlers::cases::terminate_case,
+        handlers::cases::change_specialist,
+        handlers::cases::reveal_applicant,
         handlers::me::me,
         handlers::directory::list_offices,
         handlers::directory::list_staff,

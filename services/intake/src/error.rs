@@ -11,6 +11,10 @@ pub enum IntakeError {
     CaseNotFound(String),
     #[error("{actor} may not accept cases for office {office}")]
     OfficeForbidden { actor: String, office: String },
+    #[error("conflict: {1}")]
+    Conflict(String, String),
+    #[error(transparent)]
+    Transition(#[from] crate::domain::lifecycle::TransitionError),
     #[error("database: {0}")]
     Db(#[from] sea_orm::DbErr),
     #[error("event: {0}")]
@@ -32,6 +36,8 @@ impl From<IntakeError> for Problem {
                 format!("无权为机构 {office} 受理案件"),
                 format!("you may not accept cases for office {office}"),
             ),
+            IntakeError::Conflict(zh, en) => Problem::conflict(zh, en),
+            IntakeError::Transition(e) => e.into(),
             other => {
                 // The cause is logged here, once; the client learns only that it was our fault.
                 tracing::error!(error = %other, "intake failed");

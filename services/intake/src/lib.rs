@@ -4,6 +4,7 @@
 //! A service is a library: [`IntakeService`] holds the operations, [`start`] wires them to the bus
 //! and starts the outbox relay; `main.rs` only parses configuration.
 
+pub mod case_ops;
 pub mod domain;
 pub mod entity;
 pub mod error;
@@ -85,7 +86,7 @@ impl IntakeService {
         let applicant = self.applicant_for(&txn, &case, &identity, now).await?;
         let project = self.project_for(&txn, &case, now).await?;
         let role = validation::specialist_role(case.service_type);
-        let specialist = choose_specialist(&txn, &case.office, role, case.specialist_id.as_deref()).await?;
+        let specialist = choose_specialist(&txn, &case.office, role, case.specialist_id.as_deref(), None).await?;
 
         let year = ledger::ledger_year(now);
         let sequence = next_ledger_sequence(&txn, &case.office, year).await?;
@@ -99,6 +100,9 @@ impl IntakeService {
             applicant_id: Set(applicant.id.clone()),
             project_id: Set(project.id.clone()),
             specialist_id: Set(specialist.id.clone()),
+            termination_reason: Set(None),
+            termination_note: Set(None),
+            terminated_at: Set(None),
             created_by: Set(actor.sub.clone()),
             created_at: Set(now),
             updated_at: Set(now),
@@ -237,7 +241,7 @@ impl IntakeService {
     }
 
     /// A case as people see it: personal data masked.
-    async fn view<C: ConnectionTrait>(&self, conn: &C, c: cases::Model) -> Result<CaseView> {
+    pub(crate) async fn view<C: ConnectionTrait>(&self, conn: &C, c: cases::Model) -> Result<CaseView> {
         let a = applicant::Entity::find_by_id(c.applicant_id.clone())
             .one(conn)
             .await?
@@ -348,11 +352,12 @@ impl IntakeService {
 
 /// The specialist of a new case: the one named (an active assistant or agent of the accepting
 /// office, as the service type needs), or the least loaded one (§4.2.1).
-async fn choose_specialist(
+pub(crate) async fn choose_specialist(
     txn: &DatabaseTransaction,
     office: &str,
     role: &str,
     requested: Option<&str>,
+    exclude: Option<&str>,
 ) -> Result<staff::Model> {
     let role_zh = if role == "agent" { "代办员" } else { "帮办员" };
     if let Some(id) = requested {
@@ -371,7 +376,10 @@ async fn choose_specialist(
         .filter(staff::Column::Role.eq(role))
         .filter(staff::Column::Active.eq(true))
         .all(txn)
-        .await?;
+        .await?
+        .into_iter()
+        .filter(|s| Some(s.id.as_str()) != exclude)
+        .collect::<Vec<_>>();
     let backend = txn.get_database_backend();
     let p1 = if backend == sea_orm::DbBackend::Postgres { "$1" } else { "?" };
     let loads: std::collections::HashMap<String, i64> = txn
@@ -400,7 +408,7 @@ async fn choose_specialist(
 
 /// Issues the applicant's contact card for this case; the applicant's earlier card is superseded
 /// (one card per applicant, §4.2.2).
-async fn issue_contact_card(
+pub(crate) async fn issue_contact_card(
     txn: &DatabaseTransaction,
     applicant_id: &str,
     case_id: &str,
@@ -449,11 +457,11 @@ pub fn staff_view(s: staff::Model) -> StaffView {
     }
 }
 
-fn parse<T>(what: &str, value: &str, f: impl Fn(&str) -> Option<T>) -> Result<T> {
+pub(crate) fn parse<T>(what: &str, value: &str, f: impl Fn(&str) -> Option<T>) -> Result<T> {
     f(value).ok_or_else(|| IntakeError::Corrupt(format!("{what} {value:?}")))
 }
 
-fn parse_uuid(value: &str) -> Result<Uuid> {
+pub(crate) fn parse_uuid(value: &str) -> Result<Uuid> {
     Uuid::parse_str(value).map_err(|_| IntakeError::Corrupt(format!("id {value:?}")))
 }
 
@@ -592,6 +600,23 @@ pub async fn start_with_db(
     let handles = handlers::serve_all(&nats_service, service.clone(), shutdown.token())
         .await
         .map_err(|e| anyhow::anyhow!("adding endpoints: {e}"))?;
+    // Follow planning and routing: plan.published → planned, the first task.dispatched → in progress.
+    for (name, event_type) in
+        [("intake-plan-published", EventType::PLAN_PUBLISHED), ("intake-task-dispatched", EventType::TASK_DISPATCHED)]
+    {
+        let spec = bangban_platform::consumer::ConsumerSpec {
+            name: name.to_string(),
+            filter_subject: event_type.filter_all_offices(),
+            settings: settings.consumer.clone(),
+        };
+        let follower = Arc::new(case_ops::LifecycleFollower { intake: service.clone() });
+        let (client, db, token) = (client.clone(), db.clone(), shutdown.token());
+        shutdown.spawn(async move {
+            if let Err(e) = bangban_platform::consumer::run(client, db, spec, follower, token).await {
+                tracing::error!(consumer = name, error = %e, "consumer stopped with an error");
+            }
+        });
+    }
     shutdown.spawn(async move {
         for h in handles {
             let _ = h.await;

@@ -4,4 +4,5 @@ mod acceptance;
 mod api;
 mod bus;
 mod directory;
+mod lifecycle;
 mod support;

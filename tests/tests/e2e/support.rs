@@ -89,6 +89,11 @@ impl TestApp {
             .expect("token")
     }
 
+    /// A token for a named person (e.g. a seeded specialist, `staff-371625-assistant-1`).
+    pub fn token_as(&self, sub: &str, role: Role, office: &str) -> String {
+        self.auth.issue(sub, role, office, None, None, Duration::from_secs(600)).expect("token")
+    }
+
     pub fn staff_token(&self) -> String {
         self.token(Role::Assistant, "371600", None)
     }

@@ -6,14 +6,24 @@ use axum::{
     http::{StatusCode, header},
     response::IntoResponse,
 };
-use bangban_contracts::intake::{self, Actor, CaseView, CreateCase, GetCase, NewCase};
-use bangban_platform::{auth::Principal, problem::Problem, rpc};
+use bangban_contracts::{
+    intake::{
+        self, Actor, CasePage, CaseView, ChangeSpecialist, CreateCase, GetCase, ListCases, NewCase, RevealApplicant,
+        RevealRequest, RevealedApplicant, SpecialistChange, TerminateCase, Termination,
+    },
+    office::CITY_OFFICE,
+};
+use bangban_platform::{
+    auth::{Principal, Role},
+    problem::Problem,
+    rpc,
+};
 use uuid::Uuid;
 
 use crate::{
     AppState,
     authz::{Action, Resource, authorize},
-    extract::ApiJson,
+    extract::{ApiJson, ApiQuery},
 };
 
 /// Accepts a case (受理): creates the ledger entry and publishes `case.accepted`.
@@ -79,19 +89,164 @@ pub async fn get_case(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<CaseView>, Problem> {
-    let id = Uuid::parse_str(&id)
+    let (_, view) = authorized_case(&state, &principal, &id, Action::ReadCase).await?;
+    Ok(Json(view))
+}
+
+/// Reads a case and checks that `principal` may take `action` on it.
+async fn authorized_case(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    action: Action,
+) -> Result<(Uuid, CaseView), Problem> {
+    let id = Uuid::parse_str(id)
         .map_err(|_| Problem::malformed(Some("id".into()), "案件编号须为 UUID", "the case id must be a UUID"))?;
     let view: CaseView =
         rpc::call(&state.client, intake::SERVICE, intake::ops::CASE_GET, &GetCase { id }, state.request_timeout)
             .await?;
     authorize(
-        &principal,
-        Action::ReadCase,
+        principal,
+        action,
         Resource::Case {
             office: &view.office,
             applicant: &view.applicant.id.to_string(),
             specialist: &view.specialist_id,
         },
     )?;
+    Ok((id, view))
+}
+
+fn actor(principal: &Principal) -> Actor {
+    Actor { sub: principal.sub.clone(), role: principal.role.as_str().into(), office: principal.office.clone() }
+}
+
+/// The ledger (台账), newest first: an applicant sees their own cases, staff their office's (the
+/// city office every office's), supervisors all.
+#[utoipa::path(
+    get, path = "/api/v1/cases", tag = "cases",
+    params(ListCases),
+    responses(
+        (status = 200, description = "台账 / the ledger", body = CasePage),
+        (status = 400, description = "查询参数有误 / bad query", body = Problem),
+        (status = 401, description = "未认证 / unauthorized", body = Problem),
+        (status = 403, description = "无权操作 / forbidden", body = Problem),
+        (status = 422, description = "内容有误 / invalid", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_cases(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(mut filter): ApiQuery<ListCases>,
+) -> Result<Json<CasePage>, Problem> {
+    match principal.role {
+        Role::Applicant => {
+            // An applicant's own cases, whatever the query says.
+            let own = principal.applicant.as_deref().and_then(|a| Uuid::parse_str(a).ok());
+            let Some(own) = own else {
+                return Ok(Json(CasePage { items: vec![], total: 0, limit: filter.limit.unwrap_or(50), offset: 0 }));
+            };
+            filter.applicant = Some(own);
+            filter.office = None;
+            filter.specialist = None;
+        }
+        _ => {
+            let office = match &filter.office {
+                Some(o) => o.clone(),
+                None if principal.role == Role::Supervisor || principal.office == CITY_OFFICE => String::new(),
+                None => principal.office.clone(),
+            };
+            if !office.is_empty() {
+                authorize(&principal, Action::ReadCase, Resource::Office(&office))?;
+                filter.office = Some(office);
+            } else {
+                authorize(&principal, Action::ReadCase, Resource::Office(CITY_OFFICE))?;
+            }
+        }
+    }
+    let page: CasePage =
+        rpc::call(&state.client, intake::SERVICE, intake::ops::CASE_LIST, &filter, state.request_timeout).await?;
+    Ok(Json(page))
+}
+
+/// Ends a case (终止服务, §7.8) with one of the reasons (a)–(f) and a note.
+#[utoipa::path(
+    post, path = "/api/v1/cases/{id}/terminate", tag = "cases",
+    params(("id" = Uuid, Path, description = "案件编号 / case id")),
+    request_body(content = Termination, example = json!({"reason": "applicant_request", "note": "服务对象书面申请终止代办"})),
+    responses(
+        (status = 200, description = "已终止 / terminated", body = CaseView),
+        (status = 403, description = "无权操作 / forbidden", body = Problem),
+        (status = 404, description = "不存在 / not found", body = Problem),
+        (status = 409, description = "当前状态不允许 / not in this state", body = Problem),
+        (status = 422, description = "内容有误 / invalid", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn terminate_case(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(termination): ApiJson<Termination>,
+) -> Result<Json<CaseView>, Problem> {
+    let (id, _) = authorized_case(&state, &principal, &id, Action::TerminateCase).await?;
+    let req = TerminateCase { actor: actor(&principal), id, termination };
+    let view =
+        rpc::call(&state.client, intake::SERVICE, intake::ops::CASE_TERMINATE, &req, state.request_timeout).await?;
     Ok(Json(view))
+}
+
+/// Hands a case to another specialist (§4.2.3); the applicant gets a new contact card.
+#[utoipa::path(
+    post, path = "/api/v1/cases/{id}/specialist", tag = "cases",
+    params(("id" = Uuid, Path, description = "案件编号 / case id")),
+    request_body(content = SpecialistChange, example = json!({"specialist_id": "staff-371625-assistant-2", "reason": "原帮办员岗位调整，已与服务对象沟通"})),
+    responses(
+        (status = 200, description = "已调整 / changed", body = CaseView),
+        (status = 403, description = "无权操作 / forbidden", body = Problem),
+        (status = 404, description = "不存在 / not found", body = Problem),
+        (status = 409, description = "当前状态不允许 / not in this state", body = Problem),
+        (status = 422, description = "内容有误 / invalid", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn change_specialist(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(change): ApiJson<SpecialistChange>,
+) -> Result<Json<CaseView>, Problem> {
+    let (id, _) = authorized_case(&state, &principal, &id, Action::ChangeSpecialist).await?;
+    let req = ChangeSpecialist { actor: actor(&principal), id, change };
+    let view =
+        rpc::call(&state.client, intake::SERVICE, intake::ops::CASE_CHANGE_SPECIALIST, &req, state.request_timeout)
+            .await?;
+    Ok(Json(view))
+}
+
+/// The applicant's ID number and phone in full — for the case's specialist or an office admin,
+/// with a stated purpose; every call is audited.
+#[utoipa::path(
+    post, path = "/api/v1/cases/{id}/applicant/reveal", tag = "cases",
+    params(("id" = Uuid, Path, description = "案件编号 / case id")),
+    request_body(content = RevealRequest, example = json!({"purpose": "代为填报建设工程规划许可申请"})),
+    responses(
+        (status = 200, description = "完整个人信息（已记录审计）/ full personal data (audited)", body = RevealedApplicant),
+        (status = 403, description = "无权查看 / forbidden", body = Problem),
+        (status = 404, description = "不存在 / not found", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn reveal_applicant(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RevealRequest>,
+) -> Result<Json<RevealedApplicant>, Problem> {
+    let (case_id, _) = authorized_case(&state, &principal, &id, Action::RevealPersonalData).await?;
+    let req = RevealApplicant { actor: actor(&principal), case_id, purpose: body.purpose };
+    let revealed =
+        rpc::call(&state.client, intake::SERVICE, intake::ops::APPLICANT_REVEAL, &req, state.request_timeout).await?;
+    Ok(Json(revealed))
 }

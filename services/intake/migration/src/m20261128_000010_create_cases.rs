@@ -45,6 +45,9 @@ enum Cases {
     ApplicantId,
     ProjectId,
     SpecialistId,
+    TerminationReason,
+    TerminationNote,
+    TerminatedAt,
     CreatedBy,
     CreatedAt,
     UpdatedAt,
@@ -107,6 +110,9 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Cases::ApplicantId).string_len(36).not_null())
                     .col(ColumnDef::new(Cases::ProjectId).string_len(36).not_null())
                     .col(ColumnDef::new(Cases::SpecialistId).string_len(64).not_null())
+                    .col(ColumnDef::new(Cases::TerminationReason).string_len(32).null())
+                    .col(ColumnDef::new(Cases::TerminationNote).text().null())
+                    .col(ColumnDef::new(Cases::TerminatedAt).timestamp_with_time_zone().null())
                     .col(ColumnDef::new(Cases::CreatedBy).string_len(128).not_null())
                     .col(ColumnDef::new(Cases::CreatedAt).timestamp_with_time_zone().not_null())
                     .col(ColumnDef::new(Cases::UpdatedAt).timestamp_with_time_zone().not_null())

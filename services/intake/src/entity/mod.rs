@@ -6,5 +6,7 @@ pub mod cases;
 pub mod contact_card;
 pub mod material_review;
 pub mod office;
+pub mod pii_audit;
 pub mod project;
+pub mod specialist_change;
 pub mod staff;

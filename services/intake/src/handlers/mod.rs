@@ -3,11 +3,34 @@
 use std::sync::Arc;
 
 use async_nats::service::Service;
-use bangban_contracts::intake::{CreateCase, GetCase, ListOffices, ListStaff, SERVICE, ops};
+use bangban_contracts::intake::{
+    ChangeSpecialist, CreateCase, GetCase, ListCases, ListOffices, ListStaff, RevealApplicant, SERVICE, TerminateCase,
+    ops,
+};
 use bangban_platform::{problem::Problem, rpc};
 use tokio_util::sync::CancellationToken;
 
 use crate::IntakeService;
+
+/// Serves `bb.svc.intake.<op>`: decodes `$req`, calls `IntakeService::$method`, maps errors to problems.
+macro_rules! serve_op {
+    ($handles:ident, $service:expr, $intake:expr, $shutdown:expr, $op:expr, $req:ty, |$s:ident, $r:ident| $call:expr) => {{
+        let intake = $intake.clone();
+        $handles.push(
+            rpc::serve(
+                $service,
+                SERVICE,
+                $op,
+                move |$r: $req| {
+                    let $s = intake.clone();
+                    async move { $call.await.map_err(Problem::from) }
+                },
+                $shutdown.clone(),
+            )
+            .await?,
+        );
+    }};
+}
 
 /// Serves every operation of intake until shutdown.
 pub async fn serve_all(
@@ -16,61 +39,14 @@ pub async fn serve_all(
     shutdown: CancellationToken,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, async_nats::Error> {
     let mut handles = Vec::new();
-    let s = intake.clone();
-    handles.push(
-        rpc::serve(
-            service,
-            SERVICE,
-            ops::CASE_CREATE,
-            move |req: CreateCase| {
-                let s = s.clone();
-                async move { s.create_case(req).await.map_err(Problem::from) }
-            },
-            shutdown.clone(),
-        )
-        .await?,
-    );
-    let s = intake.clone();
-    handles.push(
-        rpc::serve(
-            service,
-            SERVICE,
-            ops::CASE_GET,
-            move |req: GetCase| {
-                let s = s.clone();
-                async move { s.get_case(req.id).await.map_err(Problem::from) }
-            },
-            shutdown.clone(),
-        )
-        .await?,
-    );
-    let s = intake.clone();
-    handles.push(
-        rpc::serve(
-            service,
-            SERVICE,
-            ops::OFFICE_LIST,
-            move |_: ListOffices| {
-                let s = s.clone();
-                async move { s.list_offices().await.map_err(Problem::from) }
-            },
-            shutdown.clone(),
-        )
-        .await?,
-    );
-    let s = intake.clone();
-    handles.push(
-        rpc::serve(
-            service,
-            SERVICE,
-            ops::STAFF_LIST,
-            move |req: ListStaff| {
-                let s = s.clone();
-                async move { s.list_staff(req).await.map_err(Problem::from) }
-            },
-            shutdown.clone(),
-        )
-        .await?,
-    );
+    serve_op!(handles, service, intake, shutdown, ops::CASE_CREATE, CreateCase, |s, r| s.create_case(r));
+    serve_op!(handles, service, intake, shutdown, ops::CASE_GET, GetCase, |s, r| s.get_case(r.id));
+    serve_op!(handles, service, intake, shutdown, ops::CASE_LIST, ListCases, |s, r| s.list_cases(r));
+    serve_op!(handles, service, intake, shutdown, ops::CASE_TERMINATE, TerminateCase, |s, r| s.terminate_case(r));
+    serve_op!(handles, service, intake, shutdown, ops::CASE_CHANGE_SPECIALIST, ChangeSpecialist, |s, r| s
+        .change_specialist(r));
+    serve_op!(handles, service, intake, shutdown, ops::APPLICANT_REVEAL, RevealApplicant, |s, r| s.reveal_applicant(r));
+    serve_op!(handles, service, intake, shutdown, ops::OFFICE_LIST, ListOffices, |s, _r| s.list_offices());
+    serve_op!(handles, service, intake, shutdown, ops::STAFF_LIST, ListStaff, |s, r| s.list_staff(r));
     Ok(handles)
 }

@@ -21,6 +21,14 @@ pub mod ops {
     pub const OFFICE_LIST: &str = "office.list";
     /// Staff, filtered ([`super::ListStaff`] → `Vec<`[`super::StaffView`]`>`).
     pub const STAFF_LIST: &str = "staff.list";
+    /// The ledger, filtered ([`super::ListCases`] → [`super::CasePage`]).
+    pub const CASE_LIST: &str = "case.list";
+    /// End a case (§7.8) ([`super::TerminateCase`] → [`super::CaseView`]).
+    pub const CASE_TERMINATE: &str = "case.terminate";
+    /// Hand a case to another specialist (§4.2.3) ([`super::ChangeSpecialist`] → [`super::CaseView`]).
+    pub const CASE_CHANGE_SPECIALIST: &str = "case.change_specialist";
+    /// An applicant's personal data in full, audited ([`super::RevealApplicant`] → [`super::RevealedApplicant`]).
+    pub const APPLICANT_REVEAL: &str = "applicant.reveal";
 }
 
 /// Level of an office (§4.1.3).
@@ -228,6 +236,112 @@ impl CaseStatus {
         ]
         .into_iter()
         .find(|c| c.as_str() == s)
+    }
+}
+
+/// Why a service ends before its results (终止服务原因, §7.8 a–f).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TerminationReason {
+    /// (a) 服务对象主动要求终止的 — the applicant asks to end the service.
+    ApplicantRequest,
+    /// (b) 申请材料不符合法定条件、标准，且不能按时补正的 — the materials fail the legal conditions or
+    /// standards and cannot be corrected in time.
+    MaterialsNotCorrected,
+    /// (c) 因市场需求、建设条件等发生重大变化，不能继续有效实施的项目 — market demand or construction
+    /// conditions changed so much that the project cannot go on.
+    ConditionsChanged,
+    /// (d) 因法律、法规等修改、废止或者国家政策调整的原因不能继续审批的 — laws or regulations were amended
+    /// or repealed, or national policy changed, so approval cannot go on.
+    LawOrPolicyChanged,
+    /// (e) 违反国家和省有关法律法规规定，…出现重大责任事故或重大问题，造成严重影响的项目 — a serious
+    /// violation, major accident or major problem (work safety, business conduct, environment, credit).
+    MajorViolation,
+    /// (f) 其他需要终止的情形 — any other reason to end the service.
+    Other,
+}
+
+impl TerminationReason {
+    /// The six reasons, in the order of §7.8.
+    pub const ALL: [TerminationReason; 6] = [
+        Self::ApplicantRequest,
+        Self::MaterialsNotCorrected,
+        Self::ConditionsChanged,
+        Self::LawOrPolicyChanged,
+        Self::MajorViolation,
+        Self::Other,
+    ];
+
+    /// The identifier in JSON and in the database (`applicant_request` …).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::ApplicantRequest => "applicant_request",
+            Self::MaterialsNotCorrected => "materials_not_corrected",
+            Self::ConditionsChanged => "conditions_changed",
+            Self::LawOrPolicyChanged => "law_or_policy_changed",
+            Self::MajorViolation => "major_violation",
+            Self::Other => "other",
+        }
+    }
+
+    /// The reason of an identifier, if it is one.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The item letter in §7.8 (条款项号): `'a'` … `'f'`.
+    pub fn letter(&self) -> char {
+        match self {
+            Self::ApplicantRequest => 'a',
+            Self::MaterialsNotCorrected => 'b',
+            Self::ConditionsChanged => 'c',
+            Self::LawOrPolicyChanged => 'd',
+            Self::MajorViolation => 'e',
+            Self::Other => 'f',
+        }
+    }
+
+    /// The reason of an item letter of §7.8 (`'a'` … `'f'`, either case).
+    pub fn from_letter(letter: char) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.letter() == letter.to_ascii_lowercase())
+    }
+
+    /// The item's text in DB3716/T 2—2022 §7.8, verbatim without the final full stop (条款原文).
+    pub fn label_zh(&self) -> &'static str {
+        match self {
+            Self::ApplicantRequest => "服务对象主动要求终止的",
+            Self::MaterialsNotCorrected => "申请材料不符合法定条件、标准，且不能按时补正的",
+            Self::ConditionsChanged => "因市场需求、建设条件等发生重大变化，不能继续有效实施的项目",
+            Self::LawOrPolicyChanged => "因法律、法规等修改、废止或者国家政策调整的原因不能继续审批的",
+            Self::MajorViolation => {
+                "违反国家和省有关法律法规规定，在安全生产、企业经营、环境保护、社会信用等方面出现重大责任事故或重大问题，造成严重影响的项目"
+            }
+            Self::Other => "其他需要终止的情形",
+        }
+    }
+
+    /// The reason in English (an explanation, not a translation of record).
+    pub fn label_en(&self) -> &'static str {
+        match self {
+            Self::ApplicantRequest => "the applicant asked to end the service",
+            Self::MaterialsNotCorrected => {
+                "the application materials do not meet the legal conditions or standards and cannot be corrected \
+                 in time"
+            }
+            Self::ConditionsChanged => {
+                "market demand, construction conditions or the like changed materially and the project cannot \
+                 effectively go on"
+            }
+            Self::LawOrPolicyChanged => {
+                "laws or regulations were amended or repealed, or national policy changed, so approval cannot go on"
+            }
+            Self::MajorViolation => {
+                "the project breached national or provincial law, with a major accident or major problem in work \
+                 safety, business operation, environmental protection, social credit or the like, causing serious \
+                 harm"
+            }
+            Self::Other => "another reason to end the service",
+        }
     }
 }
 
@@ -493,4 +607,146 @@ pub struct MaterialsReviewed {
     pub materials: Vec<MaterialCheck>,
     pub reviewed_by: String,
     pub reviewed_at: DateTime<Utc>,
+}
+
+/// Request of [`ops::CASE_LIST`] and the query of `GET /api/v1/cases`: every filter optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListCases {
+    /// Accepting office.
+    pub office: Option<String>,
+    pub status: Option<CaseStatus>,
+    /// Specialist's staff id.
+    pub specialist: Option<String>,
+    pub category: Option<ProjectCategory>,
+    /// Only this applicant's cases (always set for an applicant).
+    pub applicant: Option<Uuid>,
+    /// Text in the ledger number, the project's name or code, or the applicant's name.
+    pub q: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u64>,
+    /// Rows to skip.
+    pub offset: Option<u64>,
+}
+
+/// One line of the ledger (台账).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CaseSummary {
+    pub id: Uuid,
+    pub ledger_no: String,
+    pub service_type: ServiceType,
+    pub status: CaseStatus,
+    pub office: String,
+    pub applicant_id: Uuid,
+    pub applicant_name: String,
+    pub project_name: String,
+    pub category: ProjectCategory,
+    pub specialist_id: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A page of the ledger, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CasePage {
+    pub items: Vec<CaseSummary>,
+    /// Cases matching the filters.
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+/// Body of `POST /api/v1/cases/{id}/terminate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Termination {
+    pub reason: TerminationReason,
+    /// What happened (说明), 1–2000 characters.
+    pub note: String,
+}
+
+/// Request of [`ops::CASE_TERMINATE`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TerminateCase {
+    pub actor: Actor,
+    pub id: Uuid,
+    pub termination: Termination,
+}
+
+/// Body of `POST /api/v1/cases/{id}/specialist`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpecialistChange {
+    /// The new specialist; unset: the least loaded one of the office other than the current.
+    pub specialist_id: Option<String>,
+    /// Why (调整原因), told to the applicant.
+    pub reason: String,
+}
+
+/// Request of [`ops::CASE_CHANGE_SPECIALIST`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeSpecialist {
+    pub actor: Actor,
+    pub id: Uuid,
+    pub change: SpecialistChange,
+}
+
+/// Data of `case.specialist_changed`: who takes over, so the applicant gets the new card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SpecialistChanged {
+    pub case_id: Uuid,
+    pub ledger_no: String,
+    pub office: String,
+    pub applicant_id: Uuid,
+    pub from_specialist: String,
+    pub to_specialist: String,
+    pub reason: String,
+    pub changed_by: String,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// Data of `case.terminated`: what downstream services need to stop work on the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CaseTerminated {
+    pub case_id: Uuid,
+    pub ledger_no: String,
+    pub office: String,
+    pub applicant_id: Uuid,
+    pub specialist_id: String,
+    /// The state it was in.
+    pub previous_status: CaseStatus,
+    pub reason: TerminationReason,
+    /// The reason's letter in §7.8 (a–f).
+    pub reason_letter: char,
+    pub note: String,
+    pub terminated_by: String,
+    pub terminated_at: DateTime<Utc>,
+}
+
+/// Request of [`ops::APPLICANT_REVEAL`]: the full personal data of a case's applicant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevealApplicant {
+    pub actor: Actor,
+    pub case_id: Uuid,
+    /// Why it is needed (查看事由), kept in the audit log.
+    pub purpose: String,
+}
+
+/// Body of `POST /api/v1/cases/{id}/applicant/reveal`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevealRequest {
+    /// Why it is needed (查看事由), 2–500 characters.
+    pub purpose: String,
+}
+
+/// An applicant's personal data in full (returned only by the audited reveal call).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RevealedApplicant {
+    pub applicant_id: Uuid,
+    pub name: String,
+    pub id_number: Option<String>,
+    pub phone: Option<String>,
+    /// The audit record of this reveal.
+    pub audit_id: Uuid,
 }

@@ -1,0 +1,379 @@
+//! The ledger and a case's later life (台账与案件变更): listing with filters, a change of specialist
+//! (§4.2.3), termination (§7.8), the audited reveal of personal data, and the status changes that
+//! follow other services' events (`plan.published`, `task.dispatched`).
+
+use bangban_contracts::{
+    CloudEvent, EventType,
+    intake::{
+        CasePage, CaseStatus, CaseSummary, CaseTerminated, CaseView, ChangeSpecialist, ListCases, ProjectCategory,
+        RevealApplicant, RevealedApplicant, SERVICE, ServiceType, SpecialistChanged, TerminateCase,
+    },
+};
+use bangban_platform::{
+    consumer::{EventHandler, HandlerError},
+    outbox,
+    problem::FieldError,
+};
+use chrono::{SubsecRound, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::{
+    IntakeService, choose_specialist,
+    domain::{
+        lifecycle::{self, Outcome, Transition},
+        validation,
+    },
+    entity::{applicant, cases, pii_audit, project, specialist_change},
+    error::{IntakeError, Result},
+    issue_contact_card, parse, parse_uuid,
+};
+
+/// Largest page of the ledger.
+pub const MAX_PAGE: u64 = 200;
+
+fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String> {
+    let t = value.trim();
+    let n = t.chars().count();
+    if n < min || n > max || t.chars().any(char::is_control) {
+        return Err(IntakeError::Validation(vec![FieldError::new(
+            field,
+            format!("须为 {min}–{max} 个字符且不含控制字符"),
+            format!("must be {min}–{max} characters without control characters"),
+        )]));
+    }
+    Ok(t.to_string())
+}
+
+fn status_of(c: &cases::Model) -> Result<CaseStatus> {
+    parse("status", &c.status, CaseStatus::parse)
+}
+
+impl IntakeService {
+    /// The ledger: newest first, filtered.
+    pub async fn list_cases(&self, f: ListCases) -> Result<CasePage> {
+        let limit = f.limit.unwrap_or(50);
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(IntakeError::Validation(vec![FieldError::new(
+                "limit",
+                format!("须在 1–{MAX_PAGE} 之间"),
+                format!("must be between 1 and {MAX_PAGE}"),
+            )]));
+        }
+        let offset = f.offset.unwrap_or(0);
+        let mut cond = Condition::all();
+        if let Some(office) = &f.office {
+            cond = cond.add(cases::Column::Office.eq(office.clone()));
+        }
+        if let Some(status) = f.status {
+            cond = cond.add(cases::Column::Status.eq(status.as_str()));
+        }
+        if let Some(s) = &f.specialist {
+            cond = cond.add(cases::Column::SpecialistId.eq(s.clone()));
+        }
+        if let Some(a) = f.applicant {
+            cond = cond.add(cases::Column::ApplicantId.eq(a.to_string()));
+        }
+        if let Some(cat) = f.category {
+            let ids = project::Entity::find()
+                .select_only()
+                .column(project::Column::Id)
+                .filter(project::Column::Category.eq(cat.as_str()))
+                .into_tuple::<String>()
+                .all(&self.db)
+                .await?;
+            cond = cond.add(cases::Column::ProjectId.is_in(ids));
+        }
+        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            let q: String = q.chars().take(100).collect();
+            let projects = project::Entity::find()
+                .select_only()
+                .column(project::Column::Id)
+                .filter(
+                    Condition::any().add(project::Column::Name.contains(&q)).add(project::Column::Code.contains(&q)),
+                )
+                .into_tuple::<String>()
+                .all(&self.db)
+                .await?;
+            let applicants = applicant::Entity::find()
+                .select_only()
+                .column(applicant::Column::Id)
+                .filter(applicant::Column::Name.contains(&q))
+                .into_tuple::<String>()
+                .all(&self.db)
+                .await?;
+            cond = cond.add(
+                Condition::any()
+                    .add(cases::Column::LedgerNo.contains(&q))
+                    .add(cases::Column::ProjectId.is_in(projects))
+                    .add(cases::Column::ApplicantId.is_in(applicants)),
+            );
+        }
+        let query = cases::Entity::find().filter(cond);
+        let total = query.clone().count(&self.db).await?;
+        let rows = query
+            .order_by_desc(cases::Column::CreatedAt)
+            .order_by_desc(cases::Column::Id)
+            .limit(limit)
+            .offset(offset)
+            .all(&self.db)
+            .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for c in rows {
+            let a = applicant::Entity::find_by_id(c.applicant_id.clone()).one(&self.db).await?;
+            let p = project::Entity::find_by_id(c.project_id.clone()).one(&self.db).await?;
+            let (Some(a), Some(p)) = (a, p) else {
+                return Err(IntakeError::Corrupt(format!("case {} without applicant or project", c.id)));
+            };
+            items.push(CaseSummary {
+                id: parse_uuid(&c.id)?,
+                ledger_no: c.ledger_no.clone(),
+                service_type: if c.service_type == "commission" {
+                    ServiceType::Commission
+                } else {
+                    ServiceType::Assist
+                },
+                status: status_of(&c)?,
+                office: c.office.clone(),
+                applicant_id: parse_uuid(&a.id)?,
+                applicant_name: a.name,
+                project_name: p.name,
+                category: parse("category", &p.category, ProjectCategory::parse)?,
+                specialist_id: c.specialist_id.clone(),
+                created_at: c.created_at,
+                updated_at: c.updated_at,
+            });
+        }
+        Ok(CasePage { items, total, limit, offset })
+    }
+
+    async fn case_for_update(&self, txn: &DatabaseTransaction, id: Uuid) -> Result<cases::Model> {
+        // `SELECT … FOR UPDATE` on PostgreSQL serialises concurrent changes of one case.
+        let mut q = cases::Entity::find_by_id(id.to_string());
+        if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            q = q.lock_exclusive();
+        }
+        q.one(txn).await?.ok_or_else(|| IntakeError::CaseNotFound(id.to_string()))
+    }
+
+    /// Hands a case to another specialist (§4.2.3): history kept, a new contact card issued,
+    /// `case.specialist_changed` published so the applicant is told.
+    #[tracing::instrument(skip_all, fields(case.id = %req.id))]
+    pub async fn change_specialist(&self, req: ChangeSpecialist) -> Result<CaseView> {
+        let reason = text("reason", &req.change.reason, 2, 500)?;
+        let now = Utc::now().trunc_subsecs(6);
+        let txn = self.db.begin().await?;
+        let c = self.case_for_update(&txn, req.id).await?;
+        let status = status_of(&c)?;
+        if matches!(status, CaseStatus::Archived | CaseStatus::Terminated) {
+            return Err(IntakeError::Conflict(
+                format!("案件当前状态为“{}”，不能调整帮办代办专员", lifecycle::status_label_zh(status)),
+                format!("the case is {}; its specialist can no longer change", status.as_str()),
+            ));
+        }
+        if !validation::may_accept_for(&req.actor, &c.office) {
+            return Err(IntakeError::OfficeForbidden { actor: req.actor.sub, office: c.office });
+        }
+        let role = if c.service_type == "commission" { "agent" } else { "assistant" };
+        if req.change.specialist_id.as_deref() == Some(c.specialist_id.as_str()) {
+            return Err(IntakeError::Validation(vec![FieldError::new(
+                "specialist_id",
+                "新专员与现任专员相同",
+                "the new specialist is the current one",
+            )]));
+        }
+        let next =
+            choose_specialist(&txn, &c.office, role, req.change.specialist_id.as_deref(), Some(&c.specialist_id))
+                .await?;
+        let from = c.specialist_id.clone();
+        specialist_change::ActiveModel {
+            id: Set(Uuid::now_v7().to_string()),
+            case_id: Set(c.id.clone()),
+            from_specialist: Set(from.clone()),
+            to_specialist: Set(next.id.clone()),
+            reason: Set(reason.clone()),
+            changed_by: Set(req.actor.sub.clone()),
+            changed_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        let mut active: cases::ActiveModel = c.clone().into();
+        active.specialist_id = Set(next.id.clone());
+        active.updated_at = Set(now);
+        let c = active.update(&txn).await?;
+        issue_contact_card(&txn, &c.applicant_id, &c.id, &next, now).await?;
+        let data = SpecialistChanged {
+            case_id: parse_uuid(&c.id)?,
+            ledger_no: c.ledger_no.clone(),
+            office: c.office.clone(),
+            applicant_id: parse_uuid(&c.applicant_id)?,
+            from_specialist: from,
+            to_specialist: next.id.clone(),
+            reason,
+            changed_by: req.actor.sub.clone(),
+            changed_at: now,
+        };
+        enqueue(&txn, EventType::CASE_SPECIALIST_CHANGED, &c.office, &c.id, &data).await?;
+        let view = self.view(&txn, c).await?;
+        txn.commit().await?;
+        self.notifier.notify();
+        tracing::info!(to = %view.specialist_id, "specialist changed");
+        Ok(view)
+    }
+
+    /// Ends a case (终止服务, §7.8) with a reason (a)–(f) and a note, from any state before
+    /// `archived`; `case.terminated` tells the other services to stop work on it.
+    #[tracing::instrument(skip_all, fields(case.id = %req.id))]
+    pub async fn terminate_case(&self, req: TerminateCase) -> Result<CaseView> {
+        let note = text("note", &req.termination.note, 1, 2000)?;
+        let now = Utc::now().trunc_subsecs(6);
+        let txn = self.db.begin().await?;
+        let c = self.case_for_update(&txn, req.id).await?;
+        if !validation::may_accept_for(&req.actor, &c.office) {
+            return Err(IntakeError::OfficeForbidden { actor: req.actor.sub, office: c.office });
+        }
+        let previous = status_of(&c)?;
+        let reason = req.termination.reason;
+        lifecycle::transition(previous, &Transition::Terminate { reason })?;
+        let mut active: cases::ActiveModel = c.clone().into();
+        active.status = Set(CaseStatus::Terminated.as_str().to_string());
+        active.termination_reason = Set(Some(reason.as_str().to_string()));
+        active.termination_note = Set(Some(note.clone()));
+        active.terminated_at = Set(Some(now));
+        active.updated_at = Set(now);
+        let c = active.update(&txn).await?;
+        let data = CaseTerminated {
+            case_id: parse_uuid(&c.id)?,
+            ledger_no: c.ledger_no.clone(),
+            office: c.office.clone(),
+            applicant_id: parse_uuid(&c.applicant_id)?,
+            specialist_id: c.specialist_id.clone(),
+            previous_status: previous,
+            reason,
+            reason_letter: reason.letter(),
+            note,
+            terminated_by: req.actor.sub.clone(),
+            terminated_at: now,
+        };
+        enqueue(&txn, EventType::CASE_TERMINATED, &c.office, &c.id, &data).await?;
+        let view = self.view(&txn, c).await?;
+        txn.commit().await?;
+        self.notifier.notify();
+        tracing::info!(reason = reason.as_str(), "case terminated");
+        Ok(view)
+    }
+
+    /// The applicant's ID number and phone in full, for the case's specialist or an office admin
+    /// (the gateway checks who); every reveal is written to the audit log first.
+    #[tracing::instrument(skip_all, fields(case.id = %req.case_id, actor = %req.actor.sub))]
+    pub async fn reveal_applicant(&self, req: RevealApplicant) -> Result<RevealedApplicant> {
+        let purpose = text("purpose", &req.purpose, 2, 500)?;
+        let txn = self.db.begin().await?;
+        let c = cases::Entity::find_by_id(req.case_id.to_string())
+            .one(&txn)
+            .await?
+            .ok_or_else(|| IntakeError::CaseNotFound(req.case_id.to_string()))?;
+        let a = applicant::Entity::find_by_id(c.applicant_id.clone())
+            .one(&txn)
+            .await?
+            .ok_or_else(|| IntakeError::Corrupt(format!("case {} without applicant", c.id)))?;
+        let decrypt = |v: &Option<String>| -> Result<Option<String>> {
+            v.as_deref()
+                .map(|e| self.pii.decrypt(e))
+                .transpose()
+                .map_err(|e| IntakeError::Corrupt(format!("personal data of applicant {}: {e}", a.id)))
+        };
+        let id_number = decrypt(&a.id_number_enc)?;
+        let phone = decrypt(&a.phone_enc)?;
+        let fields: Vec<&str> =
+            [id_number.as_ref().map(|_| "id_number"), phone.as_ref().map(|_| "phone")].into_iter().flatten().collect();
+        let audit_id = Uuid::now_v7();
+        pii_audit::ActiveModel {
+            id: Set(audit_id.to_string()),
+            applicant_id: Set(a.id.clone()),
+            case_id: Set(c.id.clone()),
+            actor_sub: Set(req.actor.sub.clone()),
+            actor_role: Set(req.actor.role.clone()),
+            actor_office: Set(req.actor.office.clone()),
+            purpose: Set(purpose),
+            fields: Set(fields.join(",")),
+            at: Set(Utc::now().trunc_subsecs(6)),
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        tracing::info!(audit = %audit_id, "personal data revealed");
+        Ok(RevealedApplicant { applicant_id: parse_uuid(&a.id)?, name: a.name, id_number, phone, audit_id })
+    }
+
+    /// Applies a transition that another service's event implies, idempotently.
+    pub async fn follow_event(
+        &self,
+        txn: &DatabaseTransaction,
+        case_id: &str,
+        transition: Transition,
+    ) -> std::result::Result<(), HandlerError> {
+        let Some(c) = cases::Entity::find_by_id(case_id.to_string()).one(txn).await? else {
+            return Err(HandlerError::Permanent(format!("no case {case_id}")));
+        };
+        let current = status_of(&c).map_err(|e| HandlerError::Permanent(e.to_string()))?;
+        match lifecycle::transition(current, &transition) {
+            Ok(Outcome::Moved(next)) => {
+                let mut active: cases::ActiveModel = c.into();
+                active.status = Set(next.as_str().to_string());
+                active.updated_at = Set(Utc::now().trunc_subsecs(6));
+                active.update(txn).await?;
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            // Too early (the plan not yet seen): let the broker deliver it again later.
+            Err(e) => Err(HandlerError::Transient(e.to_string())),
+        }
+    }
+}
+
+async fn enqueue<T: serde::Serialize>(
+    txn: &DatabaseTransaction,
+    event_type: EventType,
+    office: &str,
+    case_id: &str,
+    data: &T,
+) -> Result<()> {
+    let event = CloudEvent::new(event_type, SERVICE, case_id.to_string(), data)
+        .map_err(|e| IntakeError::Event(e.to_string()))?;
+    let subject = event_type.subject(office, None).map_err(|e| IntakeError::Event(e.to_string()))?;
+    outbox::enqueue(txn, &subject, &event).await?;
+    Ok(())
+}
+
+/// The case id an event of another service is about: its `case_id` field.
+#[derive(serde::Deserialize)]
+struct AboutCase {
+    case_id: Uuid,
+}
+
+/// Moves cases along as planning and routing report (`plan.published` → planned, the first
+/// `task.dispatched` → in progress). Runs as a durable consumer once those services publish.
+pub struct LifecycleFollower {
+    pub intake: std::sync::Arc<IntakeService>,
+}
+
+impl EventHandler for LifecycleFollower {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        _subject: &str,
+        event: &CloudEvent,
+    ) -> std::result::Result<(), HandlerError> {
+        let transition = match event.event_type() {
+            Some(t) if t == EventType::PLAN_PUBLISHED => Transition::PlanPublished,
+            Some(t) if t == EventType::TASK_DISPATCHED => Transition::TaskDispatched,
+            _ => return Ok(()),
+        };
+        let about: AboutCase = event.data_as().map_err(|e| HandlerError::Permanent(e.to_string()))?;
+        self.intake.follow_event(txn, &about.case_id.to_string(), transition).await
+    }
+}
