@@ -65,6 +65,14 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
         .route("/api/v1/cases/{id}/applicant/reveal", axum::routing::post(handlers::cases::reveal_applicant))
         .route("/api/v1/cases/{id}", get(handlers::cases::get_case))
         .route("/api/v1/me", get(handlers::me::me))
+        .route(
+            "/api/v1/applicants",
+            axum::routing::post(handlers::registry::register_applicant).get(handlers::registry::list_applicants),
+        )
+        .route(
+            "/api/v1/projects",
+            axum::routing::post(handlers::registry::register_project).get(handlers::registry::list_projects),
+        )
         .route("/api/v1/offices", get(handlers::directory::list_offices))
         .route("/api/v1/staff", get(handlers::directory::list_staff))
         .route("/openapi.json", get(openapi::openapi_json))

@@ -36,6 +36,10 @@ impl Modify for BearerAuth {
         handlers::cases::change_specialist,
         handlers::cases::reveal_applicant,
         handlers::me::me,
+        handlers::registry::register_applicant,
+        handlers::registry::list_applicants,
+        handlers::registry::register_project,
+        handlers::registry::list_projects,
         handlers::directory::list_offices,
         handlers::directory::list_staff,
     ),
@@ -45,6 +49,7 @@ impl Modify for BearerAuth {
         (name = "cases", description = "案件与台账 / cases and the ledger"),
         (name = "auth", description = "身份 / identity"),
         (name = "directory", description = "机构与人员 / offices and staff"),
+        (name = "registry", description = "服务对象与项目 / applicants and projects"),
     )
 )]
 pub struct ApiDoc;

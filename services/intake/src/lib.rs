@@ -9,6 +9,7 @@ pub mod domain;
 pub mod entity;
 pub mod error;
 pub mod handlers;
+pub mod registry;
 pub mod seed;
 
 use std::sync::Arc;
@@ -172,6 +173,18 @@ impl IntakeService {
             });
         }
         let new = case.applicant.as_ref().ok_or_else(|| IntakeError::Corrupt("validated applicant missing".into()))?;
+        self.upsert_applicant(txn, new, identity, now).await
+    }
+
+    /// A validated new applicant: the one already registered with the same ID number or credit code
+    /// (refreshed), or a new record with its personal data encrypted.
+    pub(crate) async fn upsert_applicant(
+        &self,
+        txn: &DatabaseTransaction,
+        new: &bangban_contracts::intake::NewApplicant,
+        identity: &validation::NormalisedIdentity,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<applicant::Model> {
         let index = identity.id_number.as_deref().map(|n| self.pii.blind_index("id_number", n));
         let existing = if let Some(index) = &index {
             applicant::Entity::find().filter(applicant::Column::IdNumberIndex.eq(index.clone())).one(txn).await?
@@ -225,6 +238,16 @@ impl IntakeService {
             return Ok(p);
         }
         let p = case.project.as_ref().ok_or_else(|| IntakeError::Corrupt("validated project missing".into()))?;
+        self.insert_project(txn, p, now).await
+    }
+
+    /// Registers a validated new project.
+    pub(crate) async fn insert_project(
+        &self,
+        txn: &DatabaseTransaction,
+        p: &bangban_contracts::intake::NewProject,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<project::Model> {
         let model = project::ActiveModel {
             id: Set(Uuid::now_v7().to_string()),
             name: Set(p.name.trim().to_string()),
@@ -256,12 +279,6 @@ impl IntakeService {
             .one(conn)
             .await?
             .ok_or_else(|| IntakeError::Corrupt(format!("case {} without contact card", c.id)))?;
-        let reveal = |enc: &Option<String>, mask: fn(&str) -> String| -> Result<Option<String>> {
-            enc.as_deref()
-                .map(|e| self.pii.decrypt(e).map(|plain| mask(&plain)))
-                .transpose()
-                .map_err(|e| IntakeError::Corrupt(format!("personal data of applicant {}: {e}", a.id)))
-        };
         Ok(CaseView {
             id: parse_uuid(&c.id)?,
             ledger_no: c.ledger_no,
@@ -272,28 +289,8 @@ impl IntakeService {
             })?,
             status: parse("status", &c.status, CaseStatus::parse)?,
             office: c.office,
-            applicant: ApplicantView {
-                id: parse_uuid(&a.id)?,
-                kind: parse("applicant kind", &a.kind, |s| {
-                    serde_json::from_value::<ApplicantKind>(serde_json::Value::from(s)).ok()
-                })?,
-                id_number: reveal(&a.id_number_enc, pii::mask_id_number)?,
-                credit_code: a.credit_code.clone(),
-                phone: reveal(&a.phone_enc, pii::mask_phone)?,
-                contact_person: a.contact_person.clone(),
-                name: a.name.clone(),
-            },
-            project: ProjectView {
-                id: parse_uuid(&p.id)?,
-                name: p.name,
-                category: parse("category", &p.category, ProjectCategory::parse)?,
-                office: p.office,
-                code: p.code,
-                investment_wan: p.investment_wan,
-                land_area_m2: p.land_area_m2,
-                floor_area_m2: p.floor_area_m2,
-                newly_settled: p.newly_settled,
-            },
+            applicant: self.applicant_view(a)?,
+            project: project_view(p)?,
             specialist_id: c.specialist_id,
             contact_card: ContactCard {
                 specialist_id: card.specialist_id,
@@ -308,6 +305,27 @@ impl IntakeService {
             created_by: c.created_by,
             created_at: c.created_at,
             updated_at: c.updated_at,
+        })
+    }
+
+    /// An applicant as people see it: ID number and phone masked.
+    pub(crate) fn applicant_view(&self, a: applicant::Model) -> Result<ApplicantView> {
+        let reveal = |enc: &Option<String>, mask: fn(&str) -> String| -> Result<Option<String>> {
+            enc.as_deref()
+                .map(|e| self.pii.decrypt(e).map(|plain| mask(&plain)))
+                .transpose()
+                .map_err(|e| IntakeError::Corrupt(format!("personal data of applicant {}: {e}", a.id)))
+        };
+        Ok(ApplicantView {
+            id: parse_uuid(&a.id)?,
+            kind: parse("applicant kind", &a.kind, |s| {
+                serde_json::from_value::<ApplicantKind>(serde_json::Value::from(s)).ok()
+            })?,
+            id_number: reveal(&a.id_number_enc, pii::mask_id_number)?,
+            credit_code: a.credit_code.clone(),
+            phone: reveal(&a.phone_enc, pii::mask_phone)?,
+            contact_person: a.contact_person.clone(),
+            name: a.name.clone(),
         })
     }
 
@@ -438,6 +456,21 @@ pub(crate) async fn issue_contact_card(
     .exec_without_returning(txn)
     .await?;
     Ok(())
+}
+
+/// A project as shown in cases and the register.
+pub(crate) fn project_view(p: project::Model) -> Result<ProjectView> {
+    Ok(ProjectView {
+        id: parse_uuid(&p.id)?,
+        name: p.name,
+        category: parse("category", &p.category, ProjectCategory::parse)?,
+        office: p.office,
+        code: p.code,
+        investment_wan: p.investment_wan,
+        land_area_m2: p.land_area_m2,
+        floor_area_m2: p.floor_area_m2,
+        newly_settled: p.newly_settled,
+    })
 }
 
 /// What others see of a member of staff.

@@ -5,4 +5,5 @@ mod api;
 mod bus;
 mod directory;
 mod lifecycle;
+mod registry;
 mod support;

@@ -117,7 +117,8 @@ async fn authorized_case(
     Ok((id, view))
 }
 
-fn actor(principal: &Principal) -> Actor {
+/// The actor a command records.
+pub fn actor(principal: &Principal) -> Actor {
     Actor { sub: principal.sub.clone(), role: principal.role.as_str().into(), office: principal.office.clone() }
 }
 

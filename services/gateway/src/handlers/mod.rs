@@ -3,3 +3,4 @@
 pub mod cases;
 pub mod directory;
 pub mod me;
+pub mod registry;

@@ -62,7 +62,7 @@ fn amount(field: &str, value: Option<f64>, errors: &mut Vec<FieldError>) {
     }
 }
 
-fn applicant(a: &NewApplicant, errors: &mut Vec<FieldError>) -> NormalisedIdentity {
+pub fn applicant(a: &NewApplicant, errors: &mut Vec<FieldError>) -> NormalisedIdentity {
     let mut out = NormalisedIdentity::default();
     text("applicant.name", &a.name, 100, errors);
     match a.kind {
@@ -119,7 +119,7 @@ fn applicant(a: &NewApplicant, errors: &mut Vec<FieldError>) -> NormalisedIdenti
     out
 }
 
-fn project(p: &NewProject, errors: &mut Vec<FieldError>) -> bool {
+pub fn project(p: &NewProject, errors: &mut Vec<FieldError>) -> bool {
     text("project.name", &p.name, 200, errors);
     let ok = office("project.office", &p.office, errors);
     if let Some(code) = p.code.as_deref()

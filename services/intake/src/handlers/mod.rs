@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_nats::service::Service;
 use bangban_contracts::intake::{
-    ChangeSpecialist, CreateCase, GetCase, ListCases, ListOffices, ListStaff, RevealApplicant, SERVICE, TerminateCase,
-    ops,
+    ChangeSpecialist, CreateCase, GetCase, ListApplicants, ListCases, ListOffices, ListProjects, ListStaff,
+    RegisterApplicant, RegisterProject, RevealApplicant, SERVICE, TerminateCase, ops,
 };
 use bangban_platform::{problem::Problem, rpc};
 use tokio_util::sync::CancellationToken;
@@ -46,6 +46,11 @@ pub async fn serve_all(
     serve_op!(handles, service, intake, shutdown, ops::CASE_CHANGE_SPECIALIST, ChangeSpecialist, |s, r| s
         .change_specialist(r));
     serve_op!(handles, service, intake, shutdown, ops::APPLICANT_REVEAL, RevealApplicant, |s, r| s.reveal_applicant(r));
+    serve_op!(handles, service, intake, shutdown, ops::APPLICANT_REGISTER, RegisterApplicant, |s, r| s
+        .register_applicant(r));
+    serve_op!(handles, service, intake, shutdown, ops::APPLICANT_LIST, ListApplicants, |s, r| s.list_applicants(r));
+    serve_op!(handles, service, intake, shutdown, ops::PROJECT_REGISTER, RegisterProject, |s, r| s.register_project(r));
+    serve_op!(handles, service, intake, shutdown, ops::PROJECT_LIST, ListProjects, |s, r| s.list_projects(r));
     serve_op!(handles, service, intake, shutdown, ops::OFFICE_LIST, ListOffices, |s, _r| s.list_offices());
     serve_op!(handles, service, intake, shutdown, ops::STAFF_LIST, ListStaff, |s, r| s.list_staff(r));
     Ok(handles)

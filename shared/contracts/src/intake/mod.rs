@@ -29,6 +29,14 @@ pub mod ops {
     pub const CASE_CHANGE_SPECIALIST: &str = "case.change_specialist";
     /// An applicant's personal data in full, audited ([`super::RevealApplicant`] → [`super::RevealedApplicant`]).
     pub const APPLICANT_REVEAL: &str = "applicant.reveal";
+    /// Register an applicant, or find the registered one ([`super::RegisterApplicant`] → [`super::Registered`]`<`[`super::ApplicantView`]`>`).
+    pub const APPLICANT_REGISTER: &str = "applicant.register";
+    /// Applicants, masked ([`super::ListApplicants`] → [`super::ApplicantPage`]).
+    pub const APPLICANT_LIST: &str = "applicant.list";
+    /// Register a project ([`super::RegisterProject`] → [`super::ProjectView`]).
+    pub const PROJECT_REGISTER: &str = "project.register";
+    /// Projects ([`super::ListProjects`] → [`super::ProjectPage`]).
+    pub const PROJECT_LIST: &str = "project.list";
 }
 
 /// Level of an office (§4.1.3).
@@ -749,4 +757,68 @@ pub struct RevealedApplicant {
     pub phone: Option<String>,
     /// The audit record of this reveal.
     pub audit_id: Uuid,
+}
+
+/// Request of [`ops::APPLICANT_REGISTER`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterApplicant {
+    pub actor: Actor,
+    pub applicant: NewApplicant,
+}
+
+/// A registration's result: the record, and whether it was new (201) or already there (200).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Registered<T> {
+    pub created: bool,
+    pub item: T,
+}
+
+/// Request of [`ops::APPLICANT_LIST`] and the query of `GET /api/v1/applicants`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListApplicants {
+    /// Text in the name or the credit code.
+    pub q: Option<String>,
+    pub kind: Option<ApplicantKind>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+}
+
+/// A page of applicants (personal data masked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ApplicantPage {
+    pub items: Vec<ApplicantView>,
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+/// Request of [`ops::PROJECT_REGISTER`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegisterProject {
+    pub actor: Actor,
+    pub project: NewProject,
+}
+
+/// Request of [`ops::PROJECT_LIST`] and the query of `GET /api/v1/projects`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListProjects {
+    /// The office whose area the project lies in.
+    pub office: Option<String>,
+    pub category: Option<ProjectCategory>,
+    /// Text in the name or the project code.
+    pub q: Option<String>,
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+}
+
+/// A page of projects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProjectPage {
+    pub items: Vec<ProjectView>,
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
 }
