@@ -142,17 +142,50 @@ pub fn install(provider: SdkTracerProvider, opts: &TelemetryOptions) -> Result<T
     Ok(TelemetryGuard { provider })
 }
 
-/// Test support: a subscriber whose spans land in an in-memory exporter.
+/// Test support: a subscriber whose spans land in an in-memory exporter and whose log lines are
+/// captured, so tests can check what was exported and written (personal data never is).
 #[cfg(feature = "testing")]
 pub mod testing {
+    use std::sync::{Mutex, OnceLock};
+
     use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+    use tracing_subscriber::fmt::MakeWriter;
 
     use super::*;
 
-    /// Installs (once per process) a subscriber exporting synchronously to memory; returns the
-    /// exporter so a test can read finished spans.
+    static CAPTURED: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+    /// Writes every log line to stderr and into [`captured_logs`].
+    #[derive(Clone, Copy)]
+    struct Tee;
+
+    impl std::io::Write for Tee {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            CAPTURED.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+            std::io::stderr().write(buf)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            std::io::stderr().flush()
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Tee {
+        type Writer = Tee;
+        fn make_writer(&'a self) -> Self::Writer {
+            *self
+        }
+    }
+
+    /// Everything logged so far in this process (JSON lines).
+    pub fn captured_logs() -> String {
+        String::from_utf8_lossy(&CAPTURED.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+
+    /// Installs (once per process) a subscriber exporting spans synchronously to memory and
+    /// logging JSON lines (debug for Bangban's own crates) to stderr and a capture buffer; returns
+    /// the exporter so a test can read finished spans.
     pub fn init_in_memory() -> InMemorySpanExporter {
-        static EXPORTER: std::sync::OnceLock<InMemorySpanExporter> = std::sync::OnceLock::new();
+        static EXPORTER: OnceLock<InMemorySpanExporter> = OnceLock::new();
         EXPORTER
             .get_or_init(|| {
                 let exporter = InMemorySpanExporter::default();
@@ -160,15 +193,22 @@ pub mod testing {
                     .with_simple_exporter(exporter.clone())
                     .with_resource(resource("bangban-test"))
                     .build();
-                let opts = TelemetryOptions {
-                    service_name: "bangban-test".into(),
-                    otlp_endpoint: None,
-                    log_format: LogFormat::Pretty,
-                    log_filter: "warn,bangban=info".into(),
-                };
-                let guard = install(provider, &opts).expect("install test telemetry");
-                // The guard lives as long as the process.
-                std::mem::forget(guard);
+                opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+                opentelemetry::global::set_tracer_provider(provider.clone());
+                let json_format = json::JsonWithTrace::default();
+                let fmt_layer = tracing_subscriber::fmt::layer()
+                    .with_writer(Tee)
+                    .with_ansi(false)
+                    .event_format(json_format.clone())
+                    .with_filter(EnvFilter::new("warn,bangban=debug"));
+                let otel_layer = tracing_opentelemetry::layer()
+                    .with_tracer(provider.tracer("bangban"))
+                    .with_filter(EnvFilter::new("info,sqlx=warn,sea_orm=warn,async_nats=warn"));
+                let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(fmt_layer).with(otel_layer));
+                let _ = json_format.dispatch.set(dispatch.downgrade());
+                let _ = tracing::dispatcher::set_global_default(dispatch);
+                // The provider lives as long as the process.
+                std::mem::forget(provider);
                 exporter
             })
             .clone()

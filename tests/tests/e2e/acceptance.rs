@@ -79,6 +79,13 @@ async fn personal_data_is_masked_in_replies_encrypted_at_rest_and_absent_from_ev
         }
     }
 
+    // Nor in any log line (debug level for our crates, captured as JSON).
+    let logs = bangban_telemetry::testing::captured_logs();
+    assert!(logs.contains("case accepted"), "the capture works");
+    for raw in ["11010519491231002X", "13905431234", "139-0543-1234"] {
+        assert!(!logs.contains(raw), "raw personal data in the logs: {raw}");
+    }
+
     // The same person again is the same applicant.
     let again: CaseView = app.post_case(&token, &county_case("natural_person")).await.json().await.unwrap();
     assert_eq!(again.applicant.id, case.applicant.id);

@@ -182,6 +182,9 @@ async fn personal_data_in_full_only_for_the_specialist_or_an_admin_and_audited()
     let admin = app.token(Role::OfficeAdmin, "371625", None);
     assert_eq!(app.http.post(&url).bearer_auth(admin).json(&purpose).send().await.unwrap().status(), 200);
     assert_eq!(count_rows(&app.intake_db, "pii_audit").await, 2);
+    let logs = bangban_telemetry::testing::captured_logs();
+    assert!(logs.contains("personal data revealed"));
+    assert!(!logs.contains("11010519491231002X") && !logs.contains("13905431234"), "revealed, but never logged");
     let res = app.http.post(&url).bearer_auth(&specialist).json(&json!({"purpose": ""})).send().await.unwrap();
     assert_eq!(res.status(), 422, "a purpose is required");
 }
