@@ -128,6 +128,10 @@ case "$host" in
 esac
 console="http://$host:$http_port/"
 
+# The offices and a demo roster of specialists (idempotent), so cases can be accepted at once.
+say "seeding the offices and the demo roster"
+BANGBAN__DATA_DIR="$data_dir" "$bin" seed >/dev/null
+
 say "starting $bin serve $* (data in $data_dir)"
 BANGBAN__NATS__URL="$nats_url" BANGBAN__DATA_DIR="$data_dir" BANGBAN__HTTP__LISTEN="$listen" \
   "${launcher[@]}" "$bin" serve "$@" </dev/null &

@@ -622,6 +622,7 @@ pub async fn start_with_db(
     db: DatabaseConnection,
     shutdown: &Shutdown,
 ) -> anyhow::Result<Running> {
+    seed::seed_offices(&db).await?;
     let notifier = OutboxNotifier::new();
     let relay = Relay::new(SERVICE, db.clone(), client.clone(), notifier.clone(), settings.outbox.clone());
     shutdown.spawn(relay.run(shutdown.token()));

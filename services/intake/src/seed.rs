@@ -63,6 +63,13 @@ pub fn demo_roster() -> Vec<staff::Model> {
 
 /// Loads the offices and the demo roster. Idempotent: existing rows are updated in place.
 pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, DbErr> {
+    seed_offices(db).await?;
+    let staff = seed_roster(db).await?;
+    Ok(SeedReport { offices: OFFICES.len(), staff })
+}
+
+/// The offices: reference data every deployment has (intake loads them at start).
+pub async fn seed_offices(db: &DatabaseConnection) -> Result<(), DbErr> {
     for (code, name) in OFFICES {
         let level = if code == bangban_contracts::office::CITY_OFFICE { "city" } else { "county" };
         office::Entity::insert(office::ActiveModel {
@@ -80,6 +87,11 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, DbErr> {
         .exec_without_returning(db)
         .await?;
     }
+    Ok(())
+}
+
+/// The demo roster (for development, training and demonstrations; never in production).
+pub async fn seed_roster(db: &DatabaseConnection) -> Result<usize, DbErr> {
     let roster = demo_roster();
     for person in &roster {
         staff::Entity::insert(staff::ActiveModel {
@@ -114,7 +126,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, DbErr> {
         .exec_without_returning(db)
         .await?;
     }
-    Ok(SeedReport { offices: OFFICES.len(), staff: roster.len() })
+    Ok(roster.len())
 }
 
 /// What `seed` loaded.
