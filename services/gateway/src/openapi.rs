@@ -59,6 +59,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     #[allow(unused_mut)]
     let mut doc = ApiDoc::openapi();
     // Areas merge their own documents here, one line each.
+    doc.merge(crate::handlers::consultations::Api::openapi());
     doc
 }
 

@@ -5,6 +5,7 @@
 //! and starts the outbox relay; `main.rs` only parses configuration.
 
 pub mod case_ops;
+pub mod consultations;
 pub mod domain;
 pub mod entity;
 pub mod error;

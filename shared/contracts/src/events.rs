@@ -43,6 +43,8 @@ macro_rules! registry {
 registry! {
     // intake (受理)
     CONSULTATION_RECORDED = "consultation"."recorded" v 1;
+    JOINT_MEETING_SCHEDULED = "joint_meeting"."scheduled" v 1;
+    JOINT_MEETING_RECORDED = "joint_meeting"."recorded" v 1;
     CASE_ACCEPTED = "case"."accepted" v 1;
     CASE_SPECIALIST_CHANGED = "case"."specialist_changed" v 1;
     MATERIALS_REVIEWED = "materials"."reviewed" v 1;

@@ -2,6 +2,7 @@
 
 mod acceptance;
 mod api;
+mod consultations;
 mod bus;
 mod directory;
 mod lifecycle;

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000010_create_cases;
 mod m20261128_000020_create_staff;
 mod m20261128_000030_create_acceptance;
+mod m20261128_000040_create_consultations;
 mod m20261128_000060_create_history_audit;
 
 /// Every migration of intake, in order.
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m20261128_000010_create_cases::Migration));
         all.push(Box::new(m20261128_000020_create_staff::Migration));
         all.push(Box::new(m20261128_000030_create_acceptance::Migration));
+        all.push(Box::new(m20261128_000040_create_consultations::Migration));
         all.push(Box::new(m20261128_000060_create_history_audit::Migration));
         all
     }

@@ -53,5 +53,6 @@ pub async fn serve_all(
     serve_op!(handles, service, intake, shutdown, ops::PROJECT_LIST, ListProjects, |s, r| s.list_projects(r));
     serve_op!(handles, service, intake, shutdown, ops::OFFICE_LIST, ListOffices, |s, _r| s.list_offices());
     serve_op!(handles, service, intake, shutdown, ops::STAFF_LIST, ListStaff, |s, r| s.list_staff(r));
+    handles.extend(crate::consultations::serve(service, intake.clone(), shutdown.clone()).await?);
     Ok(handles)
 }
