@@ -59,6 +59,7 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
 pub fn router(state: AppState, readiness: Readiness) -> Router {
     let body_limit = state.settings.http.body_limit;
     let api = Router::new()
+        .merge(handlers::results::routes())
         .merge(handlers::consultations::routes())
         .route("/api/v1/cases", axum::routing::post(handlers::cases::create_case).get(handlers::cases::list_cases))
         .route("/api/v1/cases/{id}/terminate", axum::routing::post(handlers::cases::terminate_case))

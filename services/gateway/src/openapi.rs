@@ -60,6 +60,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     // Areas merge their own documents here, one line each.
     doc.merge(crate::handlers::consultations::Api::openapi());
+    doc.merge(crate::handlers::results::Api::openapi());
     doc
 }
 

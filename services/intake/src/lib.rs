@@ -11,6 +11,7 @@ pub mod entity;
 pub mod error;
 pub mod handlers;
 pub mod registry;
+pub mod results;
 pub mod seed;
 
 use std::sync::Arc;
@@ -632,7 +633,7 @@ pub async fn start_with_db(
     let nats_service = rpc::start_service(&client, SERVICE, "受理：案件与台账 / intake: cases and the ledger")
         .await
         .map_err(|e| anyhow::anyhow!("starting NATS service: {e}"))?;
-    let handles = handlers::serve_all(&nats_service, service.clone(), shutdown.token())
+    let handles = handlers::serve_all(&nats_service, service.clone(), settings, shutdown.token())
         .await
         .map_err(|e| anyhow::anyhow!("adding endpoints: {e}"))?;
     // Follow planning and routing: plan.published → planned, the first task.dispatched → in progress.

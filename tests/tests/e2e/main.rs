@@ -2,9 +2,10 @@
 
 mod acceptance;
 mod api;
-mod consultations;
 mod bus;
+mod consultations;
 mod directory;
 mod lifecycle;
 mod registry;
+mod results;
 mod support;

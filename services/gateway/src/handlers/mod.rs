@@ -5,3 +5,4 @@ pub mod consultations;
 pub mod directory;
 pub mod me;
 pub mod registry;
+pub mod results;

@@ -6,6 +6,7 @@ mod m20261128_000010_create_cases;
 mod m20261128_000020_create_staff;
 mod m20261128_000030_create_acceptance;
 mod m20261128_000040_create_consultations;
+mod m20261128_000050_create_results_archive;
 mod m20261128_000060_create_history_audit;
 
 /// Every migration of intake, in order.
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m20261128_000030_create_acceptance::Migration));
         all.push(Box::new(m20261128_000040_create_consultations::Migration));
         all.push(Box::new(m20261128_000060_create_history_audit::Migration));
+        all.push(Box::new(m20261128_000050_create_results_archive::Migration));
         all
     }
 }

@@ -36,6 +36,7 @@ macro_rules! serve_op {
 pub async fn serve_all(
     service: &Service,
     intake: Arc<IntakeService>,
+    settings: &bangban_platform::Settings,
     shutdown: CancellationToken,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, async_nats::Error> {
     let mut handles = Vec::new();
@@ -54,5 +55,6 @@ pub async fn serve_all(
     serve_op!(handles, service, intake, shutdown, ops::OFFICE_LIST, ListOffices, |s, _r| s.list_offices());
     serve_op!(handles, service, intake, shutdown, ops::STAFF_LIST, ListStaff, |s, r| s.list_staff(r));
     handles.extend(crate::consultations::serve(service, intake.clone(), shutdown.clone()).await?);
+    handles.extend(crate::results::serve(service, intake.clone(), settings, shutdown.clone()).await?);
     Ok(handles)
 }

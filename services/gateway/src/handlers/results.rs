@@ -1,0 +1,609 @@
+//! Results delivery (告知结果, §7.6) and the archive (资料归档, §7.7) over HTTP.
+//!
+//! - `GET  /api/v1/cases/{id}/results` — deliveries and the custody list (readers of the case).
+//! - `POST /api/v1/cases/{id}/results` — record deliveries of result documents (`in_progress` only).
+//! - `POST /api/v1/cases/{id}/results/delivered` — declare the results delivered (no body):
+//!   `in_progress → results_delivered`, `case.results_delivered`. A separate call rather than a flag
+//!   on the recording call, so that the lifecycle step is explicit, has its own 409, and recording a
+//!   late delivery can never move the case by accident.
+//! - `POST /api/v1/cases/{id}/custody`, `POST /api/v1/cases/{id}/custody/{item}/return` — the custody
+//!   list of a commission (代管材料清单).
+//! - `GET  /api/v1/cases/{id}/archive`, `POST /api/v1/cases/{id}/archive` (file a document, base64, at
+//!   most 10 MiB decoded: this route alone takes bodies up to [`ARCHIVE_BODY_LIMIT`]),
+//!   `GET /api/v1/cases/{id}/archive/{doc}` (download), `POST /api/v1/cases/{id}/archive/complete`.
+//!
+//! Documents cross the bus to intake in chunks that fit the NATS server's `max_payload`
+//! ([`transfer_chunk_bytes`]); a download is checked against its recorded SHA-256 before it is sent.
+
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, Path, Request, State},
+    http::{HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use bangban_contracts::intake::{
+    self, Actor, CaseView, GetCase,
+    results::{
+        self as contract, ArchiveDocument, ArchiveView, ChunkStaged, CompleteArchive, CustodyItem, CustodyReturn,
+        DeclareDelivered, DocumentChunk, DocumentContent, FileDocument, FiledDocument, GetResults, ListArchive,
+        MAX_DOCUMENT_BYTES, NewArchiveDocument, NewCustodyItem, NewDeliveries, ReadDocument, ReceiveCustody,
+        RecordDeliveries, ResultsView, ReturnCustody, UploadChunk, base64, transfer_chunk_bytes,
+    },
+};
+use bangban_platform::{auth::Principal, objects::sha256_hex, problem::Problem, rpc};
+use serde::{Serialize, de::DeserializeOwned};
+use utoipa::OpenApi;
+use uuid::Uuid;
+
+use crate::{
+    AppState,
+    authz::{Action, Resource, authorize},
+    extract::{ApiJson, BodyLimit},
+};
+
+/// Body limit of `POST /api/v1/cases/{id}/archive` (归档请求体上限): a 10 MiB document in base64 and
+/// 64 KiB for the rest of the JSON.
+pub const ARCHIVE_BODY_LIMIT: usize = (MAX_DOCUMENT_BYTES as usize).div_ceil(3) * 4 + 64 * 1024;
+
+/// The routes of results and the archive.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/cases/{id}/results", get(get_results).post(record_deliveries))
+        .route("/api/v1/cases/{id}/results/delivered", post(declare_delivered))
+        .route("/api/v1/cases/{id}/custody", post(receive_custody))
+        .route("/api/v1/cases/{id}/custody/{item}/return", post(return_custody))
+        .route(
+            "/api/v1/cases/{id}/archive",
+            get(list_archive)
+                .post(file_document)
+                .layer(DefaultBodyLimit::max(ARCHIVE_BODY_LIMIT))
+                .layer(middleware::from_fn(archive_body_limit)),
+        )
+        .route("/api/v1/cases/{id}/archive/complete", post(complete_archive))
+        .route("/api/v1/cases/{id}/archive/{doc}", get(download_document))
+}
+
+/// States this route's own limit in its 413 problems (the gateway-wide one is set further out).
+async fn archive_body_limit(mut req: Request, next: Next) -> Response {
+    req.extensions_mut().insert(BodyLimit(ARCHIVE_BODY_LIMIT));
+    next.run(req).await
+}
+
+/// The OpenAPI of results and the archive.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        get_results,
+        record_deliveries,
+        declare_delivered,
+        receive_custody,
+        return_custody,
+        list_archive,
+        file_document,
+        download_document,
+        complete_archive
+    ),
+    components(schemas(
+        contract::ResultDocument,
+        contract::Delivery,
+        contract::DeliveryMethod,
+        contract::NewDelivery,
+        contract::DeliveryRecord,
+        contract::ArchiveDocType,
+        contract::CaseResultsDelivered,
+        contract::DeliveredDocument,
+        contract::CaseArchived,
+        contract::ArchivedDocumentRef,
+    )),
+    tags(
+        (name = "results", description = "告知结果与代管材料 / results delivery and materials in custody (§7.6)"),
+        (name = "archive", description = "资料归档 / the case archive (§7.7)"),
+    )
+)]
+pub struct Api;
+
+fn actor(principal: &Principal) -> Actor {
+    Actor { sub: principal.sub.clone(), role: principal.role.as_str().into(), office: principal.office.clone() }
+}
+
+fn parse_id(field: &str, value: &str) -> Result<Uuid, Problem> {
+    Uuid::parse_str(value).map_err(|_| {
+        Problem::malformed(Some(field.into()), format!("{field} 须为 UUID"), format!("{field} must be a UUID"))
+    })
+}
+
+async fn call<Req: Serialize, Resp: DeserializeOwned>(state: &AppState, op: &str, req: &Req) -> Result<Resp, Problem> {
+    Ok(rpc::call(&state.client, intake::SERVICE, op, req, state.request_timeout).await?)
+}
+
+/// The case, after checking that `principal` may take `action` on it (404 for a case they may not see).
+async fn case_for(state: &AppState, principal: &Principal, id: &str, action: Action) -> Result<CaseView, Problem> {
+    let id = parse_id("id", id)?;
+    let case: CaseView = call(state, intake::ops::CASE_GET, &GetCase { id }).await?;
+    authorize(
+        principal,
+        action,
+        Resource::Case {
+            office: &case.office,
+            applicant: &case.applicant.id.to_string(),
+            specialist: &case.specialist_id,
+        },
+    )?;
+    Ok(case)
+}
+
+/// Bytes per bus message with the connected server's `max_payload`.
+fn chunk_bytes(state: &AppState) -> usize {
+    transfer_chunk_bytes(state.client.server_info().max_payload)
+}
+
+/// The 413 of a document over 10 MiB.
+fn document_too_large() -> Problem {
+    let mut p = Problem::payload_too_large(MAX_DOCUMENT_BYTES as usize);
+    p.detail = Some(format!("单份归档资料不得超过 10 MiB（{MAX_DOCUMENT_BYTES} 字节，Base64 解码后）"));
+    p.detail_en = Some(format!("an archived document must not exceed 10 MiB ({MAX_DOCUMENT_BYTES} bytes, decoded)"));
+    p
+}
+
+/// Reads the deliveries and the custody list of a case (办理结果).
+#[utoipa::path(
+    get, path = "/api/v1/cases/{id}/results", tag = "results",
+    params(("id" = Uuid, Path, description = "案件编号 / case id")),
+    responses(
+        (status = 200, description = "送达记录与代管材料清单 / deliveries and custody list", body = ResultsView),
+        (status = 400, description = "编号格式错误 / malformed id", body = Problem),
+        (status = 401, description = "未认证 / unauthorized", body = Problem),
+        (status = 403, description = "无权操作 / forbidden", body = Problem),
+        (status = 404, description = "不存在或无权查看 / not found", body = Problem),
+        (status = 503, description = "服务暂不可用 / unavailable", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all, fields(case.id = %id))]
+pub async fn get_results(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<ResultsView>, Problem> {
+    let case = case_for(&state, &principal, &id, Action::ReadCase).await?;
+    Ok(Json(call(&state, contract::ops::RESULTS_GET, &GetResults { case_id: case.id }).await?))
+}
+
+/// Records deliveries of result documents (结果送达登记): mailed (carrier and tracking number
+/// required), collected by the specialist (代取) or by the applicant (自取). The case must be `in_progress`.
+#[utoipa::path(
+    post, path = "/api/v1/cases/{id}/results", tag = "results",
+    params(("id" = Uuid, Path, description = "案件编号 / case id")),
+    request_body(content = NewDeliveries, description = "送达记录 / deliveries"),
+    responses(
+        (status = 201, description = "已登记 / recorded", body = ResultsView),
+        (status = 400, description = "请求体格式错误 / malformed body", body = Problem),
+        (status = 401, description = "未认证 / unauthorized", body = Problem),
+        (status = 403, description = "无权操作 / forbidden", body = Problem),
+        (status = 404, description = "案件不存在 / case not found", body = Problem),
+        (status = 409, description = "案件状态不允许（含当前状态）/ not in progress, naming the state", body = Problem),
+        (status = 413, description = "请求体过大 / body too large", body = Problem),
+        (status = 415, description = "须为 JSON / JSON required", body = Problem),
+        (status = 422, description = "内容有误（逐字段）/ invalid content, field by field", body = Problem),
+        (status = 503, description = "服务暂不可用 / unavailable", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all, fields(case.id = %id))]
+pub async fn record_deliveries(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    body: ApiJson<NewDeliveries>,
+) -> Result<impl IntoResponse, Problem> {
+    let case = case_for(&state, &principal, &id, Action::DeliverResults).await?;
+    let ApiJson(body) = body;
+    let req = RecordDeliveries { actor: actor(&principal), case_id: case.id, deliveries: body.deliveries };
+    let view: ResultsView = call(&state, contract::ops::RESULTS_RECORD, &req).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Declares the results delivered (告知结果): `in_progress → results_delivered`, publishing
+/// `case.results_delivered`. Needs at least one recorded delivery and, in a commission, every
+/// material in custody returned (422 naming `custody`). No body.
+#[utoipa::path(
+    post, path = "/api/v1/cases/{id}/results/delivered", tag = "results",
+    params(("id" = Uuid, Path, description = "案件编号 / case id")),
+    responses(
+        (status = 200, description = "结果已告知 / results delivered", body = ResultsView),
+        (status = 400, description = "编号格式错误 / malformed id", body = Problem),
+        (status = 401, description = "未认证 / unauthorized", body = Problem),
+        (status = 403, description = "无权操作 / forbidden", body = Problem),
+        (status = 404, description = "案件不存在 / case not found", body = Problem),
+        (status = 409, description = "生命周期不允许（含当前状态）/ lifecycle conflict naming the state", body = Problem),
+        (status = 422, description = "无送达记录（deliveries）或代管材料未归还（custody）/ no delivery, or materials not returned", body = Problem),
+        (status = 503, description = "服务暂不可用 / unavailable", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all, fields(case.id = %id))]
+pub async fn declare_delivered(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<ResultsView>, Problem> {
+    let case = case_for(&state, &principal, &id, Action::DeliverResults).await?;
+    let req = DeclareDelivered { actor: actor(&principal), case_id: case.id };
+    Ok(Json(call(&state, contract::ops::RESULTS_DELIVERED, &req).await?))
+}
+
+/// Takes an original material into custody (代管材料接收): commissions only, from acceptance until
+/// the results are delivered.
+#[utoipa::path(
+    post, path = "/api/v1/cases/{id}/custody", tag = "results",
+    params(("id" = Uuid, Path, description = "案件编号 / case id")),
+    request_body(content = NewCustodyItem, description = "接收的材料 / the material received"),
+    responses(
+        (status = 201, description = "已登记接收 / received", body = CustodyItem),
+        (status = 400, description = "请求体格式错误 / malformed body", body = Problem),
+        (status = 401, description = "未认证 / unauthorized", body = Problem),
+        (status = 403, description = "无权操作 / forbidden", body = Problem),
+        (status = 404, description = "案件不存在 / case not found", body = Problem),
+        (status = 409, description = "案件状态不允许 / case state does not allow it", body = Problem),
+        (status = 415, description = "须为 JSON / JSON required", body = Problem),
+        (status = 422, description = "内容有误，或非代办案件（service_type）/ invalid, or not a commission", body = Problem),
+        (status = 503, description = "服务暂不可用 / unavailable", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all, fields(case.id = %id))]
+pub async fn receive_custody(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    body: ApiJson<NewCustodyItem>,
+) -> Result<impl IntoResponse, Problem> {
+    let case = case_for(&state, &principal, &id, Action::DeliverResults).await?;
+    let ApiJson(item) = body;
+    let req = ReceiveCustody { actor: actor(&principal), case_id: case.id, item };
+    let item: CustodyItem = call(&state, contract::ops::CUSTODY_RECEIVE, &req).await?;
+    let location = format!("/api/v1/cases/{}/custody/{}", case.id, item.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(item)))
+}
+
+/// Returns a material from custody to the applicant (代管材料归还).
+#[utoipa::path(
+    post, path = "/api/v1/cases/{id}/custody/{item}/return", tag = "results",
+    params(
+        ("id" = Uuid, Path, description = "案件编号 / case id"),
+        ("item" = Uuid, Path, description = "代管材料编号 / custody item id"),
+    ),
+    request_body(content = CustodyReturn, description = "归还 / the return"),
+    responses(
+        (status = 200, description = "已归还 / returned", body = CustodyItem),
+        (status = 400, description = "请求体或编号格式错误 / malformed body or id", body = Problem),
+        (status = 401, description = "未认证 / unauthorized", body = Problem),
+        (status = 403, description = "无权操作 / forbidden", body = Problem),
+        (status = 404, description = "案件或材料不存在 / case or item not found", body = Problem),
+        (status = 409, description = "已归还 / already returned", body = Problem),
+        (status = 415, description = "须为 JSON / JSON required", body = Problem),
+        (status = 422, description = "内容有误 / invalid content", body = Problem),
+        (status = 503, description = "服务暂不可用 / unavailable", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all, fields(case.id = %id, item = %item))]
+pub async fn return_custody(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, item)): Path<(String, String)>,
+    body: ApiJson<CustodyReturn>,
+) -> Result<Json<CustodyItem>, Problem> {
+    let item_id = parse_id("item", &item)?;
+    let case = case_for(&state, &principal, &id, Action::DeliverResults).await?;
+    let ApiJson(returned) = body;
+    let req = ReturnCustody { actor: actor(&principal), case_id: case.id, item_id, returned };
+    Ok(Json(call(&state, contract::ops::CUSTODY_RETURN, &req).await?))
+}
+
+/// Lists the archive of a case (案卷). Readers: the case's applicant, the staff of its office, supervisors.
+#[utoipa::path(
+    get, path = "/api/v1/cases/{id}/archive", tag = "archive",
+    params(("id" = Uuid, Path, description = "案件编号 / case id")),
+    responses(
+        (status = 200, description = "案卷 / the archive", body = ArchiveView),
+        (status = 400, description = "编号格式错误 / malformed id", body = Problem),
+        (status = 401, description = "未认证 / unauthorized", body = Problem),
+        (status = 403, description = "无权操作 / forbidden", body = Problem),
+        (status = 404, description = "不存在或无权查看 / not found", body = Problem),
+        (status = 503, description = "服务暂不可用 / unavailable", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all, fields(case.id = %id))]
+pub async fn list_archive(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<ArchiveView>, Problem> {
+    let case = case_for(&state, &principal, &id, Action::ReadArchive).await?;
+    Ok(Json(call(&state, contract::ops::ARCHIVE_LIST, &ListArchive { case_id: case.id }).await?))
+}
+
+/// Files a document into the archive (资料归档): `service_plan`, `application_material`,
+/// `process_material` or `result`; content in base64, at most 10 MiB decoded. Filing the same content
+/// under the same type again returns the existing record with 200.
+#[utoipa::path(
+    post, path = "/api/v1/cases/{id}/archive", tag = "archive",
+    params(("id" = Uuid, Path, description = "案件编号 / case id")),
+    request_body(content = NewArchiveDocument, description = "归档资料（请求体上限约 13.4 MiB）/ the document (body limit about 13.4 MiB)"),
+    responses(
+        (status = 201, description = "已归档 / filed", body = ArchiveDocument),
+        (status = 200, description = "相同内容已归档 / the same content was already filed", body = ArchiveDocument),
+        (status = 400, description = "请求体格式错误 / malformed body", body = Problem),
+        (status = 401, description = "未认证 / unauthorized", body = Problem),
+        (status = 403, description = "无权操作 / forbidden", body = Problem),
+        (status = 404, description = "案件不存在 / case not found", body = Problem),
+        (status = 409, description = "案卷已封存 / the case is archived", body = Problem),
+        (status = 413, description = "资料超过 10 MiB 或请求体过大 / document over 10 MiB or body too large", body = Problem),
+        (status = 415, description = "须为 JSON / JSON required", body = Problem),
+        (status = 422, description = "内容有误（如 content 非 Base64）/ invalid content", body = Problem),
+        (status = 503, description = "服务暂不可用 / unavailable", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all, fields(case.id = %id))]
+pub async fn file_document(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    body: ApiJson<NewArchiveDocument>,
+) -> Result<impl IntoResponse, Problem> {
+    let case = case_for(&state, &principal, &id, Action::ArchiveCase).await?;
+    let ApiJson(mut doc) = body;
+    doc.content.retain(|c| !c.is_ascii_whitespace());
+    if base64::decoded_len(&doc.content).is_some_and(|n| n > MAX_DOCUMENT_BYTES) {
+        return Err(document_too_large());
+    }
+    let bytes = base64::decode(&doc.content).map_err(|e| {
+        Problem::invalid_field(
+            "content",
+            format!("不是合法的 Base64 编码（{e}）"),
+            format!("is not valid base64 ({e})"),
+        )
+    })?;
+    if bytes.is_empty() {
+        return Err(Problem::invalid_field("content", "资料内容为空", "the document is empty"));
+    }
+    let chunk = chunk_bytes(&state);
+    let actor = actor(&principal);
+    let content = if bytes.len() <= chunk {
+        DocumentContent::Inline { data: std::mem::take(&mut doc.content) }
+    } else {
+        let upload_id = Uuid::now_v7();
+        let mut chunks = 0u32;
+        for (index, part) in bytes.chunks(chunk).enumerate() {
+            let staged = UploadChunk {
+                actor: actor.clone(),
+                case_id: case.id,
+                upload_id,
+                index: index as u32,
+                data: base64::encode(part),
+            };
+            let _: ChunkStaged = call(&state, contract::ops::ARCHIVE_CHUNK, &staged).await?;
+            chunks += 1;
+        }
+        DocumentContent::Staged { upload_id, chunks }
+    };
+    let req = FileDocument {
+        actor,
+        case_id: case.id,
+        doc_type: doc.doc_type,
+        title: doc.title,
+        media_type: doc.media_type,
+        size: bytes.len() as u64,
+        content,
+    };
+    let filed: FiledDocument = call(&state, contract::ops::ARCHIVE_FILE, &req).await?;
+    let status = if filed.created { StatusCode::CREATED } else { StatusCode::OK };
+    let location = format!("/api/v1/cases/{}/archive/{}", case.id, filed.document.id);
+    Ok((status, [(header::LOCATION, location)], Json(filed.document)))
+}
+
+/// RFC 8187 encoding of a file name for `filename*=UTF-8''…`.
+fn rfc8187(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() * 3);
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The usual file extension of a media type, for the downloaded file's name.
+fn extension(media_type: &str) -> Option<&'static str> {
+    let essence = media_type.split(';').next().unwrap_or_default().trim();
+    Some(match essence {
+        "application/pdf" => "pdf",
+        "application/ofd" => "ofd",
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/tiff" => "tif",
+        "text/plain" => "txt",
+        "application/zip" => "zip",
+        "application/msword" => "doc",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
+        "application/vnd.ms-excel" => "xls",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
+        _ => return None,
+    })
+}
+
+/// `Content-Disposition` of a download: always an attachment (never rendered inline in the
+/// platform's origin), an ASCII name from the id and the Chinese title in `filename*`.
+fn disposition(doc: &ArchiveDocument) -> String {
+    let ext = extension(&doc.media_type);
+    let with_ext = |base: &str| match ext {
+        Some(e) if !base.to_ascii_lowercase().ends_with(&format!(".{e}")) => format!("{base}.{e}"),
+        _ => base.to_string(),
+    };
+    format!(
+        "attachment; filename=\"{}\"; filename*=UTF-8''{}",
+        with_ext(&doc.id.to_string()),
+        rfc8187(&with_ext(&doc.title))
+    )
+}
+
+/// Downloads an archived document (调阅): the content with the recorded media type, checked against
+/// its recorded SHA-256 (also in `ETag`). Readers as for the archive.
+#[utoipa::path(
+    get, path = "/api/v1/cases/{id}/archive/{doc}", tag = "archive",
+    params(
+        ("id" = Uuid, Path, description = "案件编号 / case id"),
+        ("doc" = Uuid, Path, description = "归档资料编号 / document id"),
+    ),
+    responses(
+        (status = 200, description = "资料内容（Content-Type 为归档时的媒体类型）/ the content, with its recorded media type",
+         body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 400, description = "编号格式错误 / malformed id", body = Problem),
+        (status = 401, description = "未认证 / unauthorized", body = Problem),
+        (status = 403, description = "无权操作 / forbidden", body = Problem),
+        (status = 404, description = "不存在或无权查看 / not found", body = Problem),
+        (status = 500, description = "内容校验失败 / integrity check failed", body = Problem),
+        (status = 503, description = "服务暂不可用 / unavailable", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all, fields(case.id = %id, document = %doc))]
+pub async fn download_document(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, doc)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let document_id = parse_id("doc", &doc)?;
+    let case = case_for(&state, &principal, &id, Action::ReadArchive).await?;
+    let length = chunk_bytes(&state) as u64;
+    let mut content = Vec::new();
+    let record = loop {
+        let req = ReadDocument { case_id: case.id, document_id, offset: content.len() as u64, length };
+        let part: DocumentChunk = call(&state, contract::ops::ARCHIVE_READ, &req).await?;
+        let bytes = base64::decode(&part.data).map_err(|e| {
+            tracing::error!(error = %e, "intake sent a chunk that is not base64");
+            Problem::internal()
+        })?;
+        content.extend_from_slice(&bytes);
+        if content.len() as u64 >= part.document.size || bytes.is_empty() {
+            break part.document;
+        }
+    };
+    if content.len() as u64 != record.size || sha256_hex(&content) != record.sha256 {
+        tracing::error!(document = %record.id, "an archived document does not match its record");
+        return Err(Problem::internal());
+    }
+    let content_type = HeaderValue::from_str(&record.media_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    let mut res = content.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, content_type);
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", record.sha256)) {
+        h.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&disposition(&record)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
+
+/// Completes the archive (资料归档完成): `results_delivered → archived`, publishing `case.archived`
+/// with every document's type and hash. Needs a filed `result` document (422 naming `result`). No body.
+#[utoipa::path(
+    post, path = "/api/v1/cases/{id}/archive/complete", tag = "archive",
+    params(("id" = Uuid, Path, description = "案件编号 / case id")),
+    responses(
+        (status = 200, description = "已归档 / archived", body = ArchiveView),
+        (status = 400, description = "编号格式错误 / malformed id", body = Problem),
+        (status = 401, description = "未认证 / unauthorized", body = Problem),
+        (status = 403, description = "无权操作 / forbidden", body = Problem),
+        (status = 404, description = "案件不存在 / case not found", body = Problem),
+        (status = 409, description = "生命周期不允许（含当前状态）/ lifecycle conflict naming the state", body = Problem),
+        (status = 422, description = "未归档办理结果（result）/ no result document filed", body = Problem),
+        (status = 503, description = "服务暂不可用 / unavailable", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all, fields(case.id = %id))]
+pub async fn complete_archive(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<ArchiveView>, Problem> {
+    let case = case_for(&state, &principal, &id, Action::ArchiveCase).await?;
+    let req = CompleteArchive { actor: actor(&principal), case_id: case.id };
+    Ok(Json(call(&state, contract::ops::ARCHIVE_COMPLETE, &req).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_archive_body_limit_fits_a_full_document_in_base64() {
+        let full = base64::encode(&vec![0u8; MAX_DOCUMENT_BYTES as usize]).len();
+        assert!(full < ARCHIVE_BODY_LIMIT && ARCHIVE_BODY_LIMIT - full == 64 * 1024);
+    }
+
+    #[test]
+    fn downloads_are_attachments_named_by_title() {
+        let doc = ArchiveDocument {
+            id: Uuid::nil(),
+            case_id: Uuid::nil(),
+            doc_type: contract::ArchiveDocType::Result,
+            title: "建设用地规划许可证 (扫描件)".into(),
+            media_type: "application/pdf".into(),
+            size: 1,
+            sha256: "0".repeat(64),
+            filed_by: "s".into(),
+            filed_at: chrono::Utc::now(),
+        };
+        let d = disposition(&doc);
+        assert!(d.starts_with("attachment; filename=\"00000000-0000-0000-0000-000000000000.pdf\"; "), "{d}");
+        assert!(d.ends_with("%E6%89%AB%E6%8F%8F%E4%BB%B6%29.pdf"), "{d}");
+        assert!(d.contains("%20%28"), "spaces and brackets are encoded: {d}");
+        assert!(HeaderValue::from_str(&d).is_ok());
+        let txt = ArchiveDocument { title: "notes.TXT".into(), media_type: "text/plain; charset=utf-8".into(), ..doc };
+        assert!(disposition(&txt).ends_with("UTF-8''notes.TXT"), "no second extension");
+    }
+
+    #[test]
+    fn openapi_documents_every_route() {
+        let doc = Api::openapi();
+        for path in [
+            "/api/v1/cases/{id}/results",
+            "/api/v1/cases/{id}/results/delivered",
+            "/api/v1/cases/{id}/custody",
+            "/api/v1/cases/{id}/custody/{item}/return",
+            "/api/v1/cases/{id}/archive",
+            "/api/v1/cases/{id}/archive/{doc}",
+            "/api/v1/cases/{id}/archive/complete",
+        ] {
+            assert!(doc.paths.paths.contains_key(path), "{path} is not documented");
+        }
+        let schemas = doc.components.expect("components").schemas;
+        // Merged into the gateway's document, every operation keeps a distinct operationId.
+        let whole = crate::openapi::document();
+        let mut ids = std::collections::HashSet::new();
+        for (path, item) in &whole.paths.paths {
+            let ops = [&item.get, &item.post, &item.put, &item.patch, &item.delete];
+            for op in ops.into_iter().flatten() {
+                let id = op.operation_id.clone().unwrap_or_default();
+                assert!(ids.insert(id.clone()), "operationId {id} of {path} is not unique");
+            }
+        }
+        assert!(whole.paths.paths.contains_key("/api/v1/cases/{id}/archive/complete"));
+        for name in ["NewDeliveries", "Delivery", "ResultsView", "NewArchiveDocument", "ArchiveView", "CaseArchived"] {
+            assert!(schemas.contains_key(name), "{name} missing");
+        }
+    }
+}
