@@ -47,8 +47,9 @@ pub enum Action {
 pub enum Resource<'a> {
     /// An office's ledger or register, for creating or listing.
     Office(&'a str),
-    /// One case: its accepting office, its applicant's id and its specialist.
-    Case { office: &'a str, applicant: &'a str, specialist: &'a str },
+    /// One case: its accepting office, its applicant's id, its specialist and the responsible units
+    /// its tasks went to.
+    Case { office: &'a str, applicant: &'a str, specialist: &'a str, units: &'a [String] },
     /// The directory of offices and staff, the same for everyone allowed to read it.
     Directory,
 }
@@ -70,8 +71,10 @@ fn roles_for(action: Action) -> &'static [Role] {
         | Action::RecordConsultation => SPECIALISTS_AND_ADMINS,
         Action::ChangeSpecialist => &[Role::OfficeAdmin],
         Action::RevealPersonalData => SPECIALISTS_AND_ADMINS,
-        Action::ReadCase | Action::ReadArchive => {
-            &[Role::Applicant, Role::Assistant, Role::Agent, Role::OfficeAdmin, Role::Supervisor]
+        Action::ReadCase => &[Role::Applicant, Role::Assistant, Role::Agent, Role::OfficeAdmin, Role::Supervisor],
+        // The departments involved read the archive too (§7.7).
+        Action::ReadArchive => {
+            &[Role::Applicant, Role::Assistant, Role::Agent, Role::OfficeAdmin, Role::Supervisor, Role::Officer]
         }
         Action::ReadConsultation | Action::ReadRegistry => {
             &[Role::Assistant, Role::Agent, Role::OfficeAdmin, Role::Supervisor]
@@ -113,6 +116,8 @@ pub fn authorize(principal: &Principal, action: Action, resource: Resource<'_>) 
         (Role::Supervisor, _) => is_read(action),
         (Role::Applicant, Resource::Case { applicant, .. }) => principal.applicant.as_deref() == Some(applicant),
         (Role::Applicant, Resource::Office(_)) => false,
+        (Role::Officer, Resource::Case { units, .. }) => principal.unit.as_ref().is_some_and(|u| units.contains(u)),
+        (Role::Officer, Resource::Office(_)) => false,
         // Full personal data: the case's own specialist, or an admin of its office.
         (role, Resource::Case { office, specialist, .. }) if action == Action::RevealPersonalData => {
             (role == Role::OfficeAdmin && in_jurisdiction(principal, office)) || principal.sub == specialist
@@ -124,7 +129,7 @@ pub fn authorize(principal: &Principal, action: Action, resource: Resource<'_>) 
         return Ok(());
     }
     match resource {
-        Resource::Case { .. } if is_read(action) || principal.role == Role::Applicant => {
+        Resource::Case { .. } if is_read(action) || matches!(principal.role, Role::Applicant | Role::Officer) => {
             Err(Problem::not_found("案件不存在", "case not found"))
         }
         Resource::Case { .. } => Err(Problem::forbidden("无权处理此案件", "you may not act on this case")),
@@ -143,7 +148,8 @@ mod tests {
         Principal { sub: "u".into(), role, office: office.into(), unit: None, applicant: applicant.map(Into::into) }
     }
 
-    const CASE: Resource<'static> = Resource::Case { office: "371625", applicant: "a-1", specialist: "s-1" };
+    const CASE: Resource<'static> =
+        Resource::Case { office: "371625", applicant: "a-1", specialist: "s-1", units: &[] };
 
     #[test]
     fn applicant_sees_only_own_case() {

@@ -27,7 +27,7 @@ use crate::{
         lifecycle::{self, Outcome, Transition},
         validation,
     },
-    entity::{applicant, cases, pii_audit, project, specialist_change},
+    entity::{applicant, case_unit, cases, pii_audit, project, specialist_change},
     error::{IntakeError, Result},
     issue_contact_card, parse, parse_uuid,
 };
@@ -328,6 +328,13 @@ impl IntakeService {
                 active.update(txn).await?;
                 Ok(())
             }
+            Ok(Outcome::MarkedReadyForResults) if !c.ready_for_results => {
+                let mut active: cases::ActiveModel = c.into();
+                active.ready_for_results = Set(true);
+                active.updated_at = Set(Utc::now().trunc_subsecs(6));
+                active.update(txn).await?;
+                Ok(())
+            }
             Ok(_) => Ok(()),
             // Too early (the plan not yet seen): let the broker deliver it again later.
             Err(e) => Err(HandlerError::Transient(e.to_string())),
@@ -365,15 +372,38 @@ impl EventHandler for LifecycleFollower {
     async fn handle(
         &self,
         txn: &DatabaseTransaction,
-        _subject: &str,
+        subject: &str,
         event: &CloudEvent,
     ) -> std::result::Result<(), HandlerError> {
         let transition = match event.event_type() {
             Some(t) if t == EventType::PLAN_PUBLISHED => Transition::PlanPublished,
             Some(t) if t == EventType::TASK_DISPATCHED => Transition::TaskDispatched,
+            Some(t) if t == EventType::PLAN_COMPLETED => Transition::AllTasksConcluded,
             _ => return Ok(()),
         };
         let about: AboutCase = event.data_as().map_err(|e| HandlerError::Permanent(e.to_string()))?;
-        self.intake.follow_event(txn, &about.case_id.to_string(), transition).await
+        let case_id = about.case_id.to_string();
+        self.intake.follow_event(txn, &case_id, transition).await?;
+        if transition == Transition::TaskDispatched {
+            // The unit is the subject's last token; its officers may then read the case's archive.
+            let parsed = bangban_contracts::subjects::EventSubject::parse(subject)
+                .map_err(|e| HandlerError::Permanent(e.to_string()))?;
+            if let Some(unit) = parsed.unit() {
+                case_unit::Entity::insert(case_unit::ActiveModel {
+                    case_id: Set(case_id),
+                    unit: Set(unit.to_string()),
+                    office: Set(parsed.office().to_string()),
+                    first_dispatched_at: Set(Utc::now().trunc_subsecs(6)),
+                })
+                .on_conflict(
+                    sea_orm::sea_query::OnConflict::columns([case_unit::Column::CaseId, case_unit::Column::Unit])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+            }
+        }
+        Ok(())
     }
 }

@@ -45,7 +45,7 @@ use crate::{
         pii::{self, PiiCipher},
         validation,
     },
-    entity::{agreement, applicant, cases, contact_card, material_review, office, project, staff},
+    entity::{agreement, applicant, case_unit, cases, contact_card, material_review, office, project, staff},
     error::{IntakeError, Result},
 };
 
@@ -103,6 +103,7 @@ impl IntakeService {
             applicant_id: Set(applicant.id.clone()),
             project_id: Set(project.id.clone()),
             specialist_id: Set(specialist.id.clone()),
+            ready_for_results: Set(false),
             termination_reason: Set(None),
             termination_note: Set(None),
             terminated_at: Set(None),
@@ -294,6 +295,15 @@ impl IntakeService {
             applicant: self.applicant_view(a)?,
             project: project_view(p)?,
             specialist_id: c.specialist_id,
+            ready_for_results: c.ready_for_results,
+            units: case_unit::Entity::find()
+                .filter(case_unit::Column::CaseId.eq(c.id.clone()))
+                .order_by_asc(case_unit::Column::FirstDispatchedAt)
+                .all(conn)
+                .await?
+                .into_iter()
+                .map(|u| u.unit)
+                .collect(),
             contact_card: ContactCard {
                 specialist_id: card.specialist_id,
                 name: card.name,
@@ -637,9 +647,11 @@ pub async fn start_with_db(
         .await
         .map_err(|e| anyhow::anyhow!("adding endpoints: {e}"))?;
     // Follow planning and routing: plan.published → planned, the first task.dispatched → in progress.
-    for (name, event_type) in
-        [("intake-plan-published", EventType::PLAN_PUBLISHED), ("intake-task-dispatched", EventType::TASK_DISPATCHED)]
-    {
+    for (name, event_type) in [
+        ("intake-plan-published", EventType::PLAN_PUBLISHED),
+        ("intake-task-dispatched", EventType::TASK_DISPATCHED),
+        ("intake-plan-completed", EventType::PLAN_COMPLETED),
+    ] {
         let spec = bangban_platform::consumer::ConsumerSpec {
             name: name.to_string(),
             filter_subject: event_type.filter_all_offices(),

@@ -54,6 +54,8 @@ registry! {
     // planning (代办方案)
     PLAN_PUBLISHED = "plan"."published" v 1;
     PLAN_REVISED = "plan"."revised" v 1;
+    // Every item of a case's plan has concluded (published by routing; data carries `case_id`).
+    PLAN_COMPLETED = "plan"."completed" v 1;
     CALENDAR_CHANGED = "calendar"."changed" v 1;
     // routing (推送), one subject token per responsible unit
     TASK_DISPATCHED = "task"."dispatched" v 1 unit;

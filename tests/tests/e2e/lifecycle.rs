@@ -236,4 +236,42 @@ async fn planning_and_routing_events_move_the_case_once() {
     .await;
     assert!(drained);
     assert_eq!(status().await, "in_progress");
+
+    // The units the tasks went to are known, and their officers may read the archive.
+    let view: CaseView = app
+        .http
+        .get(app.url(&format!("/api/v1/cases/{}", case.id)))
+        .bearer_auth(app.staff_token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view.units, ["BX-ZRZY", "BX-ZJJ"]);
+    assert!(!view.ready_for_results);
+    let officer = |unit: &str| {
+        app.auth
+            .issue("officer-1", Role::Officer, "371625", Some(unit.to_string()), None, Duration::from_secs(600))
+            .unwrap()
+    };
+    let archive = app.url(&format!("/api/v1/cases/{}/archive", case.id));
+    assert_eq!(app.http.get(&archive).bearer_auth(officer("BX-ZRZY")).send().await.unwrap().status(), 200);
+    assert_eq!(app.http.get(&archive).bearer_auth(officer("BX-OTHER")).send().await.unwrap().status(), 404);
+    let case_url = app.url(&format!("/api/v1/cases/{}", case.id));
+    assert_eq!(app.http.get(&case_url).bearer_auth(officer("BX-ZRZY")).send().await.unwrap().status(), 403);
+
+    // Every item concluded: the case is marked ready for its results, and stays in progress.
+    publish(EventType::PLAN_COMPLETED, None).await;
+    let ready = eventually(Duration::from_secs(10), || {
+        let http = app.http.clone();
+        let url = case_url.clone();
+        let token = app.staff_token();
+        async move {
+            let v: Value = http.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+            v["ready_for_results"] == true && v["status"] == "in_progress"
+        }
+    })
+    .await;
+    assert!(ready);
 }

@@ -94,7 +94,7 @@ pub async fn get_case(
 }
 
 /// Reads a case and checks that `principal` may take `action` on it.
-async fn authorized_case(
+pub async fn authorized_case(
     state: &AppState,
     principal: &Principal,
     id: &str,
@@ -109,6 +109,7 @@ async fn authorized_case(
         principal,
         action,
         Resource::Case {
+            units: &view.units,
             office: &view.office,
             applicant: &view.applicant.id.to_string(),
             specialist: &view.specialist_id,

@@ -24,7 +24,7 @@ use axum::{
     routing::{get, post},
 };
 use bangban_contracts::intake::{
-    self, Actor, CaseView, GetCase,
+    self, CaseView,
     results::{
         self as contract, ArchiveDocument, ArchiveView, ChunkStaged, CompleteArchive, CustodyItem, CustodyReturn,
         DeclareDelivered, DocumentChunk, DocumentContent, FileDocument, FiledDocument, GetResults, ListArchive,
@@ -39,8 +39,9 @@ use uuid::Uuid;
 
 use crate::{
     AppState,
-    authz::{Action, Resource, authorize},
+    authz::Action,
     extract::{ApiJson, BodyLimit},
+    handlers::cases::actor,
 };
 
 /// Body limit of `POST /api/v1/cases/{id}/archive` (归档请求体上限): a 10 MiB document in base64 and
@@ -104,10 +105,6 @@ async fn archive_body_limit(mut req: Request, next: Next) -> Response {
 )]
 pub struct Api;
 
-fn actor(principal: &Principal) -> Actor {
-    Actor { sub: principal.sub.clone(), role: principal.role.as_str().into(), office: principal.office.clone() }
-}
-
 fn parse_id(field: &str, value: &str) -> Result<Uuid, Problem> {
     Uuid::parse_str(value).map_err(|_| {
         Problem::malformed(Some(field.into()), format!("{field} 须为 UUID"), format!("{field} must be a UUID"))
@@ -120,18 +117,7 @@ async fn call<Req: Serialize, Resp: DeserializeOwned>(state: &AppState, op: &str
 
 /// The case, after checking that `principal` may take `action` on it (404 for a case they may not see).
 async fn case_for(state: &AppState, principal: &Principal, id: &str, action: Action) -> Result<CaseView, Problem> {
-    let id = parse_id("id", id)?;
-    let case: CaseView = call(state, intake::ops::CASE_GET, &GetCase { id }).await?;
-    authorize(
-        principal,
-        action,
-        Resource::Case {
-            office: &case.office,
-            applicant: &case.applicant.id.to_string(),
-            specialist: &case.specialist_id,
-        },
-    )?;
-    Ok(case)
+    Ok(crate::handlers::cases::authorized_case(state, principal, id, action).await?.1)
 }
 
 /// Bytes per bus message with the connected server's `max_payload`.

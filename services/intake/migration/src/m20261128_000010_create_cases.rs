@@ -45,6 +45,7 @@ enum Cases {
     ApplicantId,
     ProjectId,
     SpecialistId,
+    ReadyForResults,
     TerminationReason,
     TerminationNote,
     TerminatedAt,
@@ -110,6 +111,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Cases::ApplicantId).string_len(36).not_null())
                     .col(ColumnDef::new(Cases::ProjectId).string_len(36).not_null())
                     .col(ColumnDef::new(Cases::SpecialistId).string_len(64).not_null())
+                    .col(ColumnDef::new(Cases::ReadyForResults).boolean().not_null().default(false))
                     .col(ColumnDef::new(Cases::TerminationReason).string_len(32).null())
                     .col(ColumnDef::new(Cases::TerminationNote).text().null())
                     .col(ColumnDef::new(Cases::TerminatedAt).timestamp_with_time_zone().null())

@@ -18,6 +18,15 @@ enum SpecialistChange {
 }
 
 #[derive(DeriveIden)]
+enum CaseUnit {
+    Table,
+    CaseId,
+    Unit,
+    Office,
+    FirstDispatchedAt,
+}
+
+#[derive(DeriveIden)]
 enum PiiAudit {
     Table,
     Id,
@@ -74,6 +83,18 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
+            .create_table(
+                Table::create()
+                    .table(CaseUnit::Table)
+                    .col(ColumnDef::new(CaseUnit::CaseId).string_len(36).not_null())
+                    .col(ColumnDef::new(CaseUnit::Unit).string_len(32).not_null())
+                    .col(ColumnDef::new(CaseUnit::Office).string_len(6).not_null())
+                    .col(ColumnDef::new(CaseUnit::FirstDispatchedAt).timestamp_with_time_zone().not_null())
+                    .primary_key(Index::create().col(CaseUnit::CaseId).col(CaseUnit::Unit))
+                    .to_owned(),
+            )
+            .await?;
+        manager
             .create_index(
                 Index::create()
                     .name("pii_audit_applicant")
@@ -86,6 +107,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.drop_table(Table::drop().table(PiiAudit::Table).to_owned()).await?;
+        manager.drop_table(Table::drop().table(CaseUnit::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(SpecialistChange::Table).to_owned()).await
     }
 }

@@ -14,6 +14,7 @@ pub struct Model {
     pub applicant_id: String,
     pub project_id: String,
     pub specialist_id: String,
+    pub ready_for_results: bool,
     pub termination_reason: Option<String>,
     pub termination_note: Option<String>,
     pub terminated_at: Option<DateTimeUtc>,

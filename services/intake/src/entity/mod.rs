@@ -2,6 +2,7 @@
 
 pub mod agreement;
 pub mod applicant;
+pub mod case_unit;
 pub mod cases;
 pub mod contact_card;
 pub mod material_review;

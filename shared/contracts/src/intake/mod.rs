@@ -554,6 +554,12 @@ pub struct CaseView {
     /// The one responsible specialist (§4.2.1).
     pub specialist_id: String,
     pub contact_card: ContactCard,
+    /// Every item of the plan has concluded (办结待告知): the results can be delivered.
+    #[serde(default)]
+    pub ready_for_results: bool,
+    /// Responsible units (责任单位) the case's tasks went to; their officers may read its archive.
+    #[serde(default)]
+    pub units: Vec<String>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
