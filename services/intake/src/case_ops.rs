@@ -17,7 +17,7 @@ use bangban_platform::{
 use chrono::{SubsecRound, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -165,7 +165,7 @@ impl IntakeService {
     pub async fn change_specialist(&self, req: ChangeSpecialist) -> Result<CaseView> {
         let reason = text("reason", &req.change.reason, 2, 500)?;
         let now = Utc::now().trunc_subsecs(6);
-        let txn = self.db.begin().await?;
+        let txn = bangban_platform::db::begin_write(&self.db).await?;
         let c = self.case_for_update(&txn, req.id).await?;
         let status = status_of(&c)?;
         if matches!(status, CaseStatus::Archived | CaseStatus::Terminated) {
@@ -230,7 +230,7 @@ impl IntakeService {
     pub async fn terminate_case(&self, req: TerminateCase) -> Result<CaseView> {
         let note = text("note", &req.termination.note, 1, 2000)?;
         let now = Utc::now().trunc_subsecs(6);
-        let txn = self.db.begin().await?;
+        let txn = bangban_platform::db::begin_write(&self.db).await?;
         let c = self.case_for_update(&txn, req.id).await?;
         if !validation::may_accept_for(&req.actor, &c.office) {
             return Err(IntakeError::OfficeForbidden { actor: req.actor.sub, office: c.office });
@@ -271,7 +271,7 @@ impl IntakeService {
     #[tracing::instrument(skip_all, fields(case.id = %req.case_id, actor = %req.actor.sub))]
     pub async fn reveal_applicant(&self, req: RevealApplicant) -> Result<RevealedApplicant> {
         let purpose = text("purpose", &req.purpose, 2, 500)?;
-        let txn = self.db.begin().await?;
+        let txn = bangban_platform::db::begin_write(&self.db).await?;
         let c = cases::Entity::find_by_id(req.case_id.to_string())
             .one(&txn)
             .await?

@@ -36,7 +36,7 @@ use bangban_platform::{
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, SubsecRound, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -552,7 +552,7 @@ impl IntakeService {
         if !validation::may_accept_for(&actor, &c.office) {
             return Err(ConsultationError::OfficeForbidden { actor: actor.sub, office: c.office });
         }
-        let txn = self.db.begin().await?;
+        let txn = bangban_platform::db::begin_write(&self.db).await?;
         let view = self.insert_consultation(&txn, Uuid::now_v7(), c, &actor.sub, now).await?;
         txn.commit().await?;
         self.notifier.notify();
@@ -578,7 +578,7 @@ impl IntakeService {
         let c = validate_ticket(&ticket, now).map_err(ConsultationError::Validation)?;
         let id = Uuid::now_v7();
 
-        let txn = self.db.begin().await?;
+        let txn = bangban_platform::db::begin_write(&self.db).await?;
         for key in &replay_keys {
             let inserted = webhook_delivery::Entity::insert(webhook_delivery::ActiveModel {
                 key: Set(key.clone()),
@@ -773,7 +773,7 @@ impl IntakeService {
         let ScheduleJointMeeting { actor, consultation_id, meeting } = req;
         let now = Utc::now().trunc_subsecs(6);
         validate_joint_meeting(&meeting, now).map_err(ConsultationError::Validation)?;
-        let txn = self.db.begin().await?;
+        let txn = bangban_platform::db::begin_write(&self.db).await?;
         let c = self.consultation_for(&txn, &actor, consultation_id).await?;
         if !c.newly_settled {
             return Err(ConsultationError::NotNewlySettled(c.id));
@@ -831,7 +831,7 @@ impl IntakeService {
     pub async fn record_joint_meeting_minutes(&self, req: RecordJointMeetingMinutes) -> Result<ConsultationView> {
         let RecordJointMeetingMinutes { actor, consultation_id, minutes } = req;
         let now = Utc::now().trunc_subsecs(6);
-        let txn = self.db.begin().await?;
+        let txn = bangban_platform::db::begin_write(&self.db).await?;
         let c = self.consultation_for(&txn, &actor, consultation_id).await?;
         let meeting = joint_meeting::Entity::find()
             .filter(joint_meeting::Column::ConsultationId.eq(c.id.clone()))

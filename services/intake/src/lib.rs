@@ -35,7 +35,7 @@ use bangban_platform::{
 use chrono::{SubsecRound, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, Statement, TransactionTrait, Value,
+    EntityTrait, QueryFilter, QueryOrder, Statement, Value,
 };
 use uuid::Uuid;
 
@@ -81,13 +81,34 @@ impl IntakeService {
         if !validation::may_accept_for(&actor, &case.office) {
             return Err(IntakeError::OfficeForbidden { actor: actor.sub, office: case.office });
         }
+        // Two first acceptances of the same new applicant can race on PostgreSQL: the loser's
+        // insert hits the unique ID-number index or credit code. Its transaction is rolled back
+        // whole, so trying again finds the winner's record.
+        let mut attempt = 0;
+        loop {
+            match self.accept(&actor, &case, &identity).await {
+                Err(IntakeError::Db(e)) if attempt < 2 && is_unique_violation(&e) => {
+                    attempt += 1;
+                    tracing::debug!(attempt, "acceptance raced with another; retrying");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn accept(
+        &self,
+        actor: &bangban_contracts::intake::Actor,
+        case: &bangban_contracts::intake::NewCase,
+        identity: &validation::NormalisedIdentity,
+    ) -> Result<CaseView> {
         // Microseconds: what both databases keep, so the reply equals what a later read returns.
         let now = Utc::now().trunc_subsecs(6);
         let case_id = Uuid::now_v7();
 
-        let txn = self.db.begin().await?;
-        let applicant = self.applicant_for(&txn, &case, &identity, now).await?;
-        let project = self.project_for(&txn, &case, now).await?;
+        let txn = bangban_platform::db::begin_write(&self.db).await?;
+        let applicant = self.applicant_for(&txn, case, identity, now).await?;
+        let project = self.project_for(&txn, case, now).await?;
         let role = validation::specialist_role(case.service_type);
         let specialist = choose_specialist(&txn, &case.office, role, case.specialist_id.as_deref(), None).await?;
 
@@ -468,6 +489,11 @@ pub(crate) async fn issue_contact_card(
     .exec_without_returning(txn)
     .await?;
     Ok(())
+}
+
+/// A unique index refused a row: another transaction got there first.
+pub(crate) fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
+    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
 }
 
 /// A project as shown in cases and the register.

@@ -6,9 +6,7 @@ use bangban_contracts::intake::{
 };
 use bangban_platform::problem::FieldError;
 use chrono::{SubsecRound, Utc};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::{
     IntakeService,
@@ -40,13 +38,23 @@ impl IntakeService {
         if !errors.is_empty() {
             return Err(IntakeError::Validation(errors));
         }
-        let now = Utc::now().trunc_subsecs(6);
-        let txn = self.db.begin().await?;
-        let before = applicant::Entity::find().count(&txn).await?;
-        let model = self.upsert_applicant(&txn, &req.applicant, &identity, now).await?;
-        let created = applicant::Entity::find().count(&txn).await? > before;
-        txn.commit().await?;
-        Ok(Registered { created, item: self.applicant_view(model)? })
+        let mut attempt = 0;
+        loop {
+            let now = Utc::now().trunc_subsecs(6);
+            let txn = bangban_platform::db::begin_write(&self.db).await?;
+            let before = applicant::Entity::find().count(&txn).await?;
+            let model = match self.upsert_applicant(&txn, &req.applicant, &identity, now).await {
+                // Registered at the same moment by someone else: look again.
+                Err(IntakeError::Db(e)) if attempt < 2 && crate::is_unique_violation(&e) => {
+                    attempt += 1;
+                    continue;
+                }
+                other => other?,
+            };
+            let created = applicant::Entity::find().count(&txn).await? > before;
+            txn.commit().await?;
+            return Ok(Registered { created, item: self.applicant_view(model)? });
+        }
     }
 
     /// Applicants, personal data masked.
@@ -88,7 +96,7 @@ impl IntakeService {
             return Err(IntakeError::Validation(errors));
         }
         let now = Utc::now().trunc_subsecs(6);
-        let txn = self.db.begin().await?;
+        let txn = bangban_platform::db::begin_write(&self.db).await?;
         let model = self.insert_project(&txn, &req.project, now).await?;
         txn.commit().await?;
         project_view(model)

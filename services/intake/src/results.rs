@@ -44,8 +44,7 @@ use bangban_platform::{
 use chrono::{NaiveDate, SubsecRound, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
-    sea_query::Expr,
+    DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value, sea_query::Expr,
 };
 use serde::{Serialize, de::DeserializeOwned};
 use tokio_util::sync::CancellationToken;
@@ -688,7 +687,7 @@ impl ResultsService {
         let deliveries =
             rules::deliveries(&req.deliveries, identity::today_in_china()).map_err(ResultsError::Validation)?;
         let at = now();
-        let txn = self.db().begin().await?;
+        let txn = bangban_platform::db::begin_write(self.db()).await?;
         let c = self.case(&txn, req.case_id, true).await?;
         Self::may_act(&req.actor, &c)?;
         let status = status_of(&c)?;
@@ -759,7 +758,7 @@ impl ResultsService {
     #[tracing::instrument(skip_all, fields(case.id = %req.case_id))]
     pub async fn declare_delivered(&self, req: DeclareDelivered) -> Result<ResultsView> {
         let at = now();
-        let txn = self.db().begin().await?;
+        let txn = bangban_platform::db::begin_write(self.db()).await?;
         let c = self.case(&txn, req.case_id, true).await?;
         Self::may_act(&req.actor, &c)?;
         let status = status_of(&c)?;
@@ -811,7 +810,7 @@ impl ResultsService {
     pub async fn receive_custody(&self, req: ReceiveCustody) -> Result<CustodyItem> {
         let item = rules::custody_item(&req.item, identity::today_in_china()).map_err(ResultsError::Validation)?;
         let at = now();
-        let txn = self.db().begin().await?;
+        let txn = bangban_platform::db::begin_write(self.db()).await?;
         let c = self.case(&txn, req.case_id, true).await?;
         Self::may_act(&req.actor, &c)?;
         if service_type_of(&c) != ServiceType::Commission {
@@ -852,7 +851,7 @@ impl ResultsService {
     #[tracing::instrument(skip_all, fields(case.id = %req.case_id, item = %req.item_id))]
     pub async fn return_custody(&self, req: ReturnCustody) -> Result<CustodyItem> {
         let at = now();
-        let txn = self.db().begin().await?;
+        let txn = bangban_platform::db::begin_write(self.db()).await?;
         let c = self.case(&txn, req.case_id, true).await?;
         Self::may_act(&req.actor, &c)?;
         let item = custody_item::Entity::find_by_id(req.item_id.to_string())
@@ -952,7 +951,7 @@ impl ResultsService {
             .into());
         }
         let upload = req.upload_id.to_string();
-        let txn = self.db().begin().await?;
+        let txn = bangban_platform::db::begin_write(self.db()).await?;
         let backend = txn.get_database_backend();
         let p = |n: usize| if backend == DbBackend::Postgres { format!("${n}") } else { "?".into() };
         let staged = txn
@@ -1088,7 +1087,7 @@ impl ResultsService {
         let stored =
             self.store.put(&format!("cases/{}/{}", c.id, req.doc_type.as_str()), content.into(), &media_type).await?;
         let at = now();
-        let txn = self.db().begin().await?;
+        let txn = bangban_platform::db::begin_write(self.db()).await?;
         let c = self.case(&txn, req.case_id, true).await?;
         let status = status_of(&c)?;
         if status == CaseStatus::Archived {
@@ -1161,7 +1160,7 @@ impl ResultsService {
     #[tracing::instrument(skip_all, fields(case.id = %req.case_id))]
     pub async fn complete_archive(&self, req: CompleteArchive) -> Result<ArchiveView> {
         let at = now();
-        let txn = self.db().begin().await?;
+        let txn = bangban_platform::db::begin_write(self.db()).await?;
         let c = self.case(&txn, req.case_id, true).await?;
         Self::may_act(&req.actor, &c)?;
         let status = status_of(&c)?;

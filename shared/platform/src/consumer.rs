@@ -14,7 +14,7 @@ use bangban_contracts::{
 };
 use bangban_telemetry::{propagation, spans};
 use futures::StreamExt;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, Statement, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, Statement, Value};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -183,7 +183,7 @@ async fn handle_once<H: EventHandler>(
     subject: &str,
     event: &CloudEvent,
 ) -> Result<bool, HandlerError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if already_processed(&txn, &spec.name, &event.id).await? {
         txn.rollback().await?;
         return Ok(false);

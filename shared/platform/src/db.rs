@@ -133,3 +133,16 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
 pub fn supports_skip_locked(db: &impl ConnectionTrait) -> bool {
     matches!(db.get_database_backend(), DbBackend::Postgres)
 }
+
+/// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken
+/// at the start (waiting up to the busy timeout), instead of a read transaction failing with
+/// `SQLITE_BUSY` when it later tries to write after another writer committed. PostgreSQL ignores
+/// the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}

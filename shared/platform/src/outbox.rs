@@ -17,7 +17,7 @@ use std::{
 use async_nats::{HeaderMap, jetstream};
 use bangban_contracts::{CloudEvent, subjects::EventSubject};
 use bangban_telemetry::{propagation, spans};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -239,7 +239,7 @@ impl Relay {
         if !has_pending(&self.db).await? {
             return Ok(0);
         }
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         // With statistics that say almost nothing is pending (the steady state) the planner would
         // read and sort every pending row to return the first batch; walking the `outbox_pending`
         // index in order is what we want.

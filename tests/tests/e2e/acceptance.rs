@@ -204,3 +204,22 @@ async fn specialists_are_assigned_by_least_load_and_the_contact_card_follows() {
     assert_eq!(row.try_get::<i64>("", "n").unwrap(), 1);
     assert_eq!(count_rows(&app.intake_db, "contact_card").await, 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_acceptances_all_succeed_with_distinct_ledger_numbers() {
+    let app = TestApp::spawn().await;
+    let token = app.token(bangban_platform::auth::Role::Assistant, "371625", None);
+    let body = county_case("legal_person");
+    // Writers overlap with each other and with the relay: on SQLite every write transaction takes
+    // the write lock up front instead of failing when it upgrades (`database is locked`).
+    let requests = (0..24).map(|_| app.post_case(&token, &body));
+    let responses = futures::future::join_all(requests).await;
+    let mut ledger = std::collections::HashSet::new();
+    for res in responses {
+        assert_eq!(res.status(), 201);
+        let case: CaseView = res.json().await.unwrap();
+        assert!(ledger.insert(case.ledger_no));
+    }
+    assert_eq!(count_rows(&app.intake_db, "cases").await, 24);
+    assert_eq!(count_rows(&app.intake_db, "applicant").await, 1, "one organisation, one record");
+}

@@ -134,6 +134,7 @@ impl MigrationTrait for Migration {
                     .table(Cases::Table)
                     .col(Cases::Office)
                     .col(Cases::Status)
+                    .col(Cases::SpecialistId)
                     .to_owned(),
             )
             .await?;

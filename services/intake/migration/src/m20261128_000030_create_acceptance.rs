@@ -111,6 +111,16 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
+                    .name("contact_card_applicant")
+                    .table(ContactCard::Table)
+                    .col(ContactCard::ApplicantId)
+                    .col(ContactCard::SupersededAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
                     .name("contact_card_case")
                     .table(ContactCard::Table)
                     .col(ContactCard::CaseId)
