@@ -147,6 +147,12 @@ impl Problem {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "未认证", "Unauthorized").with_detail(detail, detail_en)
     }
 
+    /// A signed request whose signature or timestamp does not hold (401, no bearer challenge).
+    pub fn bad_signature(detail: impl Into<String>, detail_en: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "bad-signature", "签名无效", "Invalid signature")
+            .with_detail(detail, detail_en)
+    }
+
     pub fn forbidden(detail: impl Into<String>, detail_en: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", "无权操作", "Forbidden").with_detail(detail, detail_en)
     }
@@ -178,7 +184,8 @@ impl IntoResponse for Problem {
         let body = serde_json::to_vec(&self).unwrap_or_else(|_| b"{}".to_vec());
         let mut res = (status, body).into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if status == StatusCode::UNAUTHORIZED {
+        // Bearer challenges belong to the token-authenticated API, not to signed webhooks.
+        if status == StatusCode::UNAUTHORIZED && self.type_ == "/problems/unauthorized" {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {

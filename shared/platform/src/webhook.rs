@@ -109,34 +109,34 @@ impl From<WebhookError> for Problem {
                 Problem::unavailable("回调接口尚未配置签名密钥", "the webhook secret is not configured")
             }
             WebhookError::MissingHeader { header } => {
-                Problem::unauthorized(format!("缺少请求头 {header}"), format!("missing header {header}"))
+                Problem::bad_signature(format!("缺少请求头 {header}"), format!("missing header {header}"))
             }
-            WebhookError::DuplicateHeader { header } => Problem::unauthorized(
+            WebhookError::DuplicateHeader { header } => Problem::bad_signature(
                 format!("请求头 {header} 重复"),
                 format!("header {header} appears more than once"),
             ),
-            WebhookError::MalformedTimestamp => Problem::unauthorized(
+            WebhookError::MalformedTimestamp => Problem::bad_signature(
                 "X-Bangban-Timestamp 须为 Unix 时间戳（秒）",
                 "X-Bangban-Timestamp must be Unix time in seconds",
             ),
-            WebhookError::UnsupportedScheme => Problem::unauthorized(
+            WebhookError::UnsupportedScheme => Problem::bad_signature(
                 "X-Bangban-Signature 须以 sha256= 开头",
                 "X-Bangban-Signature must start with sha256=",
             ),
-            WebhookError::MalformedSignature => Problem::unauthorized(
+            WebhookError::MalformedSignature => Problem::bad_signature(
                 "X-Bangban-Signature 须为 sha256= 加 64 位小写十六进制数",
                 "X-Bangban-Signature must be sha256= followed by 64 lowercase hex digits",
             ),
-            WebhookError::MalformedDeliveryId => Problem::unauthorized(
+            WebhookError::MalformedDeliveryId => Problem::bad_signature(
                 format!("X-Bangban-Delivery 须为 1 至 {MAX_DELIVERY_ID_LEN} 个可见 ASCII 字符"),
                 format!("X-Bangban-Delivery must be 1 to {MAX_DELIVERY_ID_LEN} visible ASCII characters"),
             ),
-            WebhookError::BadSignature => Problem::unauthorized("签名校验失败", "the signature does not match"),
-            WebhookError::Stale { age_secs } => Problem::unauthorized(
+            WebhookError::BadSignature => Problem::bad_signature("签名校验失败", "the signature does not match"),
+            WebhookError::Stale { age_secs } => Problem::bad_signature(
                 format!("请求时间戳已过期（早于当前 {age_secs} 秒），请重新签名"),
                 format!("the timestamp is {age_secs} s old; sign the request again"),
             ),
-            WebhookError::Future { ahead_secs } => Problem::unauthorized(
+            WebhookError::Future { ahead_secs } => Problem::bad_signature(
                 format!("请求时间戳晚于当前 {ahead_secs} 秒，请校准时钟"),
                 format!("the timestamp is {ahead_secs} s in the future; check the sender's clock"),
             ),

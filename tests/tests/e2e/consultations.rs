@@ -317,6 +317,7 @@ async fn bad_signatures_and_stale_timestamps_are_refused_and_store_nothing() {
     let res = post_hook(&app, addr, &body, "not-the-secret", unix_now(), None).await;
     assert_eq!(res.status(), 401);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert!(res.headers().get("www-authenticate").is_none(), "no bearer challenge on a signed webhook");
     let p: Value = res.json().await.unwrap();
     assert_eq!(p["detail"], "签名校验失败");
 
