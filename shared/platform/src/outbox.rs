@@ -170,11 +170,11 @@ impl Relay {
     /// Publishes everything pending, batch after batch, and removes what JetStream acknowledged.
     /// Returns how many rows it published. Rows that failed stay for the next call.
     ///
-    /// Two batches are in flight at a time, so that the database work of one overlaps the
-    /// broker's work on the other: on SQLite (one relay per file, rows committed in `seq` order)
-    /// the next batch is read past the last one's `seq` while its acks come in; on PostgreSQL two
-    /// rounds run side by side, each in its own transaction, and skip each other's locked rows as
-    /// two replicas would.
+    /// With a backlog, two batches are in flight at a time, so that the database work of one
+    /// overlaps the broker's work on the other: on SQLite (one relay per file, rows committed in
+    /// `seq` order) the next batch is read past the last one's `seq` while its acks come in; on
+    /// PostgreSQL, once a round comes back full, two rounds run side by side, each in its own
+    /// transaction, and skip each other's locked rows as two replicas would.
     pub async fn publish_pending(&self) -> Result<usize, RelayError> {
         self.drain(None).await
     }
@@ -186,14 +186,22 @@ impl Relay {
             return Err(RelayError::Disconnected);
         }
         if self.db.get_database_backend() == DbBackend::Postgres {
+            // One round while the backlog fits a batch (the usual case: a few events per commit);
+            // two side by side once full batches show there is a backlog to work through.
             let mut total = 0;
+            let mut backlog = false;
             loop {
-                let (a, b) = tokio::join!(self.postgres_round(true), self.postgres_round(true));
-                let (a, b) = (a?, b?);
+                let (a, b) = if backlog {
+                    let (a, b) = tokio::join!(self.postgres_round(true), self.postgres_round(true));
+                    (a?, b?)
+                } else {
+                    (self.postgres_round(true).await?, 0)
+                };
                 total += a + b;
                 if (a == 0 && b == 0) || stopping() {
                     return Ok(total);
                 }
+                backlog = a as u64 >= self.settings.batch_size.max(1);
             }
         }
         let mut total = 0;
