@@ -41,6 +41,9 @@
 //! correctness check does (a request failed; cases, ledger numbers, contact cards or events
 //! missing, left pending or doubled).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::{
     collections::HashMap,
     process::ExitCode,
@@ -92,41 +95,11 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
 const TOKEN_TTL: Duration = Duration::from_secs(4 * 3600);
 
 fn main() -> ExitCode {
-    // `cargo bench` passes `--bench`; test runners listing benchmarks pass `--list`.
-    if std::env::args().skip(1).any(|a| a == "--list") {
-        return ExitCode::SUCCESS;
-    }
-    let config = match Config::from_env() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("intake bench: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("intake bench: tokio runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(&config)) {
-        Ok(report) => {
-            report.print(&config);
-            if report.failures.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                for f in &report.failures {
-                    eprintln!("intake bench: CORRECTNESS FAILURE: {f}");
-                }
-                ExitCode::FAILURE
-            }
-        }
-        Err(e) => {
-            eprintln!("intake bench: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    support::main("intake bench", Config::from_env, |config| async move {
+        let report = run(&config).await?;
+        report.print(&config);
+        Ok(report.failures)
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

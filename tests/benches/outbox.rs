@@ -21,6 +21,9 @@
 //! The bench is a report: it exits 0 whether or not the targets are met, and non-zero only when
 //! setup fails or a correctness check does (an event lost, left pending or published twice).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::{
     process::ExitCode,
     str::FromStr,
@@ -63,41 +66,11 @@ const LATENCY_TIMEOUT: Duration = Duration::from_secs(10);
 const PAYLOAD_BYTES: usize = 500;
 
 fn main() -> ExitCode {
-    // `cargo bench` passes `--bench`; test runners listing benchmarks pass `--list`.
-    if std::env::args().skip(1).any(|a| a == "--list") {
-        return ExitCode::SUCCESS;
-    }
-    let config = match Config::from_env() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("outbox bench: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("outbox bench: tokio runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(&config)) {
-        Ok(report) => {
-            report.print(&config);
-            if report.failures.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                for f in &report.failures {
-                    eprintln!("outbox bench: CORRECTNESS FAILURE: {f}");
-                }
-                ExitCode::FAILURE
-            }
-        }
-        Err(e) => {
-            eprintln!("outbox bench: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    support::main("outbox bench", Config::from_env, |config| async move {
+        let report = run(&config).await?;
+        report.print(&config);
+        Ok(report.failures)
+    })
 }
 
 struct Config {

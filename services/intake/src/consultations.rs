@@ -31,7 +31,6 @@ use bangban_contracts::{
 use bangban_platform::{
     outbox,
     problem::{FieldError, Problem},
-    rpc,
 };
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, SubsecRound, Utc};
 use sea_orm::{
@@ -963,92 +962,58 @@ pub async fn serve(
     intake: Arc<IntakeService>,
     shutdown: CancellationToken,
 ) -> std::result::Result<Vec<tokio::task::JoinHandle<()>>, async_nats::Error> {
-    let mut handles = Vec::new();
-    let s = intake.clone();
-    handles.push(
-        rpc::serve(
+    use crate::handlers::serve_op;
+    let (i, s) = (&intake, &shutdown);
+    Ok(vec![
+        serve_op(
             service,
-            SERVICE,
+            i,
             ops::CONSULTATION_RECORD,
-            move |req: RecordConsultation| {
-                let s = s.clone();
-                async move { s.record_consultation(req).await.map_err(Problem::from) }
-            },
-            shutdown.clone(),
+            |i, r: RecordConsultation| async move { i.record_consultation(r).await },
+            s,
         )
         .await?,
-    );
-    let s = intake.clone();
-    handles.push(
-        rpc::serve(
+        serve_op(
             service,
-            SERVICE,
+            i,
             ops::CONSULTATION_HOTLINE,
-            move |req: HotlineDelivery| {
-                let s = s.clone();
-                async move { s.record_hotline(req).await.map_err(Problem::from) }
-            },
-            shutdown.clone(),
+            |i, r: HotlineDelivery| async move { i.record_hotline(r).await },
+            s,
         )
         .await?,
-    );
-    let s = intake.clone();
-    handles.push(
-        rpc::serve(
+        serve_op(
             service,
-            SERVICE,
+            i,
             ops::CONSULTATION_LIST,
-            move |req: ListConsultations| {
-                let s = s.clone();
-                async move { s.list_consultations(req).await.map_err(Problem::from) }
-            },
-            shutdown.clone(),
+            |i, r: ListConsultations| async move { i.list_consultations(r).await },
+            s,
         )
         .await?,
-    );
-    let s = intake.clone();
-    handles.push(
-        rpc::serve(
+        serve_op(
             service,
-            SERVICE,
+            i,
             ops::CONSULTATION_GET,
-            move |req: GetConsultation| {
-                let s = s.clone();
-                async move { s.get_consultation(req.id).await.map_err(Problem::from) }
-            },
-            shutdown.clone(),
+            |i, r: GetConsultation| async move { i.get_consultation(r.id).await },
+            s,
         )
         .await?,
-    );
-    let s = intake.clone();
-    handles.push(
-        rpc::serve(
+        serve_op(
             service,
-            SERVICE,
+            i,
             ops::JOINT_MEETING_SCHEDULE,
-            move |req: ScheduleJointMeeting| {
-                let s = s.clone();
-                async move { s.schedule_joint_meeting(req).await.map_err(Problem::from) }
-            },
-            shutdown.clone(),
+            |i, r: ScheduleJointMeeting| async move { i.schedule_joint_meeting(r).await },
+            s,
         )
         .await?,
-    );
-    let s = intake;
-    handles.push(
-        rpc::serve(
+        serve_op(
             service,
-            SERVICE,
+            i,
             ops::JOINT_MEETING_MINUTES,
-            move |req: RecordJointMeetingMinutes| {
-                let s = s.clone();
-                async move { s.record_joint_meeting_minutes(req).await.map_err(Problem::from) }
-            },
-            shutdown,
+            |i, r: RecordJointMeetingMinutes| async move { i.record_joint_meeting_minutes(r).await },
+            s,
         )
         .await?,
-    );
-    Ok(handles)
+    ])
 }
 
 #[cfg(test)]

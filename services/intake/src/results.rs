@@ -39,14 +39,13 @@ use bangban_platform::{
     objects::{DocumentStore, StoreError},
     outbox,
     problem::{FieldError, Problem},
-    rpc,
 };
 use chrono::{NaiveDate, SubsecRound, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value, sea_query::Expr,
 };
-use serde::{Serialize, de::DeserializeOwned};
+use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -1195,34 +1194,6 @@ impl ResultsService {
     }
 }
 
-/// Serves one operation of [`ResultsService`].
-async fn serve_op<Req, Resp, F, Fut>(
-    service: &Service,
-    results: &Arc<ResultsService>,
-    operation: &str,
-    f: F,
-    shutdown: &CancellationToken,
-) -> Result<tokio::task::JoinHandle<()>, async_nats::Error>
-where
-    Req: DeserializeOwned + Send + 'static,
-    Resp: Serialize + Send + 'static,
-    F: Fn(Arc<ResultsService>, Req) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<Resp>> + Send + 'static,
-{
-    let results = results.clone();
-    rpc::serve(
-        service,
-        SERVICE,
-        operation,
-        move |req: Req| {
-            let fut = f(results.clone(), req);
-            async move { fut.await.map_err(Problem::from) }
-        },
-        shutdown.clone(),
-    )
-    .await
-}
-
 /// Serves `bb.svc.intake.results.*` and `bb.svc.intake.archive.*` until shutdown, with the document
 /// store the settings name (`[storage]`, default `<data_dir>/objects`).
 pub async fn serve(
@@ -1236,18 +1207,62 @@ pub async fn serve(
     let r = Arc::new(ResultsService::new(intake, store));
     let s = &shutdown;
     Ok(vec![
-        serve_op(service, &r, ops::RESULTS_GET, |r, q: GetResults| async move { r.results(q.case_id).await }, s)
+        crate::handlers::serve_op(
+            service,
+            &r,
+            ops::RESULTS_GET,
+            |r, q: GetResults| async move { r.results(q.case_id).await },
+            s,
+        )
+        .await?,
+        crate::handlers::serve_op(
+            service,
+            &r,
+            ops::RESULTS_RECORD,
+            |r, q| async move { r.record_deliveries(q).await },
+            s,
+        )
+        .await?,
+        crate::handlers::serve_op(
+            service,
+            &r,
+            ops::RESULTS_DELIVERED,
+            |r, q| async move { r.declare_delivered(q).await },
+            s,
+        )
+        .await?,
+        crate::handlers::serve_op(
+            service,
+            &r,
+            ops::CUSTODY_RECEIVE,
+            |r, q| async move { r.receive_custody(q).await },
+            s,
+        )
+        .await?,
+        crate::handlers::serve_op(service, &r, ops::CUSTODY_RETURN, |r, q| async move { r.return_custody(q).await }, s)
             .await?,
-        serve_op(service, &r, ops::RESULTS_RECORD, |r, q| async move { r.record_deliveries(q).await }, s).await?,
-        serve_op(service, &r, ops::RESULTS_DELIVERED, |r, q| async move { r.declare_delivered(q).await }, s).await?,
-        serve_op(service, &r, ops::CUSTODY_RECEIVE, |r, q| async move { r.receive_custody(q).await }, s).await?,
-        serve_op(service, &r, ops::CUSTODY_RETURN, |r, q| async move { r.return_custody(q).await }, s).await?,
-        serve_op(service, &r, ops::ARCHIVE_LIST, |r, q: ListArchive| async move { r.archive(q.case_id).await }, s)
+        crate::handlers::serve_op(
+            service,
+            &r,
+            ops::ARCHIVE_LIST,
+            |r, q: ListArchive| async move { r.archive(q.case_id).await },
+            s,
+        )
+        .await?,
+        crate::handlers::serve_op(service, &r, ops::ARCHIVE_CHUNK, |r, q| async move { r.stage_chunk(q).await }, s)
             .await?,
-        serve_op(service, &r, ops::ARCHIVE_CHUNK, |r, q| async move { r.stage_chunk(q).await }, s).await?,
-        serve_op(service, &r, ops::ARCHIVE_FILE, |r, q| async move { r.file_document(q).await }, s).await?,
-        serve_op(service, &r, ops::ARCHIVE_READ, |r, q| async move { r.read_document(q).await }, s).await?,
-        serve_op(service, &r, ops::ARCHIVE_COMPLETE, |r, q| async move { r.complete_archive(q).await }, s).await?,
+        crate::handlers::serve_op(service, &r, ops::ARCHIVE_FILE, |r, q| async move { r.file_document(q).await }, s)
+            .await?,
+        crate::handlers::serve_op(service, &r, ops::ARCHIVE_READ, |r, q| async move { r.read_document(q).await }, s)
+            .await?,
+        crate::handlers::serve_op(
+            service,
+            &r,
+            ops::ARCHIVE_COMPLETE,
+            |r, q| async move { r.complete_archive(q).await },
+            s,
+        )
+        .await?,
     ])
 }
 

@@ -1,6 +1,6 @@
 //! Intake's service operations on the bus (`bb.svc.intake.*`).
 
-use std::sync::Arc;
+use std::{future::Future, sync::Arc};
 
 use async_nats::service::Service;
 use bangban_contracts::intake::{
@@ -8,28 +8,40 @@ use bangban_contracts::intake::{
     RegisterApplicant, RegisterProject, RevealApplicant, SERVICE, TerminateCase, ops,
 };
 use bangban_platform::{problem::Problem, rpc};
+use serde::{Serialize, de::DeserializeOwned};
 use tokio_util::sync::CancellationToken;
 
 use crate::IntakeService;
 
-/// Serves `bb.svc.intake.<op>`: decodes `$req`, calls `IntakeService::$method`, maps errors to problems.
-macro_rules! serve_op {
-    ($handles:ident, $service:expr, $intake:expr, $shutdown:expr, $op:expr, $req:ty, |$s:ident, $r:ident| $call:expr) => {{
-        let intake = $intake.clone();
-        $handles.push(
-            rpc::serve(
-                $service,
-                SERVICE,
-                $op,
-                move |$r: $req| {
-                    let $s = intake.clone();
-                    async move { $call.await.map_err(Problem::from) }
-                },
-                $shutdown.clone(),
-            )
-            .await?,
-        );
-    }};
+/// Serves `bb.svc.intake.<operation>` until shutdown: decodes the request, calls `f` with the
+/// shared `state`, and turns an error into the problem the caller receives.
+pub(crate) async fn serve_op<S, Req, Resp, E, F, Fut>(
+    service: &Service,
+    state: &Arc<S>,
+    operation: &str,
+    f: F,
+    shutdown: &CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>, async_nats::Error>
+where
+    S: Send + Sync + 'static,
+    Req: DeserializeOwned + Send + 'static,
+    Resp: Serialize + Send + 'static,
+    E: Into<Problem> + Send + 'static,
+    F: Fn(Arc<S>, Req) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Resp, E>> + Send + 'static,
+{
+    let state = state.clone();
+    rpc::serve(
+        service,
+        SERVICE,
+        operation,
+        move |req: Req| {
+            let fut = f(state.clone(), req);
+            async move { fut.await.map_err(Into::into) }
+        },
+        shutdown.clone(),
+    )
+    .await
 }
 
 /// Serves every operation of intake until shutdown.
@@ -39,21 +51,52 @@ pub async fn serve_all(
     settings: &bangban_platform::Settings,
     shutdown: CancellationToken,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, async_nats::Error> {
-    let mut handles = Vec::new();
-    serve_op!(handles, service, intake, shutdown, ops::CASE_CREATE, CreateCase, |s, r| s.create_case(r));
-    serve_op!(handles, service, intake, shutdown, ops::CASE_GET, GetCase, |s, r| s.get_case(r.id));
-    serve_op!(handles, service, intake, shutdown, ops::CASE_LIST, ListCases, |s, r| s.list_cases(r));
-    serve_op!(handles, service, intake, shutdown, ops::CASE_TERMINATE, TerminateCase, |s, r| s.terminate_case(r));
-    serve_op!(handles, service, intake, shutdown, ops::CASE_CHANGE_SPECIALIST, ChangeSpecialist, |s, r| s
-        .change_specialist(r));
-    serve_op!(handles, service, intake, shutdown, ops::APPLICANT_REVEAL, RevealApplicant, |s, r| s.reveal_applicant(r));
-    serve_op!(handles, service, intake, shutdown, ops::APPLICANT_REGISTER, RegisterApplicant, |s, r| s
-        .register_applicant(r));
-    serve_op!(handles, service, intake, shutdown, ops::APPLICANT_LIST, ListApplicants, |s, r| s.list_applicants(r));
-    serve_op!(handles, service, intake, shutdown, ops::PROJECT_REGISTER, RegisterProject, |s, r| s.register_project(r));
-    serve_op!(handles, service, intake, shutdown, ops::PROJECT_LIST, ListProjects, |s, r| s.list_projects(r));
-    serve_op!(handles, service, intake, shutdown, ops::OFFICE_LIST, ListOffices, |s, _r| s.list_offices());
-    serve_op!(handles, service, intake, shutdown, ops::STAFF_LIST, ListStaff, |s, r| s.list_staff(r));
+    let (i, s) = (&intake, &shutdown);
+    let mut handles = vec![
+        serve_op(service, i, ops::CASE_CREATE, |i, r: CreateCase| async move { i.create_case(r).await }, s).await?,
+        serve_op(service, i, ops::CASE_GET, |i, r: GetCase| async move { i.get_case(r.id).await }, s).await?,
+        serve_op(service, i, ops::CASE_LIST, |i, r: ListCases| async move { i.list_cases(r).await }, s).await?,
+        serve_op(service, i, ops::CASE_TERMINATE, |i, r: TerminateCase| async move { i.terminate_case(r).await }, s)
+            .await?,
+        serve_op(
+            service,
+            i,
+            ops::CASE_CHANGE_SPECIALIST,
+            |i, r: ChangeSpecialist| async move { i.change_specialist(r).await },
+            s,
+        )
+        .await?,
+        serve_op(
+            service,
+            i,
+            ops::APPLICANT_REVEAL,
+            |i, r: RevealApplicant| async move { i.reveal_applicant(r).await },
+            s,
+        )
+        .await?,
+        serve_op(
+            service,
+            i,
+            ops::APPLICANT_REGISTER,
+            |i, r: RegisterApplicant| async move { i.register_applicant(r).await },
+            s,
+        )
+        .await?,
+        serve_op(service, i, ops::APPLICANT_LIST, |i, r: ListApplicants| async move { i.list_applicants(r).await }, s)
+            .await?,
+        serve_op(
+            service,
+            i,
+            ops::PROJECT_REGISTER,
+            |i, r: RegisterProject| async move { i.register_project(r).await },
+            s,
+        )
+        .await?,
+        serve_op(service, i, ops::PROJECT_LIST, |i, r: ListProjects| async move { i.list_projects(r).await }, s)
+            .await?,
+        serve_op(service, i, ops::OFFICE_LIST, |i, _: ListOffices| async move { i.list_offices().await }, s).await?,
+        serve_op(service, i, ops::STAFF_LIST, |i, r: ListStaff| async move { i.list_staff(r).await }, s).await?,
+    ];
     handles.extend(crate::consultations::serve(service, intake.clone(), shutdown.clone()).await?);
     handles.extend(crate::results::serve(service, intake.clone(), settings, shutdown.clone()).await?);
     Ok(handles)
