@@ -197,18 +197,18 @@ impl IntakeService {
             });
         }
         let new = case.applicant.as_ref().ok_or_else(|| IntakeError::Corrupt("validated applicant missing".into()))?;
-        self.upsert_applicant(txn, new, identity, now).await
+        Ok(self.upsert_applicant(txn, new, identity, now).await?.0)
     }
 
     /// A validated new applicant: the one already registered with the same ID number or credit code
-    /// (refreshed), or a new record with its personal data encrypted.
+    /// (refreshed), or a new record with its personal data encrypted. Says whether it was new.
     pub(crate) async fn upsert_applicant(
         &self,
         txn: &DatabaseTransaction,
         new: &bangban_contracts::intake::NewApplicant,
         identity: &validation::NormalisedIdentity,
         now: chrono::DateTime<Utc>,
-    ) -> Result<applicant::Model> {
+    ) -> Result<(applicant::Model, bool)> {
         let index = identity.id_number.as_deref().map(|n| self.pii.blind_index("id_number", n));
         let existing = if let Some(index) = &index {
             applicant::Entity::find().filter(applicant::Column::IdNumberIndex.eq(index.clone())).one(txn).await?
@@ -227,7 +227,7 @@ impl IntakeService {
             if new.contact_person.is_some() {
                 active.contact_person = Set(new.contact_person.clone());
             }
-            return Ok(active.update(txn).await?);
+            return Ok((active.update(txn).await?, false));
         }
         let model = applicant::ActiveModel {
             id: Set(Uuid::now_v7().to_string()),
@@ -240,7 +240,7 @@ impl IntakeService {
             contact_person: Set(new.contact_person.clone()),
             created_at: Set(now),
         };
-        Ok(model.insert(txn).await?)
+        Ok((model.insert(txn).await?, true))
     }
 
     /// The project of a new case: a registered one by id (checked against the office's area) or a new one.

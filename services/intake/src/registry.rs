@@ -42,8 +42,7 @@ impl IntakeService {
         loop {
             let now = Utc::now().trunc_subsecs(6);
             let txn = bangban_platform::db::begin_write(&self.db).await?;
-            let before = applicant::Entity::find().count(&txn).await?;
-            let model = match self.upsert_applicant(&txn, &req.applicant, &identity, now).await {
+            let (model, created) = match self.upsert_applicant(&txn, &req.applicant, &identity, now).await {
                 // Registered at the same moment by someone else: look again.
                 Err(IntakeError::Db(e)) if attempt < 2 && crate::is_unique_violation(&e) => {
                     attempt += 1;
@@ -51,7 +50,6 @@ impl IntakeService {
                 }
                 other => other?,
             };
-            let created = applicant::Entity::find().count(&txn).await? > before;
             txn.commit().await?;
             return Ok(Registered { created, item: self.applicant_view(model)? });
         }
