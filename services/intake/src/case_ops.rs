@@ -121,10 +121,25 @@ impl IntakeService {
             .offset(offset)
             .all(&self.db)
             .await?;
+        // Two queries for the page's applicants and projects, not two per line.
+        let applicants: std::collections::HashMap<String, applicant::Model> = applicant::Entity::find()
+            .filter(applicant::Column::Id.is_in(rows.iter().map(|c| c.applicant_id.clone())))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
+        let projects: std::collections::HashMap<String, project::Model> = project::Entity::find()
+            .filter(project::Column::Id.is_in(rows.iter().map(|c| c.project_id.clone())))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect();
         let mut items = Vec::with_capacity(rows.len());
         for c in rows {
-            let a = applicant::Entity::find_by_id(c.applicant_id.clone()).one(&self.db).await?;
-            let p = project::Entity::find_by_id(c.project_id.clone()).one(&self.db).await?;
+            let a = applicants.get(&c.applicant_id);
+            let p = projects.get(&c.project_id);
             let (Some(a), Some(p)) = (a, p) else {
                 return Err(IntakeError::Corrupt(format!("case {} without applicant or project", c.id)));
             };
@@ -139,8 +154,8 @@ impl IntakeService {
                 status: status_of(&c)?,
                 office: c.office.clone(),
                 applicant_id: parse_uuid(&a.id)?,
-                applicant_name: a.name,
-                project_name: p.name,
+                applicant_name: a.name.clone(),
+                project_name: p.name.clone(),
                 category: parse("category", &p.category, ProjectCategory::parse)?,
                 specialist_id: c.specialist_id.clone(),
                 created_at: c.created_at,
