@@ -32,8 +32,8 @@ lint: ## rustfmt check and clippy with warnings as errors
 fmt: ## Format the workspace
 	$(CARGO) fmt --all
 
-bench: ## Outbox relay and case acceptance benchmarks against a local nats-server (bangban-e2e, benches "outbox" and "intake")
-	bash deploy/dev/with-nats-server.sh $(CARGO) bench -p bangban-e2e --bench outbox --bench intake $(ARGS)
+bench: ## Outbox relay and case acceptance and planning benchmarks against a local nats-server (bangban-e2e, benches "outbox", "intake" and "planning")
+	bash deploy/dev/with-nats-server.sh $(CARGO) bench -p bangban-e2e --bench outbox --bench intake --bench planning $(ARGS)
 
 clean-data: ## Delete ./data (SQLite files and the NATS store of make run)
 	rm -rf ./data

@@ -15,7 +15,7 @@ use bangban_platform::{
 use clap::{Parser, Subcommand};
 
 /// Every service this binary can run, in start order.
-const SERVICES: [&str; 2] = ["intake", "gateway"];
+const SERVICES: [&str; 3] = ["intake", "planning", "gateway"];
 
 #[derive(Parser)]
 #[command(name = "bangban", version, about = "帮办代办平台 Bangban — construction-project approval assistance")]
@@ -114,6 +114,13 @@ async fn main() -> anyhow::Result<()> {
                         .with_context(|| format!("migrating {service} at {}", target.describe()))?;
                     println!("{service}: up to date ({})", target.describe());
                 }
+                if service == "planning" {
+                    let target = DbTarget::for_service(&settings, service)?;
+                    db::connect_and_migrate::<bangban_planning_migration::Migrator>(&target, 1)
+                        .await
+                        .with_context(|| format!("migrating {service} at {}", target.describe()))?;
+                    println!("{service}: up to date ({})", target.describe());
+                }
             }
             Ok(())
         }
@@ -126,6 +133,10 @@ async fn serve(config: Option<PathBuf>, services: Vec<&'static str>) -> anyhow::
     if services.contains(&"intake") {
         let running = bangban_intake::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
         databases.push(("intake", running.db));
+    }
+    if services.contains(&"planning") {
+        let running = bangban_planning::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
+        databases.push(("planning", running.db));
     }
     let readiness = Readiness { nats: ctx.client.clone(), databases };
     if services.contains(&"gateway") {

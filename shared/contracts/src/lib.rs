@@ -8,6 +8,8 @@ pub mod events;
 pub mod intake;
 pub mod office;
 pub mod pii;
+pub mod planning;
+pub mod project;
 pub mod subjects;
 
 pub use envelope::{CloudEvent, EnvelopeError};

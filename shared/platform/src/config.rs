@@ -23,6 +23,26 @@ pub struct Settings {
     pub storage: crate::objects::StorageSettings,
     /// The 12345 hotline's webhook.
     pub hotline: HotlineSettings,
+    /// Time targets of service plans (`BANGBAN__PLANNING__…`).
+    pub planning: PlanningSettings,
+}
+
+/// Time targets a plan's schedule is compared with (审批时限目标), in working days.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct PlanningSettings {
+    /// The whole approval process (全流程), from 立项 to 竣工验收 with the utility connections.
+    pub whole_process_days: u32,
+    /// The main flow (主流程, the four stages) of a government-invested project.
+    pub main_flow_government_days: u32,
+    /// The main flow of a social-investment project.
+    pub main_flow_social_days: u32,
+}
+
+impl Default for PlanningSettings {
+    fn default() -> Self {
+        Self { whole_process_days: 100, main_flow_government_days: 70, main_flow_social_days: 45 }
+    }
 }
 
 /// The 12345 hotline posts consultations to a signed webhook.
@@ -56,6 +76,7 @@ impl Default for Settings {
             pii: PiiSettings::default(),
             storage: Default::default(),
             hotline: HotlineSettings::default(),
+            planning: PlanningSettings::default(),
         }
     }
 }

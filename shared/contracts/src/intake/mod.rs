@@ -404,6 +404,15 @@ pub struct NewProject {
     /// A newly settled project (新落户项目), which may need a joint meeting (§7.1).
     #[serde(default)]
     pub newly_settled: bool,
+    /// Who invests (投资主体); planning assumes the category's usual investor when absent.
+    #[serde(default)]
+    pub investment_kind: Option<crate::project::InvestmentKind>,
+    /// How the land is supplied (土地供应方式); the category's usual way when absent.
+    #[serde(default)]
+    pub land_supply: Option<crate::project::LandSupply>,
+    /// New construction or work on an existing building (建设性质); the category's usual kind when absent.
+    #[serde(default)]
+    pub construction: Option<crate::project::ConstructionKind>,
 }
 
 /// The written commission agreement (委托代办协议, §7.2): required for a commission.
@@ -537,6 +546,12 @@ pub struct ProjectView {
     pub floor_area_m2: Option<f64>,
     #[serde(default)]
     pub newly_settled: bool,
+    #[serde(default)]
+    pub investment_kind: Option<crate::project::InvestmentKind>,
+    #[serde(default)]
+    pub land_supply: Option<crate::project::LandSupply>,
+    #[serde(default)]
+    pub construction: Option<crate::project::ConstructionKind>,
 }
 
 /// A case of the ledger (台账).

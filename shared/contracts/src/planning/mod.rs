@@ -1,0 +1,1117 @@
+//! Planning's contract (代办方案): the working-day calendar, the approval-item catalog (事项库), service plans
+//! (办理事项清单) and their schedules (预排工期) — service operations, requests, replies and events.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{
+    intake::{Actor, ProjectCategory, ProjectView},
+    project::{ConstructionKind, InvestmentKind, LandSupply},
+};
+
+/// The service's name on the bus (`bb.svc.planning.*`, `ce-source: /bangban/planning`).
+pub const SERVICE: &str = "planning";
+
+/// Operations of `bb.svc.planning.<operation>`.
+pub mod ops {
+    /// One date of the calendar ([`super::GetDay`] → [`super::CalendarDay`]).
+    pub const CALENDAR_DAY: &str = "calendar.day";
+    /// The loaded years and overrides ([`super::GetCalendar`] → [`super::CalendarInfo`]).
+    pub const CALENDAR_INFO: &str = "calendar.info";
+    /// Working-day arithmetic ([`super::CalendarQuery`] → [`super::CalendarAnswer`]).
+    pub const CALENDAR_COMPUTE: &str = "calendar.compute";
+    /// Load or replace a year's schedule ([`super::LoadYear`] → [`super::CalendarChange`]).
+    pub const CALENDAR_LOAD_YEAR: &str = "calendar.load_year";
+    /// Set a local closure or correction ([`super::SetOverride`] → [`super::CalendarChange`]).
+    pub const CALENDAR_SET_OVERRIDE: &str = "calendar.set_override";
+    /// Remove an override ([`super::RemoveOverride`] → [`super::CalendarChange`]).
+    pub const CALENDAR_REMOVE_OVERRIDE: &str = "calendar.remove_override";
+    /// The catalog, filtered ([`super::GetCatalog`] → [`super::CatalogView`]).
+    pub const CATALOG_GET: &str = "catalog.get";
+    /// Every catalog version ([`super::ListCatalogVersions`] → `Vec<`[`super::CatalogVersionView`]`>`).
+    pub const CATALOG_VERSIONS: &str = "catalog.versions";
+    /// Add or replace one item: a new catalog version ([`super::PutCatalogItem`] → [`super::CatalogVersionView`]).
+    pub const CATALOG_PUT_ITEM: &str = "catalog.put_item";
+    /// Remove one item: a new catalog version ([`super::RemoveCatalogItem`] → [`super::CatalogVersionView`]).
+    pub const CATALOG_REMOVE_ITEM: &str = "catalog.remove_item";
+    /// A case's plan ([`super::GetPlan`] → [`super::PlanView`]).
+    pub const PLAN_GET: &str = "plan.get";
+    /// A published version of a case's plan ([`super::GetPlanVersion`] → [`super::PlanVersionView`]).
+    pub const PLAN_VERSION: &str = "plan.version";
+    /// Generate the draft again from the catalog ([`super::RegeneratePlan`] → [`super::PlanView`]).
+    pub const PLAN_REGENERATE: &str = "plan.regenerate";
+    /// Add an item to the draft ([`super::AddPlanItem`] → [`super::PlanView`]).
+    pub const PLAN_ADD_ITEM: &str = "plan.add_item";
+    /// Change an item of the draft ([`super::EditPlanItem`] → [`super::PlanView`]).
+    pub const PLAN_EDIT_ITEM: &str = "plan.edit_item";
+    /// Remove an item from the draft ([`super::RemovePlanItem`] → [`super::PlanView`]).
+    pub const PLAN_REMOVE_ITEM: &str = "plan.remove_item";
+    /// Publish the draft as a new version ([`super::PublishPlan`] → [`super::PlanView`]).
+    pub const PLAN_PUBLISH: &str = "plan.publish";
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Calendar (工作日历)
+// ---------------------------------------------------------------------------------------------------------
+
+/// Request of [`ops::CALENDAR_DAY`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetDay {
+    pub date: NaiveDate,
+}
+
+/// One date (`GET /api/v1/calendar/{date}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CalendarDay {
+    #[schema(value_type = String, format = Date, example = "2026-02-14")]
+    pub date: NaiveDate,
+    /// Whether it is a working day (工作日); make-up working days (调休上班) are.
+    pub working_day: bool,
+    /// Decided by the weekday rule only because its year's schedule is not loaded (暂定).
+    pub provisional: bool,
+    /// The holiday or override name (`春节`), `null` on an ordinary day.
+    #[schema(example = "春节")]
+    pub name: Option<String>,
+}
+
+/// Request of [`ops::CALENDAR_INFO`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetCalendar {}
+
+/// The state of the calendar: which years are loaded and which overrides are set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CalendarInfo {
+    /// Increases with every change.
+    pub revision: i64,
+    /// Years with a loaded schedule; dates in other years are provisional.
+    pub years: Vec<LoadedYear>,
+    pub overrides: Vec<CalendarOverride>,
+}
+
+/// One loaded year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LoadedYear {
+    pub year: i32,
+    /// `embedded` (compiled in) or `loaded` (by an administrator).
+    pub source: String,
+    /// Where it was transcribed from (the State Council notice).
+    pub papers: Vec<String>,
+    /// Days off (放假) and make-up working days (调休上班) it lists.
+    pub days_off: u32,
+    pub make_up_days: u32,
+    pub loaded_by: Option<String>,
+    pub loaded_at: Option<DateTime<Utc>>,
+}
+
+/// A local closure or correction of one date (临时休息或更正).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CalendarOverride {
+    #[schema(value_type = String, format = Date, example = "2026-07-20")]
+    pub date: NaiveDate,
+    /// `true`: a working day; `false`: a day off.
+    pub working_day: bool,
+    #[schema(example = "台风停工")]
+    pub name: String,
+    #[schema(example = "市政府临时通知")]
+    pub reason: String,
+    pub set_by: String,
+    pub set_at: DateTime<Utc>,
+}
+
+/// What working-day arithmetic to do ([`ops::CALENDAR_COMPUTE`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum CalendarQuery {
+    /// The `days`-th working day after `date`.
+    AddWorkingDays {
+        #[schema(value_type = String, format = Date)]
+        date: NaiveDate,
+        days: u32,
+    },
+    /// Working days in `(from, to]`.
+    WorkingDaysBetween {
+        #[schema(value_type = String, format = Date)]
+        from: NaiveDate,
+        #[schema(value_type = String, format = Date)]
+        to: NaiveDate,
+    },
+    /// The first working day after `date`.
+    NextWorkingDay {
+        #[schema(value_type = String, format = Date)]
+        date: NaiveDate,
+    },
+    /// The instant a deadline on `date` expires: the end of that working day in Asia/Shanghai.
+    DeadlineInstant {
+        #[schema(value_type = String, format = Date)]
+        date: NaiveDate,
+    },
+}
+
+/// The answer of a [`CalendarQuery`]: one of `date`, `days`, `instant`, with the provisional mark.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CalendarAnswer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instant: Option<DateTime<Utc>>,
+    pub provisional: bool,
+}
+
+/// Request of [`ops::CALENDAR_LOAD_YEAR`]: a year's schedule in the holiday-cn day-list format
+/// (`{year, papers?, days: [{name, date, isOffDay}]}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadYear {
+    pub actor: Actor,
+    pub year: i32,
+    /// The document as given (validated by planning).
+    pub schedule: serde_json::Value,
+}
+
+/// Body of `PUT /api/v1/calendar/overrides/{date}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideBody {
+    /// `true`: the date becomes a working day; `false`: a day off.
+    pub working_day: bool,
+    /// What the day is called (1–50 characters), e.g. `台风停工`.
+    #[schema(example = "台风停工")]
+    pub name: String,
+    /// The notice or decision (2–500 characters).
+    #[schema(example = "市政府2026年7月19日临时通知")]
+    pub reason: String,
+}
+
+/// Request of [`ops::CALENDAR_SET_OVERRIDE`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetOverride {
+    pub actor: Actor,
+    pub date: NaiveDate,
+    pub day: OverrideBody,
+}
+
+/// Request of [`ops::CALENDAR_REMOVE_OVERRIDE`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoveOverride {
+    pub actor: Actor,
+    pub date: NaiveDate,
+    pub reason: String,
+}
+
+/// What one calendar change did: the reply of every calendar write, and the data of `calendar.changed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CalendarChange {
+    /// The calendar's revision after the change.
+    pub revision: i64,
+    pub change: CalendarChangeKind,
+    /// Dates whose working-day status changed.
+    #[schema(value_type = Vec<String>)]
+    pub dates_changed: Vec<NaiveDate>,
+    /// Open plans whose planned dates moved, with the items that moved (重新计算的预排工期).
+    pub plans_rescheduled: Vec<RescheduledPlan>,
+    pub changed_by: String,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// The kind of calendar change; carries everything another service needs to apply it to its own copy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CalendarChangeKind {
+    /// A year's schedule was loaded or replaced; `schedule` is its day-list document.
+    YearLoaded { year: i32, schedule: serde_json::Value },
+    /// An override was set.
+    OverrideSet { day: CalendarOverride },
+    /// An override was removed.
+    OverrideRemoved {
+        #[schema(value_type = String, format = Date)]
+        date: NaiveDate,
+        reason: String,
+    },
+}
+
+/// A plan whose schedule a calendar change moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RescheduledPlan {
+    pub case_id: Uuid,
+    pub office: String,
+    /// The published version whose dates moved (0 for a draft never published).
+    pub version: u32,
+    /// Items whose planned start or end moved.
+    pub items: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Catalog (事项库)
+// ---------------------------------------------------------------------------------------------------------
+
+/// Approval stage (审批阶段). The four national stages, with the preparatory company registration before
+/// them and the utility connections beside them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// 企业开办（准备阶段）
+    CompanyRegistration,
+    /// 立项用地规划许可
+    LandUsePlanning,
+    /// 工程建设许可
+    EngineeringPermit,
+    /// 施工许可
+    ConstructionPermit,
+    /// 竣工验收
+    CompletionAcceptance,
+    /// 市政公用服务接入（水电气暖）
+    Utilities,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 6] = [
+        Self::CompanyRegistration,
+        Self::LandUsePlanning,
+        Self::EngineeringPermit,
+        Self::ConstructionPermit,
+        Self::CompletionAcceptance,
+        Self::Utilities,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::CompanyRegistration => "company_registration",
+            Self::LandUsePlanning => "land_use_planning",
+            Self::EngineeringPermit => "engineering_permit",
+            Self::ConstructionPermit => "construction_permit",
+            Self::CompletionAcceptance => "completion_acceptance",
+            Self::Utilities => "utilities",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    pub fn label_zh(&self) -> &'static str {
+        match self {
+            Self::CompanyRegistration => "企业开办",
+            Self::LandUsePlanning => "立项用地规划许可",
+            Self::EngineeringPermit => "工程建设许可",
+            Self::ConstructionPermit => "施工许可",
+            Self::CompletionAcceptance => "竣工验收",
+            Self::Utilities => "市政公用服务接入",
+        }
+    }
+
+    /// One of the four national stages (主流程).
+    pub fn is_main_flow(&self) -> bool {
+        !matches!(self, Self::CompanyRegistration | Self::Utilities)
+    }
+
+    /// Counted in the whole approval process (全流程: the four stages and the utility connections;
+    /// company registration precedes it).
+    pub fn is_whole_process(&self) -> bool {
+        !matches!(self, Self::CompanyRegistration)
+    }
+}
+
+/// Responsible unit type (责任单位类型). Routing turns a type, a level and the project's location into one
+/// concrete unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitType {
+    /// 发展和改革部门
+    DevelopmentReform,
+    /// 自然资源和规划部门
+    NaturalResources,
+    /// 住房和城乡建设部门
+    HousingConstruction,
+    /// 生态环境部门
+    EcologyEnvironment,
+    /// 水利部门
+    WaterResources,
+    /// 人民防空部门
+    CivilAirDefense,
+    /// 行政审批服务局（相对集中行政许可权）
+    AdministrativeApproval,
+    /// 市场监督管理部门
+    MarketRegulation,
+    /// 公安机关
+    PublicSecurity,
+    /// 税务部门
+    Taxation,
+    /// 人力资源和社会保障部门
+    HumanResources,
+    /// 文化和旅游（文物）部门
+    CulturalHeritage,
+    /// 气象部门
+    Meteorology,
+    /// 交通运输部门
+    Transport,
+    /// 城市管理（综合执法）部门
+    UrbanManagement,
+    /// 应急管理部门
+    EmergencyManagement,
+    /// 消防救援机构
+    FireRescue,
+    /// 不动产登记机构
+    RealEstateRegistration,
+    /// 城建档案馆
+    UrbanArchives,
+    /// 施工图审查机构
+    DrawingReview,
+    /// 供水企业
+    WaterSupply,
+    /// 排水（污水）企业
+    Drainage,
+    /// 供电企业
+    PowerSupply,
+    /// 燃气企业
+    GasSupply,
+    /// 供热企业
+    HeatSupply,
+    /// 通信企业
+    Telecom,
+}
+
+impl UnitType {
+    pub const ALL: [UnitType; 26] = [
+        Self::DevelopmentReform,
+        Self::NaturalResources,
+        Self::HousingConstruction,
+        Self::EcologyEnvironment,
+        Self::WaterResources,
+        Self::CivilAirDefense,
+        Self::AdministrativeApproval,
+        Self::MarketRegulation,
+        Self::PublicSecurity,
+        Self::Taxation,
+        Self::HumanResources,
+        Self::CulturalHeritage,
+        Self::Meteorology,
+        Self::Transport,
+        Self::UrbanManagement,
+        Self::EmergencyManagement,
+        Self::FireRescue,
+        Self::RealEstateRegistration,
+        Self::UrbanArchives,
+        Self::DrawingReview,
+        Self::WaterSupply,
+        Self::Drainage,
+        Self::PowerSupply,
+        Self::GasSupply,
+        Self::HeatSupply,
+        Self::Telecom,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::DevelopmentReform => "development_reform",
+            Self::NaturalResources => "natural_resources",
+            Self::HousingConstruction => "housing_construction",
+            Self::EcologyEnvironment => "ecology_environment",
+            Self::WaterResources => "water_resources",
+            Self::CivilAirDefense => "civil_air_defense",
+            Self::AdministrativeApproval => "administrative_approval",
+            Self::MarketRegulation => "market_regulation",
+            Self::PublicSecurity => "public_security",
+            Self::Taxation => "taxation",
+            Self::HumanResources => "human_resources",
+            Self::CulturalHeritage => "cultural_heritage",
+            Self::Meteorology => "meteorology",
+            Self::Transport => "transport",
+            Self::UrbanManagement => "urban_management",
+            Self::EmergencyManagement => "emergency_management",
+            Self::FireRescue => "fire_rescue",
+            Self::RealEstateRegistration => "real_estate_registration",
+            Self::UrbanArchives => "urban_archives",
+            Self::DrawingReview => "drawing_review",
+            Self::WaterSupply => "water_supply",
+            Self::Drainage => "drainage",
+            Self::PowerSupply => "power_supply",
+            Self::GasSupply => "gas_supply",
+            Self::HeatSupply => "heat_supply",
+            Self::Telecom => "telecom",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    pub fn label_zh(&self) -> &'static str {
+        match self {
+            Self::DevelopmentReform => "发展和改革部门",
+            Self::NaturalResources => "自然资源和规划部门",
+            Self::HousingConstruction => "住房和城乡建设部门",
+            Self::EcologyEnvironment => "生态环境部门",
+            Self::WaterResources => "水利部门",
+            Self::CivilAirDefense => "人民防空部门",
+            Self::AdministrativeApproval => "行政审批服务局",
+            Self::MarketRegulation => "市场监督管理部门",
+            Self::PublicSecurity => "公安机关",
+            Self::Taxation => "税务部门",
+            Self::HumanResources => "人力资源和社会保障部门",
+            Self::CulturalHeritage => "文化和旅游（文物）部门",
+            Self::Meteorology => "气象部门",
+            Self::Transport => "交通运输部门",
+            Self::UrbanManagement => "城市管理部门",
+            Self::EmergencyManagement => "应急管理部门",
+            Self::FireRescue => "消防救援机构",
+            Self::RealEstateRegistration => "不动产登记机构",
+            Self::UrbanArchives => "城建档案馆",
+            Self::DrawingReview => "施工图审查机构",
+            Self::WaterSupply => "供水企业",
+            Self::Drainage => "排水企业",
+            Self::PowerSupply => "供电企业",
+            Self::GasSupply => "燃气企业",
+            Self::HeatSupply => "供热企业",
+            Self::Telecom => "通信企业",
+        }
+    }
+}
+
+/// At which level the item is handled (办理层级).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// 省级
+    Province,
+    /// 市级
+    City,
+    /// 县级
+    County,
+    /// 按项目属地（项目所在县区的单位；市辖区项目由市级单位办理）
+    ByLocation,
+}
+
+impl Level {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Province => "province",
+            Self::City => "city",
+            Self::County => "county",
+            Self::ByLocation => "by_location",
+        }
+    }
+
+    pub fn label_zh(&self) -> &'static str {
+        match self {
+            Self::Province => "省级",
+            Self::City => "市级",
+            Self::County => "县级",
+            Self::ByLocation => "属地办理",
+        }
+    }
+}
+
+/// A required material (申报材料).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Material {
+    #[schema(example = "建设工程规划许可证申请表")]
+    pub name: String,
+    /// Always required (`true`) or only in some cases (`false`, see `note`).
+    #[serde(default = "yes")]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Which projects an item applies to (适用条件). Every field narrows: an empty list or an absent bound
+/// does not.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Applicability {
+    /// Categories (§7.3.2); empty: every category.
+    #[serde(default)]
+    pub categories: Vec<ProjectCategory>,
+    /// Investors; empty: both.
+    #[serde(default)]
+    pub investment: Vec<InvestmentKind>,
+    /// Land supply methods; empty: any.
+    #[serde(default)]
+    pub land_supply: Vec<LandSupply>,
+    /// Construction kinds; empty: any.
+    #[serde(default)]
+    pub construction: Vec<ConstructionKind>,
+    /// Only from this total investment (万元) on; a project without a figure is included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_investment_wan: Option<f64>,
+    /// Only below this total investment (万元); a project without a figure is included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_investment_wan: Option<f64>,
+    /// Only from this floor area (m²) on; a project without a figure is included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_floor_area_m2: Option<f64>,
+    /// Only for newly settled projects (新落户项目).
+    #[serde(default)]
+    pub newly_settled_only: bool,
+    /// Not put into a generated plan; the specialist adds it when the project needs it (按需办理), e.g.
+    /// items that depend on the site.
+    #[serde(default)]
+    pub on_demand: bool,
+}
+
+/// One approval item of the catalog (审批事项).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogItem {
+    /// Stable code, upper-case letters, digits and `-` (2–32), e.g. `LP-03`.
+    #[schema(example = "EP-01")]
+    pub code: String,
+    #[schema(example = "建设工程规划许可证核发")]
+    pub name: String,
+    pub stage: Stage,
+    pub unit_type: UnitType,
+    pub level: Level,
+    pub materials: Vec<Material>,
+    /// Promised time limit in working days (承诺办结时限); 0 for items done on the spot (即办件).
+    #[schema(example = 5)]
+    pub promised_working_days: u32,
+    /// Statutory time limit in working days (法定时限), when the law sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statutory_working_days: Option<u32>,
+    /// Legal basis (设定依据).
+    #[schema(example = "《中华人民共和国城乡规划法》第四十条")]
+    pub legal_basis: String,
+    /// Codes of the items that must conclude first (前置事项); absent ones are ignored in a plan.
+    #[serde(default)]
+    pub predecessors: Vec<String>,
+    #[serde(default)]
+    pub applies: Applicability,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The catalog as a data file and in each version (`services/planning/data/catalog.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogDocument {
+    /// Where the items were taken from.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    pub items: Vec<CatalogItem>,
+}
+
+/// Request of [`ops::CATALOG_GET`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetCatalog {
+    /// A past version; the current one when absent.
+    #[serde(default)]
+    pub version: Option<u32>,
+    #[serde(default)]
+    pub stage: Option<Stage>,
+    /// Only items that apply to this category.
+    #[serde(default)]
+    pub category: Option<ProjectCategory>,
+}
+
+/// The catalog (`GET /api/v1/catalog`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CatalogView {
+    pub version: u32,
+    pub created_at: DateTime<Utc>,
+    pub items: Vec<CatalogItem>,
+}
+
+/// Request of [`ops::CATALOG_VERSIONS`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListCatalogVersions {}
+
+/// One catalog version (事项库版本).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CatalogVersionView {
+    pub version: u32,
+    /// `seed` for the data file, else `put_item` / `remove_item`.
+    pub change: String,
+    /// The item changed.
+    pub code: Option<String>,
+    pub reason: String,
+    pub items: u32,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Body of `PUT /api/v1/catalog/items/{code}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutCatalogItemBody {
+    pub item: CatalogItem,
+    /// Why (2–500 characters).
+    #[schema(example = "依据市政府最新承诺时限调整")]
+    pub reason: String,
+    /// The version this edit was made against; 409 when the catalog has moved on.
+    #[serde(default)]
+    pub expected_version: Option<u32>,
+}
+
+/// Request of [`ops::CATALOG_PUT_ITEM`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PutCatalogItem {
+    pub actor: Actor,
+    pub code: String,
+    pub body: PutCatalogItemBody,
+}
+
+/// Body of `POST /api/v1/catalog/items/{code}/remove`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    /// Why (2–500 characters).
+    #[schema(example = "该事项已取消")]
+    pub reason: String,
+    #[serde(default)]
+    pub expected_version: Option<u32>,
+}
+
+/// Request of [`ops::CATALOG_REMOVE_ITEM`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoveCatalogItem {
+    pub actor: Actor,
+    pub code: String,
+    pub body: ReasonBody,
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Plans (代办方案) and schedules (预排工期)
+// ---------------------------------------------------------------------------------------------------------
+
+/// Plan status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanStatus {
+    /// Never published (草拟).
+    Draft,
+    /// A version is published; the draft may hold further edits (`draft_changes`).
+    Published,
+    /// Every item concluded (办结).
+    Completed,
+    /// The case was terminated (终止).
+    Withdrawn,
+}
+
+impl PlanStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Published => "published",
+            Self::Completed => "completed",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Draft, Self::Published, Self::Completed, Self::Withdrawn].into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// The project attributes a plan was generated from, with the values planning assumed where the project
+/// gave none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PlanProfile {
+    pub category: ProjectCategory,
+    pub investment: InvestmentKind,
+    pub land_supply: LandSupply,
+    pub construction: ConstructionKind,
+    #[serde(default)]
+    pub investment_wan: Option<f64>,
+    #[serde(default)]
+    pub floor_area_m2: Option<f64>,
+    #[serde(default)]
+    pub newly_settled: bool,
+    /// Which of the above were assumed from the category (`investment`, `land_supply`, `construction`).
+    #[serde(default)]
+    pub assumed: Vec<String>,
+}
+
+/// Where an item of a plan came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemOrigin {
+    /// Generated from the catalog for the project's category and attributes.
+    Generated,
+    /// Added by the specialist.
+    Added,
+}
+
+/// One item of a plan (办理事项清单中的一项).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PlanItem {
+    pub code: String,
+    pub name: String,
+    pub stage: Stage,
+    pub unit_type: UnitType,
+    pub level: Level,
+    /// A concrete responsible unit the specialist chose (routing's directory code); routing resolves
+    /// `unit_type` + `level` + the project's location when absent.
+    #[serde(default)]
+    pub unit_code: Option<String>,
+    pub materials: Vec<Material>,
+    pub promised_working_days: u32,
+    pub legal_basis: String,
+    /// Codes of items of this plan that must conclude first.
+    pub predecessors: Vec<String>,
+    pub origin: ItemOrigin,
+    /// The specialist's note (e.g. why the time was changed).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// One item's place in the schedule (预排工期).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ScheduledItem {
+    pub code: String,
+    pub name: String,
+    pub stage: Stage,
+    /// First and last working day planned for it (a 0-day item starts and ends on the same day).
+    #[schema(value_type = String, format = Date)]
+    pub start: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub end: NaiveDate,
+    pub working_days: u32,
+    /// Working days it may slip without moving the end of the plan (总时差).
+    pub slack: u32,
+    /// On the critical path (关键路径).
+    pub critical: bool,
+    /// Its dates rest on a year whose holidays are not loaded yet (暂定).
+    pub provisional: bool,
+}
+
+/// A stage's span in the schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StageSpan {
+    pub stage: Stage,
+    #[schema(value_type = String, format = Date)]
+    pub start: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub end: NaiveDate,
+    /// Working days from its first item's start to its last item's end.
+    pub working_days: u32,
+    pub items: u32,
+}
+
+/// A time target (时限目标) and how the plan meets it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TargetCheck {
+    /// `whole_process` (全流程) or `main_flow` (主流程).
+    pub target: String,
+    pub label_zh: String,
+    pub limit_working_days: u32,
+    pub planned_working_days: u32,
+    /// Working days over the limit, 0 when met.
+    pub excess_working_days: u32,
+    pub met: bool,
+}
+
+/// The schedule of a plan: every item, every stage, the critical path and the targets (Gantt data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Schedule {
+    #[schema(value_type = String, format = Date)]
+    pub start: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub end: NaiveDate,
+    /// Working days from the first start to the last end (总工期).
+    pub total_working_days: u32,
+    /// Some date rests on a year whose holidays are not loaded yet (暂定).
+    pub provisional: bool,
+    /// In plan order.
+    pub items: Vec<ScheduledItem>,
+    /// In stage order, stages without items left out.
+    pub stages: Vec<StageSpan>,
+    /// Codes of the longest chain, first to last (关键路径).
+    pub critical_path: Vec<String>,
+    pub targets: Vec<TargetCheck>,
+}
+
+/// One recorded edit of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlanEdit {
+    /// `generated`, `regenerated`, `added`, `changed`, `removed`, `published`, `rescheduled`, `withdrawn`, `completed`.
+    pub action: String,
+    pub code: Option<String>,
+    pub reason: Option<String>,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What a publication adds, changes and withdraws compared with the previous version.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlanChanges {
+    pub added: Vec<String>,
+    /// Items whose unit, materials, time limit or predecessors changed.
+    pub changed: Vec<String>,
+    pub withdrawn: Vec<String>,
+}
+
+impl PlanChanges {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.changed.is_empty() && self.withdrawn.is_empty()
+    }
+}
+
+/// A case's plan (`GET /api/v1/cases/{id}/plan`): the working copy, with its schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PlanView {
+    pub case_id: Uuid,
+    pub ledger_no: String,
+    pub office: String,
+    pub project: ProjectView,
+    pub specialist_id: String,
+    /// The last published version, 0 before the first publication.
+    pub version: u32,
+    pub status: PlanStatus,
+    /// The working copy differs from the published version.
+    pub draft_changes: bool,
+    /// What publishing now would add, change and withdraw.
+    pub pending_changes: PlanChanges,
+    /// Increases with every edit; send it back as `expected_revision` to refuse stale edits.
+    pub revision: u32,
+    /// The catalog version the plan was generated from.
+    pub catalog_version: u32,
+    pub profile: PlanProfile,
+    #[schema(value_type = String, format = Date)]
+    pub start_on: NaiveDate,
+    pub items: Vec<PlanItem>,
+    pub schedule: Schedule,
+    pub history: Vec<PlanEdit>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// Request of [`ops::PLAN_GET`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetPlan {
+    pub case_id: Uuid,
+}
+
+/// Request of [`ops::PLAN_VERSION`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetPlanVersion {
+    pub case_id: Uuid,
+    pub version: u32,
+}
+
+/// A published version, as it was published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PlanVersionView {
+    pub case_id: Uuid,
+    pub version: u32,
+    pub catalog_version: u32,
+    pub items: Vec<PlanItem>,
+    pub schedule: Schedule,
+    pub changes: PlanChanges,
+    pub note: Option<String>,
+    pub published_by: String,
+    pub published_at: DateTime<Utc>,
+}
+
+/// Body of `POST /api/v1/cases/{id}/plan/regenerate`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegenerateBody {
+    /// Why (2–500 characters).
+    pub reason: String,
+    /// Correct the project's attributes the plan is generated from.
+    #[serde(default)]
+    pub investment: Option<InvestmentKind>,
+    #[serde(default)]
+    pub land_supply: Option<LandSupply>,
+    #[serde(default)]
+    pub construction: Option<ConstructionKind>,
+    /// First working day of the schedule; today (or the next working day) when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub start_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub expected_revision: Option<u32>,
+}
+
+/// Request of [`ops::PLAN_REGENERATE`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegeneratePlan {
+    pub actor: Actor,
+    pub case_id: Uuid,
+    pub body: RegenerateBody,
+}
+
+/// Body of `POST /api/v1/cases/{id}/plan/items`: add a catalog item, or an item of the specialist's own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddItemBody {
+    /// A catalog code; the item is copied from the plan's catalog version unless `item` is given.
+    #[schema(example = "EP-06")]
+    pub code: String,
+    /// An item not in the catalog (its `code` must equal `code`).
+    #[serde(default)]
+    pub item: Option<CatalogItem>,
+    /// Why (2–500 characters).
+    pub reason: String,
+    #[serde(default)]
+    pub expected_revision: Option<u32>,
+}
+
+/// Request of [`ops::PLAN_ADD_ITEM`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddPlanItem {
+    pub actor: Actor,
+    pub case_id: Uuid,
+    pub body: AddItemBody,
+}
+
+/// Body of `PATCH /api/v1/cases/{id}/plan/items/{code}`: every field given is changed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditItemBody {
+    #[serde(default)]
+    pub unit_type: Option<UnitType>,
+    #[serde(default)]
+    pub level: Option<Level>,
+    /// A concrete unit code; `""` clears it.
+    #[serde(default)]
+    pub unit_code: Option<String>,
+    #[serde(default)]
+    pub promised_working_days: Option<u32>,
+    #[serde(default)]
+    pub materials: Option<Vec<Material>>,
+    #[serde(default)]
+    pub predecessors: Option<Vec<String>>,
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Why (2–500 characters).
+    pub reason: String,
+    #[serde(default)]
+    pub expected_revision: Option<u32>,
+}
+
+/// Request of [`ops::PLAN_EDIT_ITEM`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EditPlanItem {
+    pub actor: Actor,
+    pub case_id: Uuid,
+    pub code: String,
+    pub body: EditItemBody,
+}
+
+/// Request of [`ops::PLAN_REMOVE_ITEM`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovePlanItem {
+    pub actor: Actor,
+    pub case_id: Uuid,
+    pub code: String,
+    pub body: RemoveItemBody,
+}
+
+/// Body of `POST /api/v1/cases/{id}/plan/items/{code}/remove`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveItemBody {
+    /// Why (2–500 characters).
+    pub reason: String,
+    #[serde(default)]
+    pub expected_revision: Option<u32>,
+}
+
+/// Body of `POST /api/v1/cases/{id}/plan/publish`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishBody {
+    /// A note to the units and the applicant (0–500 characters).
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub expected_revision: Option<u32>,
+}
+
+/// Request of [`ops::PLAN_PUBLISH`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishPlan {
+    pub actor: Actor,
+    pub case_id: Uuid,
+    pub body: PublishBody,
+}
+
+/// One item as `plan.published` carries it: everything routing and deadline need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PublishedItem {
+    pub code: String,
+    pub name: String,
+    pub stage: Stage,
+    pub unit_type: UnitType,
+    pub level: Level,
+    #[serde(default)]
+    pub unit_code: Option<String>,
+    pub materials: Vec<Material>,
+    pub promised_working_days: u32,
+    pub legal_basis: String,
+    pub predecessors: Vec<String>,
+    #[schema(value_type = String, format = Date)]
+    pub planned_start: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub planned_end: NaiveDate,
+    pub critical: bool,
+    pub provisional: bool,
+}
+
+/// Data of `plan.published` (on `bb.evt.<accepting office>.plan.published`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PlanPublished {
+    pub case_id: Uuid,
+    pub ledger_no: String,
+    /// The accepting office (受理机构), which starts any linked handling (§7.4.2).
+    pub office: String,
+    pub version: u32,
+    pub category: ProjectCategory,
+    pub project_id: Uuid,
+    /// Where the project lies (the office of its county), for routing `by_location` items.
+    pub project_office: String,
+    pub project_name: String,
+    /// The applicant by reference only (联系人引用); notification looks up how to reach them.
+    pub applicant_id: Uuid,
+    pub specialist_id: String,
+    pub catalog_version: u32,
+    pub items: Vec<PublishedItem>,
+    #[schema(value_type = String, format = Date)]
+    pub planned_start: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub planned_end: NaiveDate,
+    pub total_working_days: u32,
+    pub critical_path: Vec<String>,
+    pub provisional: bool,
+    /// Against the previous version (everything `added` in version 1).
+    pub changes: PlanChanges,
+    pub note: Option<String>,
+    pub published_by: String,
+    pub published_at: DateTime<Utc>,
+}
+
+/// Data of `plan.revised`: a calendar change moved a published plan's planned dates (no new version).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PlanRevised {
+    pub case_id: Uuid,
+    pub office: String,
+    pub version: u32,
+    /// The calendar revision that caused it.
+    pub calendar_revision: i64,
+    pub items: Vec<RevisedItem>,
+    #[schema(value_type = String, format = Date)]
+    pub planned_end: NaiveDate,
+    pub total_working_days: u32,
+    pub provisional: bool,
+}
+
+/// An item's new planned dates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RevisedItem {
+    pub code: String,
+    #[schema(value_type = String, format = Date)]
+    pub planned_start: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub planned_end: NaiveDate,
+    pub provisional: bool,
+}
