@@ -379,7 +379,7 @@ impl PlanningService {
             items_of(&p)?.into_iter().filter(|i| i.origin == ItemOrigin::Added && !generated.contains(&i.code)),
         );
         select::reconcile_predecessors(&mut items, &catalog.items);
-        let start_on = calendar.add_working_days(req.body.start_on.unwrap_or_else(today), 0).value;
+        let start_on = calendar.add_working_days(req.body.start_on.unwrap_or(parse_date(&p.start_on)?), 0).value;
         let mut active: plan::ActiveModel = p.clone().into();
         active.profile = Set(json(&profile)?);
         active.catalog_version = Set(catalog_version);
@@ -597,7 +597,12 @@ impl PlanningService {
         }
         let (_, calendar) = self.calendar.current(&txn).await?;
         let profile: PlanProfile = from_json("plan.profile", &p.profile)?;
-        let schedule = schedule_of(&items, parse_date(&p.start_on)?, &calendar, &profile, &self.targets)?;
+        // The first publication starts the work: a draft made days ago is scheduled from today.
+        let mut start_on = parse_date(&p.start_on)?;
+        if p.version == 0 {
+            start_on = start_on.max(calendar.add_working_days(today(), 0).value);
+        }
+        let schedule = schedule_of(&items, start_on, &calendar, &profile, &self.targets)?;
         let project: ProjectView = from_json("plan.project", &p.project)?;
         let version = p.version + 1;
         let now = Utc::now();
@@ -621,6 +626,7 @@ impl PlanningService {
         let mut active: plan::ActiveModel = p.into();
         active.status = Set(PlanStatus::Published.as_str().into());
         active.version = Set(version);
+        active.start_on = Set(start_on.format("%Y-%m-%d").to_string());
         active.published_items = Set(Some(json(&items)?));
         active.published_schedule = Set(Some(json(&schedule)?));
         active.published_at = Set(Some(now));

@@ -505,3 +505,95 @@ async fn a_catalog_edit_is_a_new_version_and_plans_keep_theirs() {
     );
     p.shutdown.shutdown(Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn regenerating_with_corrected_attributes_keeps_what_the_specialist_added() {
+    let p = spawn().await;
+    let data = accepted(ProjectCategory::Industrial, today_utc());
+    publish(&p.js, EventType::CASE_ACCEPTED, data.case_id, &data).await;
+    let plan = wait_for_plan(&p.service, data.case_id).await;
+    assert!(plan.profile.assumed.contains(&"land_supply".to_string()));
+    let catalog = p.service.catalog_view(GetCatalog::default()).await.unwrap();
+    let extra = catalog.items.iter().find(|i| i.applies.on_demand).expect("an on-demand item").code.clone();
+    p.service
+        .add_item(AddPlanItem {
+            actor: actor("staff-371625-agent-1"),
+            case_id: data.case_id,
+            body: AddItemBody { code: extra.clone(), item: None, reason: "选址涉及".into(), expected_revision: None },
+        })
+        .await
+        .unwrap();
+    let regenerated = p
+        .service
+        .regenerate(bangban_contracts::planning::RegeneratePlan {
+            actor: actor("staff-371625-agent-1"),
+            case_id: data.case_id,
+            body: bangban_contracts::planning::RegenerateBody {
+                reason: "项目使用企业自有土地".into(),
+                land_supply: Some(bangban_contracts::project::LandSupply::Existing),
+                ..Default::default()
+            },
+        })
+        .await
+        .unwrap();
+    assert_eq!(regenerated.profile.land_supply, bangban_contracts::project::LandSupply::Existing);
+    assert!(!regenerated.profile.assumed.contains(&"land_supply".to_string()));
+    assert!(regenerated.items.iter().any(|i| i.code == extra), "the added item stays");
+    assert!(regenerated.items.len() < plan.items.len() + 1, "existing land needs fewer land-use items");
+    assert_eq!(regenerated.history.last().unwrap().action, "regenerated");
+    p.shutdown.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_local_closure_moves_the_plans_that_cross_it_and_its_removal_moves_them_back() {
+    let p = spawn().await;
+    let data = accepted(ProjectCategory::Industrial, today_utc());
+    publish(&p.js, EventType::CASE_ACCEPTED, data.case_id, &data).await;
+    let plan = wait_for_plan(&p.service, data.case_id).await;
+    // Close the plan's second working day.
+    let day = plan.schedule.items.iter().map(|i| i.end).filter(|d| *d > plan.schedule.start).min().unwrap();
+    let change = p
+        .service
+        .set_override(bangban_contracts::planning::SetOverride {
+            actor: actor("staff-371600-office_admin-1"),
+            date: day,
+            day: bangban_contracts::planning::OverrideBody {
+                working_day: false,
+                name: "台风停工".into(),
+                reason: "市政府临时通知".into(),
+            },
+        })
+        .await
+        .unwrap();
+    assert_eq!(change.dates_changed, vec![day]);
+    assert!(change.plans_rescheduled.iter().any(|r| r.case_id == data.case_id && r.version == 0));
+    let closed = p.service.calendar_day(day).await.unwrap();
+    assert_eq!((closed.working_day, closed.name.as_deref()), (false, Some("台风停工")));
+    let moved = p.service.get_plan(data.case_id).await.unwrap();
+    assert!(moved.schedule.end > plan.schedule.end, "the plan ends later");
+    let info = p.service.calendar_info().await.unwrap();
+    assert_eq!(info.overrides.len(), 1);
+    assert!(info.years.iter().any(|y| y.year == 2026 && y.source == "embedded"));
+
+    let removed = p
+        .service
+        .remove_override(bangban_contracts::planning::RemoveOverride {
+            actor: actor("staff-371600-office_admin-1"),
+            date: day,
+            reason: "通知撤销".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(removed.dates_changed, vec![day]);
+    assert_eq!(p.service.get_plan(data.case_id).await.unwrap().schedule.end, plan.schedule.end);
+    let again = p
+        .service
+        .remove_override(bangban_contracts::planning::RemoveOverride {
+            actor: actor("staff-371600-office_admin-1"),
+            date: day,
+            reason: "再次撤销".into(),
+        })
+        .await;
+    assert!(matches!(again, Err(PlanningError::NotFound(..))));
+    p.shutdown.shutdown(Duration::from_secs(5)).await;
+}

@@ -924,7 +924,7 @@ pub struct RegenerateBody {
     pub land_supply: Option<LandSupply>,
     #[serde(default)]
     pub construction: Option<ConstructionKind>,
-    /// First working day of the schedule; today (or the next working day) when absent.
+    /// First working day of the schedule; the plan keeps its start when absent.
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Date)]
     pub start_on: Option<NaiveDate>,
