@@ -21,10 +21,13 @@ use crate::{
     error::{PlanningError, Result},
 };
 
+/// A version and when it was made.
+type Version = (Arc<CatalogDocument>, chrono::DateTime<Utc>);
+
 /// Versions read so far, by number.
 #[derive(Default)]
 pub struct CatalogStore {
-    versions: Mutex<HashMap<i32, (Arc<CatalogDocument>, chrono::DateTime<Utc>)>>,
+    versions: Mutex<HashMap<i32, Version>>,
 }
 
 /// The newest version's number (0 before the seed).
@@ -77,7 +80,7 @@ impl CatalogStore {
         &self,
         conn: &C,
         version: i32,
-    ) -> Result<(Arc<CatalogDocument>, chrono::DateTime<Utc>)> {
+    ) -> Result<Version> {
         if let Some(hit) = self.versions.lock().expect("catalog cache lock").get(&version) {
             return Ok(hit.clone());
         }
