@@ -76,11 +76,7 @@ impl CatalogStore {
     }
 
     /// One version, whole.
-    pub async fn get<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        version: i32,
-    ) -> Result<Version> {
+    pub async fn get<C: ConnectionTrait>(&self, conn: &C, version: i32) -> Result<Version> {
         if let Some(hit) = self.versions.lock().expect("catalog cache lock").get(&version) {
             return Ok(hit.clone());
         }

@@ -519,7 +519,9 @@ async fn regenerating_with_corrected_attributes_keeps_what_the_specialist_added(
         .add_item(AddPlanItem {
             actor: actor("staff-371625-agent-1"),
             case_id: data.case_id,
-            body: AddItemBody { code: extra.clone(), item: None, reason: "选址涉及".into(), expected_revision: None },
+            body: AddItemBody {
+                code: extra.clone(), item: None, reason: "选址涉及".into(), expected_revision: None
+            },
         })
         .await
         .unwrap();
