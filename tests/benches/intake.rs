@@ -67,7 +67,7 @@ use bangban_contracts::{
 };
 use bangban_intake::{
     IntakeService, Migrator,
-    domain::{identity, ledger, validation},
+    domain::{attributes, identity, ledger, validation},
     entity::{applicant, case_unit, cases, contact_card, project, staff},
 };
 use bangban_platform::{
@@ -321,6 +321,9 @@ impl RawWriter {
             land_area_m2: Set(p.land_area_m2),
             floor_area_m2: Set(p.floor_area_m2),
             newly_settled: Set(p.newly_settled),
+            investment_kind: Set(p.investment_kind.map(|k| k.as_str().to_string())),
+            land_supply: Set(p.land_supply.map(|k| k.as_str().to_string())),
+            construction: Set(p.construction.map(|k| k.as_str().to_string())),
             created_at: Set(now),
         }
         .insert(&txn)
@@ -459,6 +462,21 @@ impl RawWriter {
                 land_area_m2: p.land_area_m2,
                 floor_area_m2: p.floor_area_m2,
                 newly_settled: p.newly_settled,
+                investment_kind: p
+                    .investment_kind
+                    .as_deref()
+                    .map(|s| attributes::investment_kind(s).context("investment kind"))
+                    .transpose()?,
+                land_supply: p
+                    .land_supply
+                    .as_deref()
+                    .map(|s| attributes::land_supply(s).context("land supply"))
+                    .transpose()?,
+                construction: p
+                    .construction
+                    .as_deref()
+                    .map(|s| attributes::construction(s).context("construction"))
+                    .transpose()?,
             },
             specialist_id: row.specialist_id,
             accepted_by: row.created_by,

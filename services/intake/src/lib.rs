@@ -41,7 +41,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        identity, ledger,
+        attributes, identity, ledger,
         pii::{self, PiiCipher},
         validation,
     },
@@ -282,6 +282,9 @@ impl IntakeService {
             land_area_m2: Set(p.land_area_m2),
             floor_area_m2: Set(p.floor_area_m2),
             newly_settled: Set(p.newly_settled),
+            investment_kind: Set(p.investment_kind.map(|k| k.as_str().to_string())),
+            land_supply: Set(p.land_supply.map(|k| k.as_str().to_string())),
+            construction: Set(p.construction.map(|k| k.as_str().to_string())),
             created_at: Set(now),
         };
         Ok(model.insert(txn).await?)
@@ -508,6 +511,9 @@ pub(crate) fn project_view(p: project::Model) -> Result<ProjectView> {
         land_area_m2: p.land_area_m2,
         floor_area_m2: p.floor_area_m2,
         newly_settled: p.newly_settled,
+        investment_kind: parse_optional("investment kind", p.investment_kind.as_deref(), attributes::investment_kind)?,
+        land_supply: parse_optional("land supply", p.land_supply.as_deref(), attributes::land_supply)?,
+        construction: parse_optional("construction", p.construction.as_deref(), attributes::construction)?,
     })
 }
 
@@ -530,6 +536,11 @@ pub fn staff_view(s: staff::Model) -> StaffView {
 
 pub(crate) fn parse<T>(what: &str, value: &str, f: impl Fn(&str) -> Option<T>) -> Result<T> {
     f(value).ok_or_else(|| IntakeError::Corrupt(format!("{what} {value:?}")))
+}
+
+/// A stored optional value: absent stays absent, an unknown spelling is corrupt data.
+pub(crate) fn parse_optional<T>(what: &str, value: Option<&str>, f: impl Fn(&str) -> Option<T>) -> Result<Option<T>> {
+    value.map(|v| parse(what, v, f)).transpose()
 }
 
 pub(crate) fn parse_uuid(value: &str) -> Result<Uuid> {

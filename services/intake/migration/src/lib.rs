@@ -8,6 +8,7 @@ mod m20261128_000030_create_acceptance;
 mod m20261128_000040_create_consultations;
 mod m20261128_000050_create_results_archive;
 mod m20261128_000060_create_history_audit;
+mod m20261202_000070_project_attributes;
 
 /// Every migration of intake, in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m20261128_000040_create_consultations::Migration));
         all.push(Box::new(m20261128_000060_create_history_audit::Migration));
         all.push(Box::new(m20261128_000050_create_results_archive::Migration));
+        all.push(Box::new(m20261202_000070_project_attributes::Migration));
         all
     }
 }

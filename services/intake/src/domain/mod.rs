@@ -1,5 +1,6 @@
 //! Intake's domain rules as plain functions, without I/O.
 
+pub mod attributes;
 pub mod identity;
 pub mod ledger;
 pub mod lifecycle;

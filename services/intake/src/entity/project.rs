@@ -15,6 +15,12 @@ pub struct Model {
     pub land_area_m2: Option<f64>,
     pub floor_area_m2: Option<f64>,
     pub newly_settled: bool,
+    /// Who invests (投资主体): `InvestmentKind::as_str`, `None` when not given.
+    pub investment_kind: Option<String>,
+    /// How the land is supplied (土地供应方式): `LandSupply::as_str`.
+    pub land_supply: Option<String>,
+    /// New construction or not (建设性质): `ConstructionKind::as_str`.
+    pub construction: Option<String>,
     pub created_at: DateTimeUtc,
 }
 
