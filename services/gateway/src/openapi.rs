@@ -61,6 +61,9 @@ pub fn document() -> utoipa::openapi::OpenApi {
     // Areas merge their own documents here, one line each.
     doc.merge(crate::handlers::consultations::Api::openapi());
     doc.merge(crate::handlers::results::Api::openapi());
+    doc.merge(crate::handlers::calendar::Api::openapi());
+    doc.merge(crate::handlers::catalog::Api::openapi());
+    doc.merge(crate::handlers::plans::Api::openapi());
     doc
 }
 

@@ -252,7 +252,7 @@ pub fn changed_dates(
     after: &Calendar,
     dates: impl IntoIterator<Item = NaiveDate>,
 ) -> Vec<NaiveDate> {
-    dates.into_iter().filter(|d| before.is_working_day(*d) != after.is_working_day(*d)).collect()
+    dates.into_iter().filter(|d| before.is_working_day(*d).value != after.is_working_day(*d).value).collect()
 }
 
 /// Every date of a year.

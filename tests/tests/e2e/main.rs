@@ -1,4 +1,4 @@
-//! End-to-end tests over real parts: nats-server, SQLite or PostgreSQL, intake and the gateway.
+//! End-to-end tests over real parts: nats-server, SQLite or PostgreSQL, intake, planning and the gateway.
 
 mod acceptance;
 mod api;
@@ -6,6 +6,7 @@ mod bus;
 mod consultations;
 mod directory;
 mod lifecycle;
+mod planning;
 mod registry;
 mod results;
 mod support;

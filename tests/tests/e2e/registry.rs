@@ -71,3 +71,57 @@ async fn registered_applicants_and_projects_are_reused_by_cases() {
     let applicant = app.token(Role::Applicant, "371625", Some(&first.id.to_string()));
     assert_eq!(app.http.get(app.url("/api/v1/applicants")).bearer_auth(applicant).send().await.unwrap().status(), 403);
 }
+
+#[tokio::test]
+async fn project_attributes_are_kept_refused_when_unknown_and_documented() {
+    let app = TestApp::spawn().await;
+    let token = app.token(Role::Assistant, "371625", None);
+    let project = json!({
+        "name": "博兴县安置房项目", "category": "gov_housing", "office": "371625",
+        "investment_kind": "government", "land_supply": "allocation", "construction": "new"
+    });
+    let res = app.http.post(app.url("/api/v1/projects")).bearer_auth(&token).json(&project).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let registered: Value = res.json().await.unwrap();
+    assert_eq!(
+        (&registered["investment_kind"], &registered["land_supply"], &registered["construction"]),
+        (&json!("government"), &json!("allocation"), &json!("new"))
+    );
+    let body = json!({"service_type": "assist", "office": "371625",
+        "applicant": {"kind": "legal_person", "name": "博兴县城投公司", "credit_code": "91440300708461136T"},
+        "project_id": registered["id"]});
+    let res = app.post_case(&token, &body).await;
+    assert_eq!(res.status(), 201);
+    let case: Value = res.json().await.unwrap();
+    assert_eq!(case["project"], registered, "a case of a registered project shows its attributes");
+
+    // An unknown value is refused by name, as a project and as the project of a case.
+    let mut bad = project.clone();
+    bad["land_supply"] = json!("stolen");
+    let res = app.http.post(app.url("/api/v1/projects")).bearer_auth(&token).json(&bad).send().await.unwrap();
+    assert_eq!(res.status(), 422);
+    let p: Value = res.json().await.unwrap();
+    assert_eq!(p["errors"][0]["field"], "land_supply", "{p}");
+    assert!(p["errors"][0]["reason_en"].as_str().unwrap_or_default().contains("stolen"), "{p}");
+    let mut case = sample_case();
+    case["project"]["construction"] = json!("demolition");
+    let res = app.post_case(&token, &case).await;
+    assert_eq!(res.status(), 422);
+    let p: Value = res.json().await.unwrap();
+    assert_eq!(p["errors"][0]["field"], "project.construction", "{p}");
+
+    // The OpenAPI document describes them.
+    let spec: Value = app.http.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let schemas = &spec["components"]["schemas"];
+    for schema in ["NewProject", "ProjectView"] {
+        for field in ["investment_kind", "land_supply", "construction"] {
+            assert!(schemas[schema]["properties"][field].is_object(), "{schema}.{field}: {}", schemas[schema]);
+        }
+    }
+    assert_eq!(
+        schemas["LandSupply"]["enum"],
+        json!(["allocation", "transfer", "existing"]),
+        "{}",
+        schemas["LandSupply"]
+    );
+}

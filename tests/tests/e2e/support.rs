@@ -1,10 +1,11 @@
 //! The whole platform on real parts for one test: a nats-server on a random port with its own
-//! JetStream store, a temp SQLite file or a fresh PostgreSQL schema, intake and the gateway.
+//! JetStream store, a temp SQLite file or a fresh PostgreSQL schema, intake, planning and the gateway.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use async_nats::jetstream::{self, consumer::pull};
 use bangban_intake::IntakeService;
+use bangban_planning::PlanningService;
 use bangban_platform::{
     Settings,
     auth::{Authenticator, Role},
@@ -27,6 +28,8 @@ pub struct TestApp {
     pub shutdown: Shutdown,
     pub intake: Arc<IntakeService>,
     pub intake_db: DatabaseConnection,
+    pub planning: Arc<PlanningService>,
+    pub planning_db: DatabaseConnection,
     pub auth: Authenticator,
     pub spans: InMemorySpanExporter,
     _db: TestDatabase,
@@ -60,7 +63,11 @@ impl TestApp {
         let shutdown = Shutdown::new();
         let running = bangban_intake::start(&settings, client.clone(), &shutdown).await.expect("intake");
         bangban_intake::seed::seed(&running.db).await.expect("seed");
-        let readiness = Readiness { nats: client.clone(), databases: vec![("intake", running.db.clone())] };
+        let planning = bangban_planning::start(&settings, client.clone(), &shutdown).await.expect("planning");
+        let readiness = Readiness {
+            nats: client.clone(),
+            databases: vec![("intake", running.db.clone()), ("planning", planning.db.clone())],
+        };
         let addr = bangban_gateway::start(&settings, client.clone(), readiness, &shutdown).await.expect("gateway");
         let auth = Authenticator::from_settings(&settings).expect("auth");
         TestApp {
@@ -72,6 +79,8 @@ impl TestApp {
             shutdown,
             intake: running.service,
             intake_db: running.db,
+            planning: planning.service,
+            planning_db: planning.db,
             auth,
             spans,
             _db: db,

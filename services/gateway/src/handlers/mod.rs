@@ -1,8 +1,21 @@
 //! HTTP handlers of `/api/v1`.
 
+pub mod calendar;
 pub mod cases;
+pub mod catalog;
 pub mod consultations;
 pub mod directory;
 pub mod me;
+pub mod plans;
 pub mod registry;
 pub mod results;
+
+/// Calls `bb.svc.planning.<op>`. Planning's problems (400, 404, 409, 422…) reach the client unchanged.
+pub(crate) async fn planning<Req: serde::Serialize, Resp: serde::de::DeserializeOwned>(
+    state: &crate::AppState,
+    op: &str,
+    req: &Req,
+) -> Result<Resp, bangban_platform::problem::Problem> {
+    let service = bangban_contracts::planning::SERVICE;
+    Ok(bangban_platform::rpc::call(&state.client, service, op, req, state.request_timeout).await?)
+}

@@ -107,10 +107,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .get_connection()
-            .execute_unprepared("INSERT INTO calendar_state (id, revision) VALUES (1, 1)")
-            .await?;
+        manager.get_connection().execute_unprepared("INSERT INTO calendar_state (id, revision) VALUES (1, 1)").await?;
         manager
             .create_table(
                 Table::create()
@@ -177,7 +174,12 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("plan_by_status").table(Plan::Table).col(Plan::Status).col(Plan::CaseId).to_owned(),
+                Index::create()
+                    .name("plan_by_status")
+                    .table(Plan::Table)
+                    .col(Plan::Status)
+                    .col(Plan::CaseId)
+                    .to_owned(),
             )
             .await?;
         manager
