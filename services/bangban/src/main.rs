@@ -15,7 +15,7 @@ use bangban_platform::{
 use clap::{Parser, Subcommand};
 
 /// Every service this binary can run, in start order.
-const SERVICES: [&str; 3] = ["intake", "planning", "gateway"];
+const SERVICES: [&str; 4] = ["intake", "planning", "routing", "gateway"];
 
 #[derive(Parser)]
 #[command(name = "bangban", version, about = "帮办代办平台 Bangban — construction-project approval assistance")]
@@ -102,6 +102,12 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("opening intake at {}", target.describe()))?;
             let report = bangban_intake::seed::seed(&db).await?;
             println!("seeded {} offices and {} staff into {}", report.offices, report.staff, target.describe());
+            let target = DbTarget::for_service(&settings, "routing")?;
+            let db = db::connect_and_migrate::<bangban_routing_migration::Migrator>(&target, 1)
+                .await
+                .with_context(|| format!("opening routing at {}", target.describe()))?;
+            let units = bangban_routing::seed::seed(&db).await?;
+            println!("seeded {units} responsible units into {}", target.describe());
             Ok(())
         }
         Command::Migrate { only } => {
@@ -110,6 +116,13 @@ async fn main() -> anyhow::Result<()> {
                 if service == "intake" {
                     let target = DbTarget::for_service(&settings, service)?;
                     db::connect_and_migrate::<bangban_intake_migration::Migrator>(&target, 1)
+                        .await
+                        .with_context(|| format!("migrating {service} at {}", target.describe()))?;
+                    println!("{service}: up to date ({})", target.describe());
+                }
+                if service == "routing" {
+                    let target = DbTarget::for_service(&settings, service)?;
+                    db::connect_and_migrate::<bangban_routing_migration::Migrator>(&target, 1)
                         .await
                         .with_context(|| format!("migrating {service} at {}", target.describe()))?;
                     println!("{service}: up to date ({})", target.describe());
@@ -133,6 +146,10 @@ async fn serve(config: Option<PathBuf>, services: Vec<&'static str>) -> anyhow::
     if services.contains(&"intake") {
         let running = bangban_intake::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
         databases.push(("intake", running.db));
+    }
+    if services.contains(&"routing") {
+        let running = bangban_routing::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
+        databases.push(("routing", running.db));
     }
     if services.contains(&"planning") {
         let running = bangban_planning::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;

@@ -59,6 +59,7 @@ fn migrate_creates_the_schema_and_unknown_services_are_refused() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(dir.path().join("intake.db").exists());
     assert!(dir.path().join("planning.db").exists());
+    assert!(dir.path().join("routing.db").exists());
     let out = bangban().args(["migrate", "--only", "nonsense"]).env("BANGBAN__DATA_DIR", dir.path()).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown service"));
@@ -96,6 +97,7 @@ async fn serve_answers_ready_and_stops_gracefully_on_sigterm() {
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["databases"]["intake"], "ok");
     assert_eq!(body["databases"]["planning"], "ok");
+    assert_eq!(body["databases"]["routing"], "ok");
 
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());

@@ -67,6 +67,9 @@ registry! {
     TASK_REJECTED = "task"."rejected" v 1 unit;
     TASK_RESULT_COLLECTED = "task"."result_collected" v 1 unit;
     TASK_WITHDRAWN = "task"."withdrawn" v 1 unit;
+    // Linked cross-level handling (联动帮办代办, §7.4.2): the unit's office acknowledged, or reported back.
+    TASK_LINK_ACKNOWLEDGED = "task"."link_acknowledged" v 1 unit;
+    TASK_LINK_REPORTED = "task"."link_reported" v 1 unit;
     // deadline (时限)
     TASK_WARNING = "task"."warning" v 1 unit;
     TASK_OVERDUE = "task"."overdue" v 1 unit;

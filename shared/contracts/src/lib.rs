@@ -10,6 +10,7 @@ pub mod office;
 pub mod pii;
 pub mod planning;
 pub mod project;
+pub mod routing;
 pub mod subjects;
 
 pub use envelope::{CloudEvent, EnvelopeError};

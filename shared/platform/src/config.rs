@@ -25,6 +25,22 @@ pub struct Settings {
     pub hotline: HotlineSettings,
     /// Time targets of service plans (`BANGBAN__PLANNING__…`).
     pub planning: PlanningSettings,
+    /// Routed tasks (`BANGBAN__ROUTING__…`).
+    pub routing: RoutingSettings,
+}
+
+/// Routed tasks and linked handling (联动帮办代办).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct RoutingSettings {
+    /// Working hours (09:00–17:00 on working days) the linked office has to acknowledge a linked task.
+    pub link_ack_working_hours: u32,
+}
+
+impl Default for RoutingSettings {
+    fn default() -> Self {
+        Self { link_ack_working_hours: 8 }
+    }
 }
 
 /// Time targets a plan's schedule is compared with (审批时限目标), in working days.
@@ -77,6 +93,7 @@ impl Default for Settings {
             storage: Default::default(),
             hotline: HotlineSettings::default(),
             planning: PlanningSettings::default(),
+            routing: RoutingSettings::default(),
         }
     }
 }

@@ -45,6 +45,10 @@ pub trait EventHandler: Send + Sync + 'static {
         subject: &str,
         event: &CloudEvent,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+
+    /// Called after the transaction of a handled event committed (e.g. to wake the outbox relay for the
+    /// events the handler enqueued).
+    fn committed(&self) {}
 }
 
 /// A durable consumer on `BANGBAN_EVENTS`.
@@ -216,7 +220,10 @@ async fn handle_once<H: EventHandler>(
         Err(e) => return Err(e.into()),
     }
     match txn.commit().await {
-        Ok(()) => Ok(true),
+        Ok(()) => {
+            handler.committed();
+            Ok(true)
+        }
         Err(e) if is_unique_violation(&e) => Ok(false),
         Err(e) => Err(e.into()),
     }
