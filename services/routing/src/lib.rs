@@ -877,6 +877,12 @@ pub async fn start_with_db(
     db: DatabaseConnection,
     shutdown: &Shutdown,
 ) -> anyhow::Result<Running> {
+    // The directory is reference data: a fresh installation starts with the built-in one (`bangban seed`
+    // refreshes it).
+    if unit::Entity::find().count(&db).await? == 0 {
+        let units = seed::seed(&db).await?;
+        tracing::info!(units, "unit directory loaded");
+    }
     let notifier = OutboxNotifier::new();
     let service = Arc::new(RoutingService::new(db.clone(), notifier.clone(), settings.routing.link_ack_working_hours));
     let relay = Relay::new(SERVICE, db.clone(), client.clone(), notifier, settings.outbox.clone());
