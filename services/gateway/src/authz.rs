@@ -4,8 +4,12 @@
 //! within their office's jurisdiction (the city office over every county); supervisors read
 //! everything; a responsible unit's officer reaches cases only through the tasks routed to the
 //! unit; an integrator reads the bus, not the API.
+//!
+//! Routed tasks (推送事项): the unit's officer and the staff of the unit's office work them; the case's
+//! specialist (or an admin of the accepting office) follows them up; in linked handling (联动帮办代办)
+//! the unit's office acknowledges and reports back, and both offices see the task.
 
-use bangban_contracts::office::CITY_OFFICE;
+use bangban_contracts::{office::CITY_OFFICE, routing::ListTasks};
 use bangban_platform::{
     auth::{Principal, Role},
     problem::Problem,
@@ -50,6 +54,30 @@ pub enum Action {
     EditCatalog,
     /// Change a case's service plan (代办方案): regenerate, add, change or remove items, publish.
     EditPlan,
+    /// Read the responsible-unit directory (责任单位名录).
+    ReadUnits,
+    /// List a unit's or an office's routed tasks (待办箱).
+    ListTasks,
+    /// Read one routed task, or a case's tasks.
+    ReadTask,
+    /// The unit's own steps on a task (`receive`, `start_review`, `request_supplement`, `approve`, `reject`).
+    WorkTask,
+    /// The case side's steps on a task (`supplement`, `collect_result`, `withdraw`).
+    FollowTask,
+    /// The linked office's steps (联动响应与反馈: `acknowledge_link`, `report_link`).
+    LinkTask,
+}
+
+impl Action {
+    /// The action a task step (`TaskAction::name()`) is; `None` for a name no step has.
+    pub fn for_task_step(name: &str) -> Option<Action> {
+        match name {
+            "receive" | "start_review" | "request_supplement" | "approve" | "reject" => Some(Action::WorkTask),
+            "supplement" | "collect_result" | "withdraw" => Some(Action::FollowTask),
+            "acknowledge_link" | "report_link" => Some(Action::LinkTask),
+            _ => None,
+        }
+    }
 }
 
 /// What it is done to.
@@ -65,6 +93,9 @@ pub enum Resource<'a> {
     /// Reference data kept once for the whole city (全市统一): the working-day calendar and the
     /// approval-item catalog. Everyone allowed reads it; only the city office changes it.
     CityWide,
+    /// One routed task: its unit, the unit's office, the accepting office of its case, the case's
+    /// specialist and applicant.
+    Task { unit: &'a str, unit_office: &'a str, case_office: &'a str, specialist: &'a str, applicant: &'a str },
 }
 
 /// Does `principal`'s office reach `office`? Its own, or every office for the city office.
@@ -73,6 +104,8 @@ fn in_jurisdiction(principal: &Principal, office: &str) -> bool {
 }
 
 const SPECIALISTS_AND_ADMINS: &[Role] = &[Role::Assistant, Role::Agent, Role::OfficeAdmin];
+const TASK_READERS: &[Role] =
+    &[Role::Applicant, Role::Assistant, Role::Agent, Role::Officer, Role::OfficeAdmin, Role::Supervisor];
 
 /// Which roles may take an action at all.
 fn roles_for(action: Action) -> &'static [Role] {
@@ -97,6 +130,13 @@ fn roles_for(action: Action) -> &'static [Role] {
         Action::ReadCalendar | Action::ReadCatalog => &Role::ALL,
         Action::ManageCalendar | Action::EditCatalog => &[Role::OfficeAdmin],
         Action::EditPlan => SPECIALISTS_AND_ADMINS,
+        // Public directory information (names, unit types, published office phones): everyone signed in,
+        // like the offices and the catalog; applicants see where their items go.
+        Action::ReadUnits => &Role::ALL,
+        Action::ListTasks => &[Role::Assistant, Role::Agent, Role::Officer, Role::OfficeAdmin, Role::Supervisor],
+        Action::ReadTask => TASK_READERS,
+        Action::WorkTask => &[Role::Assistant, Role::Agent, Role::Officer, Role::OfficeAdmin],
+        Action::FollowTask | Action::LinkTask => SPECIALISTS_AND_ADMINS,
         // People who work cases find each other; applicants see their own specialist on the contact card.
         Action::ReadStaff => {
             &[Role::Assistant, Role::Agent, Role::Expert, Role::Officer, Role::OfficeAdmin, Role::Supervisor]
@@ -115,22 +155,122 @@ fn is_read(action: Action) -> bool {
             | Action::ReadStaff
             | Action::ReadCalendar
             | Action::ReadCatalog
+            | Action::ReadUnits
+            | Action::ListTasks
+            | Action::ReadTask
     )
+}
+
+/// May `principal`'s role take `action` at all? 403 naming the roles that may, otherwise. Handlers call
+/// it before looking anything up when the answer cannot depend on what they would find.
+pub fn authorize_role(principal: &Principal, action: Action) -> Result<(), Problem> {
+    let allowed_roles = roles_for(action);
+    if allowed_roles.contains(&principal.role) {
+        return Ok(());
+    }
+    let names: Vec<&str> = allowed_roles.iter().map(|r| r.label_zh()).collect();
+    let names_en: Vec<&str> = allowed_roles.iter().map(|r| r.as_str()).collect();
+    Err(Problem::forbidden(
+        format!("角色“{}”无权执行此操作；需要：{}", principal.role.label_zh(), names.join("、")),
+        format!("role {} may not do this; it needs one of: {}", principal.role.as_str(), names_en.join(", ")),
+    ))
+}
+
+/// Whether `principal` (whose role may take `action`) may take it on the task.
+fn task_allowed(principal: &Principal, action: Action, resource: Resource<'_>) -> bool {
+    let Resource::Task { unit, unit_office, case_office, specialist, applicant } = resource else {
+        return false;
+    };
+    let own_unit = principal.unit.as_deref() == Some(unit);
+    let staff = SPECIALISTS_AND_ADMINS.contains(&principal.role);
+    match action {
+        Action::ReadTask => match principal.role {
+            Role::Supervisor => true,
+            Role::Applicant => principal.applicant.as_deref() == Some(applicant),
+            Role::Officer => own_unit,
+            _ => staff && (in_jurisdiction(principal, unit_office) || in_jurisdiction(principal, case_office)),
+        },
+        // The unit's officer, or the staff of the unit's office acting for it (the city office for city units only).
+        Action::WorkTask => {
+            if principal.role == Role::Officer {
+                own_unit
+            } else {
+                staff && principal.office == unit_office
+            }
+        }
+        // The case's specialist, or an admin of the accepting office (the city's admin for every case).
+        Action::FollowTask => {
+            principal.sub == specialist
+                || (principal.role == Role::OfficeAdmin && in_jurisdiction(principal, case_office))
+        }
+        // The linked office: the staff of the unit's office.
+        Action::LinkTask => staff && principal.office == unit_office,
+        _ => false,
+    }
+}
+
+/// The filter of a task list (待办箱) `principal` may run: the gateway forces it, never trusting the
+/// client. An officer sees their own unit's tasks (asking for another unit is 403); the staff and
+/// supervisors of a county office see the tasks of their office's units (asking for another office is
+/// 403); the city office's staff see everything, filtered as asked. Applicants, experts and
+/// integrators get 403.
+pub fn scope_task_list(principal: &Principal, mut filter: ListTasks) -> Result<ListTasks, Problem> {
+    authorize_role(principal, Action::ListTasks)?;
+    if principal.role == Role::Officer {
+        let Some(own) = principal.unit.clone() else {
+            return Err(Problem::forbidden("令牌未指明所属单位", "the token names no unit"));
+        };
+        if let Some(asked) = filter.unit.as_deref()
+            && asked != own
+        {
+            return Err(Problem::forbidden(
+                format!("只能查看本单位（{own}）的待办事项，无权查看 {asked}"),
+                format!("you may list the tasks of your own unit ({own}) only, not of {asked}"),
+            ));
+        }
+        filter.unit = Some(own);
+        return Ok(filter);
+    }
+    if principal.office == CITY_OFFICE {
+        return Ok(filter);
+    }
+    if let Some(asked) = filter.office.as_deref()
+        && asked != principal.office
+    {
+        return Err(Problem::forbidden(
+            format!("只能查看本机构（{}）所属单位的待办事项，无权查看 {asked}", principal.office),
+            format!("you may list the tasks of your own office's units ({}) only, not of {asked}", principal.office),
+        ));
+    }
+    filter.office = Some(principal.office.clone());
+    Ok(filter)
+}
+
+/// Which of a case's tasks `principal` may see: every one when they may read the case; otherwise
+/// those they may read one by one (an officer its unit's, a linked office its own units'). Someone who
+/// sees none learns nothing: 404, as for the case (403 for a role that never reads tasks).
+pub fn visible_case_tasks(
+    principal: &Principal,
+    case: Resource<'_>,
+    tasks: &[Resource<'_>],
+) -> Result<Vec<bool>, Problem> {
+    if authorize(principal, Action::ReadCase, case).is_ok() {
+        return Ok(vec![true; tasks.len()]);
+    }
+    authorize_role(principal, Action::ReadTask)?;
+    let visible: Vec<bool> = tasks.iter().map(|t| task_allowed(principal, Action::ReadTask, *t)).collect();
+    if visible.contains(&true) { Ok(visible) } else { Err(Problem::not_found("案件不存在", "case not found")) }
 }
 
 /// Allows or refuses. A role that may never take the action gets 403; a principal whose role may
 /// act but not on this case gets 404, so that the existence of others' cases does not leak.
+///
+/// On a task, someone who may read it but not take this step gets 403; someone who may not even read
+/// it (an officer of another unit, another county's staff) gets 404.
 pub fn authorize(principal: &Principal, action: Action, resource: Resource<'_>) -> Result<(), Problem> {
-    let allowed_roles = roles_for(action);
-    if !allowed_roles.contains(&principal.role) {
-        let names: Vec<&str> = allowed_roles.iter().map(|r| r.label_zh()).collect();
-        let names_en: Vec<&str> = allowed_roles.iter().map(|r| r.as_str()).collect();
-        return Err(Problem::forbidden(
-            format!("角色“{}”无权执行此操作；需要：{}", principal.role.label_zh(), names.join("、")),
-            format!("role {} may not do this; it needs one of: {}", principal.role.as_str(), names_en.join(", ")),
-        ));
-    }
+    authorize_role(principal, action)?;
     let ok = match (principal.role, resource) {
+        (_, Resource::Task { .. }) => task_allowed(principal, action, resource),
         (_, Resource::Directory) => true,
         (_, Resource::CityWide) => is_read(action) || principal.office == CITY_OFFICE,
         (Role::Supervisor, _) => is_read(action),
@@ -151,6 +291,24 @@ pub fn authorize(principal: &Principal, action: Action, resource: Resource<'_>) 
         return Ok(());
     }
     match resource {
+        Resource::Task { .. } if !task_allowed(principal, Action::ReadTask, resource) => {
+            Err(Problem::not_found("事项不存在", "task not found"))
+        }
+        Resource::Task { unit, .. } => Err(match action {
+            Action::WorkTask => Problem::forbidden(
+                format!("只有责任单位（{unit}）的审批人员或该单位所在机构的工作人员可以办理此步骤"),
+                format!("only an officer of the unit ({unit}) or the staff of its office may take this step"),
+            ),
+            Action::FollowTask => Problem::forbidden(
+                "只有本案的帮办（代办）员或受理机构的管理员可以办理此步骤",
+                "only the case's specialist or an admin of the accepting office may take this step",
+            ),
+            Action::LinkTask => Problem::forbidden(
+                "只有联动机构（责任单位所在机构）的工作人员可以响应或反馈联动事项",
+                "only the staff of the linked office (the unit's office) may acknowledge or report on linked handling",
+            ),
+            _ => Problem::forbidden("无权处理此事项", "you may not act on this task"),
+        }),
         Resource::Case { .. } if is_read(action) || matches!(principal.role, Role::Applicant | Role::Officer) => {
             Err(Problem::not_found("案件不存在", "case not found"))
         }
@@ -313,5 +471,228 @@ mod tests {
             assert_eq!(authorize(&who, Action::EditPlan, CASE).unwrap_err().status, 403, "{role:?}");
         }
         assert!(authorize(&p(Role::Applicant, "371625", Some("a-1")), Action::ReadCase, CASE).is_ok());
+    }
+
+    fn officer(unit: &str, office: &str) -> Principal {
+        Principal {
+            sub: "o".into(),
+            role: Role::Officer,
+            office: office.into(),
+            unit: Some(unit.into()),
+            applicant: None,
+        }
+    }
+
+    fn named(sub: &str, role: Role, office: &str) -> Principal {
+        Principal { sub: sub.into(), role, office: office.into(), unit: None, applicant: None }
+    }
+
+    /// A task at a unit of 博兴县 (371625) of a case accepted there, specialist s-1, applicant a-1.
+    const TASK: Resource<'static> = Resource::Task {
+        unit: "371625-XZSP",
+        unit_office: "371625",
+        case_office: "371625",
+        specialist: "s-1",
+        applicant: "a-1",
+    };
+
+    /// A linked task: the case accepted by the city office (371600), the unit in 博兴县 (371625).
+    const LINKED: Resource<'static> = Resource::Task {
+        unit: "371625-ZRZY",
+        unit_office: "371625",
+        case_office: "371600",
+        specialist: "s-city",
+        applicant: "a-1",
+    };
+
+    const UNIT_STEPS: [&str; 5] = ["receive", "start_review", "request_supplement", "approve", "reject"];
+    const CASE_STEPS: [&str; 3] = ["supplement", "collect_result", "withdraw"];
+    const LINK_STEPS: [&str; 2] = ["acknowledge_link", "report_link"];
+
+    fn step(name: &str) -> Action {
+        Action::for_task_step(name).unwrap_or_else(|| panic!("{name} is a step"))
+    }
+
+    fn status(principal: &Principal, action: Action, resource: Resource<'_>) -> u16 {
+        authorize(principal, action, resource).err().map(|p| p.status).unwrap_or(200)
+    }
+
+    #[test]
+    fn every_step_name_is_one_action() {
+        for name in UNIT_STEPS {
+            assert_eq!(step(name), Action::WorkTask);
+        }
+        for name in CASE_STEPS {
+            assert_eq!(step(name), Action::FollowTask);
+        }
+        for name in LINK_STEPS {
+            assert_eq!(step(name), Action::LinkTask);
+        }
+        assert_eq!(Action::for_task_step("approve_all"), None);
+    }
+
+    #[test]
+    fn everyone_reads_the_unit_directory() {
+        for role in Role::ALL {
+            assert!(
+                authorize(&p(role, "371625", Some("a-1")), Action::ReadUnits, Resource::Directory).is_ok(),
+                "{role:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_units_officer_or_its_offices_staff_work_the_task() {
+        for name in UNIT_STEPS {
+            let action = step(name);
+            assert_eq!(status(&officer("371625-XZSP", "371625"), action, TASK), 200, "{name}");
+            for role in [Role::Assistant, Role::Agent, Role::OfficeAdmin] {
+                assert_eq!(status(&p(role, "371625", None), action, TASK), 200, "{name} {role:?} of the unit's office");
+                // Another county's staff do not even see the task; the city's see it but act for city units only.
+                assert_eq!(status(&p(role, "371621", None), action, TASK), 404, "{name} {role:?} of 371621");
+                assert_eq!(status(&p(role, "371600", None), action, TASK), 403, "{name} {role:?} of the city");
+            }
+            // An officer of another unit learns nothing, even of the same office.
+            assert_eq!(status(&officer("371625-ZRZY", "371625"), action, TASK), 404, "{name}");
+            assert_eq!(status(&officer("371621-XZSP", "371621"), action, TASK), 404, "{name}");
+            // The applicant sees the task but does not work it; supervisors, experts, integrators never do.
+            assert_eq!(status(&p(Role::Applicant, "371625", Some("a-1")), action, TASK), 403, "{name}");
+            for role in [Role::Supervisor, Role::Expert, Role::Integrator] {
+                assert_eq!(status(&p(role, "371625", None), action, TASK), 403, "{name} {role:?}");
+            }
+        }
+        // City staff act for city units (and the provincial ones routed via the city).
+        let city_unit = Resource::Task {
+            unit: "371600-ZRZY",
+            unit_office: "371600",
+            case_office: "371625",
+            specialist: "s-1",
+            applicant: "a-1",
+        };
+        assert_eq!(status(&p(Role::Assistant, "371600", None), Action::WorkTask, city_unit), 200);
+        // The accepting county's staff see the city unit's task but do not act for the city's unit.
+        assert_eq!(status(&p(Role::Assistant, "371625", None), Action::WorkTask, city_unit), 403);
+    }
+
+    #[test]
+    fn the_case_side_follows_the_task_up() {
+        for name in CASE_STEPS {
+            let action = step(name);
+            assert_eq!(status(&named("s-1", Role::Assistant, "371625"), action, TASK), 200, "{name} the specialist");
+            assert_eq!(status(&named("s-1", Role::Agent, "371625"), action, TASK), 200, "{name} an agent specialist");
+            assert_eq!(status(&p(Role::OfficeAdmin, "371625", None), action, TASK), 200, "{name} the office's admin");
+            assert_eq!(status(&p(Role::OfficeAdmin, "371600", None), action, TASK), 200, "{name} the city's admin");
+            // A colleague who is not the specialist sees the task but does not follow it up.
+            assert_eq!(status(&p(Role::Assistant, "371625", None), action, TASK), 403, "{name} a colleague");
+            assert_eq!(status(&p(Role::OfficeAdmin, "371681", None), action, TASK), 404, "{name} another county");
+            // The unit's officer works the task but does not follow up the case; nor does the applicant.
+            assert_eq!(status(&officer("371625-XZSP", "371625"), action, TASK), 403, "{name} the officer");
+            assert_eq!(status(&p(Role::Applicant, "371625", Some("a-1")), action, TASK), 403, "{name}");
+            // Linked handling: the city's specialist follows up; the linked county's admin does not.
+            assert_eq!(status(&named("s-city", Role::Assistant, "371600"), action, LINKED), 200, "{name}");
+            assert_eq!(status(&p(Role::OfficeAdmin, "371625", None), action, LINKED), 403, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_linked_office_acknowledges_and_reports() {
+        for name in LINK_STEPS {
+            let action = step(name);
+            for role in [Role::Assistant, Role::Agent, Role::OfficeAdmin] {
+                assert_eq!(
+                    status(&p(role, "371625", None), action, LINKED),
+                    200,
+                    "{name} {role:?} of the linked office"
+                );
+                assert_eq!(status(&p(role, "371621", None), action, LINKED), 404, "{name} {role:?} of 371621");
+            }
+            // The initiating side sees the task and does not answer for the linked office.
+            assert_eq!(status(&named("s-city", Role::Assistant, "371600"), action, LINKED), 403, "{name}");
+            assert_eq!(status(&officer("371625-ZRZY", "371625"), action, LINKED), 403, "{name} an officer");
+            assert_eq!(status(&officer("371625-XZSP", "371625"), action, LINKED), 403, "{name} another unit's officer");
+        }
+    }
+
+    #[test]
+    fn who_reads_a_task() {
+        let read = |who: &Principal, resource| status(who, Action::ReadTask, resource);
+        assert_eq!(read(&officer("371625-XZSP", "371625"), TASK), 200);
+        assert_eq!(read(&officer("371625-ZRZY", "371625"), TASK), 404);
+        assert_eq!(read(&p(Role::Applicant, "371625", Some("a-1")), TASK), 200);
+        assert_eq!(read(&p(Role::Applicant, "371625", Some("a-2")), TASK), 404);
+        assert_eq!(read(&p(Role::Supervisor, "371681", None), TASK), 200);
+        assert_eq!(read(&p(Role::Assistant, "371625", None), TASK), 200);
+        assert_eq!(read(&p(Role::Assistant, "371600", None), TASK), 200, "the city sees all");
+        assert_eq!(read(&p(Role::Assistant, "371621", None), TASK), 404);
+        // Both sides of a linked task.
+        assert_eq!(read(&named("s-city", Role::Assistant, "371600"), LINKED), 200);
+        assert_eq!(read(&p(Role::Agent, "371625", None), LINKED), 200);
+        assert_eq!(read(&p(Role::Agent, "371621", None), LINKED), 404);
+        for role in [Role::Expert, Role::Integrator] {
+            assert_eq!(read(&p(role, "371600", None), TASK), 403, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn a_case_s_tasks_are_seen_with_the_case_or_one_by_one() {
+        let case = Resource::Case { office: "371600", applicant: "a-1", specialist: "s-city", units: &[] };
+        let at_city = Resource::Task {
+            unit: "371600-FGW",
+            unit_office: "371600",
+            case_office: "371600",
+            specialist: "s-city",
+            applicant: "a-1",
+        };
+        let tasks = [at_city, LINKED];
+        let seen = |who: &Principal| visible_case_tasks(who, case, &tasks).map_err(|p| p.status);
+        assert_eq!(seen(&named("s-city", Role::Assistant, "371600")), Ok(vec![true, true]));
+        assert_eq!(seen(&p(Role::Applicant, "371625", Some("a-1"))), Ok(vec![true, true]));
+        assert_eq!(seen(&p(Role::Supervisor, "371681", None)), Ok(vec![true, true]));
+        // The linked county sees its own units' tasks of the city's case; an officer their unit's.
+        assert_eq!(seen(&p(Role::Assistant, "371625", None)), Ok(vec![false, true]));
+        assert_eq!(seen(&officer("371625-ZRZY", "371625")), Ok(vec![false, true]));
+        assert_eq!(seen(&officer("371600-FGW", "371600")), Ok(vec![true, false]));
+        // Nobody else learns that the case exists.
+        assert_eq!(seen(&officer("371621-ZRZY", "371621")), Err(404));
+        assert_eq!(seen(&p(Role::Assistant, "371621", None)), Err(404));
+        assert_eq!(seen(&p(Role::Applicant, "371621", Some("a-2"))), Err(404));
+        assert_eq!(seen(&p(Role::Integrator, "371600", None)), Err(403));
+        // Before any task is routed, reading the case's tasks is reading the case.
+        assert_eq!(visible_case_tasks(&officer("371600-FGW", "371600"), case, &[]).map_err(|p| p.status), Err(404));
+        assert_eq!(visible_case_tasks(&p(Role::Agent, "371600", None), case, &[]).map_err(|p| p.status), Ok(vec![]));
+    }
+
+    #[test]
+    fn the_inbox_is_scoped_by_the_gateway() {
+        let ask = |unit: Option<&str>, office: Option<&str>| ListTasks {
+            unit: unit.map(Into::into),
+            office: office.map(Into::into),
+            ..Default::default()
+        };
+        // An officer: their unit, whatever they ask; another unit is refused.
+        let own = scope_task_list(&officer("371625-XZSP", "371625"), ask(None, None)).unwrap();
+        assert_eq!(own.unit.as_deref(), Some("371625-XZSP"));
+        let own = scope_task_list(&officer("371625-XZSP", "371625"), ask(Some("371625-XZSP"), None)).unwrap();
+        assert_eq!(own.unit.as_deref(), Some("371625-XZSP"));
+        let other = scope_task_list(&officer("371625-XZSP", "371625"), ask(Some("371625-ZRZY"), None)).unwrap_err();
+        assert_eq!(other.status, 403);
+        // County staff and supervisors: their office, forced; another office is refused.
+        for role in [Role::Assistant, Role::Agent, Role::OfficeAdmin, Role::Supervisor] {
+            let own = scope_task_list(&p(role, "371625", None), ask(Some("371625-ZRZY"), None)).unwrap();
+            assert_eq!((own.office.as_deref(), own.unit.as_deref()), (Some("371625"), Some("371625-ZRZY")), "{role:?}");
+            let own = scope_task_list(&p(role, "371625", None), ask(None, Some("371625"))).unwrap();
+            assert_eq!(own.office.as_deref(), Some("371625"), "{role:?}");
+            let other = scope_task_list(&p(role, "371625", None), ask(None, Some("371621"))).unwrap_err();
+            assert_eq!(other.status, 403, "{role:?}");
+            // The city office: everything, or what it asks for.
+            let all = scope_task_list(&p(role, "371600", None), ask(None, None)).unwrap();
+            assert_eq!((all.office, all.unit), (None, None), "{role:?}");
+            let some = scope_task_list(&p(role, "371600", None), ask(None, Some("371621"))).unwrap();
+            assert_eq!(some.office.as_deref(), Some("371621"), "{role:?}");
+        }
+        for role in [Role::Applicant, Role::Integrator, Role::Expert] {
+            let refused = scope_task_list(&p(role, "371600", Some("a-1")), ask(None, None)).unwrap_err();
+            assert_eq!(refused.status, 403, "{role:?}");
+        }
     }
 }

@@ -9,4 +9,5 @@ mod lifecycle;
 mod planning;
 mod registry;
 mod results;
+mod routing;
 mod support;

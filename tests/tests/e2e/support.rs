@@ -1,5 +1,5 @@
 //! The whole platform on real parts for one test: a nats-server on a random port with its own
-//! JetStream store, a temp SQLite file or a fresh PostgreSQL schema, intake, planning and the gateway.
+//! JetStream store, a temp SQLite file or a fresh PostgreSQL schema, intake, planning, routing and the gateway.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -13,6 +13,7 @@ use bangban_platform::{
     health::Readiness,
     shutdown::Shutdown,
 };
+use bangban_routing::RoutingService;
 use bangban_testkit::{NatsServer, TestDatabase};
 use futures::StreamExt;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
@@ -30,6 +31,8 @@ pub struct TestApp {
     pub intake_db: DatabaseConnection,
     pub planning: Arc<PlanningService>,
     pub planning_db: DatabaseConnection,
+    pub routing: Arc<RoutingService>,
+    pub routing_db: DatabaseConnection,
     pub auth: Authenticator,
     pub spans: InMemorySpanExporter,
     _db: TestDatabase,
@@ -64,9 +67,15 @@ impl TestApp {
         let running = bangban_intake::start(&settings, client.clone(), &shutdown).await.expect("intake");
         bangban_intake::seed::seed(&running.db).await.expect("seed");
         let planning = bangban_planning::start(&settings, client.clone(), &shutdown).await.expect("planning");
+        let routing = bangban_routing::start(&settings, client.clone(), &shutdown).await.expect("routing");
+        bangban_routing::seed::seed(&routing.db).await.expect("units");
         let readiness = Readiness {
             nats: client.clone(),
-            databases: vec![("intake", running.db.clone()), ("planning", planning.db.clone())],
+            databases: vec![
+                ("intake", running.db.clone()),
+                ("planning", planning.db.clone()),
+                ("routing", routing.db.clone()),
+            ],
         };
         let addr = bangban_gateway::start(&settings, client.clone(), readiness, &shutdown).await.expect("gateway");
         let auth = Authenticator::from_settings(&settings).expect("auth");
@@ -81,6 +90,8 @@ impl TestApp {
             intake_db: running.db,
             planning: planning.service,
             planning_db: planning.db,
+            routing: routing.service,
+            routing_db: routing.db,
             auth,
             spans,
             _db: db,
@@ -101,6 +112,12 @@ impl TestApp {
     /// A token for a named person (e.g. a seeded specialist, `staff-371625-assistant-1`).
     pub fn token_as(&self, sub: &str, role: Role, office: &str) -> String {
         self.auth.issue(sub, role, office, None, None, Duration::from_secs(600)).expect("token")
+    }
+
+    /// A token for an officer of a responsible unit (the `unit` claim, e.g. `371625-XZSP`), named `officer-<unit>`.
+    pub fn officer_token(&self, unit: &str, office: &str) -> String {
+        let sub = format!("officer-{unit}");
+        self.auth.issue(&sub, Role::Officer, office, Some(unit.into()), None, Duration::from_secs(600)).expect("token")
     }
 
     pub fn staff_token(&self) -> String {

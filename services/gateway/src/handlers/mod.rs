@@ -9,6 +9,7 @@ pub mod me;
 pub mod plans;
 pub mod registry;
 pub mod results;
+pub mod tasks;
 
 /// Calls `bb.svc.planning.<op>`. Planning's problems (400, 404, 409, 422…) reach the client unchanged.
 pub(crate) async fn planning<Req: serde::Serialize, Resp: serde::de::DeserializeOwned>(
@@ -17,5 +18,15 @@ pub(crate) async fn planning<Req: serde::Serialize, Resp: serde::de::Deserialize
     req: &Req,
 ) -> Result<Resp, bangban_platform::problem::Problem> {
     let service = bangban_contracts::planning::SERVICE;
+    Ok(bangban_platform::rpc::call(&state.client, service, op, req, state.request_timeout).await?)
+}
+
+/// Calls `bb.svc.routing.<op>`. Routing's problems (400, 404, 409, 422…) reach the client unchanged.
+pub(crate) async fn routing<Req: serde::Serialize, Resp: serde::de::DeserializeOwned>(
+    state: &crate::AppState,
+    op: &str,
+    req: &Req,
+) -> Result<Resp, bangban_platform::problem::Problem> {
+    let service = bangban_contracts::routing::SERVICE;
     Ok(bangban_platform::rpc::call(&state.client, service, op, req, state.request_timeout).await?)
 }

@@ -390,6 +390,11 @@ mod tests {
             ("/api/v1/catalog/versions", "get"),
             ("/api/v1/catalog/items/{code}", "put"),
             ("/api/v1/catalog/items/{code}/remove", "post"),
+            ("/api/v1/units", "get"),
+            ("/api/v1/tasks", "get"),
+            ("/api/v1/tasks/{id}", "get"),
+            ("/api/v1/tasks/{id}/transitions", "post"),
+            ("/api/v1/cases/{id}/tasks", "get"),
         ] {
             let item = paths.get(path).unwrap_or_else(|| panic!("{path} is not documented"));
             let op = match methods {
@@ -409,6 +414,27 @@ mod tests {
         assert_eq!(load["example"]["days"][0]["isOffDay"], true, "{load}");
         let edit = &json["paths"]["/api/v1/cases/{id}/plan/items/{code}"]["patch"]["requestBody"]["content"];
         assert!(edit["application/json"]["example"]["reason"].is_string(), "{edit}");
+        let step =
+            &json["paths"]["/api/v1/tasks/{id}/transitions"]["post"]["requestBody"]["content"]["application/json"];
+        for action in [
+            "receive",
+            "start_review",
+            "request_supplement",
+            "supplement",
+            "approve",
+            "reject",
+            "collect_result",
+            "withdraw",
+            "acknowledge_link",
+            "report_link",
+        ] {
+            assert_eq!(step["examples"][action]["value"]["action"], action, "an example of {action}: {step}");
+        }
+        let inbox = json["paths"]["/api/v1/tasks"]["get"]["parameters"].as_array().expect("parameters");
+        let names: Vec<&str> = inbox.iter().filter_map(|p| p["name"].as_str()).collect();
+        for name in ["unit", "office", "status", "case_id", "limit", "offset"] {
+            assert!(names.contains(&name), "{name} in {names:?}");
+        }
         // Every schema referred to is in the document.
         fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
             match v {
@@ -443,6 +469,16 @@ mod tests {
             "OverrideBody",
             "RemoveOverrideBody",
             "CalendarQuery",
+            "UnitView",
+            "TaskView",
+            "TaskPage",
+            "TaskAction",
+            "TaskStep",
+            "TaskStatus",
+            "SupplementNotice",
+            "LinkedHandling",
+            "ResultDocument",
+            "TaskEvent",
         ] {
             assert!(schemas.contains_key(name), "{name} missing");
         }

@@ -94,7 +94,12 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("unit_by_type").table(Unit::Table).col(Unit::UnitType).col(Unit::Office).to_owned(),
+                Index::create()
+                    .name("unit_by_type")
+                    .table(Unit::Table)
+                    .col(Unit::UnitType)
+                    .col(Unit::Office)
+                    .to_owned(),
             )
             .await?;
         manager
