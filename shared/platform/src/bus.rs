@@ -54,12 +54,12 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> Result<Client, BusE
             Err(e) => {
                 if started.elapsed() + delay > settings.connect_deadline {
                     return Err(BusError::Unreachable {
-                        url: settings.url.clone(),
+                        url: redact_url(&settings.url),
                         deadline: settings.connect_deadline,
                         last: e.to_string(),
                     });
                 }
-                tracing::warn!(url = %settings.url, error = %e, retry_in = ?delay, "NATS not reachable yet");
+                tracing::warn!(url = %redact_url(&settings.url), error = %e, retry_in = ?delay, "NATS not reachable yet");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
@@ -109,4 +109,42 @@ pub async fn ensure_streams(js: &jetstream::Context) -> Result<(), BusError> {
 /// Is the client connected right now? (`/readyz`, and failing fast instead of hanging.)
 pub fn is_connected(client: &Client) -> bool {
     client.connection_state() == async_nats::connection::State::Connected
+}
+
+/// The URL without its credentials (`nats://user:secret@host` → `nats://user:***@host`), for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    url.split(',')
+        .map(|one| {
+            let (scheme, rest) = match one.split_once("://") {
+                Some((s, r)) => (Some(s), r),
+                None => (None, one),
+            };
+            let rest = match rest.rsplit_once('@') {
+                Some((userinfo, host)) => match userinfo.split_once(':') {
+                    Some((user, _)) => format!("{user}:***@{host}"),
+                    None => format!("***@{host}"),
+                },
+                None => rest.to_string(),
+            };
+            match scheme {
+                Some(s) => format!("{s}://{rest}"),
+                None => rest,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod redact_tests {
+    #[test]
+    fn credentials_never_reach_a_log() {
+        assert_eq!(super::redact_url("nats://planning:s3cret@nats:4222"), "nats://planning:***@nats:4222");
+        assert_eq!(super::redact_url("nats://tok3n@nats:4222"), "nats://***@nats:4222");
+        assert_eq!(
+            super::redact_url("nats://a:b@n1:4222,nats://c:d@n2:4222"),
+            "nats://a:***@n1:4222,nats://c:***@n2:4222"
+        );
+        assert_eq!(super::redact_url("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+    }
 }

@@ -43,7 +43,7 @@ pub async fn bootstrap(config: Option<&Path>, service_name: &str) -> anyhow::Res
     let settings = Settings::load(config)?;
     let guard = bangban_telemetry::init(&telemetry_options(&settings, service_name))?;
     crate::metrics::install();
-    tracing::info!(nats = %settings.nats.url, data_dir = %settings.data_dir.display(), "starting {service_name}");
+    tracing::info!(nats = %crate::bus::redact_url(&settings.nats.url), data_dir = %settings.data_dir.display(), "starting {service_name}");
     let client = bus::connect(&settings.nats, service_name).await?;
     bus::ensure_streams(&async_nats::jetstream::new(client.clone())).await?;
     Ok((Context { settings, client, shutdown: Shutdown::new() }, guard))

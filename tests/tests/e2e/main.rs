@@ -6,6 +6,7 @@ mod bus;
 mod consultations;
 mod directory;
 mod lifecycle;
+mod nats_permissions;
 mod planning;
 mod registry;
 mod results;
