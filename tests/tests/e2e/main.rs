@@ -1,4 +1,4 @@
-//! End-to-end tests over real parts: nats-server, SQLite or PostgreSQL, intake, planning and the gateway.
+//! End-to-end tests over real parts: nats-server, SQLite or PostgreSQL, intake, planning, routing and the gateway.
 
 mod acceptance;
 mod api;
