@@ -220,7 +220,10 @@ pub fn validate_document(doc: &CatalogDocument) -> Vec<FieldError> {
             }
         }
     }
-    if let Some(cycle) = find_cycle(doc.items.iter().map(|item| (item.code.as_str(), item.predecessors.as_slice()))) {
+    // An item naming itself was reported above; the search looks for longer cycles.
+    let others: Vec<Vec<String>> =
+        doc.items.iter().map(|item| item.predecessors.iter().filter(|p| **p != item.code).cloned().collect()).collect();
+    if let Some(cycle) = find_cycle(doc.items.iter().zip(&others).map(|(item, p)| (item.code.as_str(), p.as_slice()))) {
         let at = cycle.first().and_then(|code| first.get(code.as_str())).copied().unwrap_or(0);
         let path = cycle.join(" → ");
         errors.push(FieldError::new(
@@ -469,6 +472,10 @@ mod tests {
         let errors = validate_document(&duplicate);
         assert_eq!(fields(&errors), vec!["items[1].code"]);
         assert!(errors[0].reason_en.contains("items[0]"));
+
+        // An item naming itself is reported once, not as a cycle too.
+        let itself = CatalogDocument { sources: vec![], items: vec![item("LP-01", &["LP-01"])] };
+        assert_eq!(fields(&validate_document(&itself)), vec!["items[0].predecessors[0]"]);
 
         let unknown = CatalogDocument { sources: vec![], items: vec![item("LP-01", &[]), item("EP-01", &["XX-99"])] };
         let errors = validate_document(&unknown);

@@ -126,6 +126,8 @@ fn working_days(calendar: &Calendar, start_on: NaiveDate, last: usize) -> Result
 /// order; the critical path (关键路径) from first to last; and the checks against `targets`: the whole process
 /// (全流程, every stage but company registration) and the main flow (主流程, the four national stages) with the
 /// limit for `investment`. Dates resting on a year whose holidays are not loaded are marked provisional (暂定).
+/// A 0-day item (即办件) occupies no working day: one waiting for the plan's last item is dated on the working day
+/// after the schedule's `end`.
 ///
 /// Errors: a code twice, a predecessor not in the plan, a cycle, or a plan longer than
 /// [`MAX_TOTAL_WORKING_DAYS`].
@@ -309,7 +311,8 @@ pub fn schedule(
     let provisional = day0_provisional || scheduled.iter().any(|item| item.provisional);
     Ok(Schedule {
         start: at(0).date,
-        end: at(total.max(1) - 1).date,
+        // The last date of any item: a 0-day item after the last one is done on the next working day.
+        end: at(last).date,
         total_working_days: u32_of(total),
         provisional,
         items: scheduled,
@@ -402,7 +405,8 @@ mod tests {
         let s = run(&with_d, date(2025, 9, 22));
         assert_eq!(dates(&s, "D"), (date(2025, 10, 11), date(2025, 10, 11)));
         assert_eq!(get(&s, "D").working_days, 0);
-        assert_eq!((s.end, s.total_working_days), (date(2025, 10, 10), 10));
+        // The plan ends with D's day, while D adds no working day to the total.
+        assert_eq!((s.end, s.total_working_days), (date(2025, 10, 11), 10));
     }
 
     /// A diamond: A (3) → B (5) and C (2) in parallel → D (4). D waits for the longer branch; C has 3 days' slack.
@@ -691,7 +695,9 @@ mod tests {
             };
             let latest = items.iter().zip(&s.items).map(|(p, si)| finish(p, si)).max().unwrap_or(0);
             prop_assert_eq!(s.total_working_days, latest);
-            prop_assert_eq!(s.end, calendar.add_working_days(day0, s.total_working_days.max(1) - 1).value);
+            // The end is the last item's date: the total's last day, or a 0-day item's day after it.
+            let last = s.items.iter().map(|i| i.end).max().unwrap_or(day0);
+            prop_assert_eq!(s.end, last.max(calendar.add_working_days(day0, s.total_working_days.max(1) - 1).value));
 
             // The critical path is a chain from day 0 whose durations add up to the total.
             prop_assert!(!s.critical_path.is_empty());

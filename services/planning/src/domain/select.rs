@@ -128,35 +128,54 @@ pub fn generate_items(catalog: &[CatalogItem], profile: &PlanProfile) -> Vec<Pla
 /// nowhere are dropped, an item never becomes its own predecessor, and each code is kept once, at its first
 /// occurrence.
 pub fn reconcile_predecessors(items: &mut [PlanItem], catalog: &[CatalogItem]) {
-    let present: HashSet<String> = items.iter().map(|item| item.code.clone()).collect();
-    let mut in_catalog: HashMap<&str, &[String]> = HashMap::new();
-    for item in catalog {
-        in_catalog.entry(item.code.as_str()).or_insert(item.predecessors.as_slice());
-    }
-    for item in items.iter_mut() {
-        if item.predecessors.iter().all(|p| present.contains(p) && *p != item.code) {
-            // The common case: nothing to replace; only duplicates to drop.
-            let mut seen = HashSet::new();
-            item.predecessors.retain(|p| seen.insert(p.clone()));
-            continue;
-        }
-        let mut kept: Vec<String> = Vec::new();
-        let mut visited: HashSet<&str> = HashSet::new();
-        // Depth first, in order: a missing code's predecessors take its place in the list.
-        let mut stack: Vec<&str> = item.predecessors.iter().rev().map(String::as_str).collect();
-        while let Some(code) = stack.pop() {
-            if !visited.insert(code) {
-                continue;
-            }
-            if present.contains(code) {
-                if code != item.code {
-                    kept.push(code.to_owned());
+    let rewritten: Vec<Option<Vec<String>>> = {
+        let present: HashSet<&str> = items.iter().map(|item| item.code.as_str()).collect();
+        // Built only when some predecessor is missing from the plan.
+        let mut in_catalog: Option<HashMap<&str, &[String]>> = None;
+        items
+            .iter()
+            .map(|item| {
+                let own = item.code.as_str();
+                let list = &item.predecessors;
+                // The common case: every predecessor in the plan, once, and not the item itself.
+                let clean = list
+                    .iter()
+                    .enumerate()
+                    .all(|(k, p)| p != own && present.contains(p.as_str()) && !list[..k].contains(p));
+                if clean {
+                    return None;
                 }
-            } else if let Some(predecessors) = in_catalog.get(code) {
-                stack.extend(predecessors.iter().rev().map(String::as_str));
-            }
+                let in_catalog = in_catalog.get_or_insert_with(|| {
+                    let mut map = HashMap::with_capacity(catalog.len());
+                    for c in catalog {
+                        map.entry(c.code.as_str()).or_insert(c.predecessors.as_slice());
+                    }
+                    map
+                });
+                let mut kept: Vec<String> = Vec::new();
+                let mut visited: HashSet<&str> = HashSet::new();
+                // Depth first, in order: a missing code's predecessors take its place in the list.
+                let mut stack: Vec<&str> = list.iter().rev().map(String::as_str).collect();
+                while let Some(code) = stack.pop() {
+                    if !visited.insert(code) {
+                        continue;
+                    }
+                    if present.contains(code) {
+                        if code != own {
+                            kept.push(code.to_owned());
+                        }
+                    } else if let Some(predecessors) = in_catalog.get(code) {
+                        stack.extend(predecessors.iter().rev().map(String::as_str));
+                    }
+                }
+                Some(kept)
+            })
+            .collect()
+    };
+    for (item, predecessors) in items.iter_mut().zip(rewritten) {
+        if let Some(predecessors) = predecessors {
+            item.predecessors = predecessors;
         }
-        item.predecessors = kept;
     }
 }
 
