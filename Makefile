@@ -33,7 +33,7 @@ fmt: ## Format the workspace
 	$(CARGO) fmt --all
 
 bench: ## Outbox relay and case acceptance and planning benchmarks against a local nats-server (bangban-e2e, benches "outbox", "intake" and "planning")
-	bash deploy/dev/with-nats-server.sh $(CARGO) bench -p bangban-e2e --bench outbox --bench intake --bench planning $(ARGS)
+	bash deploy/dev/with-nats-server.sh $(CARGO) bench -p bangban-e2e --bench outbox --bench intake --bench planning --bench routing $(ARGS)
 
 clean-data: ## Delete ./data (SQLite files and the NATS store of make run)
 	rm -rf ./data
