@@ -32,7 +32,7 @@ lint: ## rustfmt check and clippy with warnings as errors
 fmt: ## Format the workspace
 	$(CARGO) fmt --all
 
-bench: ## Outbox relay and case acceptance and planning benchmarks against a local nats-server (bangban-e2e, benches "outbox", "intake" and "planning")
+bench: ## Outbox relay, case acceptance, planning and routing benchmarks against a local nats-server (bangban-e2e, benches "outbox", "intake", "planning" and "routing")
 	bash deploy/dev/with-nats-server.sh $(CARGO) bench -p bangban-e2e --bench outbox --bench intake --bench planning --bench routing $(ARGS)
 
 clean-data: ## Delete ./data (SQLite files and the NATS store of make run)

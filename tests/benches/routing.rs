@@ -453,7 +453,6 @@ async fn run_once(
     let mut expected = 0usize;
 
     // Warm-up and light load: one plan at a time, each until all its tasks are in.
-    let mut light_plan = Vec::new();
     while let Some(p) = plans.next_if(|p| p.phase != Phase::Burst) {
         let (case_id, phase) = (p.case_id, p.phase);
         let (at, utc) = (Instant::now(), Utc::now());
@@ -467,9 +466,6 @@ async fn run_once(
         if !wait_for(&dispatched, expected, Duration::from_millis(1)).await {
             fail(failures, format!("{phase:?} plan {case_id}: its tasks never all arrived"));
             break;
-        }
-        if phase == Phase::Light {
-            light_plan.push(ms(at.elapsed()));
         }
     }
 
@@ -539,10 +535,11 @@ async fn run_once(
         drained,
         burst: Latency::default(),
         light: Latency::default(),
-        light_plan,
+        light_plan: Vec::new(),
         cpu,
     };
     let mut last = started;
+    let mut light_last: HashMap<Uuid, Instant> = HashMap::new();
     for r in &received.receipts {
         let Some(p) = published.get(&r.task.case_id) else { continue };
         let latency = match p.phase {
@@ -550,12 +547,20 @@ async fn run_once(
                 last = last.max(r.at);
                 &mut result.burst
             }
-            Phase::Light => &mut result.light,
+            Phase::Light => {
+                let l = light_last.entry(r.task.case_id).or_insert(r.at);
+                *l = (*l).max(r.at);
+                &mut result.light
+            }
             Phase::Warmup => continue,
         };
         latency.add(p, r);
     }
     result.wall = last.saturating_duration_since(started);
+    result.light_plan = light_last
+        .iter()
+        .filter_map(|(case_id, at)| published.get(case_id).map(|p| ms(at.saturating_duration_since(p.at))))
+        .collect();
 
     if !shutdown.shutdown(Duration::from_secs(10)).await {
         eprintln!("routing bench: run {round}: some tasks did not stop within 10 s");
