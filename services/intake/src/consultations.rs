@@ -528,9 +528,7 @@ fn distinct_units(attendees: &[Attendee]) -> Vec<String> {
 // Operations
 // -------------------------------------------------------------------------------------------------
 
-fn is_unique_violation(e: &DbErr) -> bool {
-    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
-}
+use bangban_platform::db::is_unique_violation;
 
 fn parse_uuid(value: &str) -> Result<Uuid> {
     Uuid::parse_str(value).map_err(|_| ConsultationError::Corrupt(format!("id {value:?}")))

@@ -494,10 +494,7 @@ pub(crate) async fn issue_contact_card(
     Ok(())
 }
 
-/// A unique index refused a row: another transaction got there first.
-pub(crate) fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
-    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
-}
+pub(crate) use bangban_platform::db::is_unique_violation;
 
 /// A project as shown in cases and the register.
 pub(crate) fn project_view(p: project::Model) -> Result<ProjectView> {
@@ -695,12 +692,7 @@ pub async fn start_with_db(
             settings: settings.consumer.clone(),
         };
         let follower = Arc::new(case_ops::LifecycleFollower { intake: service.clone() });
-        let (client, db, token) = (client.clone(), db.clone(), shutdown.token());
-        shutdown.spawn(async move {
-            if let Err(e) = bangban_platform::consumer::run(client, db, spec, follower, token).await {
-                tracing::error!(consumer = name, error = %e, "consumer stopped with an error");
-            }
-        });
+        bangban_platform::consumer::spawn(shutdown, client.clone(), db.clone(), spec, follower);
     }
     shutdown.spawn(async move {
         for h in handles {

@@ -31,18 +31,7 @@ where
     F: Fn(Arc<PlanningService>, Req) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Resp, E>> + Send + 'static,
 {
-    let state = state.clone();
-    rpc::serve(
-        service,
-        SERVICE,
-        operation,
-        move |req: Req| {
-            let fut = f(state.clone(), req);
-            async move { fut.await.map_err(Into::into) }
-        },
-        shutdown.clone(),
-    )
-    .await
+    rpc::serve_with_state(service, SERVICE, state, operation, f, shutdown).await
 }
 
 /// Serves every operation of planning until shutdown.

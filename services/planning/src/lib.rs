@@ -50,10 +50,7 @@ use crate::{
     error::{PlanningError, Result},
 };
 
-/// A unique index refused a row: another transaction got there first.
-pub(crate) fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
-    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
-}
+pub(crate) use bangban_platform::db::is_unique_violation;
 
 /// Planning's state: the database, the outbox's wake-up, the calendar and catalog caches and the targets.
 pub struct PlanningService {
@@ -312,12 +309,7 @@ pub async fn start_with_db(
     ] {
         let spec = ConsumerSpec { name: name.to_string(), filter_subject: filter, settings: settings.consumer.clone() };
         let follower = Arc::new(plans::PlanFollower { service: service.clone() });
-        let (client, db, token) = (client.clone(), db.clone(), shutdown.token());
-        shutdown.spawn(async move {
-            if let Err(e) = bangban_platform::consumer::run(client, db, spec, follower, token).await {
-                tracing::error!(consumer = name, error = %e, "consumer stopped with an error");
-            }
-        });
+        bangban_platform::consumer::spawn(shutdown, client.clone(), db.clone(), spec, follower);
     }
     shutdown.spawn(async move {
         for h in handles {

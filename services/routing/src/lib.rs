@@ -899,12 +899,7 @@ pub async fn start_with_db(
     ] {
         let spec = ConsumerSpec { name: name.to_string(), filter_subject: filter, settings: settings.consumer.clone() };
         let follower = Arc::new(Follower { service: service.clone() });
-        let (client, db, token) = (client.clone(), db.clone(), shutdown.token());
-        shutdown.spawn(async move {
-            if let Err(e) = bangban_platform::consumer::run(client, db, spec, follower, token).await {
-                tracing::error!(consumer = name, error = %e, "consumer stopped with an error");
-            }
-        });
+        bangban_platform::consumer::spawn(shutdown, client.clone(), db.clone(), spec, follower);
     }
     shutdown.spawn(async move {
         for h in handles {

@@ -94,6 +94,23 @@ pub async fn ensure_consumer(
     Ok(stream.get_or_create_consumer(&spec.name, config).await?)
 }
 
+/// Runs [`run`] as a background task of `shutdown`, logging how it ended.
+pub fn spawn<H: EventHandler>(
+    shutdown: &crate::shutdown::Shutdown,
+    client: async_nats::Client,
+    db: DatabaseConnection,
+    spec: ConsumerSpec,
+    handler: Arc<H>,
+) {
+    let token = shutdown.token();
+    shutdown.spawn(async move {
+        let name = spec.name.clone();
+        if let Err(e) = run(client, db, spec, handler, token).await {
+            tracing::error!(consumer = %name, error = %e, "consumer stopped with an error");
+        }
+    });
+}
+
 /// Runs a consumer until shutdown, one message at a time (so one aggregate's events keep order).
 pub async fn run<H: EventHandler>(
     client: async_nats::Client,
@@ -229,9 +246,7 @@ async fn handle_once<H: EventHandler>(
     }
 }
 
-fn is_unique_violation(e: &DbErr) -> bool {
-    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
-}
+use crate::db::is_unique_violation;
 
 /// Has this consumer processed this event?
 pub async fn already_processed<C: ConnectionTrait>(conn: &C, consumer: &str, event_id: &str) -> Result<bool, DbErr> {

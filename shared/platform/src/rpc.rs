@@ -31,6 +31,38 @@ pub async fn start_service(client: &Client, name: &str, description: &str) -> Re
         .await
 }
 
+/// [`serve`] with shared state: `f` gets the state and the decoded request, and its error becomes the problem
+/// the caller receives. Every service registers its operations through this.
+pub async fn serve_with_state<S, Req, Resp, E, F, Fut>(
+    service: &Service,
+    service_name: &str,
+    state: &Arc<S>,
+    operation: &str,
+    f: F,
+    shutdown: &CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>, async_nats::Error>
+where
+    S: Send + Sync + 'static,
+    Req: DeserializeOwned + Send + 'static,
+    Resp: Serialize + Send + 'static,
+    E: Into<Problem> + Send + 'static,
+    F: Fn(Arc<S>, Req) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Resp, E>> + Send + 'static,
+{
+    let state = state.clone();
+    serve(
+        service,
+        service_name,
+        operation,
+        move |req: Req| {
+            let fut = f(state.clone(), req);
+            async move { fut.await.map_err(Into::into) }
+        },
+        shutdown.clone(),
+    )
+    .await
+}
+
 /// Serves `operation` of `service` (`bb.svc.<service>.<operation>`) until shutdown. Each request runs
 /// in its own task; the handler gets the decoded request and returns the reply or a problem.
 pub async fn serve<Req, Resp, F, Fut>(
