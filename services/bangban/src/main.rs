@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use bangban_platform::{
     Settings,
     auth::{Authenticator, Role},
+    clock,
     config::AuthMode,
     db::{self, DbTarget},
     health::Readiness,
@@ -15,7 +16,7 @@ use bangban_platform::{
 use clap::{Parser, Subcommand};
 
 /// Every service this binary can run, in start order.
-const SERVICES: [&str; 4] = ["intake", "planning", "routing", "gateway"];
+const SERVICES: [&str; 5] = ["intake", "planning", "routing", "deadline", "gateway"];
 
 #[derive(Parser)]
 #[command(name = "bangban", version, about = "帮办代办平台 Bangban — construction-project approval assistance")]
@@ -127,6 +128,13 @@ async fn main() -> anyhow::Result<()> {
                         .with_context(|| format!("migrating {service} at {}", target.describe()))?;
                     println!("{service}: up to date ({})", target.describe());
                 }
+                if service == "deadline" {
+                    let target = DbTarget::for_service(&settings, service)?;
+                    db::connect_and_migrate::<bangban_deadline_migration::Migrator>(&target, 1)
+                        .await
+                        .with_context(|| format!("migrating {service} at {}", target.describe()))?;
+                    println!("{service}: up to date ({})", target.describe());
+                }
                 if service == "planning" {
                     let target = DbTarget::for_service(&settings, service)?;
                     db::connect_and_migrate::<bangban_planning_migration::Migrator>(&target, 1)
@@ -142,6 +150,13 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(config: Option<PathBuf>, services: Vec<&'static str>) -> anyhow::Result<()> {
     let (ctx, guard) = runtime::bootstrap(config.as_deref(), "bangban").await?;
+    if clock::is_rehearsal() {
+        eprintln!(
+            "REHEARSAL CLOCK (演练时钟): platform time starts at {} and runs {}x the wall clock — development only",
+            clock::now().to_rfc3339(),
+            clock::speed()
+        );
+    }
     let mut databases = Vec::new();
     if services.contains(&"intake") {
         let running = bangban_intake::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
@@ -154,6 +169,10 @@ async fn serve(config: Option<PathBuf>, services: Vec<&'static str>) -> anyhow::
     if services.contains(&"planning") {
         let running = bangban_planning::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
         databases.push(("planning", running.db));
+    }
+    if services.contains(&"deadline") {
+        let running = bangban_deadline::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
+        databases.push(("deadline", running.db));
     }
     let readiness = Readiness { nats: ctx.client.clone(), databases };
     if services.contains(&"gateway") {

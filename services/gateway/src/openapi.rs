@@ -65,6 +65,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::handlers::catalog::Api::openapi());
     doc.merge(crate::handlers::plans::Api::openapi());
     doc.merge(crate::handlers::tasks::Api::openapi());
+    doc.merge(crate::handlers::clock::Api::openapi());
     doc
 }
 

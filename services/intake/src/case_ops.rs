@@ -10,11 +10,12 @@ use bangban_contracts::{
     },
 };
 use bangban_platform::{
+    clock,
     consumer::{EventHandler, HandlerError},
     outbox,
     problem::FieldError,
 };
-use chrono::{SubsecRound, Utc};
+use chrono::SubsecRound;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -179,7 +180,7 @@ impl IntakeService {
     #[tracing::instrument(skip_all, fields(case.id = %req.id))]
     pub async fn change_specialist(&self, req: ChangeSpecialist) -> Result<CaseView> {
         let reason = text("reason", &req.change.reason, 2, 500)?;
-        let now = Utc::now().trunc_subsecs(6);
+        let now = clock::now().trunc_subsecs(6);
         let txn = bangban_platform::db::begin_write(&self.db).await?;
         let c = self.case_for_update(&txn, req.id).await?;
         let status = status_of(&c)?;
@@ -244,7 +245,7 @@ impl IntakeService {
     #[tracing::instrument(skip_all, fields(case.id = %req.id))]
     pub async fn terminate_case(&self, req: TerminateCase) -> Result<CaseView> {
         let note = text("note", &req.termination.note, 1, 2000)?;
-        let now = Utc::now().trunc_subsecs(6);
+        let now = clock::now().trunc_subsecs(6);
         let txn = bangban_platform::db::begin_write(&self.db).await?;
         let c = self.case_for_update(&txn, req.id).await?;
         if !validation::may_accept_for(&req.actor, &c.office) {
@@ -315,7 +316,7 @@ impl IntakeService {
             actor_office: Set(req.actor.office.clone()),
             purpose: Set(purpose),
             fields: Set(fields.join(",")),
-            at: Set(Utc::now().trunc_subsecs(6)),
+            at: Set(clock::now().trunc_subsecs(6)),
         }
         .insert(&txn)
         .await?;
@@ -339,14 +340,14 @@ impl IntakeService {
             Ok(Outcome::Moved(next)) => {
                 let mut active: cases::ActiveModel = c.into();
                 active.status = Set(next.as_str().to_string());
-                active.updated_at = Set(Utc::now().trunc_subsecs(6));
+                active.updated_at = Set(clock::now().trunc_subsecs(6));
                 active.update(txn).await?;
                 Ok(())
             }
             Ok(Outcome::MarkedReadyForResults) if !c.ready_for_results => {
                 let mut active: cases::ActiveModel = c.into();
                 active.ready_for_results = Set(true);
-                active.updated_at = Set(Utc::now().trunc_subsecs(6));
+                active.updated_at = Set(clock::now().trunc_subsecs(6));
                 active.update(txn).await?;
                 Ok(())
             }
@@ -408,7 +409,7 @@ impl EventHandler for LifecycleFollower {
                     case_id: Set(case_id),
                     unit: Set(unit.to_string()),
                     office: Set(parsed.office().to_string()),
-                    first_dispatched_at: Set(Utc::now().trunc_subsecs(6)),
+                    first_dispatched_at: Set(clock::now().trunc_subsecs(6)),
                 })
                 .on_conflict(
                     sea_orm::sea_query::OnConflict::columns([case_unit::Column::CaseId, case_unit::Column::Unit])

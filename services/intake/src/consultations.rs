@@ -29,7 +29,7 @@ use bangban_contracts::{
     office::is_known_office,
 };
 use bangban_platform::{
-    outbox,
+    clock, outbox,
     problem::{FieldError, Problem},
 };
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, SubsecRound, Utc};
@@ -544,7 +544,7 @@ impl IntakeService {
     #[tracing::instrument(skip_all, fields(office = %req.consultation.office, channel = req.consultation.channel.as_str(), consultation.id = tracing::field::Empty))]
     pub async fn record_consultation(&self, req: RecordConsultation) -> Result<ConsultationView> {
         let RecordConsultation { actor, consultation } = req;
-        let now = Utc::now().trunc_subsecs(6);
+        let now = clock::now().trunc_subsecs(6);
         let c = validate_consultation(&consultation, now).map_err(ConsultationError::Validation)?;
         if !validation::may_accept_for(&actor, &c.office) {
             return Err(ConsultationError::OfficeForbidden { actor: actor.sub, office: c.office });
@@ -571,7 +571,7 @@ impl IntakeService {
                 "one or more replay keys of at most 160 characters are required",
             )]));
         }
-        let now = Utc::now().trunc_subsecs(6);
+        let now = clock::now().trunc_subsecs(6);
         let c = validate_ticket(&ticket, now).map_err(ConsultationError::Validation)?;
         let id = Uuid::now_v7();
 
@@ -768,7 +768,7 @@ impl IntakeService {
     #[tracing::instrument(skip_all, fields(consultation.id = %req.consultation_id))]
     pub async fn schedule_joint_meeting(&self, req: ScheduleJointMeeting) -> Result<ConsultationView> {
         let ScheduleJointMeeting { actor, consultation_id, meeting } = req;
-        let now = Utc::now().trunc_subsecs(6);
+        let now = clock::now().trunc_subsecs(6);
         validate_joint_meeting(&meeting, now).map_err(ConsultationError::Validation)?;
         let txn = bangban_platform::db::begin_write(&self.db).await?;
         let c = self.consultation_for(&txn, &actor, consultation_id).await?;
@@ -827,7 +827,7 @@ impl IntakeService {
     #[tracing::instrument(skip_all, fields(consultation.id = %req.consultation_id))]
     pub async fn record_joint_meeting_minutes(&self, req: RecordJointMeetingMinutes) -> Result<ConsultationView> {
         let RecordJointMeetingMinutes { actor, consultation_id, minutes } = req;
-        let now = Utc::now().trunc_subsecs(6);
+        let now = clock::now().trunc_subsecs(6);
         let txn = bangban_platform::db::begin_write(&self.db).await?;
         let c = self.consultation_for(&txn, &actor, consultation_id).await?;
         let meeting = joint_meeting::Entity::find()

@@ -25,7 +25,7 @@ use bangban_contracts::{
 };
 pub use bangban_intake_migration::Migrator;
 use bangban_platform::{
-    Settings,
+    Settings, clock,
     db::{self, DbTarget},
     outbox::{self, OutboxNotifier, Relay},
     problem::FieldError,
@@ -103,7 +103,7 @@ impl IntakeService {
         identity: &validation::NormalisedIdentity,
     ) -> Result<CaseView> {
         // Microseconds: what both databases keep, so the reply equals what a later read returns.
-        let now = Utc::now().trunc_subsecs(6);
+        let now = clock::now().trunc_subsecs(6);
         let case_id = Uuid::now_v7();
 
         let txn = bangban_platform::db::begin_write(&self.db).await?;

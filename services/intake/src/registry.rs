@@ -4,8 +4,8 @@ use bangban_contracts::intake::{
     ApplicantPage, ApplicantView, ListApplicants, ListProjects, ProjectPage, ProjectView, RegisterApplicant,
     RegisterProject, Registered,
 };
-use bangban_platform::problem::FieldError;
-use chrono::{SubsecRound, Utc};
+use bangban_platform::{clock, problem::FieldError};
+use chrono::SubsecRound;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::{
@@ -40,7 +40,7 @@ impl IntakeService {
         }
         let mut attempt = 0;
         loop {
-            let now = Utc::now().trunc_subsecs(6);
+            let now = clock::now().trunc_subsecs(6);
             let txn = bangban_platform::db::begin_write(&self.db).await?;
             let (model, created) = match self.upsert_applicant(&txn, &req.applicant, &identity, now).await {
                 // Registered at the same moment by someone else: look again.
@@ -93,7 +93,7 @@ impl IntakeService {
         if !errors.is_empty() {
             return Err(IntakeError::Validation(errors));
         }
-        let now = Utc::now().trunc_subsecs(6);
+        let now = clock::now().trunc_subsecs(6);
         let txn = bangban_platform::db::begin_write(&self.db).await?;
         let model = self.insert_project(&txn, &req.project, now).await?;
         txn.commit().await?;

@@ -35,7 +35,7 @@ use bangban_contracts::{
     },
 };
 use bangban_platform::{
-    Settings,
+    Settings, clock,
     objects::{DocumentStore, StoreError},
     outbox,
     problem::{FieldError, Problem},
@@ -453,7 +453,7 @@ pub struct ResultsService {
 
 fn now() -> chrono::DateTime<Utc> {
     // Microseconds: what both databases keep, so a reply equals what a later read returns.
-    Utc::now().trunc_subsecs(6)
+    clock::now().trunc_subsecs(6)
 }
 
 fn parse_uuid(value: &str) -> Result<Uuid> {

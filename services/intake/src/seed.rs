@@ -5,7 +5,7 @@
 //! in place and adds nothing twice.
 
 use bangban_contracts::office::OFFICES;
-use chrono::Utc;
+use bangban_platform::clock;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, sea_query::OnConflict};
 
 use crate::entity::{office, staff};
@@ -24,7 +24,7 @@ const GIVEN: [&str; 7] = ["晓明", "丽娜", "建国", "海燕", "志强", "雪
 
 /// The demo roster: deterministic ids (`staff-<office>-<role>-<n>`), usable as token subjects.
 pub fn demo_roster() -> Vec<staff::Model> {
-    let now = Utc::now();
+    let now = clock::now();
     let mut out = Vec::new();
     for (oi, (code, _)) in OFFICES.iter().enumerate() {
         let mut k = 0;

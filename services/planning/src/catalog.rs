@@ -9,7 +9,7 @@ use std::{
 use bangban_contracts::planning::{
     CatalogDocument, CatalogItem, CatalogVersionView, CatalogView, GetCatalog, PutCatalogItem, RemoveCatalogItem,
 };
-use bangban_platform::problem::FieldError;
+use bangban_platform::{clock, problem::FieldError};
 use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, QuerySelect, TransactionTrait,
@@ -62,7 +62,7 @@ impl CatalogStore {
             document: Set(serde_json::to_string(&document)?),
             items: Set(document.items.len() as i32),
             created_by: Set("system".into()),
-            created_at: Set(Utc::now()),
+            created_at: Set(clock::now()),
         };
         let txn = db.begin().await?;
         match catalog_version::Entity::insert(row).exec(&txn).await {
@@ -189,7 +189,7 @@ async fn write_version<C: ConnectionTrait>(
         document: serde_json::to_string(document).map_err(|e| PlanningError::corrupt(e.to_string()))?,
         items: document.items.len() as i32,
         created_by: by.to_string(),
-        created_at: Utc::now(),
+        created_at: clock::now(),
     };
     let row = catalog_version::ActiveModel {
         version: Set(model.version),

@@ -31,7 +31,7 @@ use bangban_contracts::{
 };
 use bangban_planning_migration::Migrator;
 use bangban_platform::{
-    Settings,
+    Settings, clock,
     consumer::ConsumerSpec,
     db::{self, DbTarget},
     outbox::{self, OutboxNotifier, Relay},
@@ -160,7 +160,7 @@ impl PlanningService {
             name,
             reason,
             set_by: actor.clone(),
-            set_at: Utc::now(),
+            set_at: clock::now(),
         };
         let change = CalendarChangeKind::OverrideSet { day: calendar::override_view(&row)? };
         self.change_calendar(&actor, change, vec![req.date], move |txn, _| {
@@ -219,7 +219,7 @@ impl PlanningService {
         let txn = db::begin_write(&self.db).await?;
         let revision = bump_revision(&txn).await?;
         let before = calendar::build(&txn).await?;
-        let at = Utc::now();
+        let at = clock::now();
         store(&txn, at).await?;
         let mut after = before.clone();
         match &change {

@@ -14,6 +14,7 @@ use bangban_contracts::{
     },
 };
 use bangban_platform::{
+    clock,
     consumer::{EventHandler, HandlerError},
     outbox,
     problem::FieldError,
@@ -65,7 +66,7 @@ fn status_of(p: &plan::Model) -> Result<PlanStatus> {
 
 /// Today in Asia/Shanghai.
 pub fn today() -> NaiveDate {
-    Utc::now().with_timezone(&shanghai()).date_naive()
+    clock::now().with_timezone(&shanghai()).date_naive()
 }
 
 /// The schedule of `items`, a cycle or an unknown predecessor being the client's mistake on `field`.
@@ -259,7 +260,7 @@ impl PlanningService {
         let items = select::generate_items(&catalog.items, &profile);
         let accepted_on = data.accepted_at.with_timezone(&shanghai()).date_naive();
         let start_on = calendar.add_working_days(accepted_on, 0).value;
-        let now = Utc::now();
+        let now = clock::now();
         plan::ActiveModel {
             case_id: Set(case_id.clone()),
             ledger_no: Set(data.ledger_no.clone()),
@@ -296,7 +297,7 @@ impl PlanningService {
         if matches!(status_of(&p)?, PlanStatus::Withdrawn | PlanStatus::Completed) {
             return Ok(());
         }
-        let now = Utc::now();
+        let now = clock::now();
         let mut active: plan::ActiveModel = p.clone().into();
         active.status = Set(PlanStatus::Withdrawn.as_str().into());
         active.updated_at = Set(now);
@@ -311,7 +312,7 @@ impl PlanningService {
         if status_of(&p)? != PlanStatus::Published {
             return Ok(());
         }
-        let now = Utc::now();
+        let now = clock::now();
         let mut active: plan::ActiveModel = p.clone().into();
         active.status = Set(PlanStatus::Completed.as_str().into());
         active.updated_at = Set(now);
@@ -336,7 +337,7 @@ impl PlanningService {
         edit: (&str, Option<&str>, &str, &str),
     ) -> Result<plan::Model> {
         let (action, code, reason, actor) = edit;
-        let now = Utc::now();
+        let now = clock::now();
         let case_id = p.case_id.clone();
         let mut active: plan::ActiveModel = p.into();
         active.items = Set(json(&items)?);
@@ -605,7 +606,7 @@ impl PlanningService {
         let schedule = schedule_of(&items, start_on, &calendar, &profile, &self.targets)?;
         let project: ProjectView = from_json("plan.project", &p.project)?;
         let version = p.version + 1;
-        let now = Utc::now();
+        let now = clock::now();
         plan_version::ActiveModel {
             case_id: Set(p.case_id.clone()),
             version: Set(version),
@@ -665,7 +666,7 @@ impl PlanningService {
             .all(txn)
             .await?;
         let mut moved = Vec::new();
-        let now = Utc::now();
+        let now = clock::now();
         for p in open {
             let profile: PlanProfile = from_json("plan.profile", &p.profile)?;
             let start_on = parse_date(&p.start_on)?;

@@ -29,7 +29,7 @@ use bangban_contracts::{
     },
 };
 use bangban_platform::{
-    Settings,
+    Settings, clock,
     consumer::{ConsumerSpec, EventHandler, HandlerError},
     db::{self, DbTarget},
     outbox::{self, OutboxNotifier, Relay},
@@ -242,7 +242,7 @@ impl RoutingService {
     /// One status step: checked, recorded with actor, time and note, announced; approvals dispatch the
     /// items that waited for them; the last conclusion completes the plan.
     pub async fn transition(&self, req: TransitionTask) -> Result<TaskView> {
-        let today = Utc::now().with_timezone(&shanghai()).date_naive();
+        let today = clock::now().with_timezone(&shanghai()).date_naive();
         let errors = domain::validate(&req.action, today);
         if !errors.is_empty() {
             return Err(RoutingError::Validation(errors));
@@ -267,7 +267,7 @@ impl RoutingService {
                 "this task has no linked handling".into(),
             ));
         }
-        let now = Utc::now();
+        let now = clock::now();
         let actor = req.actor.sub.clone();
         let mut active: task::ActiveModel = t.clone().into();
         let note: Option<String>;
@@ -381,7 +381,7 @@ impl RoutingService {
     pub(crate) async fn on_plan_published(&self, txn: &DatabaseTransaction, plan: &PlanPublished) -> Result<()> {
         let case_id = plan.case_id.to_string();
         let existing = case_plan::Entity::find_by_id(case_id.clone()).one(txn).await?;
-        let now = Utc::now();
+        let now = clock::now();
         match &existing {
             Some(c) if c.status == "terminated" => return Ok(()),
             Some(c) if c.version >= plan.version as i32 => return Ok(()),
@@ -534,7 +534,7 @@ impl RoutingService {
             .filter(|t| t.status != TaskStatus::Withdrawn.as_str())
             .map(|t| Ok((t.code.as_str(), status_of(t)?)))
             .collect::<Result<_>>()?;
-        let now = Utc::now();
+        let now = clock::now();
         let mut dispatched = 0;
         for t in tasks.iter().filter(|t| t.status == TaskStatus::Pending.as_str()) {
             let predecessors: Vec<String> = from_json("task.predecessors", &t.predecessors)?;
@@ -579,7 +579,7 @@ impl RoutingService {
             return Ok(());
         }
         let count = |f: fn(&TaskStatus) -> bool| statuses.iter().filter(|s| f(s)).count() as u32;
-        let now = Utc::now();
+        let now = clock::now();
         let data = PlanCompleted {
             case_id: uuid(case_id)?,
             ledger_no: plan.ledger_no.clone(),
@@ -606,7 +606,7 @@ impl RoutingService {
     /// Withdraws every open task of a terminated case; later plan versions are ignored.
     pub(crate) async fn on_case_terminated(&self, txn: &DatabaseTransaction, data: &CaseTerminated) -> Result<()> {
         let case_id = data.case_id.to_string();
-        let now = Utc::now();
+        let now = clock::now();
         match case_plan::Entity::find_by_id(case_id.clone()).one(txn).await? {
             Some(plan) => {
                 let mut active: case_plan::ActiveModel = plan.into();
@@ -737,6 +737,8 @@ fn task_event(
         supplement,
         result,
         rejection,
+        unit_name: Some(t.unit_name.clone()),
+        acknowledge_by: opt_json::<LinkedHandling>("task.linked", &t.linked)?.map(|l| l.acknowledge_by),
     })
 }
 

@@ -107,7 +107,7 @@ impl CloudEvent {
             source: format!("/bangban/{service}"),
             type_: event_type.ce_type(),
             subject: Some(subject.into()),
-            time: Some(Utc::now()),
+            time: Some(crate::clock::now()),
             datacontenttype: JSON.to_string(),
             dataschema: None,
             extensions: BTreeMap::new(),

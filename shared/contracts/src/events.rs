@@ -76,6 +76,18 @@ registry! {
     SUPERVISION_ISSUED = "supervision"."issued" v 1;
     SUPERVISION_ANSWERED = "supervision"."answered" v 1;
     SUPERVISION_ESCALATED = "supervision"."escalated" v 1;
+    // The task concluded, or the late feedback came: the notice is resolved.
+    SUPERVISION_RESOLVED = "supervision"."resolved" v 1;
+    // The supervisor recorded the outcome of an escalation (警告、通报批评、问责).
+    SUPERVISION_DECIDED = "supervision"."decided" v 1;
+    // A clock paused, resumed, was extended or recomputed after a calendar change.
+    TASK_CLOCK_CHANGED = "task"."clock_changed" v 1 unit;
+    // Problems (§7.5.2) and consultations (会商/联席会议, §7.5.3).
+    PROBLEM_RECORDED = "problem"."recorded" v 1;
+    PROBLEM_REFERRED = "problem"."referred" v 1;
+    PROBLEM_SOLVED = "problem"."solved" v 1;
+    // A consultation (会商) or joint meeting (联席会议) the office held on problems (data: kind).
+    MEETING_RECORDED = "meeting"."recorded" v 1;
     // notification (短信)
     SMS_SENT = "sms"."sent" v 1;
     SMS_DELIVERED = "sms"."delivered" v 1;

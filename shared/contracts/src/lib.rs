@@ -3,6 +3,8 @@
 //!
 //! Subjects, stream names, event types and payload structs live here and nowhere else.
 
+pub mod clock;
+pub mod deadline;
 pub mod envelope;
 pub mod events;
 pub mod intake;

@@ -585,6 +585,7 @@ impl Authenticator {
         applicant: Option<String>,
         ttl: Duration,
     ) -> Result<String, AuthError> {
+        // The wall clock, not the platform clock: token lifetimes are security, which a rehearsal clock must not fool.
         let now = chrono::Utc::now().timestamp();
         let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
         let claims = Claims {
@@ -604,6 +605,7 @@ impl Authenticator {
     fn validation(&self, alg: Algorithm) -> Validation {
         let mut v = Validation::new(alg);
         v.leeway = self.inner.leeway_secs;
+        // jsonwebtoken checks `exp`/`nbf` against the wall clock, never the platform clock: security is not rehearsed.
         v.validate_exp = true;
         v.validate_nbf = true;
         v.set_issuer(&[self.inner.issuer.as_str()]);

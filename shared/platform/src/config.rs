@@ -2,6 +2,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
+use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -27,6 +28,86 @@ pub struct Settings {
     pub planning: PlanningSettings,
     /// Routed tasks (`BANGBAN__ROUTING__…`).
     pub routing: RoutingSettings,
+    /// Clocks, alarms and supervision (`BANGBAN__DEADLINE__…`).
+    pub deadline: crate::deadline_settings::DeadlineSettings,
+    /// The platform clock (`BANGBAN__CLOCK__…`): a rehearsal clock for development, never in production.
+    pub clock: ClockSettings,
+}
+
+/// The platform clock (平台时钟, [`crate::clock`]). Unset, it is the wall clock — the only clock production
+/// runs on. Setting either value starts a rehearsal clock (演练时钟) for training, demos and black-box tests: a
+/// case's weeks play out in minutes. Development auth mode only: a process in OIDC (production) mode refuses to
+/// start with either set (see [`ClockSettings::rehearsal`]).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ClockSettings {
+    /// `BANGBAN__CLOCK__START`: the RFC 3339 instant the platform clock starts at when the process starts, e.g.
+    /// `2026-03-02T09:00:00+08:00`. Unset with a speed: the clock starts at the wall clock's now.
+    #[serde(deserialize_with = "rfc3339_opt")]
+    pub start: Option<DateTime<Utc>>,
+    /// `BANGBAN__CLOCK__SPEED`: platform seconds per wall-clock second, a finite number above 0 and at most
+    /// [`ClockSettings::MAX_SPEED`] (`3600`: a platform hour per second, an 8-hour working day in 8 seconds).
+    /// Unset with a start: 1 (real pace from the given instant).
+    pub speed: Option<f64>,
+}
+
+/// An optional RFC 3339 instant, with an error that says what is expected.
+fn rfc3339_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let Some(raw) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    DateTime::parse_from_rfc3339(raw.trim()).map(|t| Some(t.with_timezone(&Utc))).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "BANGBAN__CLOCK__START must be an RFC 3339 instant such as 2026-03-02T09:00:00+08:00, got {raw:?} ({e})"
+        ))
+    })
+}
+
+/// Why a clock configuration is refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClockConfigError {
+    #[error(
+        "BANGBAN__CLOCK__START / BANGBAN__CLOCK__SPEED (the rehearsal clock) are for development only and are \
+         refused in production (auth.mode = oidc); unset them"
+    )]
+    Production,
+    #[error(
+        "BANGBAN__CLOCK__SPEED must be a finite number above 0 and at most {max} (platform seconds per wall-clock \
+         second), got {0}",
+        max = ClockSettings::MAX_SPEED
+    )]
+    Speed(f64),
+}
+
+impl ClockSettings {
+    /// The fastest rehearsal accepted: 100 000 platform seconds per wall-clock second (a month in under 30 s).
+    pub const MAX_SPEED: f64 = 100_000.0;
+
+    /// Whether a rehearsal clock is asked for (either value set).
+    pub fn is_set(&self) -> bool {
+        self.start.is_some() || self.speed.is_some()
+    }
+
+    /// The rehearsal to start — its start instant and speed, defaults filled in from `now` and 1 — or `None` for
+    /// the wall clock. Refused in OIDC (production) mode, and for a speed that is not finite, not above 0 or above
+    /// [`ClockSettings::MAX_SPEED`].
+    pub fn rehearsal(
+        &self,
+        auth: &AuthSettings,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(DateTime<Utc>, f64)>, ClockConfigError> {
+        if !self.is_set() {
+            return Ok(None);
+        }
+        if auth.mode != AuthMode::Development {
+            return Err(ClockConfigError::Production);
+        }
+        let speed = self.speed.unwrap_or(1.0);
+        if !(speed.is_finite() && speed > 0.0 && speed <= Self::MAX_SPEED) {
+            return Err(ClockConfigError::Speed(speed));
+        }
+        Ok(Some((self.start.unwrap_or(now), speed)))
+    }
 }
 
 /// Routed tasks and linked handling (联动帮办代办).
@@ -94,6 +175,8 @@ impl Default for Settings {
             hotline: HotlineSettings::default(),
             planning: PlanningSettings::default(),
             routing: RoutingSettings::default(),
+            deadline: Default::default(),
+            clock: ClockSettings::default(),
         }
     }
 }
@@ -362,5 +445,60 @@ mod tests {
     fn data_dir_from_environment() {
         let s = Settings::load_from(None, vec![("BANGBAN__DATA_DIR".into(), "/tmp/x".into())]).unwrap();
         assert_eq!(s.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn clock_from_environment() {
+        let s = Settings::load_from(
+            None,
+            vec![
+                ("BANGBAN__CLOCK__START".into(), "2026-03-02T09:00:00+08:00".into()),
+                ("BANGBAN__CLOCK__SPEED".into(), "3600".into()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.clock.start, Some("2026-03-02T01:00:00Z".parse().unwrap()));
+        assert_eq!(s.clock.speed, Some(3600.0));
+        let s = Settings::load_from(None, vec![("BANGBAN__CLOCK__SPEED".into(), "0.5".into())]).unwrap();
+        assert_eq!(s.clock, ClockSettings { start: None, speed: Some(0.5) });
+        let e = Settings::load_from(None, vec![("BANGBAN__CLOCK__START".into(), "next monday".into())]).unwrap_err();
+        assert!(e.to_string().contains("BANGBAN__CLOCK__START must be an RFC 3339 instant"), "{e}");
+        assert_eq!(Settings::load_from(None, Vec::<(String, String)>::new()).unwrap().clock, ClockSettings::default());
+    }
+
+    #[test]
+    fn rehearsal_clock_is_development_only_and_sane() {
+        let now: DateTime<Utc> = "2026-05-01T00:00:00Z".parse().unwrap();
+        let start: DateTime<Utc> = "2026-03-02T01:00:00Z".parse().unwrap();
+        let dev = AuthSettings::default();
+        let prod = AuthSettings { mode: AuthMode::Oidc, ..AuthSettings::default() };
+
+        // Unset: the wall clock, in either mode.
+        assert_eq!(ClockSettings::default().rehearsal(&dev, now), Ok(None));
+        assert_eq!(ClockSettings::default().rehearsal(&prod, now), Ok(None));
+
+        // Development: accepted, defaults filled in.
+        let both = ClockSettings { start: Some(start), speed: Some(3600.0) };
+        assert_eq!(both.rehearsal(&dev, now), Ok(Some((start, 3600.0))));
+        let only_speed = ClockSettings { start: None, speed: Some(60.0) };
+        assert_eq!(only_speed.rehearsal(&dev, now), Ok(Some((now, 60.0))));
+        let only_start = ClockSettings { start: Some(start), speed: None };
+        assert_eq!(only_start.rehearsal(&dev, now), Ok(Some((start, 1.0))));
+        let fastest = ClockSettings { start: None, speed: Some(ClockSettings::MAX_SPEED) };
+        assert!(fastest.rehearsal(&dev, now).unwrap().is_some());
+
+        // Production: refused, whatever is set, naming the variables.
+        for clock in [both, only_speed, only_start] {
+            let e = clock.rehearsal(&prod, now).unwrap_err();
+            assert_eq!(e, ClockConfigError::Production);
+            assert!(e.to_string().contains("BANGBAN__CLOCK__START") && e.to_string().contains("BANGBAN__CLOCK__SPEED"));
+        }
+
+        // Nonsense speeds: refused.
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, ClockSettings::MAX_SPEED * 1.5, 1e12] {
+            let e = ClockSettings { start: None, speed: Some(bad) }.rehearsal(&dev, now).unwrap_err();
+            assert!(matches!(e, ClockConfigError::Speed(_)), "{bad}");
+            assert!(e.to_string().contains("BANGBAN__CLOCK__SPEED"), "{e}");
+        }
     }
 }

@@ -223,6 +223,7 @@ async fn handle_once<H: EventHandler>(
                 Value::from(spec.name.clone()),
                 Value::from(event.id.clone()),
                 Value::from(event.type_.clone()),
+                // The wall clock: when the event was really processed (bookkeeping of delivery, like JetStream's).
                 Value::from(chrono::Utc::now().timestamp_micros()),
             ],
         ))

@@ -7,6 +7,7 @@ pub mod bus;
 pub mod config;
 pub mod consumer;
 pub mod db;
+pub mod deadline_settings;
 pub mod health;
 pub mod metrics;
 pub mod migration;
@@ -18,4 +19,5 @@ pub mod runtime;
 pub mod shutdown;
 pub mod webhook;
 
+pub use bangban_contracts::clock;
 pub use config::Settings;

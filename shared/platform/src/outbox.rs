@@ -35,6 +35,8 @@ pub enum RelayError {
     Headers(i64),
 }
 
+/// The wall clock, not the platform clock: `created_at` only measures the relay's real lag (a metric), which a
+/// rehearsal clock running faster would distort.
 fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }

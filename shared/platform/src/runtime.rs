@@ -1,5 +1,6 @@
 //! Process start-up and shutdown shared by every binary (运行时): configuration, telemetry, the
-//! rustls provider, NATS with the streams, the HTTP listener, and a graceful stop on SIGTERM.
+//! platform clock, the rustls provider, NATS with the streams, the HTTP listener, and a graceful stop on
+//! SIGTERM.
 
 use std::{net::SocketAddr, path::Path, time::Duration};
 
@@ -8,7 +9,7 @@ use bangban_telemetry::{TelemetryGuard, TelemetryOptions};
 use futures::future::BoxFuture;
 use sea_orm::DatabaseConnection;
 
-use crate::{Settings, bus, config::LogFormat, health, shutdown::Shutdown};
+use crate::{Settings, bus, clock, config::LogFormat, health, shutdown::Shutdown};
 
 /// What a service needs to start.
 #[derive(Clone)]
@@ -37,11 +38,31 @@ pub fn telemetry_options(settings: &Settings, service_name: &str) -> TelemetryOp
     }
 }
 
-/// Reads the configuration, starts telemetry, connects NATS and makes sure the streams exist.
+/// Starts the rehearsal clock (演练时钟) when `clock.start` or `clock.speed` is configured, with a loud warning;
+/// leaves the wall clock otherwise. Refuses (an error naming `BANGBAN__CLOCK__START` / `BANGBAN__CLOCK__SPEED`)
+/// in OIDC (production) mode and for a speed that is not a finite number in (0, 100 000]. Called once at process
+/// start by [`bootstrap`], before anything reads the clock.
+pub fn apply_clock(settings: &Settings) -> anyhow::Result<()> {
+    let Some((start, speed)) = settings.clock.rehearsal(&settings.auth, clock::now())? else {
+        return Ok(());
+    };
+    clock::start_rehearsal(start, speed);
+    tracing::warn!(
+        start = %start.to_rfc3339(),
+        speed,
+        "REHEARSAL CLOCK (演练时钟): platform time starts at {start} and runs {speed}x the wall clock; every \
+         timestamp, due date and deadline follows it. Development only — never in production."
+    );
+    Ok(())
+}
+
+/// Reads the configuration, starts telemetry and the platform clock, connects NATS and makes sure the streams
+/// exist.
 pub async fn bootstrap(config: Option<&Path>, service_name: &str) -> anyhow::Result<(Context, TelemetryGuard)> {
     install_crypto_provider();
     let settings = Settings::load(config)?;
     let guard = bangban_telemetry::init(&telemetry_options(&settings, service_name))?;
+    apply_clock(&settings)?;
     crate::metrics::install();
     tracing::info!(nats = %crate::bus::redact_url(&settings.nats.url), data_dir = %settings.data_dir.display(), "starting {service_name}");
     let client = bus::connect(&settings.nats, service_name).await?;
@@ -96,4 +117,51 @@ pub async fn run_standalone(config: Option<&Path>, service_name: &str, start: St
     tracing::info!(%addr, "health and metrics listening");
     wait_and_stop(&ctx.shutdown, &ctx.client, guard).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::config::{AuthMode, ClockSettings};
+
+    // One test: the clock is process-wide.
+    #[test]
+    fn apply_clock_refuses_production_and_bad_speeds_and_starts_a_rehearsal_in_development() {
+        let start: DateTime<Utc> = "2026-03-02T01:00:00Z".parse().unwrap();
+        let mut settings = Settings::default();
+
+        // Nothing configured: the wall clock.
+        apply_clock(&settings).unwrap();
+        assert!(!clock::is_rehearsal());
+
+        // Production refuses to start, naming the variables; the clock is untouched.
+        settings.auth.mode = AuthMode::Oidc;
+        settings.clock = ClockSettings { start: Some(start), speed: Some(60.0) };
+        let e = apply_clock(&settings).unwrap_err().to_string();
+        assert!(
+            e.contains("BANGBAN__CLOCK__START") && e.contains("BANGBAN__CLOCK__SPEED") && e.contains("production"),
+            "{e}"
+        );
+        assert!(!clock::is_rehearsal());
+
+        // A bad speed is refused in development too.
+        settings.auth.mode = AuthMode::Development;
+        for bad in [0.0, -2.0, f64::NAN, f64::INFINITY, 1e9] {
+            settings.clock.speed = Some(bad);
+            let e = apply_clock(&settings).unwrap_err().to_string();
+            assert!(e.contains("BANGBAN__CLOCK__SPEED"), "{e}");
+            assert!(!clock::is_rehearsal());
+        }
+
+        // Development: the rehearsal runs from `start` at `speed`.
+        settings.clock.speed = Some(3600.0);
+        apply_clock(&settings).unwrap();
+        assert!(clock::is_rehearsal());
+        assert_eq!(clock::speed(), 3600.0);
+        let now = clock::now();
+        assert!(now >= start && now - start < chrono::Duration::hours(1), "{now}");
+        clock::use_system();
+    }
 }

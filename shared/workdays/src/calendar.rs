@@ -282,4 +282,47 @@ impl Calendar {
                 .with_timezone(&Utc)
         })
     }
+    /// The working day `n` working days before `date` (`n = 0`: `date`): walking back over rest days, so that
+    /// `working_days_between(sub_working_days(d, n), d) == n` when `d` is a working day.
+    pub fn sub_working_days(&self, date: NaiveDate, n: u32) -> Dated<NaiveDate> {
+        let mut provisional = false;
+        let mut current = date;
+        let mut remaining = n;
+        while remaining > 0 {
+            let Some(prev) = current.pred_opt() else { break };
+            current = prev;
+            let status = self.status(current);
+            provisional |= status.provisional;
+            if status.working {
+                remaining -= 1;
+            }
+        }
+        Dated::new(current, provisional)
+    }
+
+    /// `hours` working hours after `from`, working hours being 09:00–17:00 (Asia/Shanghai) on working days
+    /// (e.g. the time a unit has to acknowledge a task, 8 working hours = one working day).
+    pub fn add_working_hours(&self, from: DateTime<Utc>, hours: u32) -> DateTime<Utc> {
+        let tz = shanghai();
+        let open = NaiveTime::from_hms_opt(9, 0, 0).unwrap_or(NaiveTime::MIN);
+        let close = NaiveTime::from_hms_opt(17, 0, 0).unwrap_or(NaiveTime::MIN);
+        let mut now = from.with_timezone(&tz).naive_local();
+        let mut remaining = chrono::Duration::hours(i64::from(hours));
+        // Ten years of days at most: enough for any time limit, and never an endless loop.
+        for _ in 0..3660 {
+            let day = now.date();
+            if self.status(day).working && now.time() < close {
+                let start = now.max(day.and_time(open));
+                let available = day.and_time(close) - start;
+                if remaining <= available {
+                    let end = start + remaining;
+                    return end.and_local_timezone(tz).single().map(|d| d.with_timezone(&Utc)).unwrap_or(from);
+                }
+                remaining -= available;
+            }
+            let Some(next) = day.succ_opt() else { return from };
+            now = next.and_time(open);
+        }
+        from
+    }
 }

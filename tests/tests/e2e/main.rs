@@ -3,6 +3,7 @@
 mod acceptance;
 mod api;
 mod bus;
+mod clock;
 mod consultations;
 mod directory;
 mod lifecycle;

@@ -404,7 +404,8 @@ pub async fn hotline_webhook(
         }
         .with_instance(HOTLINE_HOOK)
     })?;
-    // The signature first, on the raw bytes: nothing unauthenticated is parsed.
+    // The signature first, on the raw bytes: nothing unauthenticated is parsed. The wall clock, not the platform
+    // clock: the hotline signs with real time, and replay protection must not be fooled by a rehearsal clock.
     let verified = WebhookVerifier::new(secret).verify(&headers, &body, SystemTime::now()).map_err(|e| {
         tracing::warn!(reason = %e, "hotline webhook refused");
         Problem::from(e).with_instance(HOTLINE_HOOK)

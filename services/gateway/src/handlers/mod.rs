@@ -3,6 +3,7 @@
 pub mod calendar;
 pub mod cases;
 pub mod catalog;
+pub mod clock;
 pub mod consultations;
 pub mod directory;
 pub mod me;

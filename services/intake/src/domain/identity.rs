@@ -6,8 +6,8 @@
 //! in Chinese and English. Reasons never echo the value or any part of it: the value is personal data
 //! and problem documents may end up in logs.
 
-use bangban_platform::problem::FieldError;
-use chrono::{Datelike, FixedOffset, NaiveDate, Utc};
+use bangban_platform::{clock, problem::FieldError};
+use chrono::{Datelike, FixedOffset, NaiveDate};
 
 // ---------------------------------------------------------------------------------------------------------------
 // Resident ID number (居民身份证号码, GB 11643-1999)
@@ -48,7 +48,7 @@ pub fn id_check_char(body: &str) -> Option<char> {
 /// Today's date in China Standard Time (北京时间, UTC+8): the day against which birth dates are checked.
 pub fn today_in_china() -> NaiveDate {
     let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    Utc::now().with_timezone(&cst).date_naive()
+    clock::now().with_timezone(&cst).date_naive()
 }
 
 /// Validates a resident ID number (居民身份证号码) as of today in China; see [`validate_id_number_on`].
@@ -281,6 +281,8 @@ pub fn validate_mobile(field: &str, value: &str) -> Result<String, FieldError> {
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
+
     use super::*;
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {

@@ -412,6 +412,12 @@ pub struct TaskEvent {
     pub result: Option<ResultDocument>,
     #[serde(default)]
     pub rejection: Option<Rejection>,
+    /// The unit's name (for notices people read).
+    #[serde(default)]
+    pub unit_name: Option<String>,
+    /// A linked task: the linked office must acknowledge by then (§7.4.2).
+    #[serde(default)]
+    pub acknowledge_by: Option<DateTime<Utc>>,
 }
 
 /// Data of `plan.completed`: every task of the case concluded.

@@ -1,0 +1,332 @@
+//! The alarm engine (预警引擎): a schedule of pending alarms indexed by instant; the engine reads only its
+//! head, so neither time nor memory grows with the number of open clocks.
+//!
+//! Exactly once: an alarm row is deleted in the same transaction as its effect and its event (outbox), and
+//! it acts only when the clock is still in the state (generation) it was scheduled for. Replicas take due rows
+//! with `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite serializes writers. A crash before the commit leaves
+//! the row to fire after the restart; after the commit the row is gone.
+
+use std::{sync::Arc, time::Duration};
+
+use bangban_contracts::{
+    EventType,
+    deadline::{AlertLevel, ClockStatus, ProblemStatus, StartBasis, SupervisionKind, SupervisionStatus},
+};
+use bangban_platform::{clock, db};
+use bangban_workdays::Calendar;
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, LockBehavior, LockType},
+};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{
+    DeadlineService,
+    clocks::{alarm_data, alert_of, status_of},
+    enqueue,
+    entity::{alarm, clock as clock_e, problem, supervision},
+    error::Result,
+    from_us, timeline, us,
+};
+
+/// What an alarm is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmKind {
+    /// The warning threshold of a clock state.
+    Warning,
+    /// The due instant of a clock state.
+    Overdue,
+    /// The unit has not received the task in time.
+    Receipt,
+    /// The linked office has not acknowledged in time.
+    LinkAck,
+    /// A supervision notice not answered by its response date.
+    SupervisionResponse,
+    /// A supervision notice still unresolved on its escalation date.
+    SupervisionEscalation,
+    /// A problem not solved in time goes to the office.
+    Problem,
+}
+
+impl AlarmKind {
+    /// The alarms of a clock.
+    pub const CLOCK: [AlarmKind; 4] = [Self::Warning, Self::Overdue, Self::Receipt, Self::LinkAck];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Warning => "warning",
+            Self::Overdue => "overdue",
+            Self::Receipt => "receipt",
+            Self::LinkAck => "link_ack",
+            Self::SupervisionResponse => "supervision_response",
+            Self::SupervisionEscalation => "supervision_escalation",
+            Self::Problem => "problem",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Warning,
+            Self::Overdue,
+            Self::Receipt,
+            Self::LinkAck,
+            Self::SupervisionResponse,
+            Self::SupervisionEscalation,
+            Self::Problem,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// Schedules one alarm.
+pub(crate) async fn schedule<C: ConnectionTrait>(
+    conn: &C,
+    subject_id: &str,
+    kind: AlarmKind,
+    generation: i32,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    alarm::ActiveModel {
+        id: Set(Uuid::now_v7().to_string()),
+        subject_id: Set(subject_id.to_string()),
+        kind: Set(kind.as_str().into()),
+        generation: Set(generation),
+        fire_us: Set(us(at)),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// Removes the pending alarms of these kinds for a subject.
+pub(crate) async fn cancel<C: ConnectionTrait>(conn: &C, subject_id: &str, kinds: &[AlarmKind]) -> Result<()> {
+    alarm::Entity::delete_many()
+        .filter(alarm::Column::SubjectId.eq(subject_id.to_string()))
+        .filter(alarm::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// The instant of the earliest pending alarm.
+pub async fn next_due<C: ConnectionTrait>(conn: &C) -> Result<Option<DateTime<Utc>>> {
+    let row = alarm::Entity::find()
+        .select_only()
+        .expr(sea_orm::sea_query::ExprTrait::min(Expr::col(alarm::Column::FireUs)))
+        .into_tuple::<Option<i64>>()
+        .one(conn)
+        .await?;
+    Ok(row.flatten().map(from_us))
+}
+
+/// Runs the engine until shutdown: fires what is due, then sleeps until the next alarm, a local wake-up, a
+/// change of the platform clock, or the poll interval (alarms scheduled by other replicas).
+pub async fn run(service: Arc<DeadlineService>, shutdown: CancellationToken) {
+    let poll = Duration::from_millis(service.settings.poll_interval_ms.max(10));
+    let mut failures = 0u32;
+    loop {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        let next = match next_due(&service.db).await {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::warn!(error = %e, "deadline engine: reading the schedule failed");
+                None
+            }
+        };
+        if next.is_some_and(|n| n <= clock::now()) {
+            match service.fire_due().await {
+                Ok(n) => {
+                    failures = 0;
+                    if n > 0 {
+                        continue;
+                    }
+                }
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(error = %e, failures, "deadline engine: firing failed; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(200 * u64::from(failures.min(10)))) => {}
+                        _ = shutdown.cancelled() => break,
+                    }
+                    continue;
+                }
+            }
+        }
+        let until = next.unwrap_or_else(|| clock::now() + chrono::Duration::days(1));
+        tokio::select! {
+            _ = clock::sleep_until(until, poll) => {}
+            _ = service.wake.notified() => {}
+            _ = shutdown.cancelled() => break,
+        }
+    }
+    tracing::info!("deadline engine stopped");
+}
+
+impl DeadlineService {
+    /// Fires one batch of due alarms in one transaction; returns how many rows it took.
+    pub async fn fire_due(&self) -> Result<usize> {
+        let now = clock::now();
+        let txn = db::begin_write(&self.db).await?;
+        let mut q = alarm::Entity::find()
+            .filter(alarm::Column::FireUs.lte(us(now)))
+            .order_by_asc(alarm::Column::FireUs)
+            .limit(self.settings.batch_size.max(1));
+        if db::supports_skip_locked(&txn) {
+            q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        }
+        let due = q.all(&txn).await?;
+        if due.is_empty() {
+            txn.rollback().await?;
+            return Ok(0);
+        }
+        let calendar = self.calendar(&txn).await?;
+        let ids: Vec<String> = due.iter().map(|a| a.id.clone()).collect();
+        let deleted = alarm::Entity::delete_many().filter(alarm::Column::Id.is_in(ids)).exec(&txn).await?;
+        if deleted.rows_affected as usize != due.len() {
+            // Another replica took some of them (SQLite without row locks cannot get here: writers are serial).
+            txn.rollback().await?;
+            return Ok(0);
+        }
+        let mut fired = 0;
+        for a in &due {
+            match self.fire(&txn, &calendar, a, now).await {
+                Ok(true) => fired += 1,
+                Ok(false) => {}
+                Err(crate::error::DeadlineError::Db(e)) => return Err(e.into()),
+                // A row that cannot be understood must not hold up every alarm behind it.
+                Err(e) => tracing::error!(alarm = %a.id, kind = %a.kind, error = %e, "alarm dropped"),
+            }
+        }
+        txn.commit().await?;
+        self.committed();
+        let lag = due.iter().map(|a| us(now) - a.fire_us).max().unwrap_or(0);
+        tracing::debug!(taken = due.len(), fired, max_lag_ms = lag / 1000, "alarms fired");
+        Ok(due.len())
+    }
+
+    /// One alarm's effect; false when the state it was scheduled for has passed.
+    async fn fire(
+        &self,
+        txn: &DatabaseTransaction,
+        calendar: &Calendar,
+        a: &alarm::Model,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let Some(kind) = AlarmKind::parse(&a.kind) else {
+            tracing::warn!(kind = %a.kind, "unknown alarm kind dropped");
+            return Ok(false);
+        };
+        let scheduled = from_us(a.fire_us);
+        match kind {
+            AlarmKind::Warning | AlarmKind::Overdue => {
+                let Some(c) = clock_e::Entity::find_by_id(a.subject_id.clone()).one(txn).await? else {
+                    return Ok(false);
+                };
+                let level = if kind == AlarmKind::Warning { AlertLevel::Warning } else { AlertLevel::Overdue };
+                if c.generation != a.generation || status_of(&c)? != ClockStatus::Running || alert_of(&c)? >= level {
+                    return Ok(false);
+                }
+                let mut active: clock_e::ActiveModel = c.into();
+                active.alert = Set(level.as_str().into());
+                active.updated_at = Set(now);
+                let c = active.update(txn).await?;
+                let data = alarm_data(calendar, &c, kind.as_str(), Some(scheduled), now)?;
+                let (event_type, note) = match level {
+                    AlertLevel::Overdue => (EventType::TASK_OVERDUE, "已超过承诺时限（逾期）".to_string()),
+                    _ => (
+                        EventType::TASK_WARNING,
+                        format!(
+                            "临近办结期限（预警），剩余 {} 个工作日",
+                            data.remaining_working_days.unwrap_or(0).max(0)
+                        ),
+                    ),
+                };
+                timeline(txn, &c.task_id, now, kind.as_str(), "deadline", note, c.due_us.map(from_us)).await?;
+                enqueue(txn, event_type, &c.unit_office, Some(&c.unit_code), &c.task_id, &data).await?;
+                if level == AlertLevel::Overdue && self.settings.supervise {
+                    let reason = format!(
+                        "“{}”超过承诺时限 {} 个工作日未办结",
+                        c.name,
+                        c.promised_working_days + c.extension_working_days
+                    );
+                    self.issue(txn, calendar, &c, SupervisionKind::Overdue, reason, now).await?;
+                }
+                Ok(true)
+            }
+            AlarmKind::Receipt => {
+                let Some(c) = clock_e::Entity::find_by_id(a.subject_id.clone()).one(txn).await? else {
+                    return Ok(false);
+                };
+                if status_of(&c)? != ClockStatus::AwaitingReceipt {
+                    return Ok(false);
+                }
+                let at = c.dispatched_at.unwrap_or(now);
+                let c = self.start(txn, calendar, c, at, StartBasis::DispatchedUnacknowledged, "deadline", now).await?;
+                self.announce(txn, calendar, &c, "started", now).await?;
+                if self.settings.supervise {
+                    let reason = format!(
+                        "“{}”推送后超过 {} 个工作小时未接收（逾期未反馈）",
+                        c.name, self.settings.receipt_working_hours
+                    );
+                    self.issue(txn, calendar, &c, SupervisionKind::Feedback, reason, now).await?;
+                }
+                Ok(true)
+            }
+            AlarmKind::LinkAck => {
+                let Some(c) = clock_e::Entity::find_by_id(a.subject_id.clone()).one(txn).await? else {
+                    return Ok(false);
+                };
+                if !c.linked || c.acknowledged_at.is_some() || !status_of(&c)?.is_open() {
+                    return Ok(false);
+                }
+                timeline(txn, &c.task_id, now, "link_late", "deadline", "联动机构未在规定时间内响应", None).await?;
+                if self.settings.supervise {
+                    let reason = format!("联动事项“{}”未在规定时间内响应（逾期未反馈）", c.name);
+                    self.issue(txn, calendar, &c, SupervisionKind::Feedback, reason, now).await?;
+                }
+                Ok(true)
+            }
+            AlarmKind::SupervisionResponse | AlarmKind::SupervisionEscalation => {
+                let Some(n) = supervision::Entity::find_by_id(a.subject_id.clone()).one(txn).await? else {
+                    return Ok(false);
+                };
+                let status = SupervisionStatus::parse(&n.status);
+                let escalate = match kind {
+                    AlarmKind::SupervisionResponse => status == Some(SupervisionStatus::Issued),
+                    _ => status.is_some_and(SupervisionStatus::is_open),
+                };
+                if !escalate {
+                    return Ok(false);
+                }
+                let reason = if kind == AlarmKind::SupervisionResponse {
+                    "督办单下发后，责任单位未在反馈期限内反馈".to_string()
+                } else {
+                    format!("督办后 {} 个工作日仍未办结", self.settings.escalate_after_working_days)
+                };
+                self.escalate(txn, calendar, n, reason, now).await?;
+                Ok(true)
+            }
+            AlarmKind::Problem => {
+                let Some(p) = problem::Entity::find_by_id(a.subject_id.clone()).one(txn).await? else {
+                    return Ok(false);
+                };
+                if p.status != ProblemStatus::Open.as_str() {
+                    return Ok(false);
+                }
+                let reason = format!(
+                    "超过 {} 个工作日未协调解决，自动提报帮办代办工作机构会商",
+                    self.settings.problem_working_days
+                );
+                self.refer_problem(txn, p, &reason, "deadline", now).await?;
+                Ok(true)
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! `case_info`: A case's category, from `plan.published`.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "case_info")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub case_id: String,
+    pub category: String,
+    pub office: String,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

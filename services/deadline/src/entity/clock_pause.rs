@@ -1,0 +1,23 @@
+//! `clock_pause`: A pause of a clock (暂停计时).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "clock_pause")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub task_id: String,
+    pub kind: String,
+    #[sea_orm(column_type = "Text")]
+    pub reason: String,
+    pub started_at: DateTimeUtc,
+    pub ended_at: Option<DateTimeUtc>,
+    pub started_by: String,
+    pub ended_by: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

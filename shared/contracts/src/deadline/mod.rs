@@ -1,0 +1,1018 @@
+//! Deadline's contract (限时办结 §4.3, 跟踪办理 §7.5): working-day clocks (计时), pauses (暂停计时) and
+//! extensions (延期), warnings (预警) and overdue (逾期), supervision notices (督办单) and escalation to
+//! discipline inspection or audit (纪检监察/审计), problems (问题) and consultations (会商/联席会议), and
+//! business monitoring (业务监控 §6.2) — service operations, requests, replies and event data.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{intake::Actor, intake::ProjectCategory, planning::Stage};
+
+/// The service's name on the bus (`bb.svc.deadline.*`, `ce-source: /bangban/deadline`).
+pub const SERVICE: &str = "deadline";
+
+/// Operations of `bb.svc.deadline.<operation>`.
+pub mod ops {
+    /// One task's clock with its timeline ([`super::GetClock`] → [`super::ClockView`]).
+    pub const CLOCK_GET: &str = "clock.get";
+    /// Every clock of a case ([`super::CaseClocks`] → `Vec<`[`super::ClockView`]`>`).
+    pub const CLOCK_CASE: &str = "clock.case";
+    /// Clocks, filtered ([`super::ListClocks`] → [`super::ClockPage`]).
+    pub const CLOCK_LIST: &str = "clock.list";
+    /// A statutory pause (Art. 45) ([`super::PauseClock`] → [`super::ClockView`]).
+    pub const CLOCK_PAUSE: &str = "clock.pause";
+    /// Ends a statutory pause ([`super::ResumeClock`] → [`super::ClockView`]).
+    pub const CLOCK_RESUME: &str = "clock.resume";
+    /// An approved extension ([`super::ExtendClock`] → [`super::ClockView`]).
+    pub const CLOCK_EXTEND: &str = "clock.extend";
+    /// Supervision notices, filtered ([`super::ListSupervision`] → [`super::SupervisionPage`]).
+    pub const SUPERVISION_LIST: &str = "supervision.list";
+    /// One notice ([`super::GetSupervision`] → [`super::SupervisionView`]).
+    pub const SUPERVISION_GET: &str = "supervision.get";
+    /// The unit's answer ([`super::AnswerSupervision`] → [`super::SupervisionView`]).
+    pub const SUPERVISION_ANSWER: &str = "supervision.answer";
+    /// The supervisor's outcome of an escalation ([`super::DecideSupervision`] → [`super::SupervisionView`]).
+    pub const SUPERVISION_DECIDE: &str = "supervision.decide";
+    /// A problem on a task ([`super::RecordProblem`] → [`super::ProblemView`]).
+    pub const PROBLEM_RECORD: &str = "problem.record";
+    /// The specialist solved it ([`super::SolveProblem`] → [`super::ProblemView`]).
+    pub const PROBLEM_SOLVE: &str = "problem.solve";
+    /// To the office for a consultation ([`super::ReferProblem`] → [`super::ProblemView`]).
+    pub const PROBLEM_REFER: &str = "problem.refer";
+    /// Problems, filtered ([`super::ListProblems`] → `Vec<`[`super::ProblemView`]`>`).
+    pub const PROBLEM_LIST: &str = "problem.list";
+    /// A consultation or joint meeting held ([`super::RecordConsultation`] → [`super::ConsultationView`]).
+    pub const CONSULTATION_RECORD: &str = "consultation.record";
+    /// Consultations, filtered ([`super::ListConsultations`] → `Vec<`[`super::ConsultationView`]`>`).
+    pub const CONSULTATION_LIST: &str = "consultation.list";
+    /// Business monitoring ([`super::MonitoringQuery`] → [`super::Monitoring`]).
+    pub const MONITORING: &str = "monitoring.summary";
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Clocks (计时)
+// ---------------------------------------------------------------------------------------------------------
+
+/// A clock's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockStatus {
+    /// Dispatched, not yet received by the unit (待接收): starts at receipt, or at dispatch when the unit has
+    /// not acknowledged in time.
+    AwaitingReceipt,
+    /// 计时中
+    Running,
+    /// 暂停计时 (a supplement or a statutory exclusion is open)
+    Paused,
+    /// 已办结 (approved or rejected): the clock stopped
+    Stopped,
+    /// 已撤回 (withdrawn)
+    Cancelled,
+}
+
+impl ClockStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AwaitingReceipt => "awaiting_receipt",
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Stopped => "stopped",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::AwaitingReceipt, Self::Running, Self::Paused, Self::Stopped, Self::Cancelled]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+
+    /// Still counting (or about to).
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::AwaitingReceipt | Self::Running | Self::Paused)
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::AwaitingReceipt => "待接收",
+            Self::Running => "计时中",
+            Self::Paused => "暂停计时",
+            Self::Stopped => "已办结",
+            Self::Cancelled => "已撤回",
+        }
+    }
+}
+
+/// How late a clock is (时限状态).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertLevel {
+    /// 正常
+    Normal,
+    /// 预警: the warning threshold has passed
+    Warning,
+    /// 逾期: past the due instant
+    Overdue,
+}
+
+impl AlertLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Normal => "normal",
+            Self::Warning => "warning",
+            Self::Overdue => "overdue",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Normal, Self::Warning, Self::Overdue].into_iter().find(|v| v.as_str() == s)
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Normal => "正常",
+            Self::Warning => "预警",
+            Self::Overdue => "逾期",
+        }
+    }
+}
+
+/// What the clock started from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StartBasis {
+    /// The unit received the task (接收即起算).
+    Received,
+    /// The unit did not acknowledge within the configured time: the clock counts from dispatch (推送起算).
+    DispatchedUnacknowledged,
+}
+
+/// Why a clock is paused: the applicant's supplement (补正), or a statutory exclusion of 行政许可法 Art. 45
+/// (依法需要听证、招标、拍卖、检验、检测、检疫、鉴定和专家评审的，所需时间不计算在期限内).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseKind {
+    /// 补正材料 (opened and closed by the task's supplement request and supplement)
+    Supplement,
+    /// 听证
+    Hearing,
+    /// 招标
+    Tendering,
+    /// 拍卖
+    Auction,
+    /// 检验
+    Inspection,
+    /// 检测
+    Testing,
+    /// 检疫
+    Quarantine,
+    /// 鉴定
+    Appraisal,
+    /// 专家评审
+    ExpertReview,
+}
+
+impl PauseKind {
+    pub const STATUTORY: [PauseKind; 8] = [
+        Self::Hearing,
+        Self::Tendering,
+        Self::Auction,
+        Self::Inspection,
+        Self::Testing,
+        Self::Quarantine,
+        Self::Appraisal,
+        Self::ExpertReview,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Supplement => "supplement",
+            Self::Hearing => "hearing",
+            Self::Tendering => "tendering",
+            Self::Auction => "auction",
+            Self::Inspection => "inspection",
+            Self::Testing => "testing",
+            Self::Quarantine => "quarantine",
+            Self::Appraisal => "appraisal",
+            Self::ExpertReview => "expert_review",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        std::iter::once(Self::Supplement).chain(Self::STATUTORY).find(|v| v.as_str() == s)
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Supplement => "补正材料",
+            Self::Hearing => "听证",
+            Self::Tendering => "招标",
+            Self::Auction => "拍卖",
+            Self::Inspection => "检验",
+            Self::Testing => "检测",
+            Self::Quarantine => "检疫",
+            Self::Appraisal => "鉴定",
+            Self::ExpertReview => "专家评审",
+        }
+    }
+}
+
+/// One pause of a clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Pause {
+    pub id: Uuid,
+    pub kind: PauseKind,
+    pub reason: String,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub started_by: String,
+    pub ended_by: Option<String>,
+}
+
+/// One approved extension (延期).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Extension {
+    pub id: Uuid,
+    pub working_days: u32,
+    pub reason: String,
+    /// Who approved it (批准人): an office admin.
+    pub approved_by: String,
+    /// Who asked for it, when not the approver (e.g. the unit's officer).
+    pub requested_by: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// One entry of a clock's append-only timeline (计时记录).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    /// `created`, `started`, `paused`, `resumed`, `extended`, `recomputed`, `warning`, `overdue`,
+    /// `receipt_late`, `link_late`, `supervision_issued`, `supervision_answered`, `supervision_escalated`,
+    /// `supervision_decided`, `problem_recorded`, `problem_referred`, `problem_solved`, `stopped`,
+    /// `cancelled`, `alert_cleared`, `task_event`.
+    pub kind: String,
+    pub actor: String,
+    /// Human-readable, zh-CN.
+    pub note: String,
+    /// The due instant after this entry, if the entry changed it.
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// A clock as people see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ClockView {
+    pub task_id: Uuid,
+    pub case_id: Uuid,
+    pub ledger_no: String,
+    /// The accepting office.
+    pub office: String,
+    pub code: String,
+    pub name: String,
+    pub stage: Stage,
+    pub category: Option<ProjectCategory>,
+    pub unit_code: String,
+    pub unit_name: Option<String>,
+    /// The office of the unit that must act.
+    pub unit_office: String,
+    pub specialist_id: String,
+    pub applicant_id: Uuid,
+    pub status: ClockStatus,
+    pub alert: AlertLevel,
+    /// The promised time (承诺时限) in working days.
+    pub promised_working_days: u32,
+    /// Approved extensions, in working days.
+    pub extension_working_days: u32,
+    /// Working days excluded by closed pauses.
+    pub paused_working_days: u32,
+    pub dispatched_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub start_basis: Option<StartBasis>,
+    /// The last day of the time limit (办结期限), while the clock runs.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub due_date: Option<NaiveDate>,
+    /// The instant it expires: the end of `due_date` in Asia/Shanghai.
+    pub due_at: Option<DateTime<Utc>>,
+    /// When the warning threshold passes.
+    pub warn_at: Option<DateTime<Utc>>,
+    /// The due date lies beyond the loaded calendar (暂定).
+    pub provisional: bool,
+    /// Working days left (negative: working days overdue), at the time of reading.
+    pub remaining_working_days: Option<i32>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Whether it concluded within its time.
+    pub on_time: Option<bool>,
+    /// Working days used, pauses excluded (for stopped clocks).
+    pub used_working_days: Option<u32>,
+    pub pauses: Vec<Pause>,
+    pub extensions: Vec<Extension>,
+    pub timeline: Vec<TimelineEntry>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Request of [`ops::CLOCK_GET`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetClock {
+    pub task_id: Uuid,
+}
+
+/// Request of [`ops::CLOCK_CASE`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseClocks {
+    pub case_id: Uuid,
+}
+
+/// Request of [`ops::CLOCK_LIST`] (`GET /api/v1/clocks`): open clocks by due instant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListClocks {
+    /// Clocks whose unit is in this office, or whose case this office accepted.
+    pub office: Option<String>,
+    pub unit: Option<String>,
+    pub alert: Option<AlertLevel>,
+    pub status: Option<ClockStatus>,
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+}
+
+/// Reply of [`ops::CLOCK_LIST`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ClockPage {
+    /// Without timelines.
+    pub items: Vec<ClockView>,
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+/// Body of `POST /api/v1/tasks/{id}/clock/pauses`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPause {
+    /// A statutory exclusion (`supplement` pauses come from the task's supplement request).
+    pub kind: PauseKind,
+    #[schema(example = "组织专家评审（住建领域施工图专家论证）")]
+    pub reason: String,
+}
+
+/// Request of [`ops::CLOCK_PAUSE`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseClock {
+    pub actor: Actor,
+    pub task_id: Uuid,
+    pub pause: NewPause,
+}
+
+/// Body of `POST /api/v1/tasks/{id}/clock/pauses/{pause}/end`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndPause {
+    pub note: Option<String>,
+}
+
+/// Request of [`ops::CLOCK_RESUME`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumeClock {
+    pub actor: Actor,
+    pub task_id: Uuid,
+    pub pause_id: Uuid,
+    pub end: EndPause,
+}
+
+/// Body of `POST /api/v1/tasks/{id}/clock/extensions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewExtension {
+    /// 1–60 working days.
+    #[schema(example = 10)]
+    pub working_days: u32,
+    #[schema(example = "情况复杂，经本单位负责人批准延长十个工作日（行政许可法第四十二条）")]
+    pub reason: String,
+    /// Who asked for it (e.g. the unit's officer), when not the approver.
+    pub requested_by: Option<String>,
+}
+
+/// Request of [`ops::CLOCK_EXTEND`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtendClock {
+    pub actor: Actor,
+    pub task_id: Uuid,
+    pub extension: NewExtension,
+}
+
+/// Data of `task.warning` and `task.overdue` (on `bb.evt.<unit office>.task.<event>.<unit>`), and of
+/// `task.clock_changed` (paused, resumed, extended or recomputed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ClockAlarm {
+    pub task_id: Uuid,
+    pub case_id: Uuid,
+    pub ledger_no: String,
+    pub office: String,
+    pub code: String,
+    pub name: String,
+    pub stage: Stage,
+    pub unit_code: String,
+    pub unit_office: String,
+    /// The applicant by reference only.
+    pub applicant_id: Uuid,
+    pub specialist_id: String,
+    pub alert: AlertLevel,
+    pub status: ClockStatus,
+    pub promised_working_days: u32,
+    pub extension_working_days: u32,
+    pub due_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub due_date: Option<NaiveDate>,
+    pub remaining_working_days: Option<i32>,
+    pub provisional: bool,
+    /// What happened: `warning`, `overdue`, `paused`, `resumed`, `extended`, `recomputed`.
+    pub reason: String,
+    /// The instant the alarm was due (for `warning` and `overdue`).
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub at: DateTime<Utc>,
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Supervision (督办 §7.5.4)
+// ---------------------------------------------------------------------------------------------------------
+
+/// Why a notice was issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SupervisionKind {
+    /// 超过承诺时限未办结
+    Overdue,
+    /// 逾期未反馈 (not received in time, or a linked office did not acknowledge in time)
+    Feedback,
+}
+
+impl SupervisionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Overdue => "overdue",
+            Self::Feedback => "feedback",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Overdue, Self::Feedback].into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// A notice's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SupervisionStatus {
+    /// 已下发
+    Issued,
+    /// 已反馈 (the unit answered)
+    Answered,
+    /// 已办结 (the task concluded, or the feedback came)
+    Resolved,
+    /// 已移送纪检监察/审计
+    Escalated,
+    /// 已处理 (the supervisor recorded the outcome)
+    Decided,
+}
+
+impl SupervisionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Issued => "issued",
+            Self::Answered => "answered",
+            Self::Resolved => "resolved",
+            Self::Escalated => "escalated",
+            Self::Decided => "decided",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Issued, Self::Answered, Self::Resolved, Self::Escalated, Self::Decided]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Issued | Self::Answered)
+    }
+}
+
+/// Where an unresolved notice goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationTarget {
+    /// 纪检监察
+    DisciplineInspection,
+    /// 审计
+    Audit,
+}
+
+impl EscalationTarget {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DisciplineInspection => "discipline_inspection",
+            Self::Audit => "audit",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::DisciplineInspection, Self::Audit].into_iter().find(|v| v.as_str() == s)
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::DisciplineInspection => "纪检监察",
+            Self::Audit => "审计",
+        }
+    }
+}
+
+/// The supervisor's outcome (§7.5.4: 警告、通报批评、直至问责).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SupervisionOutcome {
+    /// 警告
+    Warning,
+    /// 通报批评
+    CirculatedCriticism,
+    /// 问责
+    Accountability,
+    /// 不予处理 (with a reason: e.g. the delay was justified)
+    NoAction,
+}
+
+impl SupervisionOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Warning => "warning",
+            Self::CirculatedCriticism => "circulated_criticism",
+            Self::Accountability => "accountability",
+            Self::NoAction => "no_action",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Warning, Self::CirculatedCriticism, Self::Accountability, Self::NoAction]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// The unit's answer to a notice (督办反馈).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SupervisionAnswer {
+    pub reason: String,
+    /// The date the unit commits to conclude by (承诺办结日期).
+    #[schema(value_type = String, format = Date)]
+    pub committed_on: NaiveDate,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What goes to discipline inspection or audit (证据材料).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EvidencePack {
+    /// The clock as it stood, with its whole timeline.
+    pub clock: ClockView,
+    /// Every notice of the task, this one included.
+    pub notices: Vec<SupervisionSummary>,
+    /// The problems recorded on the task.
+    pub problems: Vec<ProblemView>,
+    /// The task's status messages as published on the bus (状态标注记录).
+    pub messages: Vec<TaskMessage>,
+    pub assembled_at: DateTime<Utc>,
+}
+
+/// One task event deadline saw, as evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TaskMessage {
+    pub event_id: String,
+    pub event_type: String,
+    pub action: String,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+    pub note: Option<String>,
+}
+
+/// The escalation (移送).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Escalation {
+    pub target: EscalationTarget,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The outcome recorded by the supervisor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SupervisionDecision {
+    pub outcome: SupervisionOutcome,
+    pub note: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A notice without its evidence (lists, events, evidence).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SupervisionSummary {
+    pub id: Uuid,
+    /// 督办单编号, e.g. `滨督〔2026〕371625-00012号`.
+    pub number: String,
+    pub kind: SupervisionKind,
+    pub status: SupervisionStatus,
+    pub task_id: Uuid,
+    pub case_id: Uuid,
+    pub ledger_no: String,
+    pub office: String,
+    pub task_code: String,
+    pub task_name: String,
+    pub unit_code: String,
+    pub unit_name: Option<String>,
+    pub unit_office: String,
+    /// Why, in zh-CN.
+    pub reason: String,
+    pub due_at: Option<DateTime<Utc>>,
+    /// Working days overdue at issue.
+    pub days_overdue: u32,
+    pub issued_at: DateTime<Utc>,
+    /// The unit answers by the end of this day (反馈期限).
+    #[schema(value_type = String, format = Date)]
+    pub response_due: NaiveDate,
+    /// Still unresolved at the end of this day: escalated.
+    #[schema(value_type = String, format = Date)]
+    pub escalate_on: NaiveDate,
+    pub answer: Option<SupervisionAnswer>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub escalation: Option<Escalation>,
+    pub decision: Option<SupervisionDecision>,
+}
+
+/// A notice with its evidence pack once escalated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SupervisionView {
+    #[serde(flatten)]
+    pub notice: SupervisionSummary,
+    pub evidence: Option<EvidencePack>,
+}
+
+/// Request of [`ops::SUPERVISION_LIST`] (`GET /api/v1/supervision`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListSupervision {
+    /// Notices to units of this office, or on cases this office accepted.
+    pub office: Option<String>,
+    pub unit: Option<String>,
+    pub status: Option<SupervisionStatus>,
+    pub case_id: Option<Uuid>,
+    pub task_id: Option<Uuid>,
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+}
+
+/// Reply of [`ops::SUPERVISION_LIST`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SupervisionPage {
+    pub items: Vec<SupervisionSummary>,
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+/// Request of [`ops::SUPERVISION_GET`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetSupervision {
+    pub id: Uuid,
+}
+
+/// Body of `POST /api/v1/supervision/{id}/answer`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAnswer {
+    #[schema(example = "申请材料涉及规划条件调整，需征求自然资源部门意见")]
+    pub reason: String,
+    #[schema(value_type = String, format = Date, example = "2026-12-10")]
+    pub committed_on: NaiveDate,
+}
+
+/// Request of [`ops::SUPERVISION_ANSWER`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerSupervision {
+    pub actor: Actor,
+    pub id: Uuid,
+    pub answer: NewAnswer,
+}
+
+/// Body of `POST /api/v1/supervision/{id}/decision`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDecision {
+    pub outcome: SupervisionOutcome,
+    #[schema(example = "对责任单位予以通报批评")]
+    pub note: String,
+}
+
+/// Request of [`ops::SUPERVISION_DECIDE`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecideSupervision {
+    pub actor: Actor,
+    pub id: Uuid,
+    pub decision: NewDecision,
+}
+
+/// Data of `supervision.issued`, `supervision.answered`, `supervision.resolved`, `supervision.escalated`
+/// and `supervision.decided` (on `bb.evt.<unit office>.supervision.<event>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SupervisionEvent {
+    #[serde(flatten)]
+    pub notice: SupervisionSummary,
+    /// The applicant by reference only.
+    pub applicant_id: Uuid,
+    pub specialist_id: String,
+    pub at: DateTime<Utc>,
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Problems and consultations (问题协调 §7.5.2, 会商 / 联席会议 §7.5.3)
+// ---------------------------------------------------------------------------------------------------------
+
+/// A problem's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemStatus {
+    /// 协调中 (the specialist coordinates)
+    Open,
+    /// 已提报机构 (to the office for a consultation)
+    Referred,
+    /// 已解决
+    Solved,
+}
+
+impl ProblemStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Referred => "referred",
+            Self::Solved => "solved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Open, Self::Referred, Self::Solved].into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// A problem on a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProblemView {
+    pub id: Uuid,
+    pub task_id: Uuid,
+    pub case_id: Uuid,
+    pub office: String,
+    pub unit_office: String,
+    pub unit_code: String,
+    pub description: String,
+    pub status: ProblemStatus,
+    pub recorded_by: String,
+    pub recorded_at: DateTime<Utc>,
+    /// Not solved by the end of this day: referred to the office automatically.
+    #[schema(value_type = String, format = Date)]
+    pub solve_by: NaiveDate,
+    pub referred_at: Option<DateTime<Utc>>,
+    pub referral_reason: Option<String>,
+    pub solved_at: Option<DateTime<Utc>>,
+    pub solution: Option<String>,
+    /// The consultation that took it up.
+    pub consultation_id: Option<Uuid>,
+}
+
+/// Body of `POST /api/v1/tasks/{id}/problems`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewProblem {
+    #[schema(example = "消防设计审查意见与规划许可要求不一致，需协调")]
+    pub description: String,
+    /// Straight to the office for a consultation, without waiting.
+    #[serde(default)]
+    pub refer_now: bool,
+}
+
+/// Request of [`ops::PROBLEM_RECORD`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordProblem {
+    pub actor: Actor,
+    pub task_id: Uuid,
+    pub problem: NewProblem,
+}
+
+/// Body of `POST /api/v1/problems/{id}/solve`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSolution {
+    pub solution: String,
+}
+
+/// Request of [`ops::PROBLEM_SOLVE`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SolveProblem {
+    pub actor: Actor,
+    pub id: Uuid,
+    pub solution: NewSolution,
+}
+
+/// Body of `POST /api/v1/problems/{id}/refer`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReferral {
+    pub reason: String,
+}
+
+/// Request of [`ops::PROBLEM_REFER`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferProblem {
+    pub actor: Actor,
+    pub id: Uuid,
+    pub referral: NewReferral,
+}
+
+/// Request of [`ops::PROBLEM_LIST`] (`GET /api/v1/problems`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListProblems {
+    pub office: Option<String>,
+    pub case_id: Option<Uuid>,
+    pub task_id: Option<Uuid>,
+    pub status: Option<ProblemStatus>,
+}
+
+/// Data of `problem.recorded`, `problem.referred`, `problem.solved` (on `bb.evt.<accepting office>.problem.*`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProblemEvent {
+    #[serde(flatten)]
+    pub problem: ProblemView,
+    pub at: DateTime<Utc>,
+}
+
+/// A consultation (会商) or a joint meeting (联席会议).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsultationKind {
+    /// 会商
+    Consultation,
+    /// 联席会议
+    JointMeeting,
+}
+
+impl ConsultationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Consultation => "consultation",
+            Self::JointMeeting => "joint_meeting",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Consultation, Self::JointMeeting].into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// An attendee (参会单位及人员).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attendee {
+    #[schema(example = "博兴县自然资源和规划局")]
+    pub organization: String,
+    #[schema(example = "王主任")]
+    pub name: String,
+}
+
+/// A follow-up (跟进事项) with its owner and date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUp {
+    pub action: String,
+    pub owner: String,
+    #[schema(value_type = String, format = Date)]
+    pub due_on: NaiveDate,
+}
+
+/// Body of `POST /api/v1/consultations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewConsultation {
+    pub kind: ConsultationKind,
+    /// The office that held it (defaults to the caller's).
+    pub office: Option<String>,
+    #[schema(example = "关于某项目消防审查与规划许可衔接问题的会商")]
+    pub topic: String,
+    pub held_at: DateTime<Utc>,
+    /// Problems it took up; each is solved by it.
+    #[serde(default)]
+    pub problem_ids: Vec<Uuid>,
+    pub attendees: Vec<Attendee>,
+    pub decisions: Vec<String>,
+    #[serde(default)]
+    pub follow_ups: Vec<FollowUp>,
+}
+
+/// Request of [`ops::CONSULTATION_RECORD`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordConsultation {
+    pub actor: Actor,
+    pub consultation: NewConsultation,
+}
+
+/// A consultation as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ConsultationView {
+    pub id: Uuid,
+    pub kind: ConsultationKind,
+    pub office: String,
+    pub topic: String,
+    pub held_at: DateTime<Utc>,
+    pub problem_ids: Vec<Uuid>,
+    pub case_ids: Vec<Uuid>,
+    pub attendees: Vec<Attendee>,
+    pub decisions: Vec<String>,
+    pub follow_ups: Vec<FollowUp>,
+    pub recorded_by: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Request of [`ops::CONSULTATION_LIST`] (`GET /api/v1/consultations`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListConsultations {
+    pub office: Option<String>,
+    pub case_id: Option<Uuid>,
+}
+
+/// Data of `meeting.recorded` (on `bb.evt.<office>.meeting.recorded`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ConsultationEvent {
+    #[serde(flatten)]
+    pub consultation: ConsultationView,
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Business monitoring (业务监控 §6.2)
+// ---------------------------------------------------------------------------------------------------------
+
+/// Request of [`ops::MONITORING`] (`GET /api/v1/monitoring`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringQuery {
+    /// Only clocks whose unit is in this office or whose case this office accepted (a county's own).
+    pub office: Option<String>,
+    /// Concluded clocks count from this day (on-time rate, averages); default: all.
+    #[param(value_type = Option<String>, format = Date)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub from: Option<NaiveDate>,
+    /// … up to and including this day.
+    #[param(value_type = Option<String>, format = Date)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub to: Option<NaiveDate>,
+}
+
+/// Figures of one group.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MonitoringFigures {
+    /// The group's key: an office code, a unit code, a stage or a category (`""` for the whole).
+    pub key: String,
+    /// A name for people where there is one (the unit's, the office's).
+    pub label: Option<String>,
+    /// Open clocks (awaiting receipt, running, paused).
+    pub open: u64,
+    pub paused: u64,
+    /// Open clocks past the warning threshold, not yet overdue (预警).
+    pub warning: u64,
+    /// Open clocks past their due instant (逾期).
+    pub overdue: u64,
+    /// Concluded clocks in the period.
+    pub concluded: u64,
+    pub concluded_on_time: u64,
+    /// `concluded_on_time / concluded`; `None` when nothing concluded.
+    pub on_time_rate: Option<f64>,
+    /// Average working days used per concluded item (pauses excluded).
+    pub average_working_days: Option<f64>,
+}
+
+/// Reply of [`ops::MONITORING`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Monitoring {
+    pub office: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub from: Option<NaiveDate>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub to: Option<NaiveDate>,
+    pub total: MonitoringFigures,
+    /// By the office of the responsible unit.
+    pub by_office: Vec<MonitoringFigures>,
+    pub by_unit: Vec<MonitoringFigures>,
+    pub by_stage: Vec<MonitoringFigures>,
+    pub by_category: Vec<MonitoringFigures>,
+    /// Open supervision notices.
+    pub supervision_open: u64,
+    pub supervision_escalated: u64,
+    pub problems_open: u64,
+    pub at: DateTime<Utc>,
+}
