@@ -79,8 +79,10 @@ pub(crate) fn alarm_data(
         extension_working_days: c.extension_working_days as u32,
         due_at,
         due_date,
-        remaining_working_days: match (due_date, due_at) {
-            (Some(d), Some(a)) => Some(domain::remaining_working_days(calendar, d, a, now)),
+        remaining_working_days: match (due_date, due_at, c.started_at) {
+            (Some(d), Some(a), Some(s)) => {
+                Some(domain::remaining_working_days(calendar, domain::local_date(s), d, a, now))
+            }
             _ => None,
         },
         provisional: c.provisional,
@@ -858,8 +860,10 @@ pub(crate) fn view_of(
             Some("dispatched_unacknowledged") => Some(StartBasis::DispatchedUnacknowledged),
             _ => None,
         },
-        remaining_working_days: match (due_date, due_at) {
-            (Some(d), Some(a)) if status.is_open() => Some(domain::remaining_working_days(calendar, d, a, now)),
+        remaining_working_days: match (due_date, due_at, c.started_at) {
+            (Some(d), Some(a), Some(s)) if status.is_open() => {
+                Some(domain::remaining_working_days(calendar, domain::local_date(s), d, a, now))
+            }
             _ => None,
         },
         due_date,

@@ -136,10 +136,12 @@ pub fn compute(calendar: &Calendar, input: &ClockInput, t: Thresholds) -> Comput
     }
 }
 
-/// Working days left at `now` before `due_date` ends, counting today when it is a working day; negative:
-/// working days overdue (at least 1 once the due instant has passed).
+/// Working days left at `now` before `due_date` ends, counting today when it is a working day after the start
+/// day (the start day is not part of the time limit); negative: working days overdue (at least 1 once the due
+/// instant has passed).
 pub fn remaining_working_days(
     calendar: &Calendar,
+    start: NaiveDate,
     due_date: NaiveDate,
     due_at: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -148,8 +150,8 @@ pub fn remaining_working_days(
     if now >= due_at {
         -(calendar.working_days_between(due_date, today).value.max(1) as i32)
     } else {
-        let yesterday = today.pred_opt().unwrap_or(today);
-        calendar.working_days_between(yesterday, due_date).value as i32
+        let from = today.pred_opt().unwrap_or(today).max(start);
+        calendar.working_days_between(from, due_date).value as i32
     }
 }
 
@@ -265,11 +267,13 @@ mod tests {
         let due = d("2026-03-16");
         let due_at = cal.deadline_instant(due).value;
         // Friday 03-13: Friday and Monday remain.
-        assert_eq!(remaining_working_days(&cal, due, due_at, at("2026-03-13T02:00:00Z")), 2);
-        assert_eq!(remaining_working_days(&cal, due, due_at, at("2026-03-16T09:00:00Z")), 1);
+        let start = d("2026-03-02");
+        assert_eq!(remaining_working_days(&cal, start, due, due_at, at("2026-03-02T02:00:00Z")), 10);
+        assert_eq!(remaining_working_days(&cal, start, due, due_at, at("2026-03-13T02:00:00Z")), 2);
+        assert_eq!(remaining_working_days(&cal, start, due, due_at, at("2026-03-16T09:00:00Z")), 1);
         // Tuesday morning: one working day overdue; Saturday after: three (Tue, Wed… Fri = 4).
-        assert_eq!(remaining_working_days(&cal, due, due_at, at("2026-03-16T17:00:00Z")), -1);
-        assert_eq!(remaining_working_days(&cal, due, due_at, at("2026-03-21T02:00:00Z")), -4);
+        assert_eq!(remaining_working_days(&cal, start, due, due_at, at("2026-03-16T17:00:00Z")), -1);
+        assert_eq!(remaining_working_days(&cal, start, due, due_at, at("2026-03-21T02:00:00Z")), -4);
         assert_eq!(used_working_days(&cal, at("2026-03-02T01:00:00Z"), at("2026-03-06T08:00:00Z"), 1), 3);
     }
 }

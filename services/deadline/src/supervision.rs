@@ -125,7 +125,8 @@ impl DeadlineService {
         let today = domain::local_date(now);
         let days_overdue = match (c.due_date.as_deref(), c.due_us) {
             (Some(d), Some(due)) if crate::us(now) >= due => {
-                (-domain::remaining_working_days(calendar, parse_date(d)?, from_us(due), now)).max(1) as i32
+                (-domain::remaining_working_days(calendar, parse_date(d)?, parse_date(d)?, from_us(due), now)).max(1)
+                    as i32
             }
             _ => 0,
         };
