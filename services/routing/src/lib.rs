@@ -38,7 +38,7 @@ use bangban_platform::{
 };
 use bangban_routing_migration::Migrator;
 use bangban_workdays::{Calendar, shanghai};
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -103,29 +103,6 @@ pub fn resolve<'a>(
             }
         }
     }
-}
-
-/// `n` working hours after `from` (working hours 09:00–17:00 Asia/Shanghai on working days).
-pub fn add_working_hours(calendar: &Calendar, from: DateTime<Utc>, hours: u32) -> DateTime<Utc> {
-    let tz = shanghai();
-    let open = NaiveTime::from_hms_opt(9, 0, 0).unwrap_or(NaiveTime::MIN);
-    let close = NaiveTime::from_hms_opt(17, 0, 0).unwrap_or(NaiveTime::MIN);
-    let mut now = from.with_timezone(&tz).naive_local();
-    let mut remaining = Duration::hours(i64::from(hours));
-    for _ in 0..3660 {
-        let day = now.date();
-        if calendar.is_working_day(day).value && now.time() < close {
-            let start = now.max(day.and_time(open));
-            let available = day.and_time(close) - start;
-            if remaining <= available {
-                let end = start + remaining;
-                return end.and_local_timezone(tz).single().map(|d| d.with_timezone(&Utc)).unwrap_or(from);
-            }
-            remaining -= available;
-        }
-        now = (day + Duration::days(1)).and_time(open);
-    }
-    from
 }
 
 /// Routing's state.
@@ -550,7 +527,7 @@ impl RoutingService {
                 let linked = LinkedHandling {
                     initiating_office: t.office.clone(),
                     linked_office: t.unit_office.clone(),
-                    acknowledge_by: add_working_hours(&self.calendar, now, self.link_ack_hours),
+                    acknowledge_by: self.calendar.add_working_hours(now, self.link_ack_hours),
                     acknowledged_at: None,
                     acknowledged_by: None,
                     reports: Vec::new(),
