@@ -28,7 +28,8 @@ use std::sync::{Arc, RwLock};
 
 use bangban_contracts::{
     CloudEvent, EventType,
-    deadline::SERVICE,
+    deadline::{ClockStatus, SERVICE},
+    intake::SpecialistChanged,
     planning::{CalendarChange, CalendarChangeKind, PlanPublished},
     routing::TaskEvent,
 };
@@ -264,6 +265,51 @@ impl DeadlineService {
             .filter(clock_e::Column::CaseId.eq(plan.case_id.to_string()))
             .exec(txn)
             .await?;
+        // A re-plan may change an item's promised time in place (routing keeps the task): its clock follows.
+        let open = clock_e::Entity::find()
+            .filter(clock_e::Column::CaseId.eq(plan.case_id.to_string()))
+            .filter(clock_e::Column::Status.is_in(
+                [ClockStatus::AwaitingReceipt, ClockStatus::Running, ClockStatus::Paused].map(ClockStatus::as_str),
+            ))
+            .all(txn)
+            .await?;
+        if open.is_empty() {
+            return Ok(());
+        }
+        let calendar = self.calendar(txn).await?;
+        for c in open {
+            let Some(item) = plan.items.iter().find(|i| i.code == c.code) else { continue };
+            if item.promised_working_days as i32 == c.promised_working_days {
+                continue;
+            }
+            let note = format!(
+                "代办方案第 {} 版调整承诺时限：{} → {} 个工作日",
+                plan.version, c.promised_working_days, item.promised_working_days
+            );
+            let mut active: clock_e::ActiveModel = c.into();
+            active.promised_working_days = Set(item.promised_working_days as i32);
+            let c = active.update(txn).await?;
+            if c.started_at.is_some() {
+                let c = self.reschedule(txn, &calendar, c, now, "replanned", &plan.published_by, note).await?;
+                self.announce(txn, &calendar, &c, "replanned", now).await?;
+            } else {
+                timeline(txn, &c.task_id, now, "replanned", &plan.published_by, note, None).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The case's new specialist follows its clocks (warnings reach the right person).
+    pub(crate) async fn on_specialist_changed(
+        &self,
+        txn: &DatabaseTransaction,
+        data: &SpecialistChanged,
+    ) -> Result<()> {
+        clock_e::Entity::update_many()
+            .col_expr(clock_e::Column::SpecialistId, sea_orm::sea_query::Expr::value(data.to_specialist.clone()))
+            .filter(clock_e::Column::CaseId.eq(data.case_id.to_string()))
+            .exec(txn)
+            .await?;
         Ok(())
     }
 }
@@ -322,6 +368,9 @@ impl EventHandler for Follower {
         } else if t == EventType::PLAN_PUBLISHED {
             let data: PlanPublished = event.data_as().map_err(permanent)?;
             self.service.on_plan_published(txn, &data).await?;
+        } else if t == EventType::CASE_SPECIALIST_CHANGED {
+            let data: SpecialistChanged = event.data_as().map_err(permanent)?;
+            self.service.on_specialist_changed(txn, &data).await?;
         } else if t == EventType::CALENDAR_CHANGED {
             let data: CalendarChange = event.data_as().map_err(permanent)?;
             self.service.on_calendar_changed(txn, &data).await?;
@@ -370,6 +419,7 @@ pub async fn start_with_db(
         ("deadline-tasks", "bb.evt.*.task.>".to_string()),
         ("deadline-plans", EventType::PLAN_PUBLISHED.filter_all_offices()),
         ("deadline-calendar", EventType::CALENDAR_CHANGED.filter_all_offices()),
+        ("deadline-specialists", EventType::CASE_SPECIALIST_CHANGED.filter_all_offices()),
     ] {
         let spec = ConsumerSpec { name: name.to_string(), filter_subject: filter, settings: settings.consumer.clone() };
         let follower = Arc::new(Follower { service: service.clone() });

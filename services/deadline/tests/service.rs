@@ -658,3 +658,68 @@ async fn two_replicas_fire_each_alarm_once() {
     b.shutdown.shutdown(Duration::from_secs(5)).await;
     dl.a.shutdown.shutdown(Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn a_replan_that_changes_the_promised_time_moves_the_due_date_and_stamps_the_category() {
+    if !own_process() {
+        return;
+    }
+    use bangban_contracts::{
+        intake::ProjectCategory,
+        planning::{Level, PlanChanges, PlanPublished, PublishedItem, UnitType},
+    };
+    let dl = spawn().await;
+    let t = task(10);
+    dispatch_and_receive(&dl, &t).await;
+    let c = clock_when(&dl.a.service, t.id, |c| c.status == ClockStatus::Running).await;
+    assert_eq!(c.due_date, Some(d("2026-03-16")));
+    assert_eq!(c.category, None);
+    let item = PublishedItem {
+        code: "GCJS-01".into(),
+        name: "建设工程规划许可证核发".into(),
+        stage: Stage::EngineeringPermit,
+        unit_type: UnitType::AdministrativeApproval,
+        level: Level::ByLocation,
+        unit_code: None,
+        materials: vec![],
+        promised_working_days: 15,
+        legal_basis: "《城乡规划法》".into(),
+        predecessors: vec![],
+        planned_start: d("2026-03-02"),
+        planned_end: d("2026-03-23"),
+        critical: true,
+        provisional: false,
+    };
+    let plan = PlanPublished {
+        case_id: t.case_id,
+        ledger_no: "BB-371625-2026-000001".into(),
+        office: "371625".into(),
+        version: 2,
+        category: ProjectCategory::Industrial,
+        project_id: Uuid::now_v7(),
+        project_office: "371625".into(),
+        project_name: "新材料项目".into(),
+        applicant_id: Uuid::nil(),
+        specialist_id: "staff-371625-agent-1".into(),
+        catalog_version: 1,
+        items: vec![item],
+        planned_start: d("2026-03-02"),
+        planned_end: d("2026-03-23"),
+        total_working_days: 15,
+        critical_path: vec!["GCJS-01".into()],
+        provisional: false,
+        changes: PlanChanges::default(),
+        note: None,
+        published_by: "staff-371625-agent-1".into(),
+        published_at: clock::now(),
+    };
+    publish(&dl.js, EventType::PLAN_PUBLISHED, "bb.evt.371625.plan.published".into(), t.case_id.to_string(), &plan)
+        .await;
+    let c = clock_when(&dl.a.service, t.id, |c| c.promised_working_days == 15).await;
+    assert_eq!(c.due_date, Some(d("2026-03-23")));
+    assert_eq!(c.category, Some(ProjectCategory::Industrial));
+    assert!(c.timeline.iter().any(|e| e.kind == "replanned"));
+    let m = dl.a.service.monitoring(MonitoringQuery::default()).await.unwrap();
+    assert_eq!(m.by_category.iter().find(|f| f.key == "industrial").map(|f| f.open), Some(1));
+    dl.a.shutdown.shutdown(Duration::from_secs(5)).await;
+}
