@@ -197,7 +197,13 @@ impl DeadlineService {
         let mut fired = 0;
         for a in &due {
             match self.fire(&txn, &calendar, a, now).await {
-                Ok(true) => fired += 1,
+                Ok(true) => {
+                    fired += 1;
+                    metrics::counter!("bangban_deadline_alarms_fired_total", "kind" => a.kind.clone()).increment(1);
+                    // How late after its instant (platform time) the alarm fired.
+                    metrics::histogram!("bangban_deadline_alarm_lag_seconds")
+                        .record((us(now) - a.fire_us).max(0) as f64 / 1e6);
+                }
                 Ok(false) => {}
                 Err(crate::error::DeadlineError::Db(e)) => return Err(e.into()),
                 // A row that cannot be understood must not hold up every alarm behind it.
