@@ -8,6 +8,14 @@
 //! Routed tasks (推送事项): the unit's officer and the staff of the unit's office work them; the case's
 //! specialist (or an admin of the accepting office) follows them up; in linked handling (联动帮办代办)
 //! the unit's office acknowledges and reports back, and both offices see the task.
+//!
+//! Deadlines (限时办结): a task's clock is read like the task; the people who work the task pause it for
+//! a statutory exclusion; only an office admin of the unit's office (or of the city) approves an
+//! extension. Supervision notices (督办单) are read within the same reach, answered by the unit's
+//! officers or the admins of its office, decided by supervisors. Problems are recorded by the case's
+//! specialist or the accepting office's staff; consultations (会商/联席会议) by office admins.
+//! Lists and monitoring are scoped by the gateway: an officer sees their unit, a county office its own,
+//! the city office and supervisors everything.
 
 use bangban_contracts::{office::CITY_OFFICE, routing::ListTasks};
 use bangban_platform::{
@@ -66,6 +74,28 @@ pub enum Action {
     FollowTask,
     /// The linked office's steps (联动响应与反馈: `acknowledge_link`, `report_link`).
     LinkTask,
+    /// List clocks or supervision notices (a unit's, an office's, or all).
+    ListClocks,
+    /// Approve an extension of a task's time limit (延期): an office admin of the unit's office or the city's.
+    ExtendClock,
+    /// Read a supervision notice (督办单).
+    ReadSupervision,
+    /// Answer a supervision notice (督办反馈): the unit's officers or the admins of the unit's office.
+    AnswerSupervision,
+    /// Record the outcome of an escalated notice (警告、通报批评、问责): supervisors.
+    DecideSupervision,
+    /// Record a problem on a task (§7.5.2): the case's specialist or the staff of the accepting office.
+    RecordProblem,
+    /// Solve a problem or refer it to the office: the case's specialist or an admin of the accepting office.
+    HandleProblem,
+    /// List problems.
+    ReadProblems,
+    /// Record a consultation (会商) or a joint meeting (联席会议) on problems: office admins.
+    RecordMeeting,
+    /// List consultations and joint meetings.
+    ReadMeetings,
+    /// Business monitoring (业务监控 §6.2): warnings, overdue, on-time rate.
+    ReadMonitoring,
 }
 
 impl Action {
@@ -106,6 +136,9 @@ fn in_jurisdiction(principal: &Principal, office: &str) -> bool {
 const SPECIALISTS_AND_ADMINS: &[Role] = &[Role::Assistant, Role::Agent, Role::OfficeAdmin];
 const TASK_READERS: &[Role] =
     &[Role::Applicant, Role::Assistant, Role::Agent, Role::Officer, Role::OfficeAdmin, Role::Supervisor];
+/// Who works with deadlines inside the platform: the offices' staff, the units' officers, supervisors.
+const DEADLINE_READERS: &[Role] = &[Role::Assistant, Role::Agent, Role::Officer, Role::OfficeAdmin, Role::Supervisor];
+const STAFF_AND_SUPERVISORS: &[Role] = &[Role::Assistant, Role::Agent, Role::OfficeAdmin, Role::Supervisor];
 
 /// Which roles may take an action at all.
 fn roles_for(action: Action) -> &'static [Role] {
@@ -137,6 +170,12 @@ fn roles_for(action: Action) -> &'static [Role] {
         Action::ReadTask => TASK_READERS,
         Action::WorkTask => &[Role::Assistant, Role::Agent, Role::Officer, Role::OfficeAdmin],
         Action::FollowTask | Action::LinkTask => SPECIALISTS_AND_ADMINS,
+        Action::ListClocks | Action::ReadSupervision | Action::ReadProblems => DEADLINE_READERS,
+        Action::ExtendClock | Action::RecordMeeting => &[Role::OfficeAdmin],
+        Action::AnswerSupervision => &[Role::Officer, Role::OfficeAdmin],
+        Action::DecideSupervision => &[Role::Supervisor],
+        Action::RecordProblem | Action::HandleProblem => SPECIALISTS_AND_ADMINS,
+        Action::ReadMeetings | Action::ReadMonitoring => STAFF_AND_SUPERVISORS,
         // People who work cases find each other; applicants see their own specialist on the contact card.
         Action::ReadStaff => {
             &[Role::Assistant, Role::Agent, Role::Expert, Role::Officer, Role::OfficeAdmin, Role::Supervisor]
@@ -158,6 +197,11 @@ fn is_read(action: Action) -> bool {
             | Action::ReadUnits
             | Action::ListTasks
             | Action::ReadTask
+            | Action::ListClocks
+            | Action::ReadSupervision
+            | Action::ReadProblems
+            | Action::ReadMeetings
+            | Action::ReadMonitoring
     )
 }
 
@@ -184,11 +228,17 @@ fn task_allowed(principal: &Principal, action: Action, resource: Resource<'_>) -
     let own_unit = principal.unit.as_deref() == Some(unit);
     let staff = SPECIALISTS_AND_ADMINS.contains(&principal.role);
     match action {
-        Action::ReadTask => match principal.role {
+        // A notice is read like its task, by everyone but the applicant (kept out by the role).
+        Action::ReadTask | Action::ReadSupervision => match principal.role {
             Role::Supervisor => true,
             Role::Applicant => principal.applicant.as_deref() == Some(applicant),
             Role::Officer => own_unit,
-            _ => staff && (in_jurisdiction(principal, unit_office) || in_jurisdiction(principal, case_office)),
+            _ => {
+                staff
+                    && (principal.sub == specialist
+                        || in_jurisdiction(principal, unit_office)
+                        || in_jurisdiction(principal, case_office))
+            }
         },
         // The unit's officer, or the staff of the unit's office acting for it (the city office for city units only).
         Action::WorkTask => {
@@ -205,6 +255,24 @@ fn task_allowed(principal: &Principal, action: Action, resource: Resource<'_>) -
         }
         // The linked office: the staff of the unit's office.
         Action::LinkTask => staff && principal.office == unit_office,
+        // The approver (批准人): an admin of the unit's office, or of the city office for every unit.
+        Action::ExtendClock => principal.role == Role::OfficeAdmin && in_jurisdiction(principal, unit_office),
+        // The unit answers for itself: its officers, or the admins of its office.
+        Action::AnswerSupervision => {
+            if principal.role == Role::Officer {
+                own_unit
+            } else {
+                principal.role == Role::OfficeAdmin && principal.office == unit_office
+            }
+        }
+        Action::DecideSupervision => principal.role == Role::Supervisor,
+        // The case side records what blocks a task: its specialist, or the staff of the accepting office.
+        Action::RecordProblem => principal.sub == specialist || (staff && in_jurisdiction(principal, case_office)),
+        // … and solves it or takes it to the office: the specialist, or an admin of the accepting office.
+        Action::HandleProblem => {
+            principal.sub == specialist
+                || (principal.role == Role::OfficeAdmin && in_jurisdiction(principal, case_office))
+        }
         _ => false,
     }
 }
@@ -244,6 +312,51 @@ pub fn scope_task_list(principal: &Principal, mut filter: ListTasks) -> Result<L
     }
     filter.office = Some(principal.office.clone());
     Ok(filter)
+}
+
+/// The office and unit of a deadline list or figure (clocks, supervision notices, problems, consultations,
+/// monitoring) `principal` may ask for, forced by the gateway, never trusting the client. `what` names the
+/// data in both languages for the refusal.
+///
+/// - an officer: their own unit's (asking for another unit is 403);
+/// - supervisors and the city office's staff: everything, filtered as asked;
+/// - a county office's staff: their own office's (asking for another office is 403).
+///
+/// Roles that never take `action` get 403.
+pub fn scope_deadline(
+    principal: &Principal,
+    action: Action,
+    (what_zh, what_en): (&str, &str),
+    office: Option<String>,
+    unit: Option<String>,
+) -> Result<(Option<String>, Option<String>), Problem> {
+    authorize_role(principal, action)?;
+    if principal.role == Role::Officer {
+        let Some(own) = principal.unit.clone() else {
+            return Err(Problem::forbidden("令牌未指明所属单位", "the token names no unit"));
+        };
+        if let Some(asked) = unit.as_deref()
+            && asked != own
+        {
+            return Err(Problem::forbidden(
+                format!("只能查看本单位（{own}）的{what_zh}，无权查看 {asked}"),
+                format!("you may see the {what_en} of your own unit ({own}) only, not of {asked}"),
+            ));
+        }
+        return Ok((office, Some(own)));
+    }
+    if principal.role == Role::Supervisor || principal.office == CITY_OFFICE {
+        return Ok((office, unit));
+    }
+    if let Some(asked) = office.as_deref()
+        && asked != principal.office
+    {
+        return Err(Problem::forbidden(
+            format!("只能查看本机构（{}）的{what_zh}，无权查看 {asked}", principal.office),
+            format!("you may see the {what_en} of your own office ({}) only, not of {asked}", principal.office),
+        ));
+    }
+    Ok((Some(principal.office.clone()), unit))
 }
 
 /// Which of a case's tasks `principal` may see: every one when they may read the case; otherwise
@@ -306,6 +419,24 @@ pub fn authorize(principal: &Principal, action: Action, resource: Resource<'_>) 
             Action::LinkTask => Problem::forbidden(
                 "只有联动机构（责任单位所在机构）的工作人员可以响应或反馈联动事项",
                 "only the staff of the linked office (the unit's office) may acknowledge or report on linked handling",
+            ),
+            Action::ExtendClock => Problem::forbidden(
+                format!("只有责任单位（{unit}）所在机构或市级机构（{CITY_OFFICE}）的机构管理员可以批准延期"),
+                format!(
+                    "only an office admin of the unit's ({unit}) office or of the city office ({CITY_OFFICE}) may approve an extension"
+                ),
+            ),
+            Action::AnswerSupervision => Problem::forbidden(
+                format!("只有责任单位（{unit}）的审批人员或该单位所在机构的机构管理员可以反馈督办单"),
+                format!("only an officer of the unit ({unit}) or an office admin of its office may answer the notice"),
+            ),
+            Action::RecordProblem => Problem::forbidden(
+                "只有本案的帮办（代办）员或受理机构的工作人员可以记录问题",
+                "only the case's specialist or the staff of the accepting office may record a problem",
+            ),
+            Action::HandleProblem => Problem::forbidden(
+                "只有本案的帮办（代办）员或受理机构的机构管理员可以处理问题",
+                "only the case's specialist or an office admin of the accepting office may solve or refer a problem",
             ),
             _ => Problem::forbidden("无权处理此事项", "you may not act on this task"),
         }),
@@ -694,5 +825,178 @@ mod tests {
             let refused = scope_task_list(&p(role, "371600", Some("a-1")), ask(None, None)).unwrap_err();
             assert_eq!(refused.status, 403, "{role:?}");
         }
+    }
+
+    // -----------------------------------------------------------------------------------------------------
+    // Deadlines: clocks, supervision, problems, consultations, monitoring
+    // -----------------------------------------------------------------------------------------------------
+
+    #[test]
+    fn a_clock_is_read_like_its_task() {
+        let read = |who: &Principal| status(who, Action::ReadTask, TASK);
+        assert_eq!(read(&p(Role::Applicant, "371625", Some("a-1"))), 200, "the case's applicant");
+        assert_eq!(read(&p(Role::Applicant, "371625", Some("a-2"))), 404, "another applicant");
+        assert_eq!(read(&named("s-1", Role::Assistant, "371681")), 200, "the case's specialist, wherever they sit");
+        assert_eq!(read(&officer("371625-XZSP", "371625")), 200, "the unit's officer");
+        assert_eq!(read(&officer("371625-ZRZY", "371625")), 404, "another unit's officer");
+        assert_eq!(read(&p(Role::OfficeAdmin, "371625", None)), 200, "the office");
+        assert_eq!(read(&p(Role::Agent, "371621", None)), 404, "another county");
+        assert_eq!(read(&p(Role::Agent, "371600", None)), 200, "the city");
+        assert_eq!(read(&p(Role::Supervisor, "371621", None)), 200, "supervisors");
+        // Both sides of a linked task: the accepting city office and the unit's county.
+        assert_eq!(status(&p(Role::Assistant, "371625", None), Action::ReadTask, LINKED), 200);
+        assert_eq!(status(&p(Role::Assistant, "371600", None), Action::ReadTask, LINKED), 200);
+    }
+
+    #[test]
+    fn those_who_work_the_task_pause_its_clock_and_admins_approve_extensions() {
+        // Pauses are the unit's work (WorkTask), tested above; extensions are the approver's.
+        let extend = |who: &Principal, task| status(who, Action::ExtendClock, task);
+        assert_eq!(extend(&p(Role::OfficeAdmin, "371625", None), TASK), 200, "an admin of the unit's office");
+        assert_eq!(extend(&p(Role::OfficeAdmin, "371600", None), TASK), 200, "the city's admin");
+        assert_eq!(extend(&p(Role::OfficeAdmin, "371621", None), TASK), 404, "another county's admin sees nothing");
+        // The accepting county's admin sees a linked task at another office's unit but does not approve.
+        let at_other = Resource::Task {
+            unit: "371621-ZRZY",
+            unit_office: "371621",
+            case_office: "371625",
+            specialist: "s-1",
+            applicant: "a-1",
+        };
+        let refused = authorize(&p(Role::OfficeAdmin, "371625", None), Action::ExtendClock, at_other).unwrap_err();
+        assert_eq!(refused.status, 403);
+        assert!(refused.detail.as_deref().unwrap().contains("批准延期"), "{refused}");
+        // Nobody else, however close to the task: the officer asks, the admin approves.
+        for who in [
+            officer("371625-XZSP", "371625"),
+            named("s-1", Role::Assistant, "371625"),
+            p(Role::Agent, "371600", None),
+            p(Role::Supervisor, "371600", None),
+            p(Role::Applicant, "371625", Some("a-1")),
+            p(Role::Integrator, "371600", None),
+        ] {
+            assert_eq!(extend(&who, TASK), 403, "{who:?}");
+        }
+    }
+
+    /// A notice is a task's: no applicant, no specialist on it.
+    const NOTICE: Resource<'static> = Resource::Task {
+        unit: "371625-XZSP",
+        unit_office: "371625",
+        case_office: "371625",
+        specialist: "",
+        applicant: "",
+    };
+
+    #[test]
+    fn notices_are_read_within_reach_answered_by_the_unit_and_decided_by_supervisors() {
+        let read = |who: &Principal| status(who, Action::ReadSupervision, NOTICE);
+        assert_eq!(read(&officer("371625-XZSP", "371625")), 200);
+        assert_eq!(read(&officer("371625-ZRZY", "371625")), 404);
+        assert_eq!(read(&p(Role::Assistant, "371625", None)), 200);
+        assert_eq!(read(&p(Role::Assistant, "371621", None)), 404);
+        assert_eq!(read(&p(Role::OfficeAdmin, "371600", None)), 200);
+        assert_eq!(read(&p(Role::Supervisor, "371681", None)), 200);
+        for role in [Role::Applicant, Role::Expert, Role::Integrator] {
+            assert_eq!(read(&p(role, "371625", Some("a-1"))), 403, "{role:?}");
+        }
+
+        let answer = |who: &Principal| status(who, Action::AnswerSupervision, NOTICE);
+        assert_eq!(answer(&officer("371625-XZSP", "371625")), 200, "the unit's officer");
+        assert_eq!(answer(&p(Role::OfficeAdmin, "371625", None)), 200, "an admin of the unit's office");
+        assert_eq!(answer(&p(Role::OfficeAdmin, "371600", None)), 403, "the city answers for city units only");
+        assert_eq!(answer(&p(Role::OfficeAdmin, "371621", None)), 404);
+        assert_eq!(answer(&officer("371625-ZRZY", "371625")), 404);
+        for role in [Role::Assistant, Role::Agent, Role::Supervisor, Role::Applicant] {
+            assert_eq!(answer(&p(role, "371625", Some("a-1"))), 403, "{role:?}");
+        }
+
+        let decide = |who: &Principal| status(who, Action::DecideSupervision, NOTICE);
+        assert_eq!(decide(&p(Role::Supervisor, "371600", None)), 200);
+        assert_eq!(decide(&p(Role::Supervisor, "371621", None)), 200);
+        for role in [Role::OfficeAdmin, Role::Assistant, Role::Officer, Role::Applicant] {
+            assert_eq!(decide(&p(role, "371600", Some("a-1"))), 403, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn the_case_side_records_and_handles_problems() {
+        let record = |who: &Principal| status(who, Action::RecordProblem, TASK);
+        assert_eq!(record(&named("s-1", Role::Assistant, "371625")), 200, "the specialist");
+        assert_eq!(record(&p(Role::Agent, "371625", None)), 200, "the accepting office's staff");
+        assert_eq!(record(&p(Role::OfficeAdmin, "371600", None)), 200, "the city's staff");
+        assert_eq!(record(&p(Role::Assistant, "371621", None)), 404);
+        // The unit's office sees a linked task but does not record the case side's problems.
+        assert_eq!(status(&p(Role::Assistant, "371625", None), Action::RecordProblem, LINKED), 403);
+        assert_eq!(record(&officer("371625-XZSP", "371625")), 403);
+        assert_eq!(record(&p(Role::Supervisor, "371625", None)), 403);
+
+        let handle = |who: &Principal| status(who, Action::HandleProblem, TASK);
+        assert_eq!(handle(&named("s-1", Role::Assistant, "371625")), 200, "the specialist");
+        assert_eq!(handle(&p(Role::OfficeAdmin, "371625", None)), 200, "an admin of the accepting office");
+        assert_eq!(handle(&p(Role::OfficeAdmin, "371600", None)), 200, "the city's admin");
+        let colleague = authorize(&p(Role::Assistant, "371625", None), Action::HandleProblem, TASK).unwrap_err();
+        assert_eq!(colleague.status, 403, "a colleague who is not the specialist");
+        assert!(colleague.detail.as_deref().unwrap().contains("处理问题"), "{colleague}");
+        assert_eq!(handle(&p(Role::OfficeAdmin, "371621", None)), 404);
+        assert_eq!(handle(&officer("371625-XZSP", "371625")), 403);
+    }
+
+    #[test]
+    fn office_admins_record_meetings_for_their_own_office_the_city_for_any() {
+        let record = |who: &Principal, office| status(who, Action::RecordMeeting, Resource::Office(office));
+        assert_eq!(record(&p(Role::OfficeAdmin, "371625", None), "371625"), 200);
+        assert_eq!(record(&p(Role::OfficeAdmin, "371625", None), "371621"), 403);
+        assert_eq!(record(&p(Role::OfficeAdmin, "371600", None), "371621"), 200);
+        for role in [Role::Assistant, Role::Agent, Role::Supervisor, Role::Officer, Role::Applicant] {
+            assert_eq!(record(&p(role, "371625", Some("a-1")), "371625"), 403, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn deadline_lists_and_monitoring_are_scoped_by_the_gateway() {
+        let scope = |who: &Principal, action, office: Option<&str>, unit: Option<&str>| {
+            scope_deadline(who, action, ("x", "x"), office.map(Into::into), unit.map(Into::into))
+                .map(|(o, u)| (o.map(|o| o.to_string()), u.map(|u| u.to_string())))
+                .map_err(|p| p.status)
+        };
+        let s = |v: &str| Some(v.to_string());
+        // An officer: their unit, forced; another unit is refused; no monitoring, no meetings.
+        let own = officer("371625-XZSP", "371625");
+        assert_eq!(scope(&own, Action::ListClocks, None, None), Ok((None, s("371625-XZSP"))));
+        assert_eq!(scope(&own, Action::ListClocks, None, Some("371625-ZRZY")), Err(403));
+        assert_eq!(scope(&own, Action::ReadProblems, None, None), Ok((None, s("371625-XZSP"))));
+        assert_eq!(scope(&own, Action::ReadMonitoring, None, None), Err(403));
+        assert_eq!(scope(&own, Action::ReadMeetings, None, None), Err(403));
+        // County staff: their office, forced; another office is refused.
+        for action in [Action::ListClocks, Action::ReadProblems, Action::ReadMeetings, Action::ReadMonitoring] {
+            for role in [Role::Assistant, Role::Agent, Role::OfficeAdmin] {
+                let county = p(role, "371625", None);
+                assert_eq!(scope(&county, action, None, None), Ok((s("371625"), None)), "{role:?} {action:?}");
+                assert_eq!(scope(&county, action, s("371625").as_deref(), None), Ok((s("371625"), None)));
+                assert_eq!(scope(&county, action, Some("371621"), None), Err(403), "{role:?} {action:?}");
+                // The city's staff: everything, or what they ask for.
+                let city = p(role, "371600", None);
+                assert_eq!(scope(&city, action, None, None), Ok((None, None)), "{role:?} {action:?}");
+                assert_eq!(scope(&city, action, Some("371621"), None), Ok((s("371621"), None)));
+            }
+            // Supervisors, wherever they sit: everything.
+            let supervisor = p(Role::Supervisor, "371625", None);
+            assert_eq!(scope(&supervisor, action, None, None), Ok((None, None)), "{action:?}");
+            assert_eq!(scope(&supervisor, action, Some("371621"), None), Ok((s("371621"), None)));
+            for role in [Role::Applicant, Role::Expert, Role::Integrator] {
+                assert_eq!(scope(&p(role, "371600", Some("a-1")), action, None, None), Err(403), "{role:?}");
+            }
+        }
+        let refused = scope_deadline(
+            &p(Role::OfficeAdmin, "371625", None),
+            Action::ReadMonitoring,
+            ("业务监控数据", "monitoring figures"),
+            Some("371621".into()),
+            None,
+        )
+        .unwrap_err();
+        assert!(refused.detail.as_deref().unwrap().contains("371621"), "{refused}");
+        assert!(refused.detail_en.as_deref().unwrap().contains("monitoring figures"), "{refused}");
     }
 }

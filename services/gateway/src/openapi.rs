@@ -66,6 +66,41 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::handlers::plans::Api::openapi());
     doc.merge(crate::handlers::tasks::Api::openapi());
     doc.merge(crate::handlers::clock::Api::openapi());
+    doc.merge(crate::handlers::clocks::Api::openapi());
+    doc.merge(crate::handlers::supervision::Api::openapi());
+    doc.merge(crate::handlers::problems::Api::openapi());
+    doc.merge(crate::handlers::meetings::document());
+    doc.merge(crate::handlers::monitoring::Api::openapi());
+    query_parameters(doc)
+}
+
+/// The query structs of the contracts derive `IntoParams` without `parameter_in = Query`, which utoipa
+/// documents as required path parameters. A parameter that is not in its path's template is a query
+/// parameter, and optional when its value may be null (an `Option`).
+fn query_parameters(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{
+        RefOr, Required,
+        path::{Parameter, ParameterIn},
+    };
+    let nullable = |p: &Parameter| {
+        let schema = serde_json::to_value(&p.schema).unwrap_or_default();
+        schema["type"].as_array().is_some_and(|t| t.iter().any(|t| t == "null"))
+            || schema["oneOf"].as_array().is_some_and(|o| o.iter().any(|s| s["type"] == "null"))
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for op in ops.into_iter().flatten() {
+            for p in op.parameters.iter_mut().flatten() {
+                let RefOr::T(p) = p else { continue };
+                if p.parameter_in == ParameterIn::Path && !path.contains(&format!("{{{}}}", p.name)) {
+                    p.parameter_in = ParameterIn::Query;
+                    if nullable(p) {
+                        p.required = Required::False;
+                    }
+                }
+            }
+        }
+    }
     doc
 }
 

@@ -1,10 +1,12 @@
-//! End-to-end tests over real parts: nats-server, SQLite or PostgreSQL, intake, planning, routing and the gateway.
+//! End-to-end tests over real parts: nats-server, SQLite or PostgreSQL, intake, planning, routing, deadline and the
+//! gateway.
 
 mod acceptance;
 mod api;
 mod bus;
 mod clock;
 mod consultations;
+mod deadline;
 mod directory;
 mod lifecycle;
 mod nats_permissions;

@@ -100,9 +100,16 @@ const OWNERS: &[(&str, &[EventType])] = &[
         &[
             EventType::TASK_WARNING,
             EventType::TASK_OVERDUE,
+            EventType::TASK_CLOCK_CHANGED,
             EventType::SUPERVISION_ISSUED,
             EventType::SUPERVISION_ANSWERED,
+            EventType::SUPERVISION_RESOLVED,
             EventType::SUPERVISION_ESCALATED,
+            EventType::SUPERVISION_DECIDED,
+            EventType::PROBLEM_RECORDED,
+            EventType::PROBLEM_REFERRED,
+            EventType::PROBLEM_SOLVED,
+            EventType::MEETING_RECORDED,
         ],
     ),
     ("notification", &[EventType::SMS_SENT, EventType::SMS_DELIVERED, EventType::SMS_FAILED]),
@@ -1001,6 +1008,82 @@ async fn a_county_office_reads_only_its_own_events() {
     boxing.client.request("$JS.API.INFO", "".into()).await.expect("its own account info");
 
     assert_eq!(platform.events_stored().await, published.0.len() as u64, "nothing was added to the platform's events");
+}
+
+/// Deadline's alarms, clock changes, supervision notices, problems and meetings travel on the subjects of the
+/// office whose units (or cases) they concern: a county office reads those about its own units on its own
+/// stream and live feed, a department those of its unit's tasks, and another county none of them.
+#[tokio::test]
+async fn a_county_office_sees_the_deadline_events_about_its_units() {
+    let platform = Platform::start().await.expect("platform");
+    let deadline = platform.session("deadline").await;
+    let boxing = platform.session(&format!("office-{BOXING}")).await;
+    let huimin = platform.session(&format!("office-{HUIMIN}")).await;
+    let own = format!("bb.evt.{BOXING}.>");
+    let mut live = boxing.client.subscribe(own.clone()).await.expect("subscribe");
+    boxing.sync().await;
+
+    let mut published = Vec::new();
+    for (t, office, unit) in [
+        (EventType::TASK_WARNING, BOXING, Some(BX_ZRZY)),
+        (EventType::TASK_OVERDUE, BOXING, Some(BX_ZRZY)),
+        (EventType::TASK_CLOCK_CHANGED, BOXING, Some(BX_ZJ)),
+        (EventType::SUPERVISION_ISSUED, BOXING, None),
+        (EventType::SUPERVISION_ANSWERED, BOXING, None),
+        (EventType::SUPERVISION_RESOLVED, BOXING, None),
+        (EventType::SUPERVISION_ESCALATED, BOXING, None),
+        (EventType::SUPERVISION_DECIDED, BOXING, None),
+        (EventType::PROBLEM_RECORDED, BOXING, None),
+        (EventType::PROBLEM_REFERRED, BOXING, None),
+        (EventType::PROBLEM_SOLVED, BOXING, None),
+        (EventType::MEETING_RECORDED, BOXING, None),
+        (EventType::TASK_OVERDUE, HUIMIN, Some(HM_ZRZY)),
+        (EventType::SUPERVISION_ISSUED, HUIMIN, None),
+    ] {
+        let subject = subject(t, office, unit);
+        let event = event(t, "deadline", &format!("{office}-{}", published.len()));
+        deadline.publish_event(&subject, &event).await.unwrap_or_else(|e| panic!("deadline publishes {subject}: {e}"));
+        published.push((subject, event.id));
+    }
+    let published = Published(published);
+    let expected = published.of_office(BOXING);
+    assert_eq!(expected.len(), 12);
+
+    // The live feed and the office's own stream: every one about 博兴县, none about 惠民县.
+    let mut subjects: Vec<String> = expected.iter().map(|(s, _)| s.clone()).collect();
+    subjects.sort();
+    assert_eq!(take_live(&mut live, expected.len()).await.expect("live"), subjects);
+    let stream = boxing.js().get_stream(format!("OFFICE_{BOXING}")).await.expect("its stream");
+    let office = stream.create_consumer(durable("office", &own)).await.expect("the office consumer");
+    assert_eq!(take(&office, expected.len()).await.expect("its deadline events"), expected);
+    assert_eq!(office.clone().info().await.expect("info").num_pending, 0);
+
+    // A department follows the alarms of its unit's tasks.
+    let unit_filter = format!("bb.evt.{BOXING}.task.*.{BX_ZRZY}");
+    let department = stream.create_consumer(durable("dept-zrzy", &unit_filter)).await.expect("the department");
+    let alarms = take(&department, 2).await.expect("the unit's alarms");
+    assert_eq!(
+        alarms.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>(),
+        [
+            subject(EventType::TASK_WARNING, BOXING, Some(BX_ZRZY)),
+            subject(EventType::TASK_OVERDUE, BOXING, Some(BX_ZRZY))
+        ]
+    );
+    assert_eq!(department.clone().info().await.expect("info").num_pending, 0, "not another unit's clock change");
+
+    // 惠民县 gets its own two.
+    let theirs = format!("bb.evt.{HUIMIN}.>");
+    let huimin_stream = huimin.js().get_stream(format!("OFFICE_{HUIMIN}")).await.expect("惠民县's stream");
+    let huimin_office = huimin_stream.create_consumer(durable("office", &theirs)).await.expect("惠民县's consumer");
+    assert_eq!(take(&huimin_office, 2).await.expect("惠民县's events"), published.of_office(HUIMIN));
+    assert_eq!(huimin_office.clone().info().await.expect("info").num_pending, 0);
+
+    // Deadline publishes none of routing's task events, and an office none of deadline's.
+    deadline.publish_refused(&subject(EventType::TASK_RECEIVED, BOXING, Some(BX_ZRZY))).await;
+    deadline.publish_refused(&subject(EventType::PLAN_COMPLETED, BOXING, None)).await;
+    boxing.publish_refused(&subject(EventType::SUPERVISION_ISSUED, BOXING, None)).await;
+    boxing.publish_refused(&subject(EventType::TASK_WARNING, BOXING, Some(BX_ZRZY))).await;
+    assert_eq!(platform.events_stored().await, published.0.len() as u64, "nothing refused was stored");
 }
 
 #[tokio::test]

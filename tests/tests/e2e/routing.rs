@@ -537,14 +537,23 @@ async fn every_step_is_recorded_with_actor_time_and_note() {
     assert_eq!(seen.history[4].note.as_deref(), Some("申请人已补齐材料"));
     assert!(seen.history[6].note.as_deref().unwrap_or("").contains("assistant"), "{:?}", seen.history[6]);
 
-    // One event per step, with what deadline and notification need.
+    // One event per step, with what deadline and notification need. (Deadline's own `task.clock_changed`
+    // travels on the same subjects: the pause and the end of the supplement.)
     let id = t.id.to_string();
-    let events = collect_events(&steps, Duration::from_secs(20), |seen| {
-        seen.iter().filter(|(_, e)| e.subject.as_deref() == Some(id.as_str())).count() >= 7
-    })
-    .await;
-    let mine: Vec<(&String, &CloudEvent)> =
-        events.iter().filter(|(_, e)| e.subject.as_deref() == Some(id.as_str())).map(|(s, e)| (s, e)).collect();
+    let routed = |e: &CloudEvent| e.subject.as_deref() == Some(id.as_str()) && e.source == "/bangban/routing";
+    let events =
+        collect_events(&steps, Duration::from_secs(20), |seen| seen.iter().filter(|(_, e)| routed(e)).count() >= 7)
+            .await;
+    let mine: Vec<(&String, &CloudEvent)> = events.iter().filter(|(_, e)| routed(e)).map(|(s, e)| (s, e)).collect();
+    let clock_changes: Vec<&str> = events
+        .iter()
+        .filter(|(_, e)| e.subject.as_deref() == Some(id.as_str()) && e.source == "/bangban/deadline")
+        .map(|(_, e)| e.type_.as_str())
+        .collect();
+    assert!(
+        clock_changes.iter().all(|t| *t == "cn.binzhou.bangban.task.clock_changed.v1"),
+        "deadline announces only clock changes here: {clock_changes:?}"
+    );
     let kinds: Vec<&str> = mine.iter().map(|(_, e)| e.type_.split('.').nth(4).unwrap_or("")).collect();
     assert_eq!(
         kinds,

@@ -1,9 +1,11 @@
 //! The whole platform on real parts for one test: a nats-server on a random port with its own
-//! JetStream store, a temp SQLite file or a fresh PostgreSQL schema, intake, planning, routing and the gateway.
+//! JetStream store, a temp SQLite file or a fresh PostgreSQL schema, intake, planning, routing, deadline and the
+//! gateway.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use async_nats::jetstream::{self, consumer::pull};
+use bangban_deadline::DeadlineService;
 use bangban_intake::IntakeService;
 use bangban_planning::PlanningService;
 use bangban_platform::{
@@ -33,6 +35,8 @@ pub struct TestApp {
     pub planning_db: DatabaseConnection,
     pub routing: Arc<RoutingService>,
     pub routing_db: DatabaseConnection,
+    pub deadline: Arc<DeadlineService>,
+    pub deadline_db: DatabaseConnection,
     pub auth: Authenticator,
     pub spans: InMemorySpanExporter,
     _db: TestDatabase,
@@ -69,12 +73,14 @@ impl TestApp {
         let planning = bangban_planning::start(&settings, client.clone(), &shutdown).await.expect("planning");
         let routing = bangban_routing::start(&settings, client.clone(), &shutdown).await.expect("routing");
         bangban_routing::seed::seed(&routing.db).await.expect("units");
+        let deadline = bangban_deadline::start(&settings, client.clone(), &shutdown).await.expect("deadline");
         let readiness = Readiness {
             nats: client.clone(),
             databases: vec![
                 ("intake", running.db.clone()),
                 ("planning", planning.db.clone()),
                 ("routing", routing.db.clone()),
+                ("deadline", deadline.db.clone()),
             ],
         };
         let addr = bangban_gateway::start(&settings, client.clone(), readiness, &shutdown).await.expect("gateway");
@@ -92,6 +98,8 @@ impl TestApp {
             planning_db: planning.db,
             routing: routing.service,
             routing_db: routing.db,
+            deadline: deadline.service,
+            deadline_db: deadline.db,
             auth,
             spans,
             _db: db,

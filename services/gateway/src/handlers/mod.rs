@@ -4,12 +4,17 @@ pub mod calendar;
 pub mod cases;
 pub mod catalog;
 pub mod clock;
+pub mod clocks;
 pub mod consultations;
 pub mod directory;
 pub mod me;
+pub mod meetings;
+pub mod monitoring;
 pub mod plans;
+pub mod problems;
 pub mod registry;
 pub mod results;
+pub mod supervision;
 pub mod tasks;
 
 /// Calls `bb.svc.planning.<op>`. Planning's problems (400, 404, 409, 422…) reach the client unchanged.
@@ -29,5 +34,15 @@ pub(crate) async fn routing<Req: serde::Serialize, Resp: serde::de::DeserializeO
     req: &Req,
 ) -> Result<Resp, bangban_platform::problem::Problem> {
     let service = bangban_contracts::routing::SERVICE;
+    Ok(bangban_platform::rpc::call(&state.client, service, op, req, state.request_timeout).await?)
+}
+
+/// Calls `bb.svc.deadline.<op>`. Deadline's problems (404, 409, 422…) reach the client unchanged.
+pub(crate) async fn deadline<Req: serde::Serialize, Resp: serde::de::DeserializeOwned>(
+    state: &crate::AppState,
+    op: &str,
+    req: &Req,
+) -> Result<Resp, bangban_platform::problem::Problem> {
+    let service = bangban_contracts::deadline::SERVICE;
     Ok(bangban_platform::rpc::call(&state.client, service, op, req, state.request_timeout).await?)
 }

@@ -89,7 +89,7 @@ fn task_resource<'a>(task: &'a TaskView, applicant: &'a str) -> Resource<'a> {
     }
 }
 
-fn parse_id(what_zh: &str, what_en: &str, id: &str) -> Result<Uuid, Problem> {
+pub(crate) fn parse_id(what_zh: &str, what_en: &str, id: &str) -> Result<Uuid, Problem> {
     Uuid::parse_str(id).map_err(|_| {
         Problem::malformed(
             Some("id".into()),
