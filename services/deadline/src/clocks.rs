@@ -17,7 +17,7 @@ use bangban_workdays::Calendar;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::NullOrdering,
 };
 use uuid::Uuid;
 
@@ -758,6 +758,7 @@ impl DeadlineService {
         let rows = clock::Entity::find()
             .filter(clock::Column::CaseId.eq(req.case_id.to_string()))
             .order_by_asc(clock::Column::CreatedAt)
+            .order_by_asc(clock::Column::TaskId)
             .all(&self.db)
             .await?;
         let calendar = self.calendar(&self.db).await?;
@@ -819,8 +820,9 @@ impl DeadlineService {
             )),
         };
         let total = q.clone().count(&self.db).await?;
+        // Soonest due first; clocks without a due instant (awaiting receipt, paused) last on every database.
         let rows = q
-            .order_by_asc(clock::Column::DueUs)
+            .order_by_with_nulls(clock::Column::DueUs, Order::Asc, NullOrdering::Last)
             .order_by_asc(clock::Column::TaskId)
             .limit(limit)
             .offset(offset)

@@ -4,7 +4,7 @@ use std::{future::Future, sync::Arc};
 
 use async_nats::service::Service;
 use bangban_contracts::deadline::{
-    AnswerSupervision, CaseClocks, DecideSupervision, ExtendClock, GetClock, GetSupervision, ListClocks,
+    AnswerSupervision, CaseClocks, DecideSupervision, ExtendClock, GetClock, GetProblem, GetSupervision, ListClocks,
     ListConsultations, ListProblems, ListSupervision, MonitoringQuery, PauseClock, RecordConsultation, RecordProblem,
     ReferProblem, ResumeClock, SERVICE, SolveProblem, ops,
 };
@@ -60,6 +60,7 @@ pub async fn serve_all(
         serve_op(service, d, ops::PROBLEM_SOLVE, |d, q: SolveProblem| async move { d.solve_problem(q).await }, s)
             .await?,
         serve_op(service, d, ops::PROBLEM_REFER, |d, q: ReferProblem| async move { d.refer(q).await }, s).await?,
+        serve_op(service, d, ops::PROBLEM_GET, |d, q: GetProblem| async move { d.get_problem(q.id).await }, s).await?,
         serve_op(service, d, ops::PROBLEM_LIST, |d, q: ListProblems| async move { d.list_problems(q).await }, s)
             .await?,
         serve_op(

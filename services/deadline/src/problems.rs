@@ -10,7 +10,7 @@ use bangban_contracts::{
         ConsultationEvent, ConsultationKind, ConsultationView, ListConsultations, ListProblems, ProblemEvent,
         ProblemStatus, ProblemView, RecordConsultation, RecordProblem, ReferProblem, SolveProblem,
     },
-    subjects::is_office_code,
+    office::is_known_office,
 };
 use bangban_platform::{clock, db, problem::FieldError};
 use chrono::{DateTime, Utc};
@@ -238,6 +238,10 @@ impl DeadlineService {
         Ok(v)
     }
 
+    pub async fn get_problem(&self, id: Uuid) -> Result<ProblemView> {
+        view(&self.problem(&self.db, id).await?)
+    }
+
     pub async fn list_problems(&self, req: ListProblems) -> Result<Vec<ProblemView>> {
         let mut q = problem::Entity::find();
         if let Some(o) = &req.office {
@@ -265,7 +269,7 @@ impl DeadlineService {
         let mut errors = Vec::new();
         let topic = text("topic", &c.topic, 500, "请填写会商议题", "a topic is required", &mut errors);
         let office = c.office.clone().unwrap_or_else(|| req.actor.office.clone());
-        if !is_office_code(&office) {
+        if !is_known_office(&office) {
             errors.push(FieldError::new("office", "未知的机构代码", "unknown office code"));
         }
         if c.attendees.is_empty() {

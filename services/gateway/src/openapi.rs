@@ -69,7 +69,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::handlers::clocks::Api::openapi());
     doc.merge(crate::handlers::supervision::Api::openapi());
     doc.merge(crate::handlers::problems::Api::openapi());
-    doc.merge(crate::handlers::meetings::document());
+    doc.merge(<crate::handlers::meetings::Api as utoipa::OpenApi>::openapi());
     doc.merge(crate::handlers::monitoring::Api::openapi());
     query_parameters(doc)
 }

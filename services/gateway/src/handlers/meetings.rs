@@ -36,7 +36,8 @@ pub fn routes() -> Router<AppState> {
     Router::new().route(MEETINGS, get(list_meetings).post(record_meeting))
 }
 
-/// The OpenAPI of consultations and joint meetings, before the renaming of [`document`].
+/// The OpenAPI of consultations and joint meetings (their schemas are named `Meeting…`: intake's needs intake
+/// (对接需求) uses the `Consultation…` names).
 #[derive(OpenApi)]
 #[openapi(
     paths(record_meeting, list_meetings),
@@ -44,44 +45,6 @@ pub fn routes() -> Router<AppState> {
     tags((name = "meetings", description = "问题会商与联席会议（§7.5.3）/ consultations and joint meetings on problems")),
 )]
 pub struct Api;
-
-/// Deadline's schemas whose names intake's needs intake (对接需求) also uses, and their names here.
-pub const RENAMED: [(&str, &str); 4] = [
-    ("NewConsultation", "NewMeeting"),
-    ("ConsultationView", "MeetingView"),
-    ("Attendee", "MeetingAttendee"),
-    ("FollowUp", "MeetingFollowUp"),
-];
-
-/// The OpenAPI of this area with [`RENAMED`] applied to the schemas and every reference to them.
-pub fn document() -> utoipa::openapi::OpenApi {
-    let mut json = serde_json::to_value(Api::openapi()).unwrap_or_default();
-    fn rename(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(m) => {
-                if let Some(serde_json::Value::String(r)) = m.get_mut("$ref") {
-                    for (from, to) in RENAMED {
-                        if r.as_str() == format!("#/components/schemas/{from}") {
-                            *r = format!("#/components/schemas/{to}");
-                        }
-                    }
-                }
-                m.values_mut().for_each(rename);
-            }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(rename),
-            _ => {}
-        }
-    }
-    rename(&mut json);
-    if let Some(schemas) = json.pointer_mut("/components/schemas").and_then(|s| s.as_object_mut()) {
-        for (from, to) in RENAMED {
-            if let Some(schema) = schemas.remove(from) {
-                schemas.insert(to.to_string(), schema);
-            }
-        }
-    }
-    serde_json::from_value(json).unwrap_or_else(|_| Api::openapi())
-}
 
 fn meeting_example() -> serde_json::Value {
     serde_json::json!({

@@ -16,8 +16,8 @@ use axum::{
 };
 use bangban_contracts::{
     deadline::{
-        ClockView, GetClock, ListProblems, NewProblem, NewReferral, NewSolution, ProblemEvent, ProblemStatus,
-        ProblemView, RecordProblem, ReferProblem, SolveProblem, ops,
+        ClockView, GetClock, GetProblem, ListProblems, NewProblem, NewReferral, NewSolution, ProblemEvent,
+        ProblemStatus, ProblemView, RecordProblem, ReferProblem, SolveProblem, ops,
     },
     office::CITY_OFFICE,
 };
@@ -87,7 +87,7 @@ pub(crate) async fn problems_in_reach(state: &AppState, principal: &Principal) -
 }
 
 /// The problem `principal` may take `action` on (404 outside their reach, 403 for one they see but may not
-/// act on). Deadline has no operation that reads one problem: it is found among those in reach.
+/// act on).
 async fn authorized_problem(
     state: &AppState,
     principal: &Principal,
@@ -96,8 +96,13 @@ async fn authorized_problem(
 ) -> Result<ProblemView, Problem> {
     let id = parse_id("问题", "problem", id)?;
     authorize_role(principal, action)?;
-    let problem =
-        problems_in_reach(state, principal).await?.into_iter().find(|p| p.id == id).ok_or_else(|| no_problem(id))?;
+    let problem: ProblemView = call(state, ops::PROBLEM_GET, &GetProblem { id })
+        .await
+        .map_err(|p| if p.status == 404 { no_problem(id) } else { p })?;
+    let everywhere = principal.office == CITY_OFFICE || principal.role == Role::Supervisor;
+    if !everywhere && problem.office != principal.office && problem.unit_office != principal.office {
+        return Err(no_problem(id));
+    }
     // The case's specialist and applicant are on the task's clock.
     let clock: ClockView = call(state, ops::CLOCK_GET, &GetClock { task_id: problem.task_id }).await?;
     let applicant = clock.applicant_id.to_string();

@@ -41,6 +41,8 @@ pub mod ops {
     pub const PROBLEM_SOLVE: &str = "problem.solve";
     /// To the office for a consultation ([`super::ReferProblem`] → [`super::ProblemView`]).
     pub const PROBLEM_REFER: &str = "problem.refer";
+    /// One problem ([`super::GetProblem`] → [`super::ProblemView`]).
+    pub const PROBLEM_GET: &str = "problem.get";
     /// Problems, filtered ([`super::ListProblems`] → `Vec<`[`super::ProblemView`]`>`).
     pub const PROBLEM_LIST: &str = "problem.list";
     /// A consultation or joint meeting held ([`super::RecordConsultation`] → [`super::ConsultationView`]).
@@ -834,6 +836,12 @@ pub struct ReferProblem {
     pub referral: NewReferral,
 }
 
+/// Request of [`ops::PROBLEM_GET`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetProblem {
+    pub id: Uuid,
+}
+
 /// Request of [`ops::PROBLEM_LIST`] (`GET /api/v1/problems`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -877,6 +885,7 @@ impl ConsultationKind {
 
 /// An attendee (参会单位及人员).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = MeetingAttendee)]
 #[serde(deny_unknown_fields)]
 pub struct Attendee {
     #[schema(example = "博兴县自然资源和规划局")]
@@ -887,6 +896,7 @@ pub struct Attendee {
 
 /// A follow-up (跟进事项) with its owner and date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = MeetingFollowUp)]
 #[serde(deny_unknown_fields)]
 pub struct FollowUp {
     pub action: String,
@@ -895,8 +905,9 @@ pub struct FollowUp {
     pub due_on: NaiveDate,
 }
 
-/// Body of `POST /api/v1/consultations`.
+/// Body of `POST /api/v1/meetings` (intake's `/api/v1/consultations` are the applicants' consultations, 咨询).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = NewMeeting)]
 #[serde(deny_unknown_fields)]
 pub struct NewConsultation {
     pub kind: ConsultationKind,
@@ -923,6 +934,7 @@ pub struct RecordConsultation {
 
 /// A consultation as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = MeetingView)]
 pub struct ConsultationView {
     pub id: Uuid,
     pub kind: ConsultationKind,
@@ -938,7 +950,7 @@ pub struct ConsultationView {
     pub recorded_at: DateTime<Utc>,
 }
 
-/// Request of [`ops::CONSULTATION_LIST`] (`GET /api/v1/consultations`).
+/// Request of [`ops::CONSULTATION_LIST`] (`GET /api/v1/meetings`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListConsultations {
