@@ -147,6 +147,12 @@ pub async fn run(service: Arc<DeadlineService>, shutdown: CancellationToken) {
                     if n > 0 {
                         continue;
                     }
+                    // Due rows locked by another replica: let it finish its batch instead of spinning.
+                    tokio::select! {
+                        _ = tokio::time::sleep(poll.min(Duration::from_millis(50))) => {}
+                        _ = shutdown.cancelled() => break,
+                    }
+                    continue;
                 }
                 Err(e) => {
                     failures += 1;
