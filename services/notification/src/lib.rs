@@ -1,3 +1,5 @@
-//! Notification (短信通知): being built (issue 7); for now only the providers' pure signing, request-building and outcome-classification layer.
+//! Notification (短信与站内通知): the service is being built — so far the providers, templates and limits.
 
+pub mod limits;
 pub mod providers;
+pub mod templates;
