@@ -8,6 +8,7 @@ pub mod deadline;
 pub mod envelope;
 pub mod events;
 pub mod intake;
+pub mod notification;
 pub mod office;
 pub mod pii;
 pub mod planning;

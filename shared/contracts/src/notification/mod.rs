@@ -1,0 +1,159 @@
+//! Notification's contract (短信与站内通知 §6.2, §4.2.3): messages and their delivery, the per-user in-app inbox
+//! (站内通知) — service operations, requests, replies and the data of `sms.*`.
+//!
+//! Phone numbers never cross the bus: recipients are referred to (an applicant id, a staff id, a unit), the
+//! service resolves and encrypts numbers itself, and everything it answers or publishes carries them masked.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// The service's name on the bus (`bb.svc.notification.*`, `ce-source: /bangban/notification`).
+pub const SERVICE: &str = "notification";
+
+/// Operations of `bb.svc.notification.<operation>`.
+pub mod ops {
+    /// A person's inbox ([`super::ListInbox`] → [`super::InboxPage`]).
+    pub const INBOX_LIST: &str = "inbox.list";
+    /// Marks notices read ([`super::MarkRead`] → [`super::InboxPage`]).
+    pub const INBOX_MARK_READ: &str = "inbox.mark_read";
+    /// Messages, filtered, for office staff ([`super::ListMessages`] → [`super::MessagePage`]).
+    pub const MESSAGE_LIST: &str = "message.list";
+}
+
+/// Who a message is for, by reference (联系人引用).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Recipient {
+    /// The applicant of a case (服务对象).
+    Applicant { applicant_id: Uuid },
+    /// A member of staff (帮办代办员, an office admin) by their subject.
+    Staff { sub: String },
+    /// The officer on duty at a unit (责任单位联络人).
+    UnitOfficer { unit_code: String },
+    /// The head of a unit (单位负责人), for supervision notices.
+    UnitHead { unit_code: String },
+}
+
+/// A message's delivery state (投递状态).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageState {
+    Created,
+    Sending,
+    Sent,
+    Delivered,
+    TemporaryFailure,
+    PermanentFailure,
+    TechnicalFailure,
+}
+
+/// One SMS as staff see it (the number masked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MessageView {
+    pub id: Uuid,
+    /// The event it was made for (one message per event, recipient and template).
+    pub event_id: String,
+    pub recipient: Recipient,
+    /// e.g. `138****8000`.
+    #[schema(example = "138****8000")]
+    pub phone_masked: String,
+    pub template_id: String,
+    pub template_version: u32,
+    pub text: String,
+    pub chars: u32,
+    pub segments: u32,
+    pub urgent: bool,
+    pub state: MessageState,
+    pub provider: String,
+    pub attempts: u32,
+    /// Deferred by the limits or quiet hours until then.
+    pub send_after: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub case_id: Option<Uuid>,
+    pub office: String,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// Request of [`ops::MESSAGE_LIST`] (`GET /api/v1/messages`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListMessages {
+    pub office: Option<String>,
+    pub case_id: Option<Uuid>,
+    pub state: Option<MessageState>,
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+}
+
+/// Reply of [`ops::MESSAGE_LIST`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MessagePage {
+    pub items: Vec<MessageView>,
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+/// A notice in a person's inbox (站内通知): the same notice an SMS carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InboxNotice {
+    pub id: Uuid,
+    pub template_id: String,
+    pub title: String,
+    pub text: String,
+    pub case_id: Option<Uuid>,
+    pub task_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// Request of [`ops::INBOX_LIST`] (`GET /api/v1/inbox`): the caller's own inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListInbox {
+    /// The owner: `applicant:<id>` or `staff:<sub>`, set by the gateway from the token.
+    pub owner: String,
+    pub unread_only: bool,
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+}
+
+/// Reply of [`ops::INBOX_LIST`] and [`ops::INBOX_MARK_READ`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InboxPage {
+    pub items: Vec<InboxNotice>,
+    pub total: u64,
+    pub unread: u64,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+/// Request of [`ops::INBOX_MARK_READ`] (`POST /api/v1/inbox/read`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkRead {
+    pub owner: String,
+    /// Empty: every notice.
+    pub ids: Vec<Uuid>,
+}
+
+/// Data of `sms.sent`, `sms.delivered` and `sms.failed` (on `bb.evt.<office>.sms.<event>`): the number is
+/// masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SmsEvent {
+    pub message_id: Uuid,
+    pub event_id: String,
+    pub recipient: Recipient,
+    pub phone_masked: String,
+    pub template_id: String,
+    pub template_version: u32,
+    pub segments: u32,
+    pub state: MessageState,
+    pub provider: String,
+    pub error: Option<String>,
+    pub case_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
