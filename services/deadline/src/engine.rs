@@ -187,11 +187,26 @@ impl DeadlineService {
         if db::supports_skip_locked(&txn) {
             q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
-        let due = q.all(&txn).await?;
+        let mut due = q.all(&txn).await?;
         if due.is_empty() {
             txn.rollback().await?;
             return Ok(0);
         }
+        // One lock order in every replica: a notice issued while firing takes its office's number row
+        // (`supervision_seq`, key `<unit office>-<year>`) until the commit; firing the batch in unit-office order
+        // makes concurrent batches take those rows in the same order, so they queue instead of deadlocking.
+        let subjects: Vec<String> = due.iter().map(|a| a.subject_id.clone()).collect();
+        let offices: std::collections::HashMap<String, String> = clock_e::Entity::find()
+            .select_only()
+            .column(clock_e::Column::TaskId)
+            .column(clock_e::Column::UnitOffice)
+            .filter(clock_e::Column::TaskId.is_in(subjects))
+            .into_tuple::<(String, String)>()
+            .all(&txn)
+            .await?
+            .into_iter()
+            .collect();
+        due.sort_by(|a, b| (offices.get(&a.subject_id), a.fire_us).cmp(&(offices.get(&b.subject_id), b.fire_us)));
         let calendar = self.calendar(&txn).await?;
         let ids: Vec<String> = due.iter().map(|a| a.id.clone()).collect();
         let deleted = alarm::Entity::delete_many().filter(alarm::Column::Id.is_in(ids)).exec(&txn).await?;
