@@ -132,7 +132,7 @@ impl DeadlineService {
                 if data.status == TaskStatus::Pending {
                     return Ok(());
                 }
-                self.create(txn, data, now).await?
+                self.create(txn, &calendar, data, now).await?
             }
         };
         let status = status_of(&c)?;
@@ -252,8 +252,13 @@ impl DeadlineService {
     }
 
     /// A new clock, awaiting receipt; the receipt and linked-acknowledgement alarms scheduled.
-    async fn create(&self, txn: &DatabaseTransaction, data: &TaskEvent, now: DateTime<Utc>) -> Result<clock::Model> {
-        let calendar = self.calendar(txn).await?;
+    async fn create(
+        &self,
+        txn: &DatabaseTransaction,
+        calendar: &Calendar,
+        data: &TaskEvent,
+        now: DateTime<Utc>,
+    ) -> Result<clock::Model> {
         let category = case_info::Entity::find_by_id(data.case_id.to_string()).one(txn).await?.map(|c| c.category);
         let dispatched_at =
             if data.status == TaskStatus::Dispatched { data.at } else { data.received_at.unwrap_or(data.at) };
@@ -803,9 +808,7 @@ impl DeadlineService {
         let offset = req.offset.unwrap_or(0);
         let mut q = clock::Entity::find();
         if let Some(o) = &req.office {
-            q = q.filter(
-                Condition::any().add(clock::Column::UnitOffice.eq(o.clone())).add(clock::Column::Office.eq(o.clone())),
-            );
+            q = q.filter(crate::in_office(clock::Column::UnitOffice, clock::Column::Office, o));
         }
         if let Some(u) = &req.unit {
             q = q.filter(clock::Column::UnitCode.eq(u.clone()));
@@ -815,9 +818,7 @@ impl DeadlineService {
         }
         q = match req.status {
             Some(s) => q.filter(clock::Column::Status.eq(s.as_str())),
-            None => q.filter(clock::Column::Status.is_in(
-                [ClockStatus::AwaitingReceipt, ClockStatus::Running, ClockStatus::Paused].map(ClockStatus::as_str),
-            )),
+            None => q.filter(clock::Column::Status.is_in(ClockStatus::OPEN.map(ClockStatus::as_str))),
         };
         let total = q.clone().count(&self.db).await?;
         // Soonest due first; clocks without a due instant (awaiting receipt, paused) last on every database.

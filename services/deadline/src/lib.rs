@@ -90,6 +90,11 @@ pub fn from_us(v: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(v).unwrap_or_default()
 }
 
+/// Rows of an office's reach: its units' (`unit_office`) or its accepted cases' (`office`).
+pub(crate) fn in_office<C: ColumnTrait>(unit_office: C, office: C, code: &str) -> sea_orm::Condition {
+    sea_orm::Condition::any().add(unit_office.eq(code)).add(office.eq(code))
+}
+
 /// Enqueues one event in the outbox of the current transaction.
 pub(crate) async fn enqueue<C: ConnectionTrait, T: serde::Serialize>(
     conn: &C,
@@ -268,9 +273,7 @@ impl DeadlineService {
         // A re-plan may change an item's promised time in place (routing keeps the task): its clock follows.
         let open = clock_e::Entity::find()
             .filter(clock_e::Column::CaseId.eq(plan.case_id.to_string()))
-            .filter(clock_e::Column::Status.is_in(
-                [ClockStatus::AwaitingReceipt, ClockStatus::Running, ClockStatus::Paused].map(ClockStatus::as_str),
-            ))
+            .filter(clock_e::Column::Status.is_in(ClockStatus::OPEN.map(ClockStatus::as_str)))
             .all(txn)
             .await?;
         if open.is_empty() {

@@ -61,11 +61,7 @@ impl DeadlineService {
         let scope = |office: &Option<String>| {
             let mut c = Condition::all();
             if let Some(o) = office {
-                c = c.add(
-                    Condition::any()
-                        .add(clock_e::Column::UnitOffice.eq(o.clone()))
-                        .add(clock_e::Column::Office.eq(o.clone())),
-                );
+                c = c.add(crate::in_office(clock_e::Column::UnitOffice, clock_e::Column::Office, o));
             }
             c
         };
@@ -80,9 +76,7 @@ impl DeadlineService {
             .column(clock_e::Column::Alert)
             .expr(Expr::cust("COUNT(*)"))
             .filter(scope(&req.office))
-            .filter(clock_e::Column::Status.is_in(
-                [ClockStatus::AwaitingReceipt, ClockStatus::Running, ClockStatus::Paused].map(ClockStatus::as_str),
-            ))
+            .filter(clock_e::Column::Status.is_in(ClockStatus::OPEN.map(ClockStatus::as_str)))
             .group_by(clock_e::Column::UnitOffice)
             .group_by(clock_e::Column::UnitCode)
             .group_by(clock_e::Column::Stage)
@@ -165,11 +159,7 @@ impl DeadlineService {
         let (supervision_open, supervision_escalated) = self.notice_counts(&self.db, req.office.as_deref()).await?;
         let mut problems = problem::Entity::find().filter(problem::Column::Status.ne("solved"));
         if let Some(o) = &req.office {
-            problems = problems.filter(
-                Condition::any()
-                    .add(problem::Column::Office.eq(o.clone()))
-                    .add(problem::Column::UnitOffice.eq(o.clone())),
-            );
+            problems = problems.filter(crate::in_office(problem::Column::UnitOffice, problem::Column::Office, o));
         }
         let problems_open = sea_orm::PaginatorTrait::count(problems, &self.db).await?;
         Ok(Monitoring {

@@ -245,11 +245,7 @@ impl DeadlineService {
     pub async fn list_problems(&self, req: ListProblems) -> Result<Vec<ProblemView>> {
         let mut q = problem::Entity::find();
         if let Some(o) = &req.office {
-            q = q.filter(
-                sea_orm::Condition::any()
-                    .add(problem::Column::Office.eq(o.clone()))
-                    .add(problem::Column::UnitOffice.eq(o.clone())),
-            );
+            q = q.filter(crate::in_office(problem::Column::UnitOffice, problem::Column::Office, o));
         }
         if let Some(c) = req.case_id {
             q = q.filter(problem::Column::CaseId.eq(c.to_string()));

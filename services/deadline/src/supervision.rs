@@ -16,7 +16,7 @@ use chrono::{DateTime, Datelike, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
     sea_query::{Expr, OnConflict},
 };
@@ -113,10 +113,7 @@ impl DeadlineService {
         let open = supervision::Entity::find()
             .filter(supervision::Column::TaskId.eq(c.task_id.clone()))
             .filter(supervision::Column::Kind.eq(kind.as_str()))
-            .filter(
-                supervision::Column::Status
-                    .is_in([SupervisionStatus::Issued.as_str(), SupervisionStatus::Answered.as_str()]),
-            )
+            .filter(supervision::Column::Status.is_in(SupervisionStatus::OPEN.map(SupervisionStatus::as_str)))
             .count(txn)
             .await?;
         if open > 0 {
@@ -190,10 +187,9 @@ impl DeadlineService {
         kind: Option<SupervisionKind>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let mut q = supervision::Entity::find().filter(supervision::Column::TaskId.eq(c.task_id.clone())).filter(
-            supervision::Column::Status
-                .is_in([SupervisionStatus::Issued.as_str(), SupervisionStatus::Answered.as_str()]),
-        );
+        let mut q = supervision::Entity::find()
+            .filter(supervision::Column::TaskId.eq(c.task_id.clone()))
+            .filter(supervision::Column::Status.is_in(SupervisionStatus::OPEN.map(SupervisionStatus::as_str)));
         if let Some(k) = kind {
             q = q.filter(supervision::Column::Kind.eq(k.as_str()));
         }
@@ -422,11 +418,7 @@ impl DeadlineService {
         let offset = req.offset.unwrap_or(0);
         let mut q = supervision::Entity::find();
         if let Some(o) = &req.office {
-            q = q.filter(
-                Condition::any()
-                    .add(supervision::Column::UnitOffice.eq(o.clone()))
-                    .add(supervision::Column::Office.eq(o.clone())),
-            );
+            q = q.filter(crate::in_office(supervision::Column::UnitOffice, supervision::Column::Office, o));
         }
         if let Some(u) = &req.unit {
             q = q.filter(supervision::Column::UnitCode.eq(u.clone()));
@@ -456,14 +448,11 @@ impl DeadlineService {
         let scoped = |statuses: Vec<&'static str>| {
             let mut q = supervision::Entity::find().filter(supervision::Column::Status.is_in(statuses));
             if let Some(o) = office {
-                q = q.filter(
-                    Condition::any().add(supervision::Column::UnitOffice.eq(o)).add(supervision::Column::Office.eq(o)),
-                );
+                q = q.filter(crate::in_office(supervision::Column::UnitOffice, supervision::Column::Office, o));
             }
             q
         };
-        let open =
-            scoped(vec![SupervisionStatus::Issued.as_str(), SupervisionStatus::Answered.as_str()]).count(conn).await?;
+        let open = scoped(SupervisionStatus::OPEN.map(SupervisionStatus::as_str).to_vec()).count(conn).await?;
         let escalated = scoped(vec![SupervisionStatus::Escalated.as_str()]).count(conn).await?;
         Ok((open, escalated))
     }

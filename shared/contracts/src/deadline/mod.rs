@@ -75,6 +75,9 @@ pub enum ClockStatus {
 }
 
 impl ClockStatus {
+    /// The states of a clock still counting (or about to).
+    pub const OPEN: [ClockStatus; 3] = [Self::AwaitingReceipt, Self::Running, Self::Paused];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AwaitingReceipt => "awaiting_receipt",
@@ -479,6 +482,9 @@ pub enum SupervisionStatus {
 }
 
 impl SupervisionStatus {
+    /// The states of a notice still waiting for a result.
+    pub const OPEN: [SupervisionStatus; 2] = [Self::Issued, Self::Answered];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Issued => "issued",
