@@ -5,8 +5,9 @@
 use bangban_contracts::{
     CloudEvent, EventType,
     intake::{
-        CasePage, CaseStatus, CaseSummary, CaseTerminated, CaseView, ChangeSpecialist, ListCases, ProjectCategory,
-        RevealApplicant, RevealedApplicant, SERVICE, ServiceType, SpecialistChanged, TerminateCase,
+        ApplicantContact, CasePage, CaseStatus, CaseSummary, CaseTerminated, CaseView, ChangeSpecialist, ListCases,
+        ProjectCategory, ResolveContacts, ResolvedContacts, RevealApplicant, RevealedApplicant, SERVICE, ServiceType,
+        SpecialistChanged, StaffContact, TerminateCase,
     },
 };
 use bangban_platform::{
@@ -28,7 +29,7 @@ use crate::{
         lifecycle::{self, Outcome, Transition},
         validation,
     },
-    entity::{applicant, case_unit, cases, pii_audit, project, specialist_change},
+    entity::{applicant, case_unit, cases, pii_audit, project, specialist_change, staff},
     error::{IntakeError, Result},
     issue_contact_card, parse, parse_uuid,
 };
@@ -325,6 +326,52 @@ impl IntakeService {
         Ok(RevealedApplicant { applicant_id: parse_uuid(&a.id)?, name: a.name, id_number, phone, audit_id })
     }
 
+    /// How to reach applicants and staff (联系方式解析), for notification: the applicant's stored phone as it is
+    /// stored (encrypted), the staff's published card and, when their work phone is a mobile, that number
+    /// encrypted. Unknown references are left out. No number is in clear in the reply.
+    #[tracing::instrument(skip_all, fields(applicants = req.applicant_ids.len(), staff = req.staff_ids.len()))]
+    pub async fn resolve_contacts(&self, req: ResolveContacts) -> Result<ResolvedContacts> {
+        if req.applicant_ids.len() + req.staff_ids.len() > 500 {
+            return Err(IntakeError::Validation(vec![FieldError::new(
+                "applicant_ids",
+                "一次最多解析 500 个联系人",
+                "at most 500 references at once",
+            )]));
+        }
+        let ids: Vec<String> = req.applicant_ids.iter().map(Uuid::to_string).collect();
+        let applicants = if ids.is_empty() {
+            Vec::new()
+        } else {
+            applicant::Entity::find().filter(applicant::Column::Id.is_in(ids)).all(&self.db).await?
+        };
+        let staff_rows = if req.staff_ids.is_empty() {
+            Vec::new()
+        } else {
+            staff::Entity::find().filter(staff::Column::Id.is_in(req.staff_ids.clone())).all(&self.db).await?
+        };
+        let mut out = ResolvedContacts::default();
+        for a in applicants {
+            out.applicants.push(ApplicantContact {
+                applicant_id: parse_uuid(&a.id)?,
+                name: a.contact_person.clone().filter(|p| !p.trim().is_empty()).unwrap_or(a.name),
+                phone_enc: a.phone_enc,
+            });
+        }
+        for p in staff_rows {
+            let mobile = mobile_number(&p.phone);
+            out.staff.push(StaffContact {
+                phone_enc: mobile.map(|m| self.pii.encrypt(&m)),
+                id: p.id,
+                name: p.name,
+                position: p.position,
+                office: p.office,
+                office_phone: p.phone,
+                active: p.active,
+            });
+        }
+        Ok(out)
+    }
+
     /// Applies a transition that another service's event implies, idempotently.
     pub async fn follow_event(
         &self,
@@ -421,5 +468,26 @@ impl EventHandler for LifecycleFollower {
             }
         }
         Ok(())
+    }
+}
+
+/// A mainland mobile number in a published phone (`13812341234`, `+86 138 1234 1234`, `138-1234-1234`), as
+/// 11 bare digits; `None` for a landline (`0543-3000001`) or anything else.
+fn mobile_number(phone: &str) -> Option<String> {
+    let digits: String = phone.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    let national = digits.strip_prefix("+86").unwrap_or(&digits);
+    (national.len() == 11 && national.starts_with('1') && national.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| national.to_string())
+}
+
+#[cfg(test)]
+mod contact_tests {
+    #[test]
+    fn only_mobiles_are_texted() {
+        assert_eq!(super::mobile_number("13812341234").as_deref(), Some("13812341234"));
+        assert_eq!(super::mobile_number("+86 138 1234 1234").as_deref(), Some("13812341234"));
+        assert_eq!(super::mobile_number("138-1234-1234").as_deref(), Some("13812341234"));
+        assert_eq!(super::mobile_number("0543-3000001"), None);
+        assert_eq!(super::mobile_number("12345"), None);
     }
 }

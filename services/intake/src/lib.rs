@@ -612,39 +612,9 @@ async fn publish_materials_reviewed(
     Ok(())
 }
 
-/// The key for personal data at rest: `pii.key`, or in development one generated once into
-/// `<data_dir>/dev-pii-key` (so restarts read what earlier runs wrote).
+/// The key for personal data at rest (see [`bangban_platform::pii::cipher_from_settings`]).
 pub fn pii_cipher(settings: &Settings) -> anyhow::Result<PiiCipher> {
-    use secrecy::ExposeSecret;
-    if let Some(key) = &settings.pii.key {
-        return PiiCipher::from_base64_key(key.expose_secret()).map_err(|e| anyhow::anyhow!("pii.key: {e}"));
-    }
-    if settings.auth.mode != bangban_platform::config::AuthMode::Development {
-        anyhow::bail!("pii.key (BANGBAN__PII__KEY, 32 bytes base64) is required outside development mode");
-    }
-    let path = settings.data_dir.join("dev-pii-key");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        return PiiCipher::from_base64_key(existing.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
-    }
-    std::fs::create_dir_all(&settings.data_dir)?;
-    let key = PiiCipher::generate_base64_key();
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    {
-        use std::io::Write;
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let mut f = opts.open(&tmp)?;
-        f.write_all(key.as_bytes())?;
-        f.sync_all()?;
-    }
-    // Another process may have written one meanwhile: the first link wins, everyone reads it.
-    let _ = std::fs::hard_link(&tmp, &path);
-    let _ = std::fs::remove_file(&tmp);
-    let key = std::fs::read_to_string(&path)?;
-    tracing::info!(path = %path.display(), "generated a development key for personal data");
-    PiiCipher::from_base64_key(key.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    bangban_platform::pii::cipher_from_settings(settings)
 }
 
 /// Intake running in this process: the service, its database and its background tasks.

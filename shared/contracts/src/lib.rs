@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod deadline;
 pub mod envelope;
+pub mod evaluation;
 pub mod events;
 pub mod intake;
 pub mod notification;

@@ -30,6 +30,8 @@ pub struct Settings {
     pub routing: RoutingSettings,
     /// Clocks, alarms and supervision (`BANGBAN__DEADLINE__…`).
     pub deadline: crate::deadline_settings::DeadlineSettings,
+    /// `BANGBAN__NOTIFICATION__…`.
+    pub notification: crate::notification_settings::NotificationSettings,
     /// The platform clock (`BANGBAN__CLOCK__…`): a rehearsal clock for development, never in production.
     pub clock: ClockSettings,
 }
@@ -176,6 +178,7 @@ impl Default for Settings {
             planning: PlanningSettings::default(),
             routing: RoutingSettings::default(),
             deadline: Default::default(),
+            notification: Default::default(),
             clock: ClockSettings::default(),
         }
     }

@@ -5,7 +5,7 @@ use std::{future::Future, sync::Arc};
 use async_nats::service::Service;
 use bangban_contracts::intake::{
     ChangeSpecialist, CreateCase, GetCase, ListApplicants, ListCases, ListOffices, ListProjects, ListStaff,
-    RegisterApplicant, RegisterProject, RevealApplicant, SERVICE, TerminateCase, ops,
+    RegisterApplicant, RegisterProject, ResolveContacts, RevealApplicant, SERVICE, TerminateCase, ops,
 };
 use bangban_platform::{problem::Problem, rpc};
 use serde::{Serialize, de::DeserializeOwned};
@@ -84,6 +84,14 @@ pub async fn serve_all(
         serve_op(service, i, ops::PROJECT_LIST, |i, r: ListProjects| async move { i.list_projects(r).await }, s)
             .await?,
         serve_op(service, i, ops::OFFICE_LIST, |i, _: ListOffices| async move { i.list_offices().await }, s).await?,
+        serve_op(
+            service,
+            i,
+            ops::CONTACT_RESOLVE,
+            |i, r: ResolveContacts| async move { i.resolve_contacts(r).await },
+            s,
+        )
+        .await?,
         serve_op(service, i, ops::STAFF_LIST, |i, r: ListStaff| async move { i.list_staff(r).await }, s).await?,
     ];
     handles.extend(crate::consultations::serve(service, intake.clone(), shutdown.clone()).await?);

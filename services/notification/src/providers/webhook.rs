@@ -8,7 +8,7 @@
 //! content-type: application/json
 //! idempotency-key: <message id>
 //! x-bangban-timestamp: <Unix seconds>
-//! x-bangban-signature: v1=<lowercase hex HMAC-SHA256(secret, "<timestamp>.<body>")>
+//! x-bangban-signature: sha256=<lowercase hex HMAC-SHA256(secret, "<timestamp>.<body>")>
 //!
 //! {"message_id":"…","phone":"+86…","template":"…","template_version":2,"params":{…},"text":"…"}
 //! ```
@@ -26,7 +26,7 @@
 //! and within a timestamp tolerance. Replays inside the tolerance are the receiver's to refuse (a
 //! receipt applied twice changes nothing, as the delivery state only moves forward).
 //!
-//! The `x-bangban-signature` header may carry several comma-separated `v1=` values (e.g. while the
+//! The `x-bangban-signature` header may carry several comma-separated `sha256=` values (e.g. while the
 //! secret is rotated); one match is enough. Unknown schemes are ignored.
 
 use std::time::Duration;
@@ -45,12 +45,12 @@ use super::{
 
 /// Header carrying the Unix time of signing, in seconds.
 pub const TIMESTAMP_HEADER: &str = "x-bangban-timestamp";
-/// Header carrying `v1=<hex>`.
+/// Header carrying `sha256=<hex>` (the scheme of every Bangban webhook, see `bangban_platform::webhook`).
 pub const SIGNATURE_HEADER: &str = "x-bangban-signature";
 /// Header carrying the message id.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// The signature scheme: HMAC-SHA256 over `"<timestamp>.<body>"`, lowercase hex.
-pub const SCHEME: &str = "v1";
+pub const SCHEME: &str = "sha256";
 /// How far a timestamp may be from now, either way, unless configured otherwise.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 
@@ -96,7 +96,7 @@ fn mac(secret: &SecretString, timestamp: &str, body: &[u8]) -> HmacSha256 {
     mac
 }
 
-/// The `x-bangban-signature` value for `body` signed at `timestamp` (Unix seconds): `v1=<hex>`.
+/// The `x-bangban-signature` value for `body` signed at `timestamp` (Unix seconds): `sha256=<hex>`.
 pub fn sign(secret: &SecretString, timestamp: i64, body: &[u8]) -> String {
     format!("{SCHEME}={}", hex::encode(mac(secret, &timestamp.to_string(), body).finalize().into_bytes()))
 }
@@ -175,13 +175,13 @@ pub enum VerifyError {
     /// The timestamp is not a decimal number of seconds.
     #[error("malformed timestamp")]
     MalformedTimestamp,
-    /// The signature header has no `v1=` value.
-    #[error("no v1 signature")]
+    /// The signature header has no `sha256=` value.
+    #[error("no sha256 signature")]
     UnsupportedScheme,
-    /// A `v1=` value is not 64 lowercase hex digits.
+    /// A `sha256=` value is not 64 lowercase hex digits.
     #[error("malformed signature")]
     MalformedSignature,
-    /// No `v1=` value matches the timestamp and body under the secret.
+    /// No `sha256=` value matches the timestamp and body under the secret.
     #[error("signature mismatch")]
     BadSignature,
     /// Correctly signed, but older than the tolerance.
@@ -220,7 +220,7 @@ pub fn verify(
 
     let mut candidates = Vec::new();
     for part in signature_text.split(',') {
-        if let Some(hex_value) = part.trim().strip_prefix("v1=") {
+        if let Some(hex_value) = part.trim().strip_prefix("sha256=") {
             let bytes = decode_lower_hex_32(hex_value).ok_or(VerifyError::MalformedSignature)?;
             candidates.push(bytes);
         }
@@ -361,8 +361,8 @@ mod tests {
     const SAMPLE_BODY: &str = r#"{"message_id":"0190f3a2-7c1e-7b3a-9c4d-1234567890ab","phone":"+8613800138000","template":"case.accepted","template_version":2,"params":{"case":"JX-2024-001","name":"张三"},"text":"您的案件JX-2024-001已受理，帮办员张三。"}"#;
 
     /// The expected signature was computed independently in Python, not by this code:
-    /// `"v1=" + hmac.new(b"whsec_test_secret", b"1709258584." + SAMPLE_BODY.encode(), sha256).hexdigest()`.
-    const SAMPLE_SIGNATURE: &str = "v1=3b0691690fb6ec5293f41e178e578104354ae486d55cbfd8cea743cc74098f6f";
+    /// `"sha256=" + hmac.new(b"whsec_test_secret", b"1709258584." + SAMPLE_BODY.encode(), sha256).hexdigest()`.
+    const SAMPLE_SIGNATURE: &str = "sha256=3b0691690fb6ec5293f41e178e578104354ae486d55cbfd8cea743cc74098f6f";
 
     #[test]
     fn builds_a_signed_request() {
@@ -442,13 +442,13 @@ mod tests {
     }
 
     #[test]
-    fn accepts_any_of_several_v1_signatures_and_ignores_other_schemes() {
+    fn accepts_any_of_several_sha256_signatures_and_ignores_other_schemes() {
         let body = b"{}";
         let good = sign(&secret(), T0, body);
         let old = sign(&SecretString::from("old".to_string()), T0, body);
         let h = headers(&T0.to_string(), &format!("v0=abc, {old},{good}"));
         assert_eq!(verify(&secret(), &h, body, at(T0), DEFAULT_TOLERANCE), Ok(T0));
-        let h = headers(&T0.to_string(), &format!("sha256={}", &good[3..]));
+        let h = headers(&T0.to_string(), &format!("v1={}", &good[7..]));
         assert_eq!(verify(&secret(), &h, body, at(T0), DEFAULT_TOLERANCE), Err(VerifyError::UnsupportedScheme));
     }
 
@@ -468,10 +468,10 @@ mod tests {
         assert_eq!(check(&headers("-1", &good)), Err(VerifyError::MalformedTimestamp));
         assert_eq!(check(&headers("1709258584.0", &good)), Err(VerifyError::MalformedTimestamp));
         assert_eq!(
-            check(&headers(&T0.to_string(), &good.to_uppercase().replace("V1", "v1"))),
+            check(&headers(&T0.to_string(), &good.to_uppercase().replace("SHA256", "sha256"))),
             Err(VerifyError::MalformedSignature)
         );
-        assert_eq!(check(&headers(&T0.to_string(), "v1=abcd")), Err(VerifyError::MalformedSignature));
+        assert_eq!(check(&headers(&T0.to_string(), "sha256=abcd")), Err(VerifyError::MalformedSignature));
 
         let mut h = headers(&T0.to_string(), &good);
         h.append(SIGNATURE_HEADER, HeaderValue::from_str(&good).unwrap());

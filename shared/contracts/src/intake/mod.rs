@@ -37,6 +37,9 @@ pub mod ops {
     pub const PROJECT_REGISTER: &str = "project.register";
     /// Projects ([`super::ListProjects`] → [`super::ProjectPage`]).
     pub const PROJECT_LIST: &str = "project.list";
+    /// How to reach applicants and staff, for notification only ([`super::ResolveContacts`] →
+    /// [`super::ResolvedContacts`]): numbers travel encrypted under the platform's PII key.
+    pub const CONTACT_RESOLVE: &str = "contact.resolve";
 }
 
 /// Level of an office (§4.1.3).
@@ -842,4 +845,41 @@ pub struct ProjectPage {
     pub total: u64,
     pub limit: u64,
     pub offset: u64,
+}
+
+/// Request of [`ops::CONTACT_RESOLVE`] (联系方式解析): the people notification must reach, by reference.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolveContacts {
+    pub applicant_ids: Vec<Uuid>,
+    pub staff_ids: Vec<String>,
+}
+
+/// An applicant's contact (服务对象联系方式). The number is never in clear on the bus: `phone_enc` is the
+/// stored form of the platform's PII cipher (`v1:…`, AES-256-GCM under `BANGBAN__PII__KEY`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicantContact {
+    pub applicant_id: Uuid,
+    pub name: String,
+    pub phone_enc: Option<String>,
+}
+
+/// A member of staff's contact (工作人员联系方式): the published card, and the number to text, encrypted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffContact {
+    pub id: String,
+    pub name: String,
+    pub position: String,
+    pub office: String,
+    /// The published work phone (联系电话), as the contact card shows it.
+    pub office_phone: String,
+    /// The number to text (the work phone when it is a mobile), encrypted as [`ApplicantContact::phone_enc`].
+    pub phone_enc: Option<String>,
+    pub active: bool,
+}
+
+/// Reply of [`ops::CONTACT_RESOLVE`]: who was found (unknown references are left out).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedContacts {
+    pub applicants: Vec<ApplicantContact>,
+    pub staff: Vec<StaffContact>,
 }

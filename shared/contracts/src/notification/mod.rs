@@ -20,6 +20,62 @@ pub mod ops {
     pub const INBOX_MARK_READ: &str = "inbox.mark_read";
     /// Messages, filtered, for office staff ([`super::ListMessages`] → [`super::MessagePage`]).
     pub const MESSAGE_LIST: &str = "message.list";
+    /// Delivery receipts a provider posted ([`super::RecordReceipts`] → [`super::ReceiptsRecorded`]).
+    pub const RECEIPT_RECORD: &str = "receipt.record";
+}
+
+/// The providers whose receipts are accepted (`POST /api/v1/hooks/sms/{provider}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptProvider {
+    /// Alibaba Cloud `SmsReport` (a JSON array), authenticated by the callback token.
+    Aliyun,
+    /// Tencent Cloud status callback (a JSON array), authenticated by the callback token.
+    Tencent,
+    /// Our webhook's receipt, signed like every Bangban webhook (`X-Bangban-Signature: sha256=…`).
+    Webhook,
+}
+
+impl ReceiptProvider {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Aliyun => "aliyun",
+            Self::Tencent => "tencent",
+            Self::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Aliyun, Self::Tencent, Self::Webhook].into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// Request of [`ops::RECEIPT_RECORD`]: what the gateway received, unparsed. Notification holds the
+/// providers' secrets, so it authenticates the request before it reads the body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordReceipts {
+    pub provider: ReceiptProvider,
+    /// The `token` query parameter of the callback URL (Aliyun, Tencent).
+    pub token: Option<String>,
+    /// `X-Bangban-Timestamp` (webhook).
+    pub timestamp: Option<String>,
+    /// `X-Bangban-Signature` (webhook).
+    pub signature: Option<String>,
+    /// `X-Bangban-Delivery` (webhook, optional).
+    pub delivery: Option<String>,
+    /// The raw body, as received (UTF-8 JSON).
+    pub body: String,
+}
+
+/// Reply of [`ops::RECEIPT_RECORD`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+pub struct ReceiptsRecorded {
+    /// Receipts that moved a message to delivered or failed.
+    pub applied: u32,
+    /// Receipts for messages already final (a repeat changes nothing).
+    pub unchanged: u32,
+    /// Receipts naming no message of ours.
+    pub unknown: u32,
 }
 
 /// Who a message is for, by reference (联系人引用).
@@ -115,8 +171,9 @@ pub struct InboxNotice {
 /// Request of [`ops::INBOX_LIST`] (`GET /api/v1/inbox`): the caller's own inbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListInbox {
-    /// The owner: `applicant:<id>` or `staff:<sub>`, set by the gateway from the token.
-    pub owner: String,
+    /// The owners whose notices the caller reads, set by the gateway from the token: `applicant:<id>`,
+    /// `staff:<sub>`, and for a unit's officer also `unit:<code>` (see [`inbox_owner`]).
+    pub owners: Vec<String>,
     pub unread_only: bool,
     pub limit: Option<u64>,
     pub offset: Option<u64>,
@@ -135,7 +192,8 @@ pub struct InboxPage {
 /// Request of [`ops::INBOX_MARK_READ`] (`POST /api/v1/inbox/read`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MarkRead {
-    pub owner: String,
+    /// As [`ListInbox::owners`]: only the caller's own notices are marked.
+    pub owners: Vec<String>,
     /// Empty: every notice.
     pub ids: Vec<Uuid>,
 }
@@ -156,4 +214,35 @@ pub struct SmsEvent {
     pub error: Option<String>,
     pub case_id: Option<Uuid>,
     pub at: DateTime<Utc>,
+}
+
+/// The inbox owner of a recipient (收件箱归属): `applicant:<id>`, `staff:<sub>`, `unit:<code>` (the officer
+/// on duty and the head of a unit share their unit's inbox).
+pub fn inbox_owner(recipient: &Recipient) -> String {
+    match recipient {
+        Recipient::Applicant { applicant_id } => format!("applicant:{applicant_id}"),
+        Recipient::Staff { sub } => format!("staff:{sub}"),
+        Recipient::UnitOfficer { unit_code } | Recipient::UnitHead { unit_code } => format!("unit:{unit_code}"),
+    }
+}
+
+/// Query of `GET /api/v1/inbox`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InboxQuery {
+    /// Only unread notices.
+    #[serde(default)]
+    pub unread_only: bool,
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+}
+
+/// Body of `POST /api/v1/inbox/read`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkReadBody {
+    /// The notices to mark read; empty or absent: every notice.
+    #[serde(default)]
+    pub ids: Vec<Uuid>,
 }

@@ -1,0 +1,264 @@
+//! What is sent, to whom (通知内容与对象): the notices an event makes, with their template parameters.
+//!
+//! | event | recipient | template |
+//! |---|---|---|
+//! | `case.accepted` | applicant | `case_accepted` (the specialist's contact card) |
+//! | `case.specialist_changed` | applicant | `specialist_changed` (the new card, the reason) |
+//! | `task.supplement_requested` | applicant | `supplement_requested` (what, by when) |
+//! | `task.warning`, `task.overdue` | the case's specialist, the unit's officer | `task_warning`, `task_overdue` |
+//! | `supervision.issued` | the unit's head | `supervision_issued` (urgent) |
+//! | `task.approved` | applicant | `result_ready` (how the result reaches them) |
+//! | `evaluation.invited` | applicant | `evaluation_invitation` (the link) |
+//! | `case.terminated` | applicant | `case_terminated` (urgent) |
+
+use bangban_contracts::{
+    CloudEvent, EventType,
+    deadline::{ClockAlarm, SupervisionEvent},
+    evaluation::EvaluationInvited,
+    intake::{CaseAccepted, CaseTerminated, SpecialistChanged, StaffContact},
+    notification::Recipient,
+    routing::TaskEvent,
+};
+use chrono::{Datelike, NaiveDate};
+use uuid::Uuid;
+
+use crate::{
+    contacts::Directory,
+    error::{NotificationError, Result},
+    providers::TemplateParams,
+    templates::{CollectionMethod, TemplateId},
+};
+
+/// The events notification follows.
+pub const FOLLOWED: [EventType; 9] = [
+    EventType::CASE_ACCEPTED,
+    EventType::CASE_SPECIALIST_CHANGED,
+    EventType::CASE_TERMINATED,
+    EventType::TASK_SUPPLEMENT_REQUESTED,
+    EventType::TASK_APPROVED,
+    EventType::TASK_WARNING,
+    EventType::TASK_OVERDUE,
+    EventType::SUPERVISION_ISSUED,
+    EventType::EVALUATION_INVITED,
+];
+
+/// One notice to one recipient: an SMS and the same notice in their inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub recipient: Recipient,
+    pub template: TemplateId,
+    pub params: TemplateParams,
+    /// The inbox title (站内通知标题).
+    pub title: &'static str,
+    pub case_id: Option<Uuid>,
+    pub task_id: Option<Uuid>,
+    /// The office whose bus subjects carry the message's `sms.*` events.
+    pub office: String,
+}
+
+/// `2026年3月18日`.
+pub fn date_zh(d: NaiveDate) -> String {
+    format!("{}年{}月{}日", d.year(), d.month(), d.day())
+}
+
+fn params<const N: usize>(pairs: [(&str, String); N]) -> TemplateParams {
+    pairs.into_iter().collect()
+}
+
+/// Values must not be blank (the template refuses them): a dash stands for what is not known.
+fn or_dash(s: &str) -> String {
+    let t = s.trim();
+    if t.is_empty() { "—".into() } else { t.replace(['\n', '\r'], " ") }
+}
+
+fn permanent(e: impl std::fmt::Display) -> NotificationError {
+    NotificationError::Event(e.to_string())
+}
+
+fn card(staff: Option<StaffContact>) -> (String, String, String) {
+    match staff {
+        Some(s) => (or_dash(&s.name), or_dash(&s.position), or_dash(&s.office_phone)),
+        None => ("—".into(), "帮办代办员".into(), "—".into()),
+    }
+}
+
+async fn unit_name(dir: &Directory, given: Option<&str>, code: &str) -> Result<String> {
+    if let Some(n) = given.filter(|n| !n.trim().is_empty()) {
+        return Ok(n.to_string());
+    }
+    Ok(dir.unit(code).await?.map_or_else(|| code.to_string(), |u| u.name))
+}
+
+/// The notices of one event (none for events that concern nobody's phone).
+pub async fn notices(dir: &Directory, event: &CloudEvent) -> Result<Vec<Notice>> {
+    let Some(t) = event.event_type() else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    if t == EventType::CASE_ACCEPTED {
+        let d: CaseAccepted = event.data_as().map_err(permanent)?;
+        let (name, position, phone) = card(dir.staff(&d.specialist_id).await?);
+        out.push(Notice {
+            recipient: Recipient::Applicant { applicant_id: d.applicant_id },
+            template: TemplateId::CaseAccepted,
+            params: params([
+                ("ledger_no", d.ledger_no.clone()),
+                ("specialist_name", name),
+                ("specialist_position", position),
+                ("office_phone", phone),
+            ]),
+            title: "受理通知",
+            case_id: Some(d.case_id),
+            task_id: None,
+            office: d.office,
+        });
+    } else if t == EventType::CASE_SPECIALIST_CHANGED {
+        let d: SpecialistChanged = event.data_as().map_err(permanent)?;
+        let (name, position, phone) = card(dir.staff(&d.to_specialist).await?);
+        out.push(Notice {
+            recipient: Recipient::Applicant { applicant_id: d.applicant_id },
+            template: TemplateId::SpecialistChanged,
+            params: params([
+                ("ledger_no", d.ledger_no.clone()),
+                ("specialist_name", name),
+                ("specialist_position", position),
+                ("office_phone", phone),
+                ("reason", or_dash(&d.reason)),
+            ]),
+            title: "帮办代办员变更",
+            case_id: Some(d.case_id),
+            task_id: None,
+            office: d.office,
+        });
+    } else if t == EventType::CASE_TERMINATED {
+        let d: CaseTerminated = event.data_as().map_err(permanent)?;
+        out.push(Notice {
+            recipient: Recipient::Applicant { applicant_id: d.applicant_id },
+            template: TemplateId::CaseTerminated,
+            params: params([
+                ("ledger_no", d.ledger_no.clone()),
+                ("reason", format!("（{}）{}", d.reason_letter, d.reason.label_zh())),
+                ("note", or_dash(&d.note)),
+            ]),
+            title: "终止服务通知",
+            case_id: Some(d.case_id),
+            task_id: None,
+            office: d.office,
+        });
+    } else if t == EventType::TASK_SUPPLEMENT_REQUESTED {
+        let d: TaskEvent = event.data_as().map_err(permanent)?;
+        let Some(notice) = &d.supplement else { return Ok(out) };
+        let materials: Vec<&str> = notice.items.iter().map(|i| i.material.as_str()).collect();
+        let mut materials = materials.join("、");
+        if materials.chars().count() > 120 {
+            materials = format!("{}等{}项", materials.chars().take(100).collect::<String>(), notice.items.len());
+        }
+        out.push(Notice {
+            recipient: Recipient::Applicant { applicant_id: d.applicant_id },
+            template: TemplateId::SupplementRequested,
+            params: params([
+                ("unit_name", unit_name(dir, d.unit_name.as_deref(), &d.unit_code).await?),
+                ("task_name", or_dash(&d.name)),
+                ("materials", or_dash(&materials)),
+                ("due_date", date_zh(notice.due_on)),
+            ]),
+            title: "补正材料通知",
+            case_id: Some(d.case_id),
+            task_id: Some(d.task_id),
+            office: d.office,
+        });
+    } else if t == EventType::TASK_APPROVED {
+        let d: TaskEvent = event.data_as().map_err(permanent)?;
+        let unit = unit_name(dir, d.unit_name.as_deref(), &d.unit_code).await?;
+        let item = match &d.result {
+            Some(r) => format!("{}（{}）", d.name, r.kind),
+            None => d.name.clone(),
+        };
+        out.push(Notice {
+            recipient: Recipient::Applicant { applicant_id: d.applicant_id },
+            template: TemplateId::ResultReady,
+            params: params([
+                ("item_name", or_dash(&item)),
+                ("collection_method", CollectionMethod::AssistantCollection.label_zh().to_string()),
+                ("collection_place", format!("{unit}，您的帮办代办员代取后送达")),
+            ]),
+            title: "办理结果通知",
+            case_id: Some(d.case_id),
+            task_id: Some(d.task_id),
+            office: d.office,
+        });
+    } else if t == EventType::TASK_WARNING || t == EventType::TASK_OVERDUE {
+        let d: ClockAlarm = event.data_as().map_err(permanent)?;
+        let Some(due) = d.due_date else { return Ok(out) };
+        let unit = unit_name(dir, None, &d.unit_code).await?;
+        let remaining = d.remaining_working_days.unwrap_or(0);
+        let (template, title, count) = if t == EventType::TASK_WARNING {
+            (TemplateId::TaskWarning, "临期预警", ("remaining_days", remaining.max(0).to_string()))
+        } else {
+            (TemplateId::TaskOverdue, "超期提醒", ("overdue_days", (-remaining).max(1).to_string()))
+        };
+        let p = params([
+            ("unit_name", unit),
+            ("task_name", or_dash(&d.name)),
+            ("due_date", date_zh(due)),
+            (count.0, count.1),
+        ]);
+        out.push(Notice {
+            recipient: Recipient::Staff { sub: d.specialist_id.clone() },
+            template,
+            params: p.clone(),
+            title,
+            case_id: Some(d.case_id),
+            task_id: Some(d.task_id),
+            office: d.office.clone(),
+        });
+        out.push(Notice {
+            recipient: Recipient::UnitOfficer { unit_code: d.unit_code.clone() },
+            template,
+            params: p,
+            title,
+            case_id: Some(d.case_id),
+            task_id: Some(d.task_id),
+            office: d.unit_office.clone(),
+        });
+    } else if t == EventType::SUPERVISION_ISSUED {
+        let d: SupervisionEvent = event.data_as().map_err(permanent)?;
+        let n = d.notice;
+        out.push(Notice {
+            recipient: Recipient::UnitHead { unit_code: n.unit_code.clone() },
+            template: TemplateId::SupervisionIssued,
+            params: params([
+                ("task_name", or_dash(&n.task_name)),
+                ("overdue_days", n.days_overdue.to_string()),
+                ("notice_no", n.number.clone()),
+                ("response_due", date_zh(n.response_due)),
+            ]),
+            title: "督办通知",
+            case_id: Some(n.case_id),
+            task_id: Some(n.task_id),
+            office: n.unit_office.clone(),
+        });
+    } else if t == EventType::EVALUATION_INVITED {
+        let d: EvaluationInvited = event.data_as().map_err(permanent)?;
+        out.push(Notice {
+            recipient: Recipient::Applicant { applicant_id: d.applicant_id },
+            template: TemplateId::EvaluationInvitation,
+            params: params([("item_name", or_dash(&d.item_name)), ("link", d.link.trim().to_string())]),
+            title: "服务评价邀请",
+            case_id: Some(d.case_id),
+            task_id: d.task_id,
+            office: d.office,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_as_people_write_them() {
+        assert_eq!(date_zh(NaiveDate::from_ymd_opt(2026, 3, 8).unwrap()), "2026年3月8日");
+        assert_eq!(or_dash("  "), "—");
+        assert_eq!(or_dash("a\nb"), "a b");
+    }
+}
