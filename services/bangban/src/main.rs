@@ -16,7 +16,7 @@ use bangban_platform::{
 use clap::{Parser, Subcommand};
 
 /// Every service this binary can run, in start order.
-const SERVICES: [&str; 5] = ["intake", "planning", "routing", "deadline", "gateway"];
+const SERVICES: [&str; 6] = ["intake", "planning", "routing", "deadline", "notification", "gateway"];
 
 #[derive(Parser)]
 #[command(name = "bangban", version, about = "帮办代办平台 Bangban — construction-project approval assistance")]
@@ -135,6 +135,13 @@ async fn main() -> anyhow::Result<()> {
                         .with_context(|| format!("migrating {service} at {}", target.describe()))?;
                     println!("{service}: up to date ({})", target.describe());
                 }
+                if service == "notification" {
+                    let target = DbTarget::for_service(&settings, service)?;
+                    db::connect_and_migrate::<bangban_notification_migration::Migrator>(&target, 1)
+                        .await
+                        .with_context(|| format!("migrating {service} at {}", target.describe()))?;
+                    println!("{service}: up to date ({})", target.describe());
+                }
                 if service == "planning" {
                     let target = DbTarget::for_service(&settings, service)?;
                     db::connect_and_migrate::<bangban_planning_migration::Migrator>(&target, 1)
@@ -173,6 +180,10 @@ async fn serve(config: Option<PathBuf>, services: Vec<&'static str>) -> anyhow::
     if services.contains(&"deadline") {
         let running = bangban_deadline::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
         databases.push(("deadline", running.db));
+    }
+    if services.contains(&"notification") {
+        let running = bangban_notification::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
+        databases.push(("notification", running.db));
     }
     let readiness = Readiness { nats: ctx.client.clone(), databases };
     if services.contains(&"gateway") {

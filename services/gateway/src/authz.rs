@@ -16,12 +16,21 @@
 //! specialist or the accepting office's staff; consultations (会商/联席会议) by office admins.
 //! Lists and monitoring are scoped by the gateway: an officer sees their unit, a county office its own,
 //! the city office and supervisors everything.
+//!
+//! Notifications (短信与站内通知): everyone but an integrator reads their own in-app inbox, whose owners
+//! the gateway derives from the token ([`inbox_owners`]); the SMS log is the offices' staff's and the
+//! supervisors', scoped like the deadline lists ([`scope_messages`]).
 
-use bangban_contracts::{office::CITY_OFFICE, routing::ListTasks};
+use bangban_contracts::{
+    notification::{Recipient, inbox_owner},
+    office::CITY_OFFICE,
+    routing::ListTasks,
+};
 use bangban_platform::{
     auth::{Principal, Role},
     problem::Problem,
 };
+use uuid::Uuid;
 
 /// What is being done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +105,10 @@ pub enum Action {
     ReadMeetings,
     /// Business monitoring (业务监控 §6.2): warnings, overdue, on-time rate.
     ReadMonitoring,
+    /// Read and mark one's own in-app notices (站内通知).
+    ReadInbox,
+    /// Read the SMS messages sent (短信记录, numbers masked).
+    ReadMessages,
 }
 
 impl Action {
@@ -175,7 +188,17 @@ fn roles_for(action: Action) -> &'static [Role] {
         Action::AnswerSupervision => &[Role::Officer, Role::OfficeAdmin],
         Action::DecideSupervision => &[Role::Supervisor],
         Action::RecordProblem | Action::HandleProblem => SPECIALISTS_AND_ADMINS,
-        Action::ReadMeetings | Action::ReadMonitoring => STAFF_AND_SUPERVISORS,
+        Action::ReadMeetings | Action::ReadMonitoring | Action::ReadMessages => STAFF_AND_SUPERVISORS,
+        // Everyone signed in has an inbox; an integrator reads the bus, not notices.
+        Action::ReadInbox => &[
+            Role::Applicant,
+            Role::Assistant,
+            Role::Agent,
+            Role::Expert,
+            Role::Officer,
+            Role::OfficeAdmin,
+            Role::Supervisor,
+        ],
         // People who work cases find each other; applicants see their own specialist on the contact card.
         Action::ReadStaff => {
             &[Role::Assistant, Role::Agent, Role::Expert, Role::Officer, Role::OfficeAdmin, Role::Supervisor]
@@ -202,6 +225,8 @@ fn is_read(action: Action) -> bool {
             | Action::ReadProblems
             | Action::ReadMeetings
             | Action::ReadMonitoring
+            | Action::ReadInbox
+            | Action::ReadMessages
     )
 }
 
@@ -357,6 +382,42 @@ pub fn scope_deadline(
         ));
     }
     Ok((Some(principal.office.clone()), unit))
+}
+
+/// The inbox owners (收件箱归属, [`inbox_owner`]) whose notices `principal` reads and marks, taken from the
+/// token only, never from the client:
+///
+/// - an applicant: `applicant:<the applicant claim>` (a token without a UUID there is 403);
+/// - a unit's officer: `staff:<sub>` and `unit:<the unit claim>` (the officer on duty and the unit's head
+///   share the unit's inbox; a token without a unit is 403);
+/// - any other member of staff (assistants, agents, experts, office admins, supervisors): `staff:<sub>`;
+/// - an integrator: 403 (it reads bus events, not notices).
+pub fn inbox_owners(principal: &Principal) -> Result<Vec<String>, Problem> {
+    authorize_role(principal, Action::ReadInbox)?;
+    let staff = inbox_owner(&Recipient::Staff { sub: principal.sub.clone() });
+    match principal.role {
+        Role::Applicant => {
+            let Some(applicant_id) = principal.applicant.as_deref().and_then(|a| Uuid::parse_str(a).ok()) else {
+                return Err(Problem::forbidden("令牌未指明服务对象", "the token names no applicant"));
+            };
+            Ok(vec![inbox_owner(&Recipient::Applicant { applicant_id })])
+        }
+        Role::Officer => {
+            let Some(unit_code) = principal.unit.clone().filter(|u| !u.is_empty()) else {
+                return Err(Problem::forbidden("令牌未指明所属单位", "the token names no unit"));
+            };
+            Ok(vec![staff, inbox_owner(&Recipient::UnitOfficer { unit_code })])
+        }
+        _ => Ok(vec![staff]),
+    }
+}
+
+/// The office of an SMS list (短信记录) `principal` may ask for, forced by the gateway: supervisors and the
+/// city office's staff see every office, or the one they ask for; a county office's staff their own
+/// (asking for another is 403). Applicants, officers, experts and integrators get 403.
+pub fn scope_messages(principal: &Principal, office: Option<String>) -> Result<Option<String>, Problem> {
+    let (office, _) = scope_deadline(principal, Action::ReadMessages, ("短信记录", "SMS messages"), office, None)?;
+    Ok(office)
 }
 
 /// Which of a case's tasks `principal` may see: every one when they may read the case; otherwise
@@ -998,5 +1059,68 @@ mod tests {
         .unwrap_err();
         assert!(refused.detail.as_deref().unwrap().contains("371621"), "{refused}");
         assert!(refused.detail_en.as_deref().unwrap().contains("monitoring figures"), "{refused}");
+    }
+
+    // -----------------------------------------------------------------------------------------------------
+    // Notifications: the inbox and the SMS log
+    // -----------------------------------------------------------------------------------------------------
+
+    #[test]
+    fn inbox_owners_come_from_the_token() {
+        let applicant_id = "0195f39f-1a2b-7c3d-8e4f-5a6b7c8d9e0f";
+        let applicant = p(Role::Applicant, "371625", Some(applicant_id));
+        assert_eq!(inbox_owners(&applicant).unwrap(), [format!("applicant:{applicant_id}")]);
+        // An applicant's token without (or with a malformed) applicant id reads nobody's inbox.
+        for claim in [None, Some("a-1"), Some("")] {
+            let refused = inbox_owners(&p(Role::Applicant, "371625", claim)).unwrap_err();
+            assert_eq!(refused.status, 403, "{claim:?}");
+        }
+        // Staff of every other role: their own.
+        for role in [Role::Assistant, Role::Agent, Role::Expert, Role::OfficeAdmin, Role::Supervisor] {
+            let who = named("staff-371625-1", role, "371625");
+            assert_eq!(inbox_owners(&who).unwrap(), ["staff:staff-371625-1"], "{role:?}");
+            // A stray claim on a staff token changes nothing.
+            let stray = Principal { unit: Some("371625-XZSP".into()), applicant: Some(applicant_id.into()), ..who };
+            assert_eq!(inbox_owners(&stray).unwrap(), ["staff:staff-371625-1"], "{role:?}");
+        }
+        // A unit's officer: their own and their unit's.
+        assert_eq!(inbox_owners(&officer("371625-XZSP", "371625")).unwrap(), ["staff:o", "unit:371625-XZSP"]);
+        let no_unit = Principal { unit: None, ..officer("x", "371625") };
+        assert_eq!(inbox_owners(&no_unit).unwrap_err().status, 403);
+        // Integrators read the bus.
+        let integrator = inbox_owners(&p(Role::Integrator, "371600", None)).unwrap_err();
+        assert_eq!(integrator.status, 403);
+        assert!(integrator.detail.as_deref().unwrap().contains("系统对接方"), "{integrator}");
+    }
+
+    #[test]
+    fn the_sms_log_is_scoped_to_the_office() {
+        let s = |v: &str| Some(v.to_string());
+        let scope =
+            |who: &Principal, office: Option<&str>| scope_messages(who, office.map(Into::into)).map_err(|p| p.status);
+        for role in [Role::Assistant, Role::Agent, Role::OfficeAdmin] {
+            // County staff: their own office, forced; another is refused.
+            let county = p(role, "371625", None);
+            assert_eq!(scope(&county, None), Ok(s("371625")), "{role:?}");
+            assert_eq!(scope(&county, Some("371625")), Ok(s("371625")), "{role:?}");
+            assert_eq!(scope(&county, Some("371621")), Err(403), "{role:?}");
+            assert_eq!(scope(&county, Some("371600")), Err(403), "{role:?}");
+            // The city office's staff: every office, or the one asked for.
+            let city = p(role, "371600", None);
+            assert_eq!(scope(&city, None), Ok(None), "{role:?}");
+            assert_eq!(scope(&city, Some("371621")), Ok(s("371621")), "{role:?}");
+        }
+        // Supervisors, wherever they sit: every office.
+        let supervisor = p(Role::Supervisor, "371625", None);
+        assert_eq!(scope(&supervisor, None), Ok(None));
+        assert_eq!(scope(&supervisor, Some("371621")), Ok(s("371621")));
+        // Nobody else.
+        assert_eq!(scope(&officer("371625-XZSP", "371625"), None), Err(403));
+        for role in [Role::Applicant, Role::Expert, Role::Integrator] {
+            assert_eq!(scope(&p(role, "371600", Some("a-1")), None), Err(403), "{role:?}");
+        }
+        let refused = scope_messages(&p(Role::Agent, "371625", None), s("371621")).unwrap_err();
+        assert!(refused.detail.as_deref().unwrap().contains("短信记录"), "{refused}");
+        assert!(refused.detail_en.as_deref().unwrap().contains("371621"), "{refused}");
     }
 }

@@ -71,6 +71,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::handlers::problems::Api::openapi());
     doc.merge(<crate::handlers::meetings::Api as utoipa::OpenApi>::openapi());
     doc.merge(crate::handlers::monitoring::Api::openapi());
+    doc.merge(crate::handlers::notifications::Api::openapi());
     query_parameters(doc)
 }
 

@@ -16,7 +16,8 @@ struct RouteName(String);
 
 /// Opens the request's server span, named after the matched route (`GET /api/v1/cases/{id}`, never
 /// the raw path), as a child of the caller's trace when it sent one. A route layer, so that the
-/// route is known when the span is created.
+/// route is known when the span is created. The path only, never the query: the SMS providers' receipt
+/// hooks carry their secret callback token there (`/api/v1/hooks/sms/aliyun?token=…`).
 pub async fn trace_request(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();

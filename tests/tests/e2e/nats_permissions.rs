@@ -1248,3 +1248,107 @@ async fn nobody_gets_in_without_a_password_and_admins_stay_in_their_account() {
     }
     admin.publish_refused(&format!("$JS.FC.{EVENTS_STREAM}.src.1")).await;
 }
+
+/// The events notification tells people about (短信与站内通知): it follows each with a durable consumer of its
+/// own on `BANGBAN_EVENTS`, like every service.
+const NOTIFICATION_FOLLOWS: &[EventType] = &[
+    EventType::CASE_ACCEPTED,
+    EventType::CASE_SPECIALIST_CHANGED,
+    EventType::CASE_TERMINATED,
+    EventType::TASK_SUPPLEMENT_REQUESTED,
+    EventType::TASK_APPROVED,
+    EventType::TASK_WARNING,
+    EventType::TASK_OVERDUE,
+    EventType::SUPERVISION_ISSUED,
+    EventType::EVALUATION_INVITED,
+];
+
+/// Notification publishes `sms.*` and nothing else, asks intake for contacts (`contact.resolve`) and routing
+/// for units (`unit.list`), answers the gateway on `bb.svc.notification.*`, and consumes the events it
+/// notifies about; no other service publishes `sms.*`.
+#[tokio::test]
+async fn notification_sends_sms_events_asks_intake_and_routing_and_follows_its_events() {
+    let platform = Platform::start().await.expect("platform");
+    let notification = platform.session("notification").await;
+    let office = BOXING;
+
+    // Its own events …
+    for t in [EventType::SMS_SENT, EventType::SMS_DELIVERED, EventType::SMS_FAILED] {
+        let subject = subject(t, office, None);
+        notification
+            .publish_event(&subject, &event(t, "notification", "m-1"))
+            .await
+            .unwrap_or_else(|e| panic!("notification publishes {subject}: {e}"));
+    }
+    let stored = platform.events_stored().await;
+    assert_eq!(stored, 3);
+    // … and none of those it follows; nor does anyone else publish its events.
+    for t in NOTIFICATION_FOLLOWS {
+        notification.publish_refused(&subject(*t, office, Some(BX_ZRZY))).await;
+    }
+    let intake = platform.session("intake").await;
+    let routing = platform.session("routing").await;
+    let gateway = platform.session("gateway").await;
+    for session in [&intake, &routing, &gateway] {
+        session.publish_refused(&subject(EventType::SMS_DELIVERED, office, None)).await;
+    }
+    assert_eq!(platform.events_stored().await, stored, "nothing refused was stored");
+
+    // Service calls: notification asks intake and routing; the gateway asks notification.
+    let shutdown = CancellationToken::new();
+    let mut endpoints = Vec::new();
+    for (session, service, op) in [
+        (&intake, bangban_contracts::intake::SERVICE, bangban_contracts::intake::ops::CONTACT_RESOLVE),
+        (&routing, bangban_contracts::routing::SERVICE, bangban_contracts::routing::ops::UNIT_LIST),
+        (&notification, bangban_contracts::notification::SERVICE, bangban_contracts::notification::ops::INBOX_LIST),
+    ] {
+        let svc = rpc::start_service(&session.client, service, "test").await.expect("service");
+        let endpoint = rpc::serve(
+            &svc,
+            service,
+            op,
+            |req: serde_json::Value| async move { Ok::<_, Problem>(json!({ "echo": req })) },
+            shutdown.clone(),
+        )
+        .await
+        .expect("endpoint");
+        session.sync().await;
+        endpoints.push((svc, endpoint));
+    }
+    for (caller, service, op) in [
+        (&notification, bangban_contracts::intake::SERVICE, bangban_contracts::intake::ops::CONTACT_RESOLVE),
+        (&notification, bangban_contracts::routing::SERVICE, bangban_contracts::routing::ops::UNIT_LIST),
+        (&gateway, bangban_contracts::notification::SERVICE, bangban_contracts::notification::ops::INBOX_LIST),
+    ] {
+        let answer: serde_json::Value =
+            rpc::call(&caller.client, service, op, &json!({ "n": 1 }), Duration::from_secs(5))
+                .await
+                .unwrap_or_else(|e| panic!("{} calls bb.svc.{service}.{op}: {e}", caller.user));
+        assert_eq!(answer, json!({ "echo": { "n": 1 } }));
+    }
+    let ping = gateway.client.request("$SRV.PING.notification", "".into()).await.expect("discovery");
+    assert!(String::from_utf8_lossy(&ping.payload).contains("notification"));
+    shutdown.cancel();
+
+    // The events it follows: a durable consumer each, fed by their owners, acked by notification.
+    let mut sessions = BTreeMap::new();
+    for t in NOTIFICATION_FOLLOWS {
+        let (owner, _) = OWNERS.iter().find(|(_, events)| events.contains(t)).expect("an owner");
+        if !sessions.contains_key(owner) {
+            sessions.insert(*owner, platform.session(owner).await);
+        }
+        let spec = ConsumerSpec {
+            name: format!("notification-{}-{}", t.aggregate, t.event),
+            filter_subject: t.filter_all_offices(),
+            settings: ConsumerSettings::default(),
+        };
+        let consumer = ensure_consumer(&notification.js(), &spec).await.expect("notification's consumer");
+        let subject = subject(*t, office, Some(BX_ZRZY));
+        sessions[owner]
+            .publish_event(&subject, &event(*t, owner, "followed"))
+            .await
+            .unwrap_or_else(|e| panic!("{owner} publishes {subject}: {e}"));
+        let got = take(&consumer, 1).await.unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+        assert_eq!(got[0].0, subject);
+    }
+}

@@ -70,7 +70,7 @@ pub fn routes() -> Router<AppState> {
     )),
     tags(
         (name = "consultations", description = "对接需求与联席会议（§7.1）/ needs intake and joint meetings"),
-        (name = "hooks", description = "入站回调（HMAC-SHA256 签名）/ signed inbound webhooks"),
+        (name = "hooks", description = "入站回调（HMAC-SHA256 签名或回调令牌，无需登录令牌）/ inbound webhooks, signed or with a callback token, no bearer token"),
     )
 )]
 pub struct Api;

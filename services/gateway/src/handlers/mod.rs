@@ -10,6 +10,7 @@ pub mod directory;
 pub mod me;
 pub mod meetings;
 pub mod monitoring;
+pub mod notifications;
 pub mod plans;
 pub mod problems;
 pub mod registry;
