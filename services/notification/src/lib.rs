@@ -487,3 +487,33 @@ pub async fn start_with_db(
     tracing::info!(provider = service.provider().name(), "notification started");
     Ok(Running { service, db })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_checked_and_named() {
+        let mut s = NotificationSettings::default();
+        let c = Config::from_settings(&s).unwrap();
+        assert_eq!((c.limits.per_minute.get(), c.limits.per_hour.get(), c.limits.per_day.get()), (1, 5, 10));
+        assert!(c.limits.quiet_hours.is_some());
+        s.quiet_hours = "none".into();
+        assert!(Config::from_settings(&s).unwrap().limits.quiet_hours.is_none());
+        s.quiet_hours = "22:00".into();
+        assert!(Config::from_settings(&s).unwrap_err().to_string().contains("QUIET_HOURS"));
+        s.quiet_hours = "none".into();
+        s.per_hour = 0;
+        assert!(Config::from_settings(&s).unwrap_err().to_string().contains("PER_HOUR"));
+
+        let mut s = NotificationSettings::default();
+        assert_eq!(Provider::from_settings(&s).unwrap().name(), "log");
+        s.provider = "aliyun".into();
+        assert!(Provider::from_settings(&s).unwrap_err().to_string().contains("ALIYUN__ACCESS_KEY_ID"));
+        s.provider = "webhook".into();
+        s.webhook.url = Some("https://sms.example.invalid/send".into());
+        assert!(Provider::from_settings(&s).unwrap_err().to_string().contains("WEBHOOK__SECRET"));
+        s.provider = "carrier-pigeon".into();
+        assert!(Provider::from_settings(&s).unwrap_err().to_string().contains("PROVIDER"));
+    }
+}

@@ -24,7 +24,7 @@ use futures::StreamExt;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
     sea_query::{LockBehavior, LockType},
 };
 use tokio_util::sync::CancellationToken;
@@ -136,9 +136,27 @@ impl NotificationService {
         if db::supports_skip_locked(&txn) {
             q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
-        let due = q.all(&txn).await?;
+        let mut due = q.all(&txn).await?;
+        // Replicas count a number's messages one at a time (a transaction-scoped advisory lock per number on
+        // PostgreSQL; SQLite serialises writers anyway), taken in one order everywhere so they never deadlock.
+        due.sort_by(|a, b| (&a.phone_index, a.next_us).cmp(&(&b.phone_index, b.next_us)));
+        let postgres = txn.get_database_backend() == DbBackend::Postgres;
+        let mut locked: Option<String> = None;
         let mut out = Vec::with_capacity(due.len());
         for m in due {
+            if postgres
+                && m.released_us.is_none()
+                && let Some(index) = &m.phone_index
+                && locked.as_ref() != Some(index)
+            {
+                txn.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))",
+                    [index.clone().into()],
+                ))
+                .await?;
+                locked = Some(index.clone());
+            }
             let state = DeliveryState::parse(&m.state);
             let mut row: message::ActiveModel = m.clone().into();
             row.updated_at = Set(now);
@@ -373,6 +391,12 @@ impl NotificationService {
         if n > 0 {
             self.notifier.notify();
         }
+        // Replay keys of signed receipts outlive the signature window (5 minutes) twice over, then go: the
+        // timestamp check refuses such requests anyway.
+        crate::entity::receipt_replay::Entity::delete_many()
+            .filter(crate::entity::receipt_replay::Column::At.lt(chrono::Utc::now() - chrono::Duration::minutes(15)))
+            .exec(&self.db)
+            .await?;
         Ok(n)
     }
 }

@@ -952,3 +952,86 @@ async fn no_raw_phone_number_in_logs_spans_events_or_answers() {
         assert!(!format!("{m:?}").contains(PHONE));
     }
 }
+
+#[tokio::test]
+async fn every_followed_event_makes_its_notice_with_the_template_filled_in() {
+    if !own_process() {
+        return;
+    }
+    let w = world("webhook", true, |s| s.notification.per_minute = 100).await;
+    let case_id = Uuid::now_v7();
+    // 结果领取: the approval's document.
+    let mut approved = task_event(&w, TaskStatus::Approved, "approve");
+    approved.case_id = case_id;
+    approved.result = Some(
+        serde_json::from_value(serde_json::json!({
+            "kind": "建设工程规划许可证", "number": "建字第371625202600123号", "issued_on": "2026-03-02"
+        }))
+        .unwrap(),
+    );
+    w.publish(EventType::TASK_APPROVED, "371625", Some("371625-ZRZY"), &approved).await;
+    // 评价邀请 (from evaluation).
+    w.publish(
+        EventType::EVALUATION_INVITED,
+        "371625",
+        None,
+        &serde_json::json!({
+            "evaluation_id": Uuid::now_v7(), "case_id": case_id, "task_id": approved.task_id,
+            "ledger_no": "BB-371625-2026-000123", "office": "371625", "item_name": "建设工程规划许可证核发",
+            "applicant_id": w.applicant, "link": "https://bangban.example.invalid/e/Ab3x9", "invited_at": clock::now()
+        }),
+    )
+    .await;
+    // 帮办代办员变更.
+    w.publish(
+        EventType::CASE_SPECIALIST_CHANGED,
+        "371625",
+        None,
+        &serde_json::json!({
+            "case_id": case_id, "ledger_no": "BB-371625-2026-000123", "office": "371625", "applicant_id": w.applicant,
+            "from_specialist": "staff-371625-agent-2", "to_specialist": SPECIALIST, "reason": "原代办员岗位调整",
+            "changed_by": "staff-371625-office_admin-1", "changed_at": clock::now()
+        }),
+    )
+    .await;
+    // 督办通知 to the unit's head (the directory's window phone is a landline: inbox only, and sms.failed).
+    w.publish(EventType::SUPERVISION_ISSUED, "371625", None, &serde_json::json!({
+        "id": Uuid::now_v7(), "number": "滨督〔2026〕371625-00012号", "kind": "overdue", "status": "issued",
+        "task_id": approved.task_id, "case_id": case_id, "ledger_no": "BB-371625-2026-000123", "office": "371625",
+        "task_code": "GCJS-01", "task_name": "建设工程规划许可证核发", "unit_code": "371625-ZRZY", "unit_name": null,
+        "unit_office": "371625", "reason": "超过承诺时限未办结", "due_at": null, "days_overdue": 3,
+        "issued_at": clock::now(), "response_due": "2026-03-04", "escalate_on": "2026-03-09", "answer": null,
+        "resolved_at": null, "escalation": null, "decision": null,
+        "applicant_id": w.applicant, "specialist_id": SPECIALIST, "at": clock::now()
+    })).await;
+    let m = w
+        .wait_for("four messages", |m| {
+            m.len() == 4 && m.iter().all(|m| m.state == "sent" || m.state == "permanent_failure")
+        })
+        .await;
+    let by: HashMap<&str, &message::Model> = m.iter().map(|m| (m.template_id.as_str(), m)).collect();
+    assert_eq!(
+        by["result_ready"].text,
+        "您申请的“建设工程规划许可证核发（建设工程规划许可证）”已办结，领取方式：帮办代办员代取（博兴县自然资源局，您的帮办代办员代取后送达）。"
+    );
+    assert!(by["evaluation_invitation"].text.ends_with("评价入口：https://bangban.example.invalid/e/Ab3x9"));
+    assert!(
+        by["specialist_changed"].text.contains("李丽娜") && by["specialist_changed"].text.contains("原代办员岗位调整")
+    );
+    let supervision = by["supervision_issued"];
+    assert_eq!((supervision.owner.as_str(), supervision.state.as_str()), ("unit:371625-ZRZY", "permanent_failure"));
+    assert!(supervision.urgent);
+    assert!(supervision.text.contains("滨督〔2026〕371625-00012号") && supervision.text.contains("2026年3月4日"));
+    for t in ["result_ready", "evaluation_invitation", "specialist_changed"] {
+        assert_eq!(by[t].state, "sent", "{t}");
+        assert_eq!(by[t].owner, format!("applicant:{}", w.applicant));
+    }
+    let inbox: InboxPage = w
+        .call(
+            contract::ops::INBOX_LIST,
+            &ListInbox { owners: owner(&w), unread_only: true, limit: Some(10), offset: None },
+        )
+        .await
+        .unwrap();
+    assert_eq!(inbox.unread, 3);
+}
