@@ -1035,3 +1035,34 @@ async fn every_followed_event_makes_its_notice_with_the_template_filled_in() {
         .unwrap();
     assert_eq!(inbox.unread, 3);
 }
+
+#[tokio::test]
+async fn two_replicas_share_the_queue_and_keep_a_numbers_limits() {
+    if !own_process() {
+        return;
+    }
+    let w = world("webhook", false, |s| s.notification.batch_size = 2).await;
+    let b = instance(&w.settings, "notification-b").await;
+    for _ in 0..6 {
+        w.publish(EventType::CASE_ACCEPTED, "371625", None, &w.accepted()).await;
+    }
+    let m = w
+        .wait_for("all six claimed or deferred", |m| {
+            m.len() == 6 && m.iter().all(|m| m.state == "sent" || m.defer_reason.is_some())
+        })
+        .await;
+    let released: Vec<_> = m.iter().filter(|m| m.released_us.is_some()).collect();
+    assert_eq!(released.len(), 1, "one a minute per number, across replicas: {m:?}");
+    assert_eq!(w.mock.handsets(), 1);
+    // Minute by minute, one more each, up to five an hour.
+    for minute in 1..=6 {
+        clock::advance(chrono::Duration::seconds(60));
+        let expect = (minute + 1).min(5);
+        w.wait_for("next minute", |m| m.iter().filter(|m| m.state == "sent").count() == expect).await;
+    }
+    let m = w.messages().await;
+    let waiting = m.iter().find(|m| m.state == "created").unwrap();
+    assert_eq!(waiting.defer_reason.as_deref(), Some("per_hour"));
+    assert_eq!(w.mock.handsets(), 5);
+    b.shutdown.shutdown(Duration::from_secs(5)).await;
+}
