@@ -36,7 +36,9 @@ use std::{
 
 use bangban_contracts::{
     CloudEvent, EventType,
+    intake::{CaseAccepted, ServiceType},
     notification::{MessageState, MessageView, Recipient, SERVICE, SmsEvent, inbox_owner},
+    routing::TaskEvent,
 };
 use bangban_notification_migration::Migrator;
 use bangban_platform::{
@@ -59,7 +61,7 @@ use uuid::Uuid;
 use crate::{
     contacts::Directory,
     delivery::{DeliveryState, RetryPolicy},
-    entity::{inbox_notice, message},
+    entity::{case_info, inbox_notice, message},
     error::{NotificationError, Result},
     gateway_client::{Provider, SmsGateway},
     limits::{LimitSettings, QuietHours},
@@ -194,7 +196,28 @@ impl NotificationService {
     /// Makes the messages and inbox notices of one event, inside the consumer's transaction (its inbox row
     /// commits with them). A message already made for the same (event, recipient, template) is left alone.
     pub(crate) async fn on_event(&self, txn: &DatabaseTransaction, event: &CloudEvent) -> Result<usize> {
-        let list = notices::notices(&self.directory, event).await?;
+        let t = event.event_type();
+        let mut service_type = None;
+        if t == Some(EventType::CASE_ACCEPTED) {
+            let d: CaseAccepted = event.data_as().map_err(|e| NotificationError::Event(e.to_string()))?;
+            case_info::Entity::insert(case_info::ActiveModel {
+                case_id: Set(d.case_id.to_string()),
+                service_type: Set(d.service_type.as_str().into()),
+            })
+            .on_conflict(OnConflict::column(case_info::Column::CaseId).do_nothing().to_owned())
+            .exec_without_returning(txn)
+            .await?;
+        } else if t == Some(EventType::TASK_APPROVED) {
+            let d: TaskEvent = event.data_as().map_err(|e| NotificationError::Event(e.to_string()))?;
+            service_type = case_info::Entity::find_by_id(d.case_id.to_string()).one(txn).await?.map(|c| {
+                if c.service_type == ServiceType::Commission.as_str() {
+                    ServiceType::Commission
+                } else {
+                    ServiceType::Assist
+                }
+            });
+        }
+        let list = notices::notices(&self.directory, event, service_type).await?;
         if list.is_empty() {
             return Ok(0);
         }

@@ -15,7 +15,7 @@ use bangban_contracts::{
     CloudEvent, EventType,
     deadline::{ClockAlarm, SupervisionEvent},
     evaluation::EvaluationInvited,
-    intake::{CaseAccepted, CaseTerminated, SpecialistChanged, StaffContact},
+    intake::{CaseAccepted, CaseTerminated, ServiceType, SpecialistChanged, StaffContact},
     notification::Recipient,
     routing::TaskEvent,
 };
@@ -26,7 +26,7 @@ use crate::{
     contacts::Directory,
     error::{NotificationError, Result},
     providers::TemplateParams,
-    templates::{CollectionMethod, TemplateId},
+    templates::TemplateId,
 };
 
 /// The events notification follows.
@@ -89,8 +89,19 @@ async fn unit_name(dir: &Directory, given: Option<&str>, code: &str) -> Result<S
     Ok(dir.unit(code).await?.map_or_else(|| code.to_string(), |u| u.name))
 }
 
-/// The notices of one event (none for events that concern nobody's phone).
-pub async fn notices(dir: &Directory, event: &CloudEvent) -> Result<Vec<Notice>> {
+/// How a result reaches the applicant (§7.6): in 代办 the agent collects it and returns it with the
+/// application materials (7.6.2); in 帮办 the unit mails it, the assistant collects it or the applicant does
+/// (7.6.1), as agreed with the assistant. An unknown service type reads as 帮办.
+fn collection(service_type: Option<ServiceType>, unit: &str) -> (String, String) {
+    match service_type {
+        Some(ServiceType::Commission) => ("代办员代取".into(), format!("{unit}，代办员将连同申请材料一并返还您")),
+        _ => ("邮寄、帮办员代取或本人自取".into(), format!("发证单位{unit}，请与您的帮办员确认")),
+    }
+}
+
+/// The notices of one event (none for events that concern nobody's phone). `service_type` is the case's, when
+/// known (for `task.approved`).
+pub async fn notices(dir: &Directory, event: &CloudEvent, service_type: Option<ServiceType>) -> Result<Vec<Notice>> {
     let Some(t) = event.event_type() else { return Ok(Vec::new()) };
     let mut out = Vec::new();
     if t == EventType::CASE_ACCEPTED {
@@ -172,14 +183,11 @@ pub async fn notices(dir: &Directory, event: &CloudEvent) -> Result<Vec<Notice>>
             Some(r) => format!("{}（{}）", d.name, r.kind),
             None => d.name.clone(),
         };
+        let (method, place) = collection(service_type, &unit);
         out.push(Notice {
             recipient: Recipient::Applicant { applicant_id: d.applicant_id },
             template: TemplateId::ResultReady,
-            params: params([
-                ("item_name", or_dash(&item)),
-                ("collection_method", CollectionMethod::AssistantCollection.label_zh().to_string()),
-                ("collection_place", format!("{unit}，您的帮办代办员代取后送达")),
-            ]),
+            params: params([("item_name", or_dash(&item)), ("collection_method", method), ("collection_place", place)]),
             title: "办理结果通知",
             case_id: Some(d.case_id),
             task_id: Some(d.task_id),
@@ -260,5 +268,18 @@ mod tests {
         assert_eq!(date_zh(NaiveDate::from_ymd_opt(2026, 3, 8).unwrap()), "2026年3月8日");
         assert_eq!(or_dash("  "), "—");
         assert_eq!(or_dash("a\nb"), "a b");
+    }
+
+    #[test]
+    fn results_reach_the_applicant_as_section_7_6_says() {
+        let (method, place) = collection(Some(ServiceType::Commission), "博兴县自然资源局");
+        assert_eq!(
+            (method.as_str(), place.as_str()),
+            ("代办员代取", "博兴县自然资源局，代办员将连同申请材料一并返还您")
+        );
+        for unknown_or_assist in [None, Some(ServiceType::Assist)] {
+            let (method, _) = collection(unknown_or_assist, "博兴县自然资源局");
+            assert_eq!(method, "邮寄、帮办员代取或本人自取");
+        }
     }
 }

@@ -960,6 +960,11 @@ async fn every_followed_event_makes_its_notice_with_the_template_filled_in() {
     }
     let w = world("webhook", true, |s| s.notification.per_minute = 100).await;
     let case_id = Uuid::now_v7();
+    // A 代办 case: its results are collected by the agent (§7.6.2).
+    let mut accepted = w.accepted();
+    accepted.case_id = case_id;
+    w.publish(EventType::CASE_ACCEPTED, "371625", None, &accepted).await;
+    w.wait_for("accepted", |m| m.len() == 1).await;
     // 结果领取: the approval's document.
     let mut approved = task_event(&w, TaskStatus::Approved, "approve");
     approved.case_id = case_id;
@@ -1005,14 +1010,14 @@ async fn every_followed_event_makes_its_notice_with_the_template_filled_in() {
         "applicant_id": w.applicant, "specialist_id": SPECIALIST, "at": clock::now()
     })).await;
     let m = w
-        .wait_for("four messages", |m| {
-            m.len() == 4 && m.iter().all(|m| m.state == "sent" || m.state == "permanent_failure")
+        .wait_for("five messages", |m| {
+            m.len() == 5 && m.iter().all(|m| m.state == "sent" || m.state == "permanent_failure")
         })
         .await;
     let by: HashMap<&str, &message::Model> = m.iter().map(|m| (m.template_id.as_str(), m)).collect();
     assert_eq!(
         by["result_ready"].text,
-        "您申请的“建设工程规划许可证核发（建设工程规划许可证）”已办结，领取方式：帮办代办员代取（博兴县自然资源局，您的帮办代办员代取后送达）。"
+        "您申请的“建设工程规划许可证核发（建设工程规划许可证）”已办结，领取方式：代办员代取（博兴县自然资源局，代办员将连同申请材料一并返还您）。"
     );
     assert!(by["evaluation_invitation"].text.ends_with("评价入口：https://bangban.example.invalid/e/Ab3x9"));
     assert!(
@@ -1033,7 +1038,7 @@ async fn every_followed_event_makes_its_notice_with_the_template_filled_in() {
         )
         .await
         .unwrap();
-    assert_eq!(inbox.unread, 3);
+    assert_eq!(inbox.unread, 4);
 }
 
 #[tokio::test]

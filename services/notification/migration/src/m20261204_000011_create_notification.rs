@@ -144,6 +144,8 @@ impl MigrationTrait for Migration {
         index(manager, "inbox_notice_owner", "inbox_notice", &["owner", "created_at"], false).await?;
 
         table(manager, "receipt_replay", ("key", S(200)), &[("at", At, false)]).await?;
+        // A case's service type (帮办 or 代办), from `case.accepted`: it decides how results reach the applicant.
+        table(manager, "case_info", ("case_id", S(36)), &[("service_type", S(16), false)]).await?;
         Ok(())
     }
 }

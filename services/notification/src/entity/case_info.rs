@@ -1,0 +1,16 @@
+//! `case_info`: a case's service type (帮办 assist or 代办 commission), from `case.accepted`.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "case_info")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub case_id: String,
+    pub service_type: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
