@@ -129,7 +129,7 @@ impl SmsGateway {
                     message.id = %sms.message_id,
                     phone = %sms.phone.masked(),
                     template = %sms.template_id,
-                    text = %sms.text,
+                    text = %crate::notices::mask_codes(&sms.text),
                     "SMS (log provider)"
                 );
                 return SendOutcome::Accepted { provider_message_id: format!("log-{}", sms.message_id) };

@@ -382,7 +382,8 @@ pub fn view(m: &message::Model) -> Result<MessageView> {
         phone_masked: m.phone_masked.clone(),
         template_id: m.template_id.clone(),
         template_version: m.template_version as u32,
-        text: m.text.clone(),
+        // Staff never see an evaluation link's one-time code.
+        text: notices::mask_codes(&m.text),
         chars: m.chars as u32,
         segments: m.segments as u32,
         urgent: m.urgent,

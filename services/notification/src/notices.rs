@@ -249,7 +249,10 @@ pub async fn notices(dir: &Directory, event: &CloudEvent, service_type: Option<S
         out.push(Notice {
             recipient: Recipient::Applicant { applicant_id: d.applicant_id },
             template: TemplateId::EvaluationInvitation,
-            params: params([("item_name", or_dash(&d.item_name)), ("link", d.link.trim().to_string())]),
+            params: params([
+                ("item_name", or_dash(&d.item_name)),
+                ("link", dir.reveal(&d.link_enc)?.trim().to_string()),
+            ]),
             title: "服务评价邀请",
             case_id: Some(d.case_id),
             task_id: d.task_id,
@@ -281,5 +284,36 @@ mod tests {
             let (method, _) = collection(unknown_or_assist, "博兴县自然资源局");
             assert_eq!(method, "邮寄、帮办员代取或本人自取");
         }
+    }
+}
+
+/// Masks one-time codes in a text staff or logs see: every `/e/<code>` keeps its first two characters
+/// (`https://…/e/Ab******`). The applicant's own inbox and SMS keep the link whole.
+pub fn mask_codes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("/e/") {
+        out.push_str(&rest[..i + 3]);
+        rest = &rest[i + 3..];
+        let end = rest.find(|c: char| c.is_whitespace() || matches!(c, '，' | '。' | '）' | ')')).unwrap_or(rest.len());
+        let code: String = rest[..end].chars().collect();
+        let keep: String = code.chars().take(2).collect();
+        out.push_str(&keep);
+        out.push_str(&"*".repeat(code.chars().count().saturating_sub(2)));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod mask_tests {
+    #[test]
+    fn one_time_codes_are_masked() {
+        assert_eq!(
+            super::mask_codes("评价入口：https://bangban.example.invalid/e/Ab3x9Kq"),
+            "评价入口：https://bangban.example.invalid/e/Ab*****"
+        );
+        assert_eq!(super::mask_codes("无链接"), "无链接");
     }
 }

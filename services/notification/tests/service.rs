@@ -983,7 +983,7 @@ async fn every_followed_event_makes_its_notice_with_the_template_filled_in() {
         &serde_json::json!({
             "evaluation_id": Uuid::now_v7(), "case_id": case_id, "task_id": approved.task_id,
             "ledger_no": "BB-371625-2026-000123", "office": "371625", "item_name": "建设工程规划许可证核发",
-            "applicant_id": w.applicant, "link": "https://bangban.example.invalid/e/Ab3x9", "invited_at": clock::now()
+            "applicant_id": w.applicant, "link_enc": w.pii.encrypt("https://bangban.example.invalid/e/Ab3x9"), "invited_at": clock::now()
         }),
     )
     .await;
@@ -1020,6 +1020,12 @@ async fn every_followed_event_makes_its_notice_with_the_template_filled_in() {
         "您申请的“建设工程规划许可证核发（建设工程规划许可证）”已办结，领取方式：代办员代取（博兴县自然资源局，代办员将连同申请材料一并返还您）。"
     );
     assert!(by["evaluation_invitation"].text.ends_with("评价入口：https://bangban.example.invalid/e/Ab3x9"));
+    let staff_view: MessagePage = w
+        .call(contract::ops::MESSAGE_LIST, &ListMessages { case_id: Some(case_id), ..Default::default() })
+        .await
+        .unwrap();
+    let invitation = staff_view.items.iter().find(|m| m.template_id == "evaluation_invitation").unwrap();
+    assert!(invitation.text.ends_with("/e/Ab***"), "staff do not see the one-time code: {}", invitation.text);
     assert!(
         by["specialist_changed"].text.contains("李丽娜") && by["specialist_changed"].text.contains("原代办员岗位调整")
     );

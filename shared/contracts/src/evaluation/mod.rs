@@ -22,7 +22,10 @@ pub struct EvaluationInvited {
     pub item_name: String,
     /// The applicant by reference only.
     pub applicant_id: Uuid,
-    /// Where to evaluate (评价入口): an absolute https URL.
-    pub link: String,
+    /// Where to evaluate (评价入口): an absolute URL ending in the one-time code (`…/e/<code>`), **encrypted**
+    /// under the platform's PII key (`v1:…`, as phone numbers travel): the code lets whoever holds it rate in the
+    /// applicant's name, and county offices and integrators read this event. Notification decrypts it for the
+    /// SMS; everything staff see shows it masked.
+    pub link_enc: String,
     pub invited_at: DateTime<Utc>,
 }
