@@ -32,6 +32,8 @@ pub struct Settings {
     pub deadline: crate::deadline_settings::DeadlineSettings,
     /// `BANGBAN__NOTIFICATION__…`.
     pub notification: crate::notification_settings::NotificationSettings,
+    /// `BANGBAN__EVALUATION__…`.
+    pub evaluation: crate::evaluation_settings::EvaluationSettings,
     /// The platform clock (`BANGBAN__CLOCK__…`): a rehearsal clock for development, never in production.
     pub clock: ClockSettings,
 }
@@ -179,6 +181,7 @@ impl Default for Settings {
             routing: RoutingSettings::default(),
             deadline: Default::default(),
             notification: Default::default(),
+            evaluation: Default::default(),
             clock: ClockSettings::default(),
         }
     }

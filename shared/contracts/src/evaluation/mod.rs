@@ -446,6 +446,8 @@ pub struct RectificationView {
     pub closed_at: Option<DateTime<Utc>>,
     /// Escalated to the supervisors (逾期未整改).
     pub escalated_at: Option<DateTime<Utc>>,
+    /// Why, in zh-CN (e.g. `未在 2026-03-03 前联系服务对象`).
+    pub escalation_reason: Option<String>,
     /// Answered by `due` (set once answered).
     pub on_time: Option<bool>,
 }

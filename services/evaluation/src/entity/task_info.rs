@@ -1,0 +1,28 @@
+//! `task_info`: what evaluation knows of a routed task (from routing and deadline events).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "task_info")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub task_id: String,
+    pub case_id: String,
+    pub code: String,
+    pub name: String,
+    pub stage: String,
+    pub unit_code: String,
+    pub unit_name: Option<String>,
+    pub unit_office: String,
+    pub promised_working_days: i32,
+    pub received_at: Option<DateTimeUtc>,
+    pub concluded_at: Option<DateTimeUtc>,
+    pub outcome: Option<String>,
+    pub overdue: bool,
+    pub working_days: Option<i32>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
