@@ -319,9 +319,9 @@ impl EvaluationService {
 
     /// Invitations unrated `days` working days after they were sent get the default rating.
     async fn default_ratings(&self, now: DateTime<Utc>, days: u32) -> Result<usize> {
-        // Invited on or before this day: `days` working days have passed since.
-        let last_day = self.calendar.sub_working_days(local_date(now), days).value;
-        let before = day_start(last_day + chrono::Days::new(1));
+        // Invited before this day: the `days` working days after the invitation's day have ended (24:00).
+        let first_day = self.calendar.sub_working_days(local_date(now), days).value;
+        let before = day_start(first_day);
         let level = Level::from_number(self.settings.default_level).unwrap_or(Level::Satisfied);
         let open = invitation::Entity::find()
             .filter(invitation::Column::RatedAt.is_null())
