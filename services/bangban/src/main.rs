@@ -16,7 +16,7 @@ use bangban_platform::{
 use clap::{Parser, Subcommand};
 
 /// Every service this binary can run, in start order.
-const SERVICES: [&str; 6] = ["intake", "planning", "routing", "deadline", "notification", "gateway"];
+const SERVICES: [&str; 7] = ["intake", "planning", "routing", "deadline", "notification", "evaluation", "gateway"];
 
 #[derive(Parser)]
 #[command(name = "bangban", version, about = "帮办代办平台 Bangban — construction-project approval assistance")]
@@ -142,6 +142,13 @@ async fn main() -> anyhow::Result<()> {
                         .with_context(|| format!("migrating {service} at {}", target.describe()))?;
                     println!("{service}: up to date ({})", target.describe());
                 }
+                if service == "evaluation" {
+                    let target = DbTarget::for_service(&settings, service)?;
+                    db::connect_and_migrate::<bangban_evaluation_migration::Migrator>(&target, 1)
+                        .await
+                        .with_context(|| format!("migrating {service} at {}", target.describe()))?;
+                    println!("{service}: up to date ({})", target.describe());
+                }
                 if service == "planning" {
                     let target = DbTarget::for_service(&settings, service)?;
                     db::connect_and_migrate::<bangban_planning_migration::Migrator>(&target, 1)
@@ -184,6 +191,10 @@ async fn serve(config: Option<PathBuf>, services: Vec<&'static str>) -> anyhow::
     if services.contains(&"notification") {
         let running = bangban_notification::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
         databases.push(("notification", running.db));
+    }
+    if services.contains(&"evaluation") {
+        let running = bangban_evaluation::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
+        databases.push(("evaluation", running.db));
     }
     let readiness = Readiness { nats: ctx.client.clone(), databases };
     if services.contains(&"gateway") {
