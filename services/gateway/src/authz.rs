@@ -20,8 +20,17 @@
 //! Notifications (短信与站内通知): everyone but an integrator reads their own in-app inbox, whose owners
 //! the gateway derives from the token ([`inbox_owners`]); the SMS log is the offices' staff's and the
 //! supervisors', scoped like the deadline lists ([`scope_messages`]).
+//!
+//! Evaluation (好差评 §8.2): only an applicant rates in their own name (the `applicant` claim); the window
+//! staff enter a rating with the applicant's one-time code. Ratings are read by whom they concern
+//! ([`sees_evaluation`], [`scope_evaluations`]): the applicant, the case's specialist, the unit's officers,
+//! the office (a county its own, the city everything) and supervisors. A bad review's rectification
+//! (差评整改) is worked by its assignee ([`works_rectification`]) and rated by the applicant; appeals (申诉)
+//! are filed by the staff concerned ([`may_appeal`]) and decided by office admins; the assessment (考核)
+//! and statistics are the office admins' and the supervisors'.
 
 use bangban_contracts::{
+    evaluation::{Assignee, EvaluationView, ListEvaluations, ListRectifications, RectificationView},
     notification::{Recipient, inbox_owner},
     office::CITY_OFFICE,
     routing::ListTasks,
@@ -109,6 +118,28 @@ pub enum Action {
     ReadInbox,
     /// Read the SMS messages sent (短信记录, numbers masked).
     ReadMessages,
+    /// Rate a matter in one's own name (一事一评): the applicant.
+    RateMatter,
+    /// Enter a rating at a window terminal with the applicant's one-time code (窗口评价).
+    RateAtWindow,
+    /// Read ratings (评价), scoped to whom they concern.
+    ReadEvaluations,
+    /// Read a case's invitations to rate (评价邀请).
+    ReadInvitations,
+    /// Read rectifications of bad reviews (差评整改).
+    ReadRectifications,
+    /// Contact the applicant and answer a bad review (整改): the assignee.
+    WorkRectification,
+    /// Rate the fix of a bad review (整改评价): the applicant.
+    RateRectification,
+    /// Appeal a rating (申诉): the staff it concerns.
+    FileAppeal,
+    /// Decide an appeal (申诉裁定): office admins.
+    DecideAppeal,
+    /// List appeals.
+    ReadAppeals,
+    /// The staff assessment (考核) and the rating statistics.
+    ReadAssessment,
 }
 
 impl Action {
@@ -199,6 +230,26 @@ fn roles_for(action: Action) -> &'static [Role] {
             Role::OfficeAdmin,
             Role::Supervisor,
         ],
+        Action::RateMatter | Action::RateRectification => &[Role::Applicant],
+        Action::RateAtWindow => SPECIALISTS_AND_ADMINS,
+        Action::ReadEvaluations => &[
+            Role::Applicant,
+            Role::Assistant,
+            Role::Agent,
+            Role::Expert,
+            Role::Officer,
+            Role::OfficeAdmin,
+            Role::Supervisor,
+        ],
+        Action::ReadInvitations => &[Role::Applicant, Role::Assistant, Role::Agent, Role::OfficeAdmin],
+        Action::ReadRectifications => {
+            &[Role::Assistant, Role::Agent, Role::Expert, Role::Officer, Role::OfficeAdmin, Role::Supervisor]
+        }
+        Action::WorkRectification | Action::FileAppeal => {
+            &[Role::Assistant, Role::Agent, Role::Officer, Role::OfficeAdmin]
+        }
+        Action::DecideAppeal => &[Role::OfficeAdmin],
+        Action::ReadAppeals | Action::ReadAssessment => &[Role::OfficeAdmin, Role::Supervisor],
         // People who work cases find each other; applicants see their own specialist on the contact card.
         Action::ReadStaff => {
             &[Role::Assistant, Role::Agent, Role::Expert, Role::Officer, Role::OfficeAdmin, Role::Supervisor]
@@ -227,6 +278,11 @@ fn is_read(action: Action) -> bool {
             | Action::ReadMonitoring
             | Action::ReadInbox
             | Action::ReadMessages
+            | Action::ReadEvaluations
+            | Action::ReadInvitations
+            | Action::ReadRectifications
+            | Action::ReadAppeals
+            | Action::ReadAssessment
     )
 }
 
@@ -418,6 +474,240 @@ pub fn inbox_owners(principal: &Principal) -> Result<Vec<String>, Problem> {
 pub fn scope_messages(principal: &Principal, office: Option<String>) -> Result<Option<String>, Problem> {
     let (office, _) = scope_deadline(principal, Action::ReadMessages, ("短信记录", "SMS messages"), office, None)?;
     Ok(office)
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Evaluation (好差评): ratings, rectifications, appeals
+// ---------------------------------------------------------------------------------------------------------
+
+/// The applicant whose rating this is: an applicant's token with a UUID in its `applicant` claim. Every
+/// other role gets 403 (staff never rate in the applicant's name; a window enters the applicant's code).
+pub fn rating_applicant(principal: &Principal, action: Action) -> Result<Uuid, Problem> {
+    authorize_role(principal, action)?;
+    principal
+        .applicant
+        .as_deref()
+        .and_then(|a| Uuid::parse_str(a).ok())
+        .ok_or_else(|| Problem::forbidden("令牌未指明服务对象", "the token names no applicant"))
+}
+
+/// Forces `asked` to `own`: asking for someone else's is 403.
+fn force_own(
+    asked: &mut Option<String>,
+    own: &str,
+    (what_zh, what_en): (&str, &str),
+    (whose_zh, whose_en): (&str, &str),
+) -> Result<(), Problem> {
+    if let Some(other) = asked.as_deref()
+        && other != own
+    {
+        return Err(Problem::forbidden(
+            format!("只能查看{whose_zh}（{own}）的{what_zh}，无权查看 {other}"),
+            format!("you may see the {what_en} of {whose_en} ({own}) only, not of {other}"),
+        ));
+    }
+    *asked = Some(own.to_string());
+    Ok(())
+}
+
+/// The unit claim of an officer's token (403 without one).
+fn own_unit(principal: &Principal) -> Result<&str, Problem> {
+    principal
+        .unit
+        .as_deref()
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| Problem::forbidden("令牌未指明所属单位", "the token names no unit"))
+}
+
+/// The `(office, unit, specialist)` filters of a rating or rectification list `principal` may run, forced
+/// by the gateway: a specialist (帮办员、代办员) sees the ratings of their own cases (`specialist` = their
+/// sub); an officer their unit's; a county office's admins and experts their office's; the city office's and
+/// supervisors everything, filtered as asked. Asking for someone else's is 403.
+fn scope_rated(
+    principal: &Principal,
+    what: (&str, &str),
+    office: &mut Option<String>,
+    unit: &mut Option<String>,
+    specialist: &mut Option<String>,
+) -> Result<(), Problem> {
+    match principal.role {
+        Role::Assistant | Role::Agent => {
+            force_own(specialist, &principal.sub, what, ("本人经办案件", "your own cases"))
+        }
+        Role::Officer => force_own(unit, own_unit(principal)?, what, ("本单位", "your own unit")),
+        Role::Supervisor => Ok(()),
+        _ if principal.office == CITY_OFFICE => Ok(()),
+        _ => force_own(office, &principal.office, what, ("本机构", "your own office")),
+    }
+}
+
+/// The rating list (`GET /api/v1/evaluations`) `principal` may run, forced by the gateway, never trusting
+/// the client: an applicant their own ratings (`applicant_id` from the token); a specialist the ratings of
+/// their cases; an officer their unit's; a county office's admins and experts their office's (the cases it
+/// accepted and its units' tasks); the city office and supervisors everything. Asking for someone else's is
+/// 403; integrators get 403.
+pub fn scope_evaluations(principal: &Principal, mut filter: ListEvaluations) -> Result<ListEvaluations, Problem> {
+    authorize_role(principal, Action::ReadEvaluations)?;
+    let what = ("评价", "ratings");
+    if principal.role == Role::Applicant {
+        let own = rating_applicant(principal, Action::ReadEvaluations)?;
+        if let Some(asked) = filter.applicant_id
+            && asked != own
+        {
+            return Err(Problem::forbidden("只能查看本人的评价", "you may see your own ratings only"));
+        }
+        filter.applicant_id = Some(own);
+        return Ok(filter);
+    }
+    scope_rated(principal, what, &mut filter.office, &mut filter.unit, &mut filter.specialist)?;
+    Ok(filter)
+}
+
+/// The rectification list (`GET /api/v1/rectifications`) `principal` may run: scoped like the ratings
+/// ([`scope_evaluations`]); applicants and integrators get 403.
+pub fn scope_rectifications(
+    principal: &Principal,
+    mut filter: ListRectifications,
+) -> Result<ListRectifications, Problem> {
+    authorize_role(principal, Action::ReadRectifications)?;
+    scope_rated(
+        principal,
+        ("差评整改", "rectifications"),
+        &mut filter.office,
+        &mut filter.unit,
+        &mut filter.specialist,
+    )?;
+    Ok(filter)
+}
+
+/// Whether `principal` reaches the rating (the rules of [`scope_evaluations`], one by one).
+pub fn sees_evaluation(principal: &Principal, rating: &EvaluationView) -> bool {
+    match principal.role {
+        Role::Applicant => {
+            principal.applicant.as_deref().and_then(|a| Uuid::parse_str(a).ok()) == Some(rating.applicant_id)
+        }
+        Role::Assistant | Role::Agent => principal.sub == rating.specialist_id,
+        Role::Officer => principal.unit.as_deref().is_some_and(|u| rating.unit_code.as_deref() == Some(u)),
+        Role::OfficeAdmin | Role::Expert => {
+            principal.office == CITY_OFFICE
+                || principal.office == rating.office
+                || rating.unit_office.as_deref() == Some(principal.office.as_str())
+        }
+        Role::Supervisor => true,
+        Role::Integrator => false,
+    }
+}
+
+fn no_rating() -> Problem {
+    Problem::not_found("评价不存在", "rating not found")
+}
+
+fn no_rectification() -> Problem {
+    Problem::not_found("差评整改单不存在", "rectification not found")
+}
+
+/// Reading one rating: 403 for a role that never reads ratings, 404 for one out of reach (nothing leaks).
+pub fn authorize_evaluation(principal: &Principal, rating: &EvaluationView) -> Result<(), Problem> {
+    authorize_role(principal, Action::ReadEvaluations)?;
+    if sees_evaluation(principal, rating) { Ok(()) } else { Err(no_rating()) }
+}
+
+/// Whether `principal` is the rectification's assignee: for a unit, its officers or the staff of its office;
+/// for a specialist, that specialist or an admin of their office.
+pub fn works_rectification(principal: &Principal, rectification: &RectificationView) -> bool {
+    let staff = SPECIALISTS_AND_ADMINS.contains(&principal.role);
+    match &rectification.assignee {
+        Assignee::Unit { unit_code, unit_office } => match principal.role {
+            Role::Officer => principal.unit.as_deref() == Some(unit_code.as_str()),
+            _ => staff && principal.office == *unit_office,
+        },
+        Assignee::Specialist { specialist_id, office } => {
+            (staff && principal.sub == *specialist_id)
+                || (principal.role == Role::OfficeAdmin && principal.office == *office)
+        }
+    }
+}
+
+/// Whether `principal` reaches the rectification of `rating`: whoever reaches the rating, and its assignee.
+pub fn sees_rectification(principal: &Principal, rectification: &RectificationView, rating: &EvaluationView) -> bool {
+    sees_evaluation(principal, rating)
+        || (principal.role != Role::Applicant && works_rectification(principal, rectification))
+}
+
+/// May `principal` take `action` on the rectification of `rating`? `None` to read it
+/// ([`Action::ReadRectifications`]: staff within reach, and the rating's applicant, who rates the fix),
+/// [`Action::WorkRectification`] (contact, answer: the assignee) or [`Action::RateRectification`] (the
+/// applicant, whose id is returned). 403 for a role that never takes it, 404 out of reach, 403 within reach.
+pub fn authorize_rectification(
+    principal: &Principal,
+    action: Action,
+    rectification: &RectificationView,
+    rating: &EvaluationView,
+) -> Result<Option<Uuid>, Problem> {
+    let applicant = match (action, principal.role) {
+        (Action::ReadRectifications, Role::Applicant) => Some(rating_applicant(principal, Action::RateRectification)?),
+        (Action::RateRectification, _) => Some(rating_applicant(principal, action)?),
+        _ => {
+            authorize_role(principal, action)?;
+            None
+        }
+    };
+    if !sees_rectification(principal, rectification, rating) {
+        return Err(no_rectification());
+    }
+    match action {
+        Action::ReadRectifications | Action::RateRectification => Ok(applicant),
+        Action::WorkRectification if works_rectification(principal, rectification) => Ok(None),
+        Action::WorkRectification => Err(match &rectification.assignee {
+            Assignee::Unit { unit_code, .. } => Problem::forbidden(
+                format!("只有责任单位（{unit_code}）的审批人员或该单位所在机构的工作人员可以办理整改"),
+                format!(
+                    "only an officer of the unit ({unit_code}) or the staff of its office may work the rectification"
+                ),
+            ),
+            Assignee::Specialist { specialist_id, .. } => Problem::forbidden(
+                format!("只有帮办（代办）员 {specialist_id} 或其所在机构的机构管理员可以办理整改"),
+                format!(
+                    "only the specialist {specialist_id} or an office admin of their office may work the rectification"
+                ),
+            ),
+        }),
+        _ => Err(Problem::forbidden("无权处理此差评整改单", "you may not act on this rectification")),
+    }
+}
+
+/// Whether `principal` is concerned by the rating and may appeal it (申诉): the case's specialist, the
+/// unit's officers (a rated task), an office admin of the accepting office or of the unit's office.
+pub fn may_appeal(principal: &Principal, rating: &EvaluationView) -> bool {
+    match principal.role {
+        Role::Assistant | Role::Agent => principal.sub == rating.specialist_id,
+        Role::Officer => {
+            rating.task_id.is_some()
+                && principal.unit.as_deref().is_some_and(|u| rating.unit_code.as_deref() == Some(u))
+        }
+        Role::OfficeAdmin => {
+            principal.sub == rating.specialist_id
+                || principal.office == rating.office
+                || rating.unit_office.as_deref() == Some(principal.office.as_str())
+        }
+        _ => false,
+    }
+}
+
+/// Filing an appeal: 403 for a role that never appeals, 404 for a rating out of reach, 403 for one within
+/// reach that does not concern the caller (another office's case the city office sees).
+pub fn authorize_appeal(principal: &Principal, rating: &EvaluationView) -> Result<(), Problem> {
+    authorize_role(principal, Action::FileAppeal)?;
+    if !sees_evaluation(principal, rating) {
+        return Err(no_rating());
+    }
+    if may_appeal(principal, rating) {
+        return Ok(());
+    }
+    Err(Problem::forbidden(
+        "只有本案的帮办（代办）员、被评事项责任单位的审批人员或受理机构、责任单位所在机构的机构管理员可以申诉",
+        "only the case's specialist, the rated unit's officers or an office admin of the accepting office or of the unit's office may appeal",
+    ))
 }
 
 /// Which of a case's tasks `principal` may see: every one when they may read the case; otherwise
@@ -1122,5 +1412,270 @@ mod tests {
         let refused = scope_messages(&p(Role::Agent, "371625", None), s("371621")).unwrap_err();
         assert!(refused.detail.as_deref().unwrap().contains("短信记录"), "{refused}");
         assert!(refused.detail_en.as_deref().unwrap().contains("371621"), "{refused}");
+    }
+    // -----------------------------------------------------------------------------------------------------
+    // Evaluation: ratings, rectifications, appeals
+    // -----------------------------------------------------------------------------------------------------
+
+    const APPLICANT: &str = "0195f39e-0a1b-7c2d-8e3f-4a5b6c7d8e9f";
+
+    /// A rating of the item of 371625-XZSP (博兴县) of a case accepted at `office`, specialist s-1.
+    fn rating(office: &str, task: bool) -> EvaluationView {
+        use bangban_contracts::evaluation::{Channel, Level, Matter};
+        let task_id = Uuid::now_v7();
+        EvaluationView {
+            id: Uuid::now_v7(),
+            matter: if task { Matter::Task { task_id } } else { Matter::Case { case_id: Uuid::nil() } },
+            case_id: Uuid::nil(),
+            task_id: task.then_some(task_id),
+            ledger_no: "BB-1".into(),
+            office: office.into(),
+            item_name: "建设工程规划许可证核发".into(),
+            unit_code: task.then(|| "371625-XZSP".into()),
+            unit_office: task.then(|| "371625".into()),
+            specialist_id: "s-1".into(),
+            applicant_id: Uuid::parse_str(APPLICANT).unwrap(),
+            level: Level::Dissatisfied,
+            level_label: "不满意".into(),
+            comment: None,
+            tags: vec![],
+            channel: Channel::Platform,
+            entered_by: None,
+            submitted_at: chrono::Utc::now(),
+            bad: true,
+            rectification_id: None,
+            appeal: None,
+            counts: true,
+        }
+    }
+
+    fn rectification(assignee: Assignee, office: &str) -> RectificationView {
+        use bangban_contracts::evaluation::{Level, RectificationStatus};
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 20).unwrap();
+        RectificationView {
+            id: Uuid::now_v7(),
+            evaluation_id: Uuid::now_v7(),
+            case_id: Uuid::nil(),
+            task_id: None,
+            item_name: "x".into(),
+            level: Level::VeryDissatisfied,
+            comment: None,
+            assignee,
+            office: office.into(),
+            status: RectificationStatus::Opened,
+            opened_at: chrono::Utc::now(),
+            contact_due: day,
+            due: day,
+            contacted_at: None,
+            contact_note: None,
+            fix: None,
+            answer: None,
+            answered_at: None,
+            fix_rating: None,
+            closed_at: None,
+            escalated_at: None,
+            escalation_reason: None,
+            on_time: None,
+        }
+    }
+
+    fn unit_assignee() -> Assignee {
+        Assignee::Unit { unit_code: "371625-XZSP".into(), unit_office: "371625".into() }
+    }
+
+    fn specialist_assignee() -> Assignee {
+        Assignee::Specialist { specialist_id: "s-1".into(), office: "371625".into() }
+    }
+
+    #[test]
+    fn only_an_applicant_with_an_id_rates_in_their_own_name() {
+        let own = rating_applicant(&p(Role::Applicant, "371625", Some(APPLICANT)), Action::RateMatter).unwrap();
+        assert_eq!(own.to_string(), APPLICANT);
+        for claim in [None, Some("a-1"), Some("")] {
+            let refused = rating_applicant(&p(Role::Applicant, "371625", claim), Action::RateMatter).unwrap_err();
+            assert_eq!(refused.status, 403, "{claim:?}");
+        }
+        for role in Role::ALL.into_iter().filter(|r| *r != Role::Applicant) {
+            let refused = rating_applicant(&p(role, "371625", Some(APPLICANT)), Action::RateMatter).unwrap_err();
+            assert_eq!(refused.status, 403, "{role:?}");
+        }
+        // The window's staff enter the applicant's code; nobody else does.
+        for role in [Role::Assistant, Role::Agent, Role::OfficeAdmin] {
+            assert!(authorize_role(&p(role, "371625", None), Action::RateAtWindow).is_ok(), "{role:?}");
+        }
+        for role in [Role::Applicant, Role::Officer, Role::Integrator, Role::Supervisor, Role::Expert] {
+            assert_eq!(authorize_role(&p(role, "371625", None), Action::RateAtWindow).unwrap_err().status, 403);
+        }
+    }
+
+    #[test]
+    fn rating_lists_are_narrowed_to_the_caller() {
+        let s = |v: &str| Some(v.to_string());
+        let scope = |who: &Principal, filter: ListEvaluations| scope_evaluations(who, filter).map_err(|p| p.status);
+        let none = ListEvaluations::default;
+        // An applicant: their own, whatever else they ask.
+        let applicant = p(Role::Applicant, "371625", Some(APPLICANT));
+        let own = scope(&applicant, none()).unwrap();
+        assert_eq!(own.applicant_id.map(|a| a.to_string()).as_deref(), Some(APPLICANT));
+        let other = ListEvaluations { applicant_id: Some(Uuid::now_v7()), ..none() };
+        assert_eq!(scope(&applicant, other), Err(403));
+        assert_eq!(scope(&p(Role::Applicant, "371625", None), none()), Err(403), "no applicant claim");
+        // Specialists: the ratings of their cases, wherever they sit.
+        for role in [Role::Assistant, Role::Agent] {
+            for office in ["371625", "371600"] {
+                let who = named("s-1", role, office);
+                assert_eq!(scope(&who, none()).unwrap().specialist, s("s-1"), "{role:?} {office}");
+                let asked = ListEvaluations { specialist: s("s-2"), ..none() };
+                assert_eq!(scope(&who, asked), Err(403), "{role:?} {office}");
+                let office_filter = ListEvaluations { office: s("371621"), ..none() };
+                assert_eq!(scope(&who, office_filter).unwrap().specialist, s("s-1"));
+            }
+        }
+        // An officer: their unit.
+        let own = officer("371625-XZSP", "371625");
+        assert_eq!(scope(&own, none()).unwrap().unit, s("371625-XZSP"));
+        assert_eq!(scope(&own, ListEvaluations { unit: s("371625-ZRZY"), ..none() }), Err(403));
+        assert_eq!(scope(&Principal { unit: None, ..own.clone() }, none()), Err(403));
+        // A county office's admins and experts: their office; another is 403.
+        for role in [Role::OfficeAdmin, Role::Expert] {
+            let county = p(role, "371625", None);
+            assert_eq!(scope(&county, none()).unwrap().office, s("371625"), "{role:?}");
+            assert_eq!(scope(&county, ListEvaluations { office: s("371621"), ..none() }), Err(403), "{role:?}");
+            // The city's: as asked.
+            let city = p(role, "371600", None);
+            assert_eq!(scope(&city, none()).unwrap(), none(), "{role:?}");
+            let asked = ListEvaluations { office: s("371621"), bad: Some(true), ..none() };
+            assert_eq!(scope(&city, asked.clone()).unwrap(), asked);
+        }
+        let supervisor = p(Role::Supervisor, "371625", None);
+        let asked = ListEvaluations { unit: s("371621-ZRZY"), ..none() };
+        assert_eq!(scope(&supervisor, asked.clone()).unwrap(), asked);
+        assert_eq!(scope(&p(Role::Integrator, "371600", None), none()), Err(403));
+    }
+
+    #[test]
+    fn one_rating_is_seen_by_whom_it_concerns() {
+        let task = rating("371625", true);
+        let read = |who: &Principal, r: &EvaluationView| authorize_evaluation(who, r).err().map_or(200, |p| p.status);
+        assert_eq!(read(&p(Role::Applicant, "371625", Some(APPLICANT)), &task), 200);
+        assert_eq!(read(&p(Role::Applicant, "371625", Some(&Uuid::now_v7().to_string())), &task), 404);
+        assert_eq!(read(&named("s-1", Role::Assistant, "371681"), &task), 200, "the specialist");
+        assert_eq!(read(&named("s-2", Role::Assistant, "371625"), &task), 404, "a colleague");
+        assert_eq!(read(&officer("371625-XZSP", "371625"), &task), 200);
+        assert_eq!(read(&officer("371625-ZRZY", "371625"), &task), 404);
+        assert_eq!(read(&p(Role::OfficeAdmin, "371625", None), &task), 200);
+        assert_eq!(read(&p(Role::Expert, "371625", None), &task), 200);
+        assert_eq!(read(&p(Role::OfficeAdmin, "371621", None), &task), 404);
+        assert_eq!(read(&p(Role::OfficeAdmin, "371600", None), &task), 200);
+        assert_eq!(read(&p(Role::Supervisor, "371681", None), &task), 200);
+        assert_eq!(read(&p(Role::Integrator, "371600", None), &task), 403);
+        // A city case's item at a county unit: the unit's county sees it too.
+        let linked = rating("371600", true);
+        assert_eq!(read(&p(Role::OfficeAdmin, "371625", None), &linked), 200);
+        // The whole service of a case: no unit, so no officer.
+        let whole = rating("371625", false);
+        assert_eq!(read(&officer("371625-XZSP", "371625"), &whole), 404);
+    }
+
+    #[test]
+    fn rectifications_are_worked_by_their_assignee_and_rated_by_the_applicant() {
+        let r = rating("371625", true);
+        let work = |who: &Principal, rect: &RectificationView| {
+            authorize_rectification(who, Action::WorkRectification, rect, &r).err().map_or(200, |p| p.status)
+        };
+        let unit = rectification(unit_assignee(), "371625");
+        assert_eq!(work(&officer("371625-XZSP", "371625"), &unit), 200, "the unit's officer");
+        for role in [Role::Assistant, Role::Agent, Role::OfficeAdmin] {
+            assert_eq!(work(&named("x", role, "371625"), &unit), 200, "{role:?} of the unit's office");
+            assert_eq!(work(&named("x", role, "371621"), &unit), 404, "{role:?} of another county");
+        }
+        assert_eq!(work(&officer("371625-ZRZY", "371625"), &unit), 404, "another unit's officer");
+        // The city sees it but does not work a county unit's rectification; the case's specialist neither.
+        assert_eq!(work(&p(Role::OfficeAdmin, "371600", None), &unit), 403);
+        assert_eq!(work(&named("s-1", Role::Assistant, "371600"), &unit), 403);
+        assert_eq!(work(&p(Role::Supervisor, "371625", None), &unit), 403);
+        assert_eq!(work(&p(Role::Applicant, "371625", Some(APPLICANT)), &unit), 403);
+
+        let whole = rating("371625", false);
+        let spec = rectification(specialist_assignee(), "371625");
+        let work = |who: &Principal| {
+            authorize_rectification(who, Action::WorkRectification, &spec, &whole).err().map_or(200, |p| p.status)
+        };
+        assert_eq!(work(&named("s-1", Role::Assistant, "371625")), 200, "the specialist");
+        assert_eq!(work(&p(Role::OfficeAdmin, "371625", None)), 200, "an admin of their office");
+        assert_eq!(work(&named("s-2", Role::Agent, "371625")), 404, "a colleague sees nothing");
+        assert_eq!(work(&p(Role::OfficeAdmin, "371600", None)), 403, "the city sees but does not work it");
+        assert_eq!(work(&p(Role::OfficeAdmin, "371621", None)), 404);
+
+        // The applicant reads and rates it, and their id goes with it.
+        let applicant = p(Role::Applicant, "371625", Some(APPLICANT));
+        for action in [Action::ReadRectifications, Action::RateRectification] {
+            let id = authorize_rectification(&applicant, action, &unit, &r).unwrap();
+            assert_eq!(id.map(|i| i.to_string()).as_deref(), Some(APPLICANT), "{action:?}");
+            let other = p(Role::Applicant, "371625", Some(&Uuid::now_v7().to_string()));
+            assert_eq!(authorize_rectification(&other, action, &unit, &r).unwrap_err().status, 404);
+        }
+        let officer_rates =
+            authorize_rectification(&officer("371625-XZSP", "371625"), Action::RateRectification, &unit, &r);
+        assert_eq!(officer_rates.unwrap_err().status, 403);
+        // Staff read within reach.
+        let read = |who: &Principal| {
+            authorize_rectification(who, Action::ReadRectifications, &unit, &r).err().map_or(200, |p| p.status)
+        };
+        assert_eq!(read(&named("s-1", Role::Agent, "371681")), 200, "the case's specialist");
+        assert_eq!(read(&p(Role::Supervisor, "371681", None)), 200);
+        assert_eq!(read(&p(Role::Expert, "371621", None)), 404);
+        assert_eq!(read(&p(Role::Integrator, "371600", None)), 403);
+
+        let s = |v: &str| Some(v.to_string());
+        let scope = |who: &Principal| scope_rectifications(who, ListRectifications::default()).map_err(|p| p.status);
+        assert_eq!(scope(&officer("371625-XZSP", "371625")).unwrap().unit, s("371625-XZSP"));
+        assert_eq!(scope(&named("s-1", Role::Assistant, "371625")).unwrap().specialist, s("s-1"));
+        assert_eq!(scope(&p(Role::OfficeAdmin, "371625", None)).unwrap().office, s("371625"));
+        assert_eq!(scope(&p(Role::OfficeAdmin, "371600", None)).unwrap(), ListRectifications::default());
+        assert_eq!(scope(&p(Role::Applicant, "371625", Some(APPLICANT))), Err(403));
+        assert_eq!(scope(&p(Role::Integrator, "371600", None)), Err(403));
+    }
+
+    #[test]
+    fn the_staff_concerned_appeal_and_office_admins_decide() {
+        let task = rating("371625", true);
+        let appeal = |who: &Principal, r: &EvaluationView| authorize_appeal(who, r).err().map_or(200, |p| p.status);
+        assert_eq!(appeal(&named("s-1", Role::Assistant, "371625"), &task), 200, "the specialist");
+        assert_eq!(appeal(&named("s-2", Role::Assistant, "371625"), &task), 404, "a colleague");
+        assert_eq!(appeal(&officer("371625-XZSP", "371625"), &task), 200, "the unit's officer");
+        assert_eq!(appeal(&officer("371625-ZRZY", "371625"), &task), 404);
+        assert_eq!(appeal(&p(Role::OfficeAdmin, "371625", None), &task), 200);
+        assert_eq!(appeal(&p(Role::OfficeAdmin, "371600", None), &task), 403, "the city sees, does not appeal");
+        assert_eq!(appeal(&p(Role::OfficeAdmin, "371621", None), &task), 404);
+        // The unit's county appeals a city case's item at its unit.
+        assert_eq!(appeal(&p(Role::OfficeAdmin, "371625", None), &rating("371600", true)), 200);
+        for role in [Role::Applicant, Role::Supervisor, Role::Expert, Role::Integrator] {
+            assert_eq!(appeal(&p(role, "371625", Some(APPLICANT)), &task), 403, "{role:?}");
+        }
+        assert!(authorize_role(&p(Role::OfficeAdmin, "371625", None), Action::DecideAppeal).is_ok());
+        for role in [Role::Assistant, Role::Supervisor, Role::Officer, Role::Applicant] {
+            assert_eq!(authorize_role(&p(role, "371625", None), Action::DecideAppeal).unwrap_err().status, 403);
+        }
+    }
+
+    #[test]
+    fn appeals_assessment_and_statistics_are_the_admins_and_supervisors() {
+        let s = |v: &str| Some(v.to_string());
+        for action in [Action::ReadAppeals, Action::ReadAssessment] {
+            let scope = |who: &Principal, office: Option<&str>| {
+                scope_deadline(who, action, ("x", "x"), office.map(Into::into), None)
+                    .map(|(o, _)| o)
+                    .map_err(|p| p.status)
+            };
+            let county = p(Role::OfficeAdmin, "371625", None);
+            assert_eq!(scope(&county, None), Ok(s("371625")));
+            assert_eq!(scope(&county, Some("371621")), Err(403));
+            assert_eq!(scope(&p(Role::OfficeAdmin, "371600", None), None), Ok(None));
+            assert_eq!(scope(&p(Role::Supervisor, "371625", None), Some("371621")), Ok(s("371621")));
+            for role in [Role::Applicant, Role::Assistant, Role::Agent, Role::Expert, Role::Officer, Role::Integrator] {
+                assert_eq!(scope(&p(role, "371600", Some(APPLICANT)), None), Err(403), "{role:?} {action:?}");
+            }
+        }
     }
 }

@@ -72,6 +72,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(<crate::handlers::meetings::Api as utoipa::OpenApi>::openapi());
     doc.merge(crate::handlers::monitoring::Api::openapi());
     doc.merge(crate::handlers::notifications::Api::openapi());
+    doc.merge(crate::handlers::evaluations::Api::openapi());
     query_parameters(doc)
 }
 

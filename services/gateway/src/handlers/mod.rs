@@ -7,6 +7,7 @@ pub mod clock;
 pub mod clocks;
 pub mod consultations;
 pub mod directory;
+pub mod evaluations;
 pub mod me;
 pub mod meetings;
 pub mod monitoring;
@@ -45,5 +46,15 @@ pub(crate) async fn deadline<Req: serde::Serialize, Resp: serde::de::Deserialize
     req: &Req,
 ) -> Result<Resp, bangban_platform::problem::Problem> {
     let service = bangban_contracts::deadline::SERVICE;
+    Ok(bangban_platform::rpc::call(&state.client, service, op, req, state.request_timeout).await?)
+}
+
+/// Calls `bb.svc.evaluation.<op>`. Evaluation's problems (403, 404, 409, 422…) reach the client unchanged.
+pub(crate) async fn evaluation<Req: serde::Serialize, Resp: serde::de::DeserializeOwned>(
+    state: &crate::AppState,
+    op: &str,
+    req: &Req,
+) -> Result<Resp, bangban_platform::problem::Problem> {
+    let service = bangban_contracts::evaluation::SERVICE;
     Ok(bangban_platform::rpc::call(&state.client, service, op, req, state.request_timeout).await?)
 }
