@@ -442,7 +442,19 @@ impl EvaluationService {
     pub async fn list_appeals(&self, req: ListAppeals) -> Result<Vec<AppealView>> {
         let mut q = appeal::Entity::find();
         if let Some(o) = &req.office {
-            q = q.filter(appeal::Column::Office.eq(o.clone()));
+            // The case's office, or the office of the rated item's unit (whose admins decide too).
+            let of_units: Vec<String> = evaluation::Entity::find()
+                .select_only()
+                .column(evaluation::Column::Id)
+                .filter(evaluation::Column::UnitOffice.eq(o.clone()))
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            q = q.filter(
+                Condition::any()
+                    .add(appeal::Column::Office.eq(o.clone()))
+                    .add(appeal::Column::EvaluationId.is_in(of_units)),
+            );
         }
         if let Some(s) = req.status {
             q = q.filter(appeal::Column::Status.eq(s.as_str()));
