@@ -5,7 +5,8 @@ use bangban_contracts::notification::{
 };
 use bangban_platform::{clock, db};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    AccessMode, ColumnTrait, Condition, DbBackend, EntityTrait, IsolationLevel, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -63,17 +64,24 @@ impl NotificationService {
     pub async fn list_inbox(&self, req: ListInbox) -> Result<InboxPage> {
         let owners = owners(&req.owners)?;
         let (limit, offset) = page(req.limit, req.offset, 20, 100)?;
+        // One snapshot for the counts and the items (a notice committed in between would otherwise show unread
+        // while `unread` did not count it).
+        let txn = if self.db.get_database_backend() == DbBackend::Postgres {
+            self.db.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?
+        } else {
+            self.db.begin().await?
+        };
         let mine = Condition::all().add(inbox_notice::Column::Owner.is_in(owners));
         let unread = inbox_notice::Entity::find()
             .filter(mine.clone())
             .filter(inbox_notice::Column::ReadAt.is_null())
-            .count(&self.db)
+            .count(&txn)
             .await?;
         let mut q = inbox_notice::Entity::find().filter(mine);
         if req.unread_only {
             q = q.filter(inbox_notice::Column::ReadAt.is_null());
         }
-        let total = q.clone().count(&self.db).await?;
+        let total = q.clone().count(&txn).await?;
         let items = if limit == 0 {
             Vec::new()
         } else {
@@ -81,12 +89,13 @@ impl NotificationService {
                 .order_by_desc(inbox_notice::Column::Id)
                 .limit(limit)
                 .offset(offset)
-                .all(&self.db)
+                .all(&txn)
                 .await?
                 .into_iter()
                 .map(notice)
                 .collect()
         };
+        txn.commit().await?;
         Ok(InboxPage { items, total, unread, limit, offset })
     }
 

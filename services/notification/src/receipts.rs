@@ -132,7 +132,9 @@ impl NotificationService {
                 }
                 None => None,
             };
-            let Some(m) = found else {
+            // A receipt speaks only for messages its provider sent (the Aliyun and Tencent token is one shared
+            // secret: it must not settle a webhook message, nor the other way round).
+            let Some(m) = found.filter(|m| m.provider == req.provider.as_str()) else {
                 result.unknown += 1;
                 continue;
             };

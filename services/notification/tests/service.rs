@@ -656,6 +656,24 @@ async fn an_accepted_case_texts_the_applicant_once_through_aliyun_and_the_report
     assert_eq!((again.applied, again.unchanged), (0, 1), "a repeated report changes nothing");
     let m = w.wait_for("delivered", |m| m[0].state == "delivered").await;
     assert!(m[0].delivered_at.is_some());
+    // Another provider's callback cannot speak for it.
+    let foreign: ReceiptsRecorded = w
+        .call(
+            contract::ops::RECEIPT_RECORD,
+            &RecordReceipts {
+                provider: ReceiptProvider::Tencent,
+                token: Some(RECEIPT_TOKEN.into()),
+                timestamp: None,
+                signature: None,
+                delivery: None,
+                body: format!(
+                    r#"[{{"mobile":"{PHONE}","report_status":"FAIL","errmsg":"X","description":"x","sid":"0^0"}}]"#
+                ),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((foreign.applied, foreign.unknown), (0, 1));
 
     tokio::time::sleep(Duration::from_millis(300)).await;
     let sent = w.sms_events(EventType::SMS_SENT).await;

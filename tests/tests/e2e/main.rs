@@ -1,5 +1,5 @@
-//! End-to-end tests over real parts: nats-server, SQLite or PostgreSQL, intake, planning, routing, deadline and the
-//! gateway.
+//! End-to-end tests over real parts: nats-server, SQLite or PostgreSQL, intake, planning, routing, deadline,
+//! notification and the gateway.
 
 mod acceptance;
 mod api;
@@ -10,6 +10,7 @@ mod deadline;
 mod directory;
 mod lifecycle;
 mod nats_permissions;
+mod notification;
 mod planning;
 mod registry;
 mod results;

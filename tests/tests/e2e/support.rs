@@ -1,12 +1,22 @@
 //! The whole platform on real parts for one test: a nats-server on a random port with its own
 //! JetStream store, a temp SQLite file or a fresh PostgreSQL schema, intake, planning, routing, deadline and the
-//! gateway.
+//! gateway — and notification when the test asks for it ([`TestApp::spawn_with_notification`]), sending through
+//! a stand-in SMS gateway ([`MockSms`]) that speaks notification's signed webhook protocol.
+//!
+//! Notification is opt-in: it turns every `case.accepted` with a mobile number into an `sms.sent` event, and
+//! the bus tests count the stream's messages exactly.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime},
+};
 
 use async_nats::jetstream::{self, consumer::pull};
 use bangban_deadline::DeadlineService;
 use bangban_intake::IntakeService;
+use bangban_notification::NotificationService;
 use bangban_planning::PlanningService;
 use bangban_platform::{
     Settings,
@@ -37,6 +47,11 @@ pub struct TestApp {
     pub routing_db: DatabaseConnection,
     pub deadline: Arc<DeadlineService>,
     pub deadline_db: DatabaseConnection,
+    /// Notification, when started ([`TestApp::spawn_with_notification`]; see [`TestApp::notification`]).
+    pub notification: Option<Arc<NotificationService>>,
+    pub notification_db: Option<DatabaseConnection>,
+    /// The SMS gateway notification sends to, when notification runs.
+    pub sms: Option<MockSms>,
     pub auth: Authenticator,
     pub spans: InMemorySpanExporter,
     _db: TestDatabase,
@@ -58,31 +73,80 @@ pub fn test_settings(nats: &NatsServer, db: &TestDatabase) -> Settings {
     settings
 }
 
+/// The webhook secret notification and [`MockSms`] share in the tests.
+pub const SMS_WEBHOOK_SECRET: &str = "e2e-sms-webhook-secret";
+/// The `?token=` of the Aliyun and Tencent receipt callbacks in the tests.
+pub const SMS_RECEIPT_TOKEN: &str = "e2e-receipt-token";
+
+/// Notification's settings for a test: the webhook provider at `url`, the receipt token, quiet hours off and
+/// limits generous enough that no test message is deferred, quick polls.
+pub fn notification_settings(settings: &mut Settings, url: &str) {
+    let n = &mut settings.notification;
+    n.provider = "webhook".into();
+    n.webhook.url = Some(url.to_string());
+    n.webhook.secret = Some(secrecy::SecretString::from(SMS_WEBHOOK_SECRET.to_string()));
+    n.receipt_token = Some(secrecy::SecretString::from(SMS_RECEIPT_TOKEN.to_string()));
+    n.quiet_hours = "none".into();
+    n.per_minute = 100;
+    n.per_hour = 1000;
+    n.per_day = 10_000;
+    n.poll_interval_ms = 50;
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        Self::start(false, |_| {}).await
+    }
+
+    /// The platform with notification too, sending to a [`MockSms`] ([`TestApp::sms`]), with
+    /// [`notification_settings`].
+    pub async fn spawn_with_notification() -> TestApp {
+        Self::start(true, |_| {}).await
+    }
+
+    /// As [`TestApp::spawn_with_notification`], with the settings adjusted by `adjust` last (e.g. the limits).
+    pub async fn spawn_with_notification_and(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        Self::start(true, adjust).await
+    }
+
+    async fn start(with_notification: bool, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let spans = bangban_telemetry::testing::init_in_memory();
         bangban_platform::runtime::install_crypto_provider();
         let nats = NatsServer::start().await.expect("nats-server");
         let db = TestDatabase::new("e2e").await.expect("test database");
-        let settings = test_settings(&nats, &db);
+        let mut settings = test_settings(&nats, &db);
+        let shutdown = Shutdown::new();
+        let sms = if with_notification {
+            let sms = MockSms::start(SMS_WEBHOOK_SECRET, &shutdown).await;
+            notification_settings(&mut settings, &sms.url);
+            adjust(&mut settings);
+            Some(sms)
+        } else {
+            None
+        };
         let client = bus::connect(&settings.nats, "e2e").await.expect("connect");
         bus::ensure_streams(&jetstream::new(client.clone())).await.expect("streams");
-        let shutdown = Shutdown::new();
         let running = bangban_intake::start(&settings, client.clone(), &shutdown).await.expect("intake");
         bangban_intake::seed::seed(&running.db).await.expect("seed");
         let planning = bangban_planning::start(&settings, client.clone(), &shutdown).await.expect("planning");
         let routing = bangban_routing::start(&settings, client.clone(), &shutdown).await.expect("routing");
         bangban_routing::seed::seed(&routing.db).await.expect("units");
         let deadline = bangban_deadline::start(&settings, client.clone(), &shutdown).await.expect("deadline");
-        let readiness = Readiness {
-            nats: client.clone(),
-            databases: vec![
-                ("intake", running.db.clone()),
-                ("planning", planning.db.clone()),
-                ("routing", routing.db.clone()),
-                ("deadline", deadline.db.clone()),
-            ],
+        let notification = if with_notification {
+            Some(bangban_notification::start(&settings, client.clone(), &shutdown).await.expect("notification"))
+        } else {
+            None
         };
+        let mut databases = vec![
+            ("intake", running.db.clone()),
+            ("planning", planning.db.clone()),
+            ("routing", routing.db.clone()),
+            ("deadline", deadline.db.clone()),
+        ];
+        if let Some(n) = &notification {
+            databases.push(("notification", n.db.clone()));
+        }
+        let readiness = Readiness { nats: client.clone(), databases };
         let addr = bangban_gateway::start(&settings, client.clone(), readiness, &shutdown).await.expect("gateway");
         let auth = Authenticator::from_settings(&settings).expect("auth");
         TestApp {
@@ -100,10 +164,28 @@ impl TestApp {
             routing_db: routing.db,
             deadline: deadline.service,
             deadline_db: deadline.db,
+            notification_db: notification.as_ref().map(|n| n.db.clone()),
+            notification: notification.map(|n| n.service),
+            sms,
             auth,
             spans,
             _db: db,
         }
+    }
+
+    /// Notification (the app must have been spawned with it).
+    pub fn notification(&self) -> &Arc<NotificationService> {
+        self.notification.as_ref().expect("spawned with notification")
+    }
+
+    /// Notification's database (the app must have been spawned with it).
+    pub fn notification_db(&self) -> &DatabaseConnection {
+        self.notification_db.as_ref().expect("spawned with notification")
+    }
+
+    /// The SMS gateway notification sends to (the app must have been spawned with notification).
+    pub fn sms(&self) -> &MockSms {
+        self.sms.as_ref().expect("spawned with notification")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -217,4 +299,97 @@ pub async fn count_rows(db: &DatabaseConnection, table: &str) -> i64 {
         .expect("count")
         .expect("row");
     row.try_get::<i64>("", "n").expect("n")
+}
+
+/// One request the stand-in SMS gateway took.
+#[derive(Debug, Clone)]
+pub struct SmsCall {
+    /// `idempotency-key` (notification's message id).
+    pub key: String,
+    /// The JSON body as sent (`message_id`, `phone`, `template`, `params`, `text`, …).
+    pub body: Value,
+    /// Whether it was the first request with its key (a repeat is answered without "sending" again).
+    pub first: bool,
+}
+
+#[derive(Debug, Default)]
+struct SmsState {
+    calls: Vec<SmsCall>,
+    /// Our id for every key seen (what a repeat is answered with).
+    ids: HashMap<String, String>,
+    /// Requests refused for a missing or wrong signature, or a missing key.
+    refused: usize,
+}
+
+/// A stand-in SMS gateway on `127.0.0.1:0` speaking notification's webhook protocol: it verifies
+/// `x-bangban-signature` (HMAC-SHA256 of `"<timestamp>.<body>"`, [`bangban_platform::webhook::WebhookVerifier`]),
+/// refuses a bad one with 401, and de-duplicates by `idempotency-key`, answering `{"id": "…"}` (the same id to a
+/// repeat).
+#[derive(Clone)]
+pub struct MockSms {
+    pub url: String,
+    pub secret: String,
+    state: Arc<Mutex<SmsState>>,
+}
+
+impl MockSms {
+    pub async fn start(secret: &str, shutdown: &Shutdown) -> MockSms {
+        use axum::{
+            Json, Router,
+            body::Bytes,
+            extract::State,
+            http::{HeaderMap, StatusCode},
+            routing::post,
+        };
+        type Shared = (Arc<Mutex<SmsState>>, bangban_platform::webhook::WebhookVerifier);
+        async fn send(
+            State((state, verifier)): State<Shared>,
+            headers: HeaderMap,
+            body: Bytes,
+        ) -> (StatusCode, Json<Value>) {
+            let mut state = state.lock().unwrap();
+            if verifier.verify(&headers, &body, SystemTime::now()).is_err() {
+                state.refused += 1;
+                return (StatusCode::UNAUTHORIZED, Json(json!({"code": "BAD_SIGNATURE", "message": "bad signature"})));
+            }
+            let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string) else {
+                state.refused += 1;
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"code": "NO_KEY", "message": "idempotency-key missing"})),
+                );
+            };
+            let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let first = !state.ids.contains_key(&key);
+            let next = format!("mock-{}", state.ids.len() + 1);
+            let id = state.ids.entry(key.clone()).or_insert(next).clone();
+            state.calls.push(SmsCall { key, body, first });
+            (StatusCode::OK, Json(json!({ "id": id })))
+        }
+        let state: Arc<Mutex<SmsState>> = Arc::default();
+        let verifier = bangban_platform::webhook::WebhookVerifier::new(secrecy::SecretString::from(secret.to_string()));
+        let app = Router::new().route("/sms", post(send)).with_state((state.clone(), verifier));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the SMS gateway");
+        let addr = listener.local_addr().expect("addr");
+        let token = shutdown.token();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).with_graceful_shutdown(token.cancelled_owned()).await;
+        });
+        MockSms { url: format!("http://{addr}/sms"), secret: secret.to_string(), state }
+    }
+
+    /// Every request taken, repeats included, in order.
+    pub fn calls(&self) -> Vec<SmsCall> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// The messages "sent": one per distinct idempotency key.
+    pub fn sent(&self) -> Vec<SmsCall> {
+        self.calls().into_iter().filter(|c| c.first).collect()
+    }
+
+    /// Requests refused (bad signature or no key).
+    pub fn refused(&self) -> usize {
+        self.state.lock().unwrap().refused
+    }
 }
