@@ -1,5 +1,6 @@
 //! Staff assessment (考核 §8.2.1) and rating statistics: computed from the ratings, rectifications and the
-//! task facts evaluation keeps from the bus. Ratings whose appeal was upheld are left out everywhere.
+//! task facts evaluation keeps from the bus. Ratings whose appeal was upheld are left out of the rating figures and
+//! the statistics; the rectification of such a rating still counts, as work the assignee did (on time or not).
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
 //! End-to-end tests over real parts: nats-server, SQLite or PostgreSQL, intake, planning, routing, deadline,
-//! notification and the gateway.
+//! notification, evaluation and the gateway.
 
 mod acceptance;
 mod api;
@@ -8,6 +8,7 @@ mod clock;
 mod consultations;
 mod deadline;
 mod directory;
+mod evaluation;
 mod lifecycle;
 mod nats_permissions;
 mod notification;

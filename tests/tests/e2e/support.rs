@@ -1,10 +1,12 @@
 //! The whole platform on real parts for one test: a nats-server on a random port with its own
 //! JetStream store, a temp SQLite file or a fresh PostgreSQL schema, intake, planning, routing, deadline and the
 //! gateway — and notification when the test asks for it ([`TestApp::spawn_with_notification`]), sending through
-//! a stand-in SMS gateway ([`MockSms`]) that speaks notification's signed webhook protocol.
+//! a stand-in SMS gateway ([`MockSms`]) that speaks notification's signed webhook protocol; and evaluation, with
+//! notification, when the test asks for it ([`TestApp::spawn_with_evaluation`]).
 //!
-//! Notification is opt-in: it turns every `case.accepted` with a mobile number into an `sms.sent` event, and
-//! the bus tests count the stream's messages exactly.
+//! Notification and evaluation are opt-in: notification turns every `case.accepted` with a mobile number into an
+//! `sms.sent` event, evaluation every concluded task into `evaluation.invited`, and the bus tests count the
+//! stream's messages exactly.
 
 use std::{
     collections::HashMap,
@@ -15,6 +17,7 @@ use std::{
 
 use async_nats::jetstream::{self, consumer::pull};
 use bangban_deadline::DeadlineService;
+use bangban_evaluation::EvaluationService;
 use bangban_intake::IntakeService;
 use bangban_notification::NotificationService;
 use bangban_planning::PlanningService;
@@ -52,6 +55,9 @@ pub struct TestApp {
     pub notification_db: Option<DatabaseConnection>,
     /// The SMS gateway notification sends to, when notification runs.
     pub sms: Option<MockSms>,
+    /// Evaluation, when started ([`TestApp::spawn_with_evaluation`]; see [`TestApp::evaluation`]).
+    pub evaluation: Option<Arc<EvaluationService>>,
+    pub evaluation_db: Option<DatabaseConnection>,
     pub auth: Authenticator,
     pub spans: InMemorySpanExporter,
     _db: TestDatabase,
@@ -93,29 +99,56 @@ pub fn notification_settings(settings: &mut Settings, url: &str) {
     n.poll_interval_ms = 50;
 }
 
+/// Where the evaluation links of the tests point (`<base>/e/<code>`).
+pub const EVALUATION_LINK_BASE: &str = "https://bangban.e2e.invalid";
+
+/// Evaluation's settings for a test: links under [`EVALUATION_LINK_BASE`], a quick scan.
+pub fn evaluation_settings(settings: &mut Settings) {
+    let e = &mut settings.evaluation;
+    e.link_base = Some(EVALUATION_LINK_BASE.to_string());
+    e.poll_interval_ms = 200;
+}
+
+/// The services a test starts besides those every test gets.
+#[derive(Debug, Clone, Copy, Default)]
+struct Optional {
+    notification: bool,
+    evaluation: bool,
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        Self::start(false, |_| {}).await
+        Self::start(Optional::default(), |_| {}).await
     }
 
     /// The platform with notification too, sending to a [`MockSms`] ([`TestApp::sms`]), with
     /// [`notification_settings`].
     pub async fn spawn_with_notification() -> TestApp {
-        Self::start(true, |_| {}).await
+        Self::start(Optional { notification: true, evaluation: false }, |_| {}).await
     }
 
     /// As [`TestApp::spawn_with_notification`], with the settings adjusted by `adjust` last (e.g. the limits).
     pub async fn spawn_with_notification_and(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-        Self::start(true, adjust).await
+        Self::start(Optional { notification: true, evaluation: false }, adjust).await
     }
 
-    async fn start(with_notification: bool, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    /// The platform with evaluation ([`TestApp::evaluation`], [`evaluation_settings`]) and notification, which
+    /// texts the invitations to a [`MockSms`] as [`TestApp::spawn_with_notification`] does.
+    pub async fn spawn_with_evaluation() -> TestApp {
+        Self::start(Optional { notification: true, evaluation: true }, |_| {}).await
+    }
+
+    async fn start(optional: Optional, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let with_notification = optional.notification;
         let spans = bangban_telemetry::testing::init_in_memory();
         bangban_platform::runtime::install_crypto_provider();
         let nats = NatsServer::start().await.expect("nats-server");
         let db = TestDatabase::new("e2e").await.expect("test database");
         let mut settings = test_settings(&nats, &db);
         let shutdown = Shutdown::new();
+        if optional.evaluation {
+            evaluation_settings(&mut settings);
+        }
         let sms = if with_notification {
             let sms = MockSms::start(SMS_WEBHOOK_SECRET, &shutdown).await;
             notification_settings(&mut settings, &sms.url);
@@ -137,6 +170,11 @@ impl TestApp {
         } else {
             None
         };
+        let evaluation = if optional.evaluation {
+            Some(bangban_evaluation::start(&settings, client.clone(), &shutdown).await.expect("evaluation"))
+        } else {
+            None
+        };
         let mut databases = vec![
             ("intake", running.db.clone()),
             ("planning", planning.db.clone()),
@@ -145,6 +183,9 @@ impl TestApp {
         ];
         if let Some(n) = &notification {
             databases.push(("notification", n.db.clone()));
+        }
+        if let Some(e) = &evaluation {
+            databases.push(("evaluation", e.db.clone()));
         }
         let readiness = Readiness { nats: client.clone(), databases };
         let addr = bangban_gateway::start(&settings, client.clone(), readiness, &shutdown).await.expect("gateway");
@@ -167,6 +208,8 @@ impl TestApp {
             notification_db: notification.as_ref().map(|n| n.db.clone()),
             notification: notification.map(|n| n.service),
             sms,
+            evaluation_db: evaluation.as_ref().map(|e| e.db.clone()),
+            evaluation: evaluation.map(|e| e.service),
             auth,
             spans,
             _db: db,
@@ -186,6 +229,16 @@ impl TestApp {
     /// The SMS gateway notification sends to (the app must have been spawned with notification).
     pub fn sms(&self) -> &MockSms {
         self.sms.as_ref().expect("spawned with notification")
+    }
+
+    /// Evaluation (the app must have been spawned with it).
+    pub fn evaluation(&self) -> &Arc<EvaluationService> {
+        self.evaluation.as_ref().expect("spawned with evaluation")
+    }
+
+    /// Evaluation's database (the app must have been spawned with it).
+    pub fn evaluation_db(&self) -> &DatabaseConnection {
+        self.evaluation_db.as_ref().expect("spawned with evaluation")
     }
 
     pub fn url(&self, path: &str) -> String {

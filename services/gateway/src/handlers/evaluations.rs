@@ -593,14 +593,15 @@ pub async fn rate_case(
 
 /// What a one-time evaluation code rates (评价邀请): the SMS link's page shows the item, the case's ledger
 /// number and whether it is rated already. No bearer token: the code is the credential, so it is never
-/// logged (the request span records the route template) and the reply is not cached. An unknown or used-up
-/// code is 404.
+/// logged (the request span records the route template) and the reply is not cached. An unknown code is 404; a
+/// spent code still shows its invitation, with `rated_at` set, so the page can say it is rated (rating with it
+/// again is 409).
 #[utoipa::path(
     get, path = "/api/v1/evaluations/invitations/{code}", tag = "evaluations",
     params(("code" = String, Path, description = "评价码（短信链接末段）/ the one-time code, from the link", example = "Kq7bX2mZr9Tf4Wc8")),
     responses(
         (status = 200, description = "评价邀请 / the invitation", body = InvitationView, example = json!(invitation_example())),
-        (status = 404, description = "评价码无效或已失效 / unknown or expired code", body = Problem),
+        (status = 404, description = "评价码无效 / unknown code", body = Problem),
         (status = 503, description = "服务暂不可用 / unavailable", body = Problem),
     )
 )]

@@ -228,7 +228,7 @@ pub struct InvitationView {
     pub item_name: String,
     pub unit_name: Option<String>,
     pub invited_at: DateTime<Utc>,
-    /// Set once rated (the code no longer works).
+    /// Set once rated: the code no longer rates (409), and its page says so.
     pub rated_at: Option<DateTime<Utc>>,
     pub evaluation_id: Option<Uuid>,
 }
