@@ -67,6 +67,7 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
         .merge(handlers::tasks::routes())
         .merge(handlers::clock::routes())
         .merge(handlers::clocks::routes())
+        .merge(handlers::dossier::routes())
         .merge(handlers::supervision::routes())
         .merge(handlers::problems::routes())
         .merge(handlers::meetings::routes())

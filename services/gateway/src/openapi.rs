@@ -67,6 +67,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::handlers::tasks::Api::openapi());
     doc.merge(crate::handlers::clock::Api::openapi());
     doc.merge(crate::handlers::clocks::Api::openapi());
+    doc.merge(crate::handlers::dossier::Api::openapi());
     doc.merge(crate::handlers::supervision::Api::openapi());
     doc.merge(crate::handlers::problems::Api::openapi());
     doc.merge(<crate::handlers::meetings::Api as utoipa::OpenApi>::openapi());

@@ -8,6 +8,7 @@ mod clock;
 mod consultations;
 mod deadline;
 mod directory;
+mod dossier;
 mod evaluation;
 mod lifecycle;
 mod nats_permissions;

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod clocks;
 pub mod consultations;
 pub mod directory;
+pub mod dossier;
 pub mod evaluations;
 pub mod me;
 pub mod meetings;
