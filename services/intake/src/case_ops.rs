@@ -358,7 +358,7 @@ impl IntakeService {
             });
         }
         for p in staff_rows {
-            let mobile = mobile_number(&p.phone);
+            let mobile = bangban_contracts::pii::mobile_number(&p.phone);
             out.staff.push(StaffContact {
                 phone_enc: mobile.map(|m| self.pii.encrypt(&m)),
                 id: p.id,
@@ -468,26 +468,5 @@ impl EventHandler for LifecycleFollower {
             }
         }
         Ok(())
-    }
-}
-
-/// A mainland mobile number in a published phone (`13812341234`, `+86 138 1234 1234`, `138-1234-1234`), as
-/// 11 bare digits; `None` for a landline (`0543-3000001`) or anything else.
-fn mobile_number(phone: &str) -> Option<String> {
-    let digits: String = phone.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    let national = digits.strip_prefix("+86").unwrap_or(&digits);
-    (national.len() == 11 && national.starts_with('1') && national.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| national.to_string())
-}
-
-#[cfg(test)]
-mod contact_tests {
-    #[test]
-    fn only_mobiles_are_texted() {
-        assert_eq!(super::mobile_number("13812341234").as_deref(), Some("13812341234"));
-        assert_eq!(super::mobile_number("+86 138 1234 1234").as_deref(), Some("13812341234"));
-        assert_eq!(super::mobile_number("138-1234-1234").as_deref(), Some("13812341234"));
-        assert_eq!(super::mobile_number("0543-3000001"), None);
-        assert_eq!(super::mobile_number("12345"), None);
     }
 }

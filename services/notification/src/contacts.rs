@@ -9,8 +9,9 @@ use std::{
 };
 
 use bangban_contracts::{
-    intake::{self, ResolveContacts, ResolvedContacts, StaffContact},
+    intake::{self, ResolveContacts, ResolvedContacts},
     notification::Recipient,
+    pii::mobile_number,
     routing::{self, ListUnits, UnitContact, UnitView},
 };
 use bangban_platform::{
@@ -66,11 +67,6 @@ impl Directory {
             .map_err(unavailable)
     }
 
-    /// One member of staff's card, when intake knows them.
-    pub async fn staff(&self, id: &str) -> Result<Option<StaffContact>> {
-        Ok(self.people(&[], &[id.to_string()]).await?.staff.into_iter().find(|s| s.id == id))
-    }
-
     /// A unit of the directory (read from routing at most every five minutes, and again on a miss).
     pub async fn unit(&self, code: &str) -> Result<Option<UnitView>> {
         if let Ok(cache) = self.units.read()
@@ -92,18 +88,29 @@ impl Directory {
         Ok(found)
     }
 
-    /// Where each recipient can be texted (unknown ones: no number).
-    pub async fn reach(&self, recipients: &[Recipient]) -> Result<HashMap<Recipient, Reach>> {
+    /// Where each recipient can be texted (unknown ones: no number). `known` holds contacts already fetched
+    /// for this event: intake is asked only for the others, in one call.
+    pub async fn reach(
+        &self,
+        recipients: &[Recipient],
+        mut people: ResolvedContacts,
+    ) -> Result<HashMap<Recipient, Reach>> {
         let mut applicants = Vec::new();
         let mut staff = Vec::new();
         for r in recipients {
             match r {
-                Recipient::Applicant { applicant_id } => applicants.push(*applicant_id),
-                Recipient::Staff { sub } => staff.push(sub.clone()),
+                Recipient::Applicant { applicant_id }
+                    if !people.applicants.iter().any(|a| a.applicant_id == *applicant_id) =>
+                {
+                    applicants.push(*applicant_id)
+                }
+                Recipient::Staff { sub } if !people.staff.iter().any(|s| s.id == *sub) => staff.push(sub.clone()),
                 _ => {}
             }
         }
-        let people = self.people(&applicants, &staff).await?;
+        let more = self.people(&applicants, &staff).await?;
+        people.applicants.extend(more.applicants);
+        people.staff.extend(more.staff);
         let mut out = HashMap::new();
         for r in recipients {
             let phone_enc = match r {
@@ -116,12 +123,14 @@ impl Directory {
                 Recipient::UnitOfficer { unit_code } => self
                     .unit(unit_code)
                     .await?
-                    .and_then(|u| pick(&u.contacts, &["联络", "经办", "窗口"]).and_then(|c| mobile(&c.phone)))
+                    .and_then(|u| pick(&u.contacts, &["联络", "经办", "窗口"]).and_then(|c| mobile_number(&c.phone)))
                     .map(|m| self.pii.encrypt(&m)),
                 Recipient::UnitHead { unit_code } => self
                     .unit(unit_code)
                     .await?
-                    .and_then(|u| pick(&u.contacts, &["负责人", "主任", "局长", "主管"]).and_then(|c| mobile(&c.phone)))
+                    .and_then(|u| {
+                        pick(&u.contacts, &["负责人", "主任", "局长", "主管"]).and_then(|c| mobile_number(&c.phone))
+                    })
                     .map(|m| self.pii.encrypt(&m)),
             };
             out.insert(r.clone(), Reach { phone_enc });
@@ -133,14 +142,6 @@ impl Directory {
 /// The contact whose position names one of `roles` first, else the unit's first contact.
 fn pick<'a>(contacts: &'a [UnitContact], roles: &[&str]) -> Option<&'a UnitContact> {
     roles.iter().find_map(|r| contacts.iter().find(|c| c.position.contains(r))).or_else(|| contacts.first())
-}
-
-/// A mainland mobile number in a published phone, as 11 digits; `None` for a landline.
-pub fn mobile(phone: &str) -> Option<String> {
-    let digits: String = phone.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    let national = digits.strip_prefix("+86").unwrap_or(&digits);
-    (national.len() == 11 && national.starts_with('1') && national.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| national.to_string())
 }
 
 #[cfg(test)]
@@ -158,7 +159,5 @@ mod tests {
         assert_eq!(pick(&contacts, &["负责人"]).unwrap().phone, "13800000002");
         assert_eq!(pick(&contacts, &["联络"]).unwrap().phone, "13800000001");
         assert_eq!(pick(&contacts[..1], &["负责人"]).unwrap().phone, "13800000001");
-        assert_eq!(mobile("0543-3000001"), None);
-        assert_eq!(mobile("+86 138 0000 0002").as_deref(), Some("13800000002"));
     }
 }

@@ -217,12 +217,12 @@ impl NotificationService {
                 }
             });
         }
-        let list = notices::notices(&self.directory, event, service_type).await?;
+        let (list, known) = notices::notices(&self.directory, event, service_type).await?;
         if list.is_empty() {
             return Ok(0);
         }
         let recipients: Vec<Recipient> = list.iter().map(|n| n.recipient.clone()).collect();
-        let reach = self.directory.reach(&recipients).await?;
+        let reach = self.directory.reach(&recipients, known).await?;
         let mut made = 0;
         for notice in list {
             let phone_enc = reach.get(&notice.recipient).and_then(|r| r.phone_enc.clone());

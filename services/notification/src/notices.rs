@@ -15,7 +15,7 @@ use bangban_contracts::{
     CloudEvent, EventType,
     deadline::{ClockAlarm, SupervisionEvent},
     evaluation::EvaluationInvited,
-    intake::{CaseAccepted, CaseTerminated, ServiceType, SpecialistChanged, StaffContact},
+    intake::{CaseAccepted, CaseTerminated, ResolvedContacts, ServiceType, SpecialistChanged, StaffContact},
     notification::Recipient,
     routing::TaskEvent,
 };
@@ -99,14 +99,25 @@ fn collection(service_type: Option<ServiceType>, unit: &str) -> (String, String)
     }
 }
 
-/// The notices of one event (none for events that concern nobody's phone). `service_type` is the case's, when
+/// The notices of one event (none for events that concern nobody's phone), with the contacts fetched on the
+/// way (the applicant comes with the specialist's card: one call to intake). `service_type` is the case's, when
 /// known (for `task.approved`).
-pub async fn notices(dir: &Directory, event: &CloudEvent, service_type: Option<ServiceType>) -> Result<Vec<Notice>> {
-    let Some(t) = event.event_type() else { return Ok(Vec::new()) };
+pub async fn notices(
+    dir: &Directory,
+    event: &CloudEvent,
+    service_type: Option<ServiceType>,
+) -> Result<(Vec<Notice>, ResolvedContacts)> {
+    let Some(t) = event.event_type() else { return Ok(Default::default()) };
     let mut out = Vec::new();
+    let mut known = ResolvedContacts::default();
+    // The applicant and a specialist's card, in one call.
+    let mut card_of = async |applicant: Uuid, specialist: &str| -> Result<(String, String, String)> {
+        known = dir.people(&[applicant], &[specialist.to_string()]).await?;
+        Ok(card(known.staff.iter().find(|s| s.id == specialist).cloned()))
+    };
     if t == EventType::CASE_ACCEPTED {
         let d: CaseAccepted = event.data_as().map_err(permanent)?;
-        let (name, position, phone) = card(dir.staff(&d.specialist_id).await?);
+        let (name, position, phone) = card_of(d.applicant_id, &d.specialist_id).await?;
         out.push(Notice {
             recipient: Recipient::Applicant { applicant_id: d.applicant_id },
             template: TemplateId::CaseAccepted,
@@ -123,7 +134,7 @@ pub async fn notices(dir: &Directory, event: &CloudEvent, service_type: Option<S
         });
     } else if t == EventType::CASE_SPECIALIST_CHANGED {
         let d: SpecialistChanged = event.data_as().map_err(permanent)?;
-        let (name, position, phone) = card(dir.staff(&d.to_specialist).await?);
+        let (name, position, phone) = card_of(d.applicant_id, &d.to_specialist).await?;
         out.push(Notice {
             recipient: Recipient::Applicant { applicant_id: d.applicant_id },
             template: TemplateId::SpecialistChanged,
@@ -156,7 +167,7 @@ pub async fn notices(dir: &Directory, event: &CloudEvent, service_type: Option<S
         });
     } else if t == EventType::TASK_SUPPLEMENT_REQUESTED {
         let d: TaskEvent = event.data_as().map_err(permanent)?;
-        let Some(notice) = &d.supplement else { return Ok(out) };
+        let Some(notice) = &d.supplement else { return Ok((out, known)) };
         let materials: Vec<&str> = notice.items.iter().map(|i| i.material.as_str()).collect();
         let mut materials = materials.join("、");
         if materials.chars().count() > 120 {
@@ -195,7 +206,7 @@ pub async fn notices(dir: &Directory, event: &CloudEvent, service_type: Option<S
         });
     } else if t == EventType::TASK_WARNING || t == EventType::TASK_OVERDUE {
         let d: ClockAlarm = event.data_as().map_err(permanent)?;
-        let Some(due) = d.due_date else { return Ok(out) };
+        let Some(due) = d.due_date else { return Ok((out, known)) };
         let unit = unit_name(dir, None, &d.unit_code).await?;
         let remaining = d.remaining_working_days.unwrap_or(0);
         let (template, title, count) = if t == EventType::TASK_WARNING {
@@ -259,7 +270,7 @@ pub async fn notices(dir: &Directory, event: &CloudEvent, service_type: Option<S
             office: d.office,
         });
     }
-    Ok(out)
+    Ok((out, known))
 }
 
 #[cfg(test)]

@@ -46,6 +46,7 @@ pub async fn run(service: Arc<NotificationService>, shutdown: CancellationToken)
     let poll = service.config.poll_interval;
     let mut failures = 0u32;
     let mut last_sweep = tokio::time::Instant::now() - Duration::from_secs(3600);
+    let mut last_prune = last_sweep;
     loop {
         if shutdown.is_cancelled() {
             break;
@@ -54,6 +55,12 @@ pub async fn run(service: Arc<NotificationService>, shutdown: CancellationToken)
             last_sweep = tokio::time::Instant::now();
             if let Err(e) = service.sweep_stuck().await {
                 tracing::warn!(error = %e, "notification: sweeping stuck messages failed");
+            }
+        }
+        if last_prune.elapsed() >= Duration::from_secs(60) {
+            last_prune = tokio::time::Instant::now();
+            if let Err(e) = service.prune_replay_keys().await {
+                tracing::warn!(error = %e, "notification: pruning receipt replay keys failed");
             }
         }
         let next = match service.next_due().await {
@@ -391,12 +398,16 @@ impl NotificationService {
         if n > 0 {
             self.notifier.notify();
         }
-        // Replay keys of signed receipts outlive the signature window (5 minutes) twice over, then go: the
-        // timestamp check refuses such requests anyway.
+        Ok(n)
+    }
+
+    /// Replay keys of signed receipts outlive the signature window (5 minutes) twice over, then go: the timestamp
+    /// check refuses such requests anyway.
+    pub async fn prune_replay_keys(&self) -> Result<()> {
         crate::entity::receipt_replay::Entity::delete_many()
             .filter(crate::entity::receipt_replay::Column::At.lt(chrono::Utc::now() - chrono::Duration::minutes(15)))
             .exec(&self.db)
             .await?;
-        Ok(n)
+        Ok(())
     }
 }

@@ -87,3 +87,73 @@ impl MigrationTrait for CreateInbox {
 pub fn infrastructure() -> Vec<Box<dyn MigrationTrait>> {
     vec![Box::new(CreateOutbox), Box::new(CreateInbox)]
 }
+
+/// Small helpers for the services' own migrations: tables of typed columns and their indexes.
+pub mod schema {
+    use sea_orm_migration::prelude::*;
+
+    /// Column types of the service schemas (the same on SQLite and PostgreSQL).
+    #[derive(Clone, Copy)]
+    pub enum Kind {
+        /// VARCHAR(n)
+        S(u32),
+        Text,
+        Int,
+        Big,
+        Bool,
+        At,
+    }
+
+    /// A column of `kind`, nullable or not.
+    pub fn col(name: &str, kind: Kind, null: bool) -> ColumnDef {
+        let mut c = ColumnDef::new(Alias::new(name));
+        match kind {
+            Kind::S(n) => c.string_len(n),
+            Kind::Text => c.text(),
+            Kind::Int => c.integer(),
+            Kind::Big => c.big_integer(),
+            Kind::Bool => c.boolean(),
+            Kind::At => c.timestamp_with_time_zone(),
+        };
+        if null {
+            c.null();
+        } else {
+            c.not_null();
+        }
+        c
+    }
+
+    /// Creates table `name` with its primary key and columns `(name, kind, nullable)`.
+    pub async fn table(
+        manager: &SchemaManager<'_>,
+        name: &str,
+        pk: (&str, Kind),
+        cols: &[(&str, Kind, bool)],
+    ) -> Result<(), DbErr> {
+        let mut t = Table::create();
+        t.table(Alias::new(name)).col(col(pk.0, pk.1, false).primary_key());
+        for (n, k, null) in cols {
+            t.col(col(n, *k, *null));
+        }
+        manager.create_table(t.to_owned()).await
+    }
+
+    /// Creates an index (unique or not) on `cols` of `table`.
+    pub async fn index(
+        manager: &SchemaManager<'_>,
+        name: &str,
+        table: &str,
+        cols: &[&str],
+        unique: bool,
+    ) -> Result<(), DbErr> {
+        let mut i = Index::create();
+        i.name(name).table(Alias::new(table));
+        for c in cols {
+            i.col(Alias::new(*c));
+        }
+        if unique {
+            i.unique();
+        }
+        manager.create_index(i.to_owned()).await
+    }
+}
