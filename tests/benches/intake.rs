@@ -851,6 +851,8 @@ async fn accepted_events(js: &jetstream::Context) -> anyhow::Result<u64> {
         .create_consumer(pull::Config {
             filter_subject: EventType::CASE_ACCEPTED.filter_all_offices(),
             ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            // An ephemeral consumer left without a pull for 5 s is deleted by the server; a slow setup must not lose it.
+            inactive_threshold: Duration::from_secs(600),
             ..Default::default()
         })
         .await

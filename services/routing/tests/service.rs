@@ -146,6 +146,8 @@ async fn consumer(js: &jetstream::Context, filter: &str) -> jetstream::consumer:
         .create_consumer(pull::Config {
             filter_subject: filter.into(),
             ack_policy: jetstream::consumer::AckPolicy::None,
+            // An ephemeral consumer left without a pull for 5 s is deleted by the server; a slow setup must not lose it.
+            inactive_threshold: Duration::from_secs(600),
             ..Default::default()
         })
         .await

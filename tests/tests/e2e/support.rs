@@ -302,6 +302,8 @@ pub async fn consumer(js: &jetstream::Context, filter: &str) -> jetstream::consu
         .create_consumer(pull::Config {
             filter_subject: filter.to_string(),
             ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            // An ephemeral consumer left without a pull for 5 s is deleted by the server; a slow setup must not lose it.
+            inactive_threshold: Duration::from_secs(600),
             ..Default::default()
         })
         .await
