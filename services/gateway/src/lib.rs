@@ -74,6 +74,7 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
         .merge(handlers::monitoring::routes())
         .merge(handlers::notifications::routes())
         .merge(handlers::evaluations::routes())
+        .merge(handlers::stream::routes())
         .route("/api/v1/cases", axum::routing::post(handlers::cases::create_case).get(handlers::cases::list_cases))
         .route("/api/v1/cases/{id}/terminate", axum::routing::post(handlers::cases::terminate_case))
         .route("/api/v1/cases/{id}/specialist", axum::routing::post(handlers::cases::change_specialist))

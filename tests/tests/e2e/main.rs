@@ -17,4 +17,5 @@ mod planning;
 mod registry;
 mod results;
 mod routing;
+mod stream;
 mod support;

@@ -16,6 +16,7 @@ pub mod notifications;
 pub mod plans;
 pub mod problems;
 pub mod registry;
+pub mod stream;
 pub mod results;
 pub mod supervision;
 pub mod tasks;
