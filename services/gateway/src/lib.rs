@@ -157,4 +157,3 @@ pub async fn start(
     tracing::info!(%addr, "gateway listening");
     Ok(addr)
 }
-#[path = "console/svg.rs"] pub mod svg;

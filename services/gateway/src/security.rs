@@ -75,8 +75,11 @@ impl Bucket {
 /// bursts up to `per_minute`. Per replica: a city with N gateway replicas allows up to N times as many.
 #[derive(Clone, Default)]
 pub struct RateLimiter {
-    inner: Arc<Mutex<HashMap<(Bucket, IpAddr), (f64, Instant)>>>,
+    inner: Arc<Mutex<HashMap<(Bucket, IpAddr), Tokens>>>,
 }
+
+/// Tokens left and when they were counted.
+type Tokens = (f64, Instant);
 
 impl RateLimiter {
     /// Takes one token; `Err(wait)` when none is left.

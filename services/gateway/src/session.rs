@@ -3,8 +3,10 @@
 //! A browser signs in once and then carries an opaque session id in an HTTP-only cookie
 //! (`bb_session`, `SameSite=Lax`, `Secure` unless turned off). The session itself — the bearer token it
 //! stands for, who it names, its CSRF token and, after an OIDC login, the refresh token — lives in the
-//! JetStream key-value bucket `BANGBAN_SESSIONS`, keyed by the SHA-256 of the id, so every gateway
-//! replica sees it and a logout ends it everywhere. The bucket's `max_age` is the session lifetime.
+//! JetStream stream `BANGBAN_SESSIONS` (one message per subject, the last one counts), under the SHA-256
+//! of the id, so every gateway replica sees it and a logout ends it everywhere. The stream's `max_age` is
+//! the session lifetime. (A JetStream key-value bucket would be the same thing, but async-nats 0.51 cannot
+//! read nats-server 2.9's answer to creating one.)
 //!
 //! [`session_auth`] turns a session cookie into the `Authorization: Bearer …` header every handler
 //! already understands. A write carried by a cookie (POST, PUT, PATCH, DELETE) must also carry the
@@ -18,7 +20,7 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::{self, kv};
+use async_nats::jetstream;
 use axum::{
     Extension, Form, Json, Router,
     body::Body,
@@ -50,8 +52,10 @@ pub const LOGIN_COOKIE: &str = "bb_login";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// The form field of a CSRF token.
 pub const CSRF_FIELD: &str = "_csrf";
-/// The key-value bucket of sessions.
-pub const BUCKET: &str = "BANGBAN_SESSIONS";
+/// The stream of sessions: one message per subject, the last one counts, `max_age` the session lifetime.
+pub const STREAM: &str = "BANGBAN_SESSIONS";
+/// Subject prefix of sessions (`bb.session.s.<sha256>`) and logins in progress (`bb.session.l.<sha256>`).
+pub const SUBJECT_PREFIX: &str = "bb.session";
 /// How long an OIDC login may take between the redirect and the callback.
 const LOGIN_TTL_SECS: i64 = 600;
 /// An access token is refreshed this long before it expires.
@@ -99,11 +103,11 @@ pub struct SessionContext {
     pub record: SessionRecord,
 }
 
-/// The session store over the key-value bucket. Cheap to clone.
+/// The session store over the session stream. Cheap to clone.
 #[derive(Clone)]
 pub struct Sessions {
     js: jetstream::Context,
-    store: std::sync::Arc<OnceCell<kv::Store>>,
+    store: std::sync::Arc<OnceCell<jetstream::stream::Stream>>,
     ttl: Duration,
     http: reqwest::Client,
     discovery: std::sync::Arc<tokio::sync::RwLock<Option<(Discovery, i64)>>>,
@@ -170,24 +174,22 @@ impl Sessions {
         self.ttl
     }
 
-    async fn store(&self) -> Result<&kv::Store, Problem> {
+    async fn stream(&self) -> Result<&jetstream::stream::Stream, Problem> {
         self.store
             .get_or_try_init(|| async {
-                if let Ok(store) = self.js.get_key_value(BUCKET).await {
-                    return Ok(store);
-                }
                 self.js
-                    .create_key_value(kv::Config {
-                        bucket: BUCKET.into(),
-                        description: "Bangban console sessions (会话) and OIDC logins in progress".into(),
-                        history: 1,
+                    .get_or_create_stream(jetstream::stream::Config {
+                        name: STREAM.into(),
+                        description: Some("Bangban console sessions (会话) and OIDC logins in progress".into()),
+                        subjects: vec![format!("{SUBJECT_PREFIX}.>")],
+                        max_messages_per_subject: 1,
                         max_age: self.ttl,
                         storage: jetstream::stream::StorageType::File,
                         ..Default::default()
                     })
                     .await
                     .map_err(|e| {
-                        tracing::error!(error = %e, "cannot create the session bucket");
+                        tracing::error!(error = %e, "cannot create the session stream");
                         store_unavailable()
                     })
             })
@@ -196,26 +198,35 @@ impl Sessions {
 
     async fn put_json<T: Serialize>(&self, key: &str, value: &T) -> Result<(), Problem> {
         let bytes = serde_json::to_vec(value).map_err(|_| Problem::internal())?;
-        self.store().await?.put(key, bytes.into()).await.map_err(|e| {
+        self.stream().await?;
+        let failed = |e: String| {
             tracing::error!(error = %e, "cannot write a session");
             store_unavailable()
-        })?;
+        };
+        let ack = self
+            .js
+            .publish(format!("{SUBJECT_PREFIX}.{key}"), bytes.into())
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        ack.await.map_err(|e| failed(e.to_string()))?;
         Ok(())
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Problem> {
-        let Some(bytes): Option<bytes::Bytes> = self.store().await?.get(key).await.map_err(|e| {
-            tracing::error!(error = %e, "cannot read a session");
-            store_unavailable()
-        })?
-        else {
-            return Ok(None);
-        };
-        Ok(serde_json::from_slice(&bytes).ok())
+        use jetstream::stream::LastRawMessageErrorKind;
+        match self.stream().await?.get_last_raw_message_by_subject(&format!("{SUBJECT_PREFIX}.{key}")).await {
+            Ok(msg) if msg.payload.is_empty() => Ok(None),
+            Ok(msg) => Ok(serde_json::from_slice(&msg.payload).ok()),
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read a session");
+                Err(store_unavailable())
+            }
+        }
     }
 
     async fn delete_key(&self, key: &str) -> Result<(), Problem> {
-        self.store().await?.purge(key).await.map_err(|e| {
+        self.stream().await?.purge().filter(format!("{SUBJECT_PREFIX}.{key}")).await.map(|_| ()).map_err(|e| {
             tracing::error!(error = %e, "cannot delete a session");
             store_unavailable()
         })

@@ -19,3 +19,4 @@ mod results;
 mod routing;
 mod stream;
 mod support;
+mod web;

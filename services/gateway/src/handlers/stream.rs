@@ -372,13 +372,18 @@ pub(crate) fn applicant_claim(own: Uuid, data: &Value) -> Claim {
     }
 }
 
-/// What no client is shown, whoever they are.
-fn redact(t: EventType, data: &mut Value) {
-    if t == EventType::EVALUATION_INVITED
-        && let Some(object) = data.as_object_mut()
-    {
-        // The link ends in the one-time code that rates in the applicant's name.
+/// What `principal` is not shown of an event they see: an evaluation invitation's link, to nobody (it ends in the
+/// one-time code that rates in the applicant's name); the plans a calendar change moved (every office's cases),
+/// to whoever may not read every case.
+fn redact(principal: &Principal, t: EventType, data: &mut Value) {
+    let Some(object) = data.as_object_mut() else { return };
+    if t == EventType::EVALUATION_INVITED {
         object.remove("link_enc");
+    }
+    let every_case = principal.role == Role::Integrator
+        || authorize(principal, Action::ReadCase, Resource::Office(CITY_OFFICE)).is_ok();
+    if t == EventType::CALENDAR_CHANGED && !every_case {
+        object.remove("plans_rescheduled");
     }
 }
 
@@ -520,7 +525,7 @@ impl Filter {
         if !shown {
             return None;
         }
-        redact(t, &mut data);
+        redact(&self.principal, t, &mut data);
         let body = json!({
             "id": event.id,
             "type": event.type_,
@@ -724,7 +729,12 @@ mod tests {
     #[test]
     fn each_role_listens_on_the_narrowest_subjects() {
         assert_eq!(subjects(&who(Role::OfficeAdmin, "371600"), None), ["bb.evt.*.>"]);
-        assert_eq!(subjects(&who(Role::Supervisor, "371621"), None), ["bb.evt.*.>"], "supervisors read all");
+        // Supervisors read every office's, all but the invitations (the window's and the case's business).
+        let supervisor = subjects(&who(Role::Supervisor, "371621"), None);
+        assert!(supervisor.iter().all(|s| s.starts_with("bb.evt.*.")), "{supervisor:?}");
+        assert!(supervisor.contains(&"bb.evt.*.sms.>".to_string()), "{supervisor:?}");
+        assert!(supervisor.contains(&"bb.evt.*.evaluation.submitted".to_string()), "{supervisor:?}");
+        assert!(!supervisor.iter().any(|s| s.contains("invited")), "{supervisor:?}");
         assert_eq!(subjects(&who(Role::Integrator, "371600"), None), ["bb.evt.*.>"]);
         assert_eq!(subjects(&who(Role::Integrator, "371621"), None), ["bb.evt.371621.>"]);
         // County staff: their office; an assistant reads no appeals.
@@ -884,10 +894,25 @@ mod tests {
     }
 
     #[test]
-    fn the_evaluation_link_is_never_shown() {
-        let mut data = json!({"evaluation_id": Uuid::now_v7(), "link_enc": "v1:secret", "case_id": Uuid::now_v7()});
-        redact(EventType::EVALUATION_INVITED, &mut data);
-        assert!(data.get("link_enc").is_none() && data.get("case_id").is_some());
+    fn the_evaluation_link_is_never_shown_nor_the_plans_a_calendar_change_moved_to_those_without_every_case() {
+        for who in [who(Role::OfficeAdmin, "371600"), who(Role::Integrator, "371600"), applicant()] {
+            let mut data = json!({"evaluation_id": Uuid::now_v7(), "link_enc": "v1:secret", "case_id": Uuid::now_v7()});
+            redact(&who, EventType::EVALUATION_INVITED, &mut data);
+            assert!(data.get("link_enc").is_none() && data.get("case_id").is_some(), "{who:?}");
+        }
+        let change = json!({"revision": 3, "plans_rescheduled": [{"case_id": Uuid::now_v7(), "office": "371621"}]});
+        for (who, kept) in [
+            (who(Role::Assistant, "371600"), true),
+            (who(Role::Supervisor, "371625"), true),
+            (who(Role::Integrator, "371600"), true),
+            (who(Role::Expert, "371600"), false),
+            (officer("371600-FGW", "371600"), false),
+        ] {
+            let mut data = change.clone();
+            redact(&who, EventType::CALENDAR_CHANGED, &mut data);
+            assert_eq!(data.get("plans_rescheduled").is_some(), kept, "{who:?}");
+            assert_eq!(data["revision"], 3);
+        }
     }
 
     #[test]
@@ -967,7 +992,7 @@ mod tests {
         assert_eq!(end, End::ClientGone);
 
         // A client that never reads is dropped once BUFFER events wait for it.
-        let (_nats, state, filter, subscriber) = setup(who(Role::Supervisor, "371600")).await;
+        let (_nats, state, filter, subscriber) = setup(who(Role::OfficeAdmin, "371600")).await;
         let (tx, rx) = mpsc::channel(BUFFER);
         let forwarder = tokio::spawn(forward(filter, subscriber, tx, CancellationToken::new()));
         publish(&state.client, BUFFER + 1).await;
@@ -975,6 +1000,64 @@ mod tests {
         assert_eq!(end, End::TooSlow);
         assert_eq!(rx.len(), BUFFER, "no more than BUFFER events held");
         assert!(closing(End::TooSlow).is_some() && closing(End::ClientGone).is_none());
+    }
+
+    #[tokio::test]
+    async fn an_applicant_s_cases_are_read_again_at_most_every_two_seconds() {
+        let (_nats, state, _, _) = setup(applicant()).await;
+        let own = Uuid::parse_str(APPLICANT).unwrap();
+        let (first, later, foreign) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        // A stand-in intake: the applicant's cases, `later` once it "exists"; counts the reads.
+        let cases = Arc::new(std::sync::Mutex::new(vec![first]));
+        let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut requests = state.client.subscribe("bb.svc.intake.case.list").await.unwrap();
+        state.client.flush().await.unwrap();
+        let (client, known, count) = (state.client.clone(), cases.clone(), reads.clone());
+        tokio::spawn(async move {
+            while let Some(msg) = requests.next().await {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let filter: ListCases = serde_json::from_slice(&msg.payload).unwrap();
+                assert_eq!(filter.applicant, Some(own), "only the applicant's cases are asked for");
+                let items: Vec<Value> = known
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .map(|id| {
+                        json!({"id": id, "ledger_no": "BB-1", "service_type": "assist", "status": "accepted",
+                            "office": "371625", "applicant_id": own, "applicant_name": "某公司", "project_name": "某项目",
+                            "category": "industrial", "specialist_id": "s-1",
+                            "created_at": "2026-03-02T01:00:00Z", "updated_at": "2026-03-02T01:00:00Z"})
+                    })
+                    .collect();
+                let page = json!({"items": items, "total": items.len(), "limit": 200, "offset": 0});
+                client.publish(msg.reply.unwrap(), page.to_string().into()).await.unwrap();
+            }
+        });
+        let reads_now = || reads.load(std::sync::atomic::Ordering::SeqCst);
+        let mut mine = OwnCases::load(&state, own).await.expect("loaded");
+        assert_eq!(reads_now(), 1);
+        assert!(mine.admits(&state, Claim::CaseOnly(first)).await);
+        assert!(!mine.admits(&state, Claim::NotMine).await);
+        // An event naming the applicant teaches the case without asking intake.
+        let named = Uuid::now_v7();
+        assert!(mine.admits(&state, Claim::Mine(named)).await);
+        assert!(mine.admits(&state, Claim::CaseOnly(named)).await);
+        assert_eq!(reads_now(), 1);
+        // An unknown case within 2 s of the last read: not shown, intake not asked.
+        cases.lock().unwrap().push(later);
+        assert!(!mine.admits(&state, Claim::CaseOnly(later)).await);
+        assert_eq!(reads_now(), 1);
+        // Later: intake is asked once, and the case is theirs.
+        mine.read_at -= REFRESH_EVERY;
+        assert!(mine.admits(&state, Claim::CaseOnly(later)).await);
+        assert_eq!(reads_now(), 2);
+        // Someone else's case: asked once, then remembered as foreign.
+        mine.read_at -= REFRESH_EVERY;
+        assert!(!mine.admits(&state, Claim::CaseOnly(foreign)).await);
+        assert_eq!(reads_now(), 3);
+        mine.read_at -= REFRESH_EVERY;
+        assert!(!mine.admits(&state, Claim::CaseOnly(foreign)).await);
+        assert_eq!(reads_now(), 3, "a foreign case is not asked about again");
     }
 
     #[tokio::test]
