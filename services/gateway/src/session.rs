@@ -155,6 +155,7 @@ fn store_unavailable() -> Problem {
 impl Sessions {
     /// A store over `client`'s JetStream; the bucket is created on first use.
     pub fn new(client: async_nats::Client, ttl: Duration) -> Self {
+        bangban_platform::runtime::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
