@@ -234,11 +234,7 @@ fn trace_id(headers: &HeaderMap) -> Option<String> {
     if id != opentelemetry::trace::TraceId::INVALID {
         return Some(id.to_string());
     }
-    headers
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split('-').nth(1))
-        .map(str::to_string)
+    headers.get("traceparent").and_then(|v| v.to_str().ok()).and_then(|v| v.split('-').nth(1)).map(str::to_string)
 }
 
 /// Records every write (a route layer: it knows the matched route).
@@ -350,15 +346,26 @@ pub async fn list_audit(
     if let Some(o) = &q.outcome
         && !["success", "refused", "failed"].contains(&o.as_str())
     {
-        return Err(Problem::invalid_field("outcome", "可选值：success、refused、failed", "expected success, refused or failed"));
+        return Err(Problem::invalid_field(
+            "outcome",
+            "可选值：success、refused、failed",
+            "expected success, refused or failed",
+        ));
     }
     let city = principal.office == bangban_contracts::office::CITY_OFFICE;
     let office = match (&q.office, city) {
         (Some(o), _) if !bangban_contracts::office::is_known_office(o) && o != "anonymous" => {
-            return Err(Problem::invalid_field("office", format!("未知的机构代码 {o:?}"), format!("unknown office code {o:?}")));
+            return Err(Problem::invalid_field(
+                "office",
+                format!("未知的机构代码 {o:?}"),
+                format!("unknown office code {o:?}"),
+            ));
         }
         (Some(o), false) if *o != principal.office => {
-            return Err(Problem::forbidden("只能查阅本机构的审计记录", "a county's supervisors read their own office's records only"));
+            return Err(Problem::forbidden(
+                "只能查阅本机构的审计记录",
+                "a county's supervisors read their own office's records only",
+            ));
         }
         (Some(o), _) => Some(o.clone()),
         (None, true) => None,

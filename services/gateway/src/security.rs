@@ -142,13 +142,14 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
             tracing::warn!(path = req.uri().path(), ?bucket, "rate limit reached");
             metrics::counter!("bangban_gateway_rate_limited_total", "bucket" => format!("{bucket:?}").to_lowercase())
                 .increment(1);
-            let mut res = Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "请求过于频繁", "Too many requests")
-                .with_detail(
-                    format!("请求过于频繁，请 {secs} 秒后再试"),
-                    format!("too many requests from this address; try again in {secs} s"),
-                )
-                .with_instance(req.uri().path())
-                .into_response();
+            let mut res =
+                Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "请求过于频繁", "Too many requests")
+                    .with_detail(
+                        format!("请求过于频繁，请 {secs} 秒后再试"),
+                        format!("too many requests from this address; try again in {secs} s"),
+                    )
+                    .with_instance(req.uri().path())
+                    .into_response();
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
             }

@@ -30,12 +30,12 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use bangban_platform::{
     auth::{Principal, Role},
     config::AuthMode,
     problem::Problem,
 };
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::RngCore;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -161,13 +161,7 @@ impl Sessions {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        Self {
-            js: jetstream::new(client),
-            store: Default::default(),
-            ttl,
-            http,
-            discovery: Default::default(),
-        }
+        Self { js: jetstream::new(client), store: Default::default(), ttl, http, discovery: Default::default() }
     }
 
     /// The session lifetime.
@@ -277,7 +271,10 @@ impl Sessions {
         }
         let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
         let unavailable = || {
-            Problem::unavailable("身份认证服务暂不可用，请稍后重试", "the identity provider cannot be reached; try again later")
+            Problem::unavailable(
+                "身份认证服务暂不可用，请稍后重试",
+                "the identity provider cannot be reached; try again later",
+            )
         };
         let d: Discovery = self
             .http
@@ -361,10 +358,9 @@ fn is_write(method: &Method) -> bool {
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
+        ct.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    })
 }
 
 /// Turns a session cookie into the bearer token of its session, after the CSRF check of a write.
@@ -464,25 +460,30 @@ fn empty_none(v: Option<String>) -> Option<String> {
 fn login_cookie_response(state: &AppState, id: &str, to: &str) -> Response {
     let mut res = Redirect::to(to).into_response();
     let max_age = i64::try_from(state.sessions.ttl().as_secs()).unwrap_or(i64::MAX);
-    res.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, id, max_age, state.settings.web.secure_cookies));
+    res.headers_mut()
+        .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, id, max_age, state.settings.web.secure_cookies));
     res
 }
 
 /// Development login: signs in as the chosen demo identity (404 outside development mode).
 async fn dev_login(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<DevLogin>) -> Response {
     if state.auth.mode() != AuthMode::Development {
-        return Problem::not_found("生产环境不提供演示登录", "demo login exists in development mode only").into_response();
+        return Problem::not_found("生产环境不提供演示登录", "demo login exists in development mode only")
+            .into_response();
     }
     if !same_origin(&headers) {
         return csrf_refused().with_instance("/auth/dev-login").into_response();
     }
     let role: Role = match form.role.parse() {
         Ok(r) => r,
-        Err(e) => return Problem::invalid_field("role", format!("未知的角色 {:?}", form.role), e.to_string()).into_response(),
+        Err(e) => {
+            return Problem::invalid_field("role", format!("未知的角色 {:?}", form.role), e.to_string()).into_response();
+        }
     };
     let ttl = state.sessions.ttl();
     let (unit, applicant) = (empty_none(form.unit), empty_none(form.applicant));
-    let token = match state.auth.issue(form.sub.trim(), role, form.office.trim(), unit.clone(), applicant.clone(), ttl) {
+    let token = match state.auth.issue(form.sub.trim(), role, form.office.trim(), unit.clone(), applicant.clone(), ttl)
+    {
         Ok(t) => t,
         Err(e) => return Problem::from(e).with_instance("/auth/dev-login").into_response(),
     };
@@ -522,23 +523,15 @@ fn oidc_client(state: &AppState) -> Result<String, Problem> {
     if state.auth.mode() != AuthMode::Oidc {
         return Err(Problem::not_found("未配置统一身份认证登录", "OIDC login is not configured"));
     }
-    state
-        .settings
-        .web
-        .oidc_client_id
-        .clone()
-        .filter(|c| !c.trim().is_empty())
-        .ok_or_else(|| Problem::not_found("未配置统一身份认证登录", "OIDC login is not configured (web.oidc_client_id)"))
+    state.settings.web.oidc_client_id.clone().filter(|c| !c.trim().is_empty()).ok_or_else(|| {
+        Problem::not_found("未配置统一身份认证登录", "OIDC login is not configured (web.oidc_client_id)")
+    })
 }
 
 fn redirect_uri(state: &AppState) -> String {
     state.settings.web.oidc_redirect_url.clone().unwrap_or_else(|| {
-        let base = state
-            .settings
-            .http
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", state.settings.http.listen));
+        let base =
+            state.settings.http.public_url.clone().unwrap_or_else(|| format!("http://{}", state.settings.http.listen));
         format!("{}/auth/callback", base.trim_end_matches('/'))
     })
 }
@@ -555,8 +548,12 @@ async fn oidc_start(State(state): State<AppState>, Query(q): Query<StartQuery>) 
     };
     let (login_state, verifier, nonce) = (random_token(), random_token(), random_token());
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let pending =
-        PendingLogin { verifier, nonce: nonce.clone(), return_to: safe_return(q.return_to.as_deref()), created_at: now() };
+    let pending = PendingLogin {
+        verifier,
+        nonce: nonce.clone(),
+        return_to: safe_return(q.return_to.as_deref()),
+        created_at: now(),
+    };
     if let Err(p) = state.sessions.put_json(&format!("l.{}", digest(&login_state)), &pending).await {
         return p.into_response();
     }
@@ -655,16 +652,22 @@ async fn oidc_callback(State(state): State<AppState>, headers: HeaderMap, Query(
         Err(p) => return p.into_response(),
     };
     if let Some(error) = q.error {
-        return login_failed(&format!("身份认证服务拒绝了登录（{error}）"), &format!("the identity provider refused ({error})"))
-            .into_response();
+        return login_failed(
+            &format!("身份认证服务拒绝了登录（{error}）"),
+            &format!("the identity provider refused ({error})"),
+        )
+        .into_response();
     }
     let (Some(code), Some(login_state)) = (q.code, q.state) else {
         return login_failed("回调缺少 code 或 state", "the callback lacks code or state").into_response();
     };
     let bound = cookie(&headers, LOGIN_COOKIE).is_some_and(|c| constant_time_eq(c.as_bytes(), login_state.as_bytes()));
     if !bound || !well_formed(&login_state) {
-        return login_failed("登录状态不匹配，请重新登录", "the login state does not match this browser; sign in again")
-            .into_response();
+        return login_failed(
+            "登录状态不匹配，请重新登录",
+            "the login state does not match this browser; sign in again",
+        )
+        .into_response();
     }
     let key = format!("l.{}", digest(&login_state));
     let pending = match state.sessions.get_json::<PendingLogin>(&key).await {
@@ -692,8 +695,11 @@ async fn oidc_callback(State(state): State<AppState>, headers: HeaderMap, Query(
         Ok(a) => a,
         Err(e) => {
             tracing::warn!(error = %e, "OIDC code redemption failed");
-            return login_failed("无法兑换授权码，请重新登录", "the authorization code could not be redeemed; sign in again")
-                .into_response();
+            return login_failed(
+                "无法兑换授权码，请重新登录",
+                "the authorization code could not be redeemed; sign in again",
+            )
+            .into_response();
         }
     };
     if let Some(id_token) = &answer.id_token {

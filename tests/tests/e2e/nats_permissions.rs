@@ -374,9 +374,10 @@ fn platform_users() -> Vec<User> {
     gateway.extend(gateway_jetstream());
     users.push(User {
         name: "gateway".into(),
-        note: "the HTTP gateway: calls services, publishes no events; its JetStream is the audit log and the sessions; \
+        note:
+            "the HTTP gateway: calls services, publishes no events; its JetStream is the audit log and the sessions; \
                reads the live events for /api/v1/stream"
-            .into(),
+                .into(),
         publish: Some(gateway),
         subscribe: vec!["_INBOX.>".into(), "bb.evt.>".into()],
         allow_responses: false,

@@ -93,7 +93,12 @@ async fn a_demo_login_gives_an_http_only_session_and_writes_need_its_csrf_token(
     assert!(page.contains("staff-371600-assistant-1"), "the roster is offered");
     let res = http
         .post(app.url("/auth/dev-login"))
-        .form(&[("sub", "staff-371600-assistant-1"), ("role", "assistant"), ("office", "371600"), ("return", "/console/cases")])
+        .form(&[
+            ("sub", "staff-371600-assistant-1"),
+            ("role", "assistant"),
+            ("office", "371600"),
+            ("return", "/console/cases"),
+        ])
         .send()
         .await
         .unwrap();
@@ -142,7 +147,8 @@ async fn a_demo_login_gives_an_http_only_session_and_writes_need_its_csrf_token(
 
     // A write without the token, with a wrong one, or from another site is refused and changes nothing.
     let origin = format!("http://{}", app.addr);
-    for (token, from) in [(None, origin.as_str()), (Some("forged"), origin.as_str()), (Some(csrf.as_str()), "http://evil.example")]
+    for (token, from) in
+        [(None, origin.as_str()), (Some("forged"), origin.as_str()), (Some(csrf.as_str()), "http://evil.example")]
     {
         let mut req = http
             .post(app.url("/api/v1/cases"))
@@ -158,8 +164,15 @@ async fn a_demo_login_gives_an_http_only_session_and_writes_need_its_csrf_token(
         assert!(problem["type"].as_str().unwrap().ends_with("csrf"), "{problem}");
         assert!(problem["detail"].as_str().unwrap().contains("防跨站"), "{problem}");
     }
-    let list: Value =
-        http.get(app.url("/api/v1/cases")).header(header::COOKIE, cookie(&session)).send().await.unwrap().json().await.unwrap();
+    let list: Value = http
+        .get(app.url("/api/v1/cases"))
+        .header(header::COOKIE, cookie(&session))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(count(list), before, "nothing was created");
 
     // With the token, from this site, it goes through.
@@ -198,7 +211,12 @@ async fn a_demo_login_gives_an_http_only_session_and_writes_need_its_csrf_token(
     let res = http.get(app.url("/api/v1/session")).header(header::COOKIE, cookie(&session)).send().await.unwrap();
     assert_eq!(res.status(), 401, "the session is gone");
     // A made-up cookie is nobody.
-    let res = http.get(app.url("/api/v1/session")).header(header::COOKIE, cookie("x".repeat(43).as_str())).send().await.unwrap();
+    let res = http
+        .get(app.url("/api/v1/session"))
+        .header(header::COOKIE, cookie("x".repeat(43).as_str()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
 }
 
@@ -395,17 +413,19 @@ async fn start_issuer() -> (Arc<Issuer>, String) {
         }))
     }
     async fn keys() -> Json<Value> {
-        Json(json!({"keys": [{"kty": "EC", "crv": "P-256", "x": EC_X, "y": EC_Y, "kid": "k1", "use": "sig", "alg": "ES256"}]}))
+        Json(
+            json!({"keys": [{"kty": "EC", "crv": "P-256", "x": EC_X, "y": EC_Y, "kid": "k1", "use": "sig", "alg": "ES256"}]}),
+        )
     }
     /// The user signs in at the issuer; it remembers the challenge and answers with a code.
     async fn authorize(State(s): State<Arc<Issuer>>, Query(q): Query<HashMap<String, String>>) -> impl IntoResponse {
         assert_eq!(q["response_type"], "code");
         assert_eq!(q["code_challenge_method"], "S256");
         let code = format!("code-{}", s.codes.lock().unwrap().len());
-        s.codes.lock().unwrap().insert(
-            code.clone(),
-            (q["code_challenge"].clone(), q["nonce"].clone(), q["redirect_uri"].clone()),
-        );
+        s.codes
+            .lock()
+            .unwrap()
+            .insert(code.clone(), (q["code_challenge"].clone(), q["nonce"].clone(), q["redirect_uri"].clone()));
         Json(json!({ "code": code, "state": q["state"] }))
     }
     /// Checks what a real token endpoint checks: the code once, the client, the redirect URI and the PKCE verifier.
@@ -417,7 +437,8 @@ async fn start_issuer() -> (Arc<Issuer>, String) {
         let access = sign(&json!({
             "sub": "oidc-user-7", "role": "assistant", "office": "371600", "iss": url, "exp": now + ttl, "iat": now,
         }));
-        let refused = |why: &str| (AxumStatus::BAD_REQUEST, Json(json!({"error": "invalid_grant", "error_description": why})));
+        let refused =
+            |why: &str| (AxumStatus::BAD_REQUEST, Json(json!({"error": "invalid_grant", "error_description": why})));
         if f.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
             return refused("client").into_response();
         }
@@ -433,7 +454,9 @@ async fn start_issuer() -> (Arc<Issuer>, String) {
                 if f.get("redirect_uri") != Some(&redirect) {
                     return refused("redirect_uri").into_response();
                 }
-                let id_token = sign(&json!({"sub": "oidc-user-7", "aud": CLIENT_ID, "iss": url, "nonce": nonce, "exp": now + 300}));
+                let id_token = sign(
+                    &json!({"sub": "oidc-user-7", "aud": CLIENT_ID, "iss": url, "nonce": nonce, "exp": now + 300}),
+                );
                 Json(json!({"access_token": access, "id_token": id_token, "refresh_token": "refresh-1", "token_type": "Bearer", "expires_in": ttl}))
                     .into_response()
             }
@@ -464,11 +487,7 @@ fn query_of(location: &str) -> HashMap<String, String> {
 }
 
 fn url_pairs(query: &str) -> HashMap<String, String> {
-    query
-        .split('&')
-        .filter_map(|p| p.split_once('='))
-        .map(|(k, v)| (k.to_string(), percent_decode(v)))
-        .collect()
+    query.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_string(), percent_decode(v))).collect()
 }
 
 fn percent_decode(v: &str) -> String {
@@ -495,7 +514,10 @@ fn percent_decode(v: &str) -> String {
 }
 
 /// Starts a login at the gateway and signs in at the issuer: the callback URL's query and the login cookie.
-async fn start_login(app: &TestApp, http: &reqwest::Client) -> (HashMap<String, String>, String, HashMap<String, String>) {
+async fn start_login(
+    app: &TestApp,
+    http: &reqwest::Client,
+) -> (HashMap<String, String>, String, HashMap<String, String>) {
     let res = http.get(app.url("/auth/oidc/start?return=/console/cases")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "{:?}", res.text().await);
     let location = res.headers()[header::LOCATION].to_str().unwrap().to_string();
@@ -510,7 +532,12 @@ async fn start_login(app: &TestApp, http: &reqwest::Client) -> (HashMap<String, 
     (params, login_cookie, callback)
 }
 
-async fn callback(app: &TestApp, http: &reqwest::Client, login_cookie: &str, q: &HashMap<String, String>) -> reqwest::Response {
+async fn callback(
+    app: &TestApp,
+    http: &reqwest::Client,
+    login_cookie: &str,
+    q: &HashMap<String, String>,
+) -> reqwest::Response {
     http.get(app.url(&format!("/auth/callback?code={}&state={}", q["code"], q["state"])))
         .header(header::COOKIE, format!("bb_login={login_cookie}"))
         .send()
@@ -568,7 +595,10 @@ async fn oidc_login_runs_the_authorization_code_flow_with_pkce_and_refreshes() {
         .json()
         .await
         .unwrap();
-    assert_eq!((me["sub"].as_str(), me["via"].as_str(), me["office"].as_str()), (Some("oidc-user-7"), Some("oidc"), Some("371600")));
+    assert_eq!(
+        (me["sub"].as_str(), me["via"].as_str(), me["office"].as_str()),
+        (Some("oidc-user-7"), Some("oidc"), Some("371600"))
+    );
 
     // The state is spent: the same callback again is refused.
     let res = callback(&app, &http, &login_cookie, &q).await;

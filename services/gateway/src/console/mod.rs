@@ -113,7 +113,8 @@ async fn demo_identities(state: &AppState, office: &str) -> Vec<Identity> {
     let staff_q = ListStaff { office: Some(office.to_string()), role: None };
     let units_q = ListUnits { office: Some(office.to_string()), unit_type: None };
     let applicants_q = ListApplicants { limit: Some(20), ..Default::default() };
-    let staff = rpc::call::<_, Vec<StaffView>>(&state.client, intake::SERVICE, intake::ops::STAFF_LIST, &staff_q, timeout);
+    let staff =
+        rpc::call::<_, Vec<StaffView>>(&state.client, intake::SERVICE, intake::ops::STAFF_LIST, &staff_q, timeout);
     let units = rpc::call::<_, Vec<UnitView>>(
         &state.client,
         routing_contract::SERVICE,
