@@ -139,6 +139,15 @@ async fn a_demo_login_gives_an_http_only_session_and_writes_need_its_csrf_token(
     assert_eq!(me["via"], "dev");
     let csrf = me["csrf_token"].as_str().expect("csrf token").to_string();
 
+    // The console knows who is signed in and offers the way out, with the session's CSRF token.
+    let home = http.get(app.url("/console")).header(header::COOKIE, cookie(&session)).send().await.unwrap();
+    assert_eq!(home.status(), 200);
+    let html = home.text().await.unwrap();
+    assert!(html.contains("staff-371600-assistant-1") && html.contains(&format!("value=\"{csrf}\"")), "{html}");
+    let anonymous = http.get(app.url("/console")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    assert!(anonymous.headers()[header::LOCATION].to_str().unwrap().starts_with("/login"));
+
     // Reads need no token; the session stands for the bearer token.
     let list = http.get(app.url("/api/v1/cases")).header(header::COOKIE, cookie(&session)).send().await.unwrap();
     assert_eq!(list.status(), 200);
