@@ -153,7 +153,9 @@ pub async fn start(
     if let Err(e) = state.auth.prefetch().await {
         tracing::warn!(error = %e, "identity provider not reachable yet; will retry on first login");
     }
-    let addr = runtime::serve_http(settings.http.listen, router(state, readiness), shutdown).await?;
+    // Open live streams end when the gateway stops, not at the end of the grace period.
+    let app = router(state, readiness).layer(axum::Extension(handlers::stream::StreamShutdown(shutdown.token())));
+    let addr = runtime::serve_http(settings.http.listen, app, shutdown).await?;
     tracing::info!(%addr, "gateway listening");
     Ok(addr)
 }

@@ -477,7 +477,8 @@ async fn dev_login(State(state): State<AppState>, headers: HeaderMap, Form(form)
     let role: Role = match form.role.parse() {
         Ok(r) => r,
         Err(e) => {
-            return Problem::invalid_field("role", format!("未知的角色 {:?}", form.role), e.to_string()).into_response();
+            return Problem::invalid_field("role", format!("未知的角色 {:?}", form.role), e.to_string())
+                .into_response();
         }
     };
     let ttl = state.sessions.ttl();

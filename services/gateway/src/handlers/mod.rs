@@ -16,8 +16,8 @@ pub mod notifications;
 pub mod plans;
 pub mod problems;
 pub mod registry;
-pub mod stream;
 pub mod results;
+pub mod stream;
 pub mod supervision;
 pub mod tasks;
 

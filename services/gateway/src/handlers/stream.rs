@@ -26,20 +26,20 @@
 //! event's `id`, `type`, `subject`, `time` and `data`. The stream opens with `event: ready`, sends a comment
 //! every 15 s, and ends with `event: closing` when the gateway stops or the client reads too slowly: at most
 //! [`BUFFER`] events wait for one client, after which it is dropped (it reconnects and reads the current state
-//! through the API). Nothing is replayed: `Last-Event-ID` is not honoured. The subscriptions end with the
-//! connection.
+//! through the API), and when the caller's token expires (a stream never outlives its credential). Nothing is
+//! replayed: `Last-Event-ID` is not honoured. The subscriptions end with the connection.
 
 use std::{
     collections::{HashSet, VecDeque},
     convert::Infallible,
-    time::Duration,
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use async_nats::Message;
 use axum::{
     Extension, Router,
     extract::State,
-    http::{HeaderName, HeaderValue, StatusCode, Uri},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri},
     response::{
         IntoResponse,
         sse::{Event, KeepAlive, Sse},
@@ -54,11 +54,12 @@ use bangban_contracts::{
     subjects::{EventSubject, office_filter, unit_task_filter},
 };
 use bangban_platform::{
-    auth::{Principal, Role},
+    auth::{Principal, Role, bearer_token},
     problem::{FieldError, Problem},
     rpc,
     shutdown::CancellationToken,
 };
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use futures::{Stream, StreamExt, stream};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -315,18 +316,18 @@ pub(crate) fn admits(principal: &Principal, t: EventType, subject: &EventSubject
             })
         }),
         Action::ReadCalendar => allowed(Resource::CityWide),
-        Action::ReadTask => task(
-            text(data, "specialist_id").unwrap_or_default(),
-            text(data, "applicant_id").unwrap_or_default(),
-        ),
+        Action::ReadTask => {
+            task(text(data, "specialist_id").unwrap_or_default(), text(data, "applicant_id").unwrap_or_default())
+        }
         // A notice is read like its task, reached through the offices and the unit (as the supervision routes do).
         Action::ReadSupervision => task("", ""),
         Action::ReadProblems => forced().is_some_and(|(o, u)| {
             o.is_none_or(|o| office == Some(o.as_str()) || text(data, "unit_office") == Some(o.as_str()))
                 && u.is_none_or(|u| text(data, "unit_code") == Some(u.as_str()))
         }),
-        Action::ReadMeetings | Action::ReadAppeals => forced()
-            .is_some_and(|(o, _)| o.is_none_or(|o| office == Some(o.as_str()))),
+        Action::ReadMeetings | Action::ReadAppeals => {
+            forced().is_some_and(|(o, _)| o.is_none_or(|o| office == Some(o.as_str())))
+        }
         Action::ReadMessages => scope_messages(principal, None).is_ok_and(|o| o.is_none_or(|o| subject.office() == o)),
         Action::ReadEvaluations => serde_json::from_value::<EvaluationSubmitted>(data.clone())
             .is_ok_and(|e| sees_evaluation(principal, &e.evaluation)),
@@ -546,6 +547,8 @@ pub(crate) enum End {
     TooSlow,
     /// The gateway is stopping.
     Shutdown,
+    /// The caller's token expired.
+    Expired,
     /// The bus connection was closed.
     BusClosed,
 }
@@ -566,18 +569,43 @@ impl Drop for OpenStream {
     }
 }
 
+/// When the caller's token expires: its `exp`, read from the bearer token the [`Principal`] extractor has just
+/// verified (`None` when there is none to read).
+fn token_expiry(headers: &HeaderMap) -> Option<Instant> {
+    let token = bearer_token(headers).ok()??;
+    let claims = URL_SAFE_NO_PAD.decode(token.split('.').nth(1)?).ok()?;
+    let exp = serde_json::from_slice::<Value>(&claims).ok()?.get("exp")?.as_i64()?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
+    Some(Instant::now() + Duration::from_secs(exp.saturating_sub(now).max(0) as u64))
+}
+
 /// Moves the events `filter` admits from `messages` to `tx` until the client goes, falls [`BUFFER`] events
-/// behind, the gateway stops or the bus closes. The subscriptions end with `messages`, dropped on return.
-async fn forward<S>(mut filter: Filter, mut messages: S, tx: mpsc::Sender<Event>, stop: CancellationToken) -> End
+/// behind, the gateway stops, the token `expires` or the bus closes. The subscriptions end with `messages`,
+/// dropped on return.
+async fn forward<S>(
+    mut filter: Filter,
+    mut messages: S,
+    tx: mpsc::Sender<Event>,
+    stop: CancellationToken,
+    expires: Option<Instant>,
+) -> End
 where
     S: Stream<Item = Message> + Unpin,
 {
     let _open = OpenStream::new();
+    let expired = async {
+        match expires {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(expired);
     let end = loop {
         let msg = tokio::select! {
             biased;
             _ = tx.closed() => break End::ClientGone,
             _ = stop.cancelled() => break End::Shutdown,
+            _ = &mut expired => break End::Expired,
             msg = messages.next() => match msg {
                 Some(msg) => msg,
                 None => break End::BusClosed,
@@ -596,7 +624,7 @@ where
             tracing::warn!(role = %filter.principal.role, "stream: the client fell {BUFFER} events behind; dropped");
         }
         End::BusClosed => tracing::warn!("stream: the bus connection closed"),
-        End::ClientGone | End::Shutdown => tracing::debug!(?end, "stream: ended"),
+        End::ClientGone | End::Shutdown | End::Expired => tracing::debug!(?end, "stream: ended"),
     }
     end
 }
@@ -610,6 +638,11 @@ fn closing(end: End) -> Option<Event> {
             format!("the client fell more than {BUFFER} events behind and was dropped; reconnect and reload"),
         ),
         End::Shutdown => ("shutdown", "网关正在停止，请重新连接".into(), "the gateway is stopping; reconnect".into()),
+        End::Expired => (
+            "token_expired",
+            "身份令牌已过期，请重新登录后连接".into(),
+            "the token expired; sign in and reconnect".into(),
+        ),
         End::BusClosed => ("unavailable", "消息总线连接已关闭，请重新连接".into(), "the bus closed; reconnect".into()),
         End::ClientGone => return None,
     };
@@ -626,8 +659,8 @@ fn closing(end: End) -> Option<Event> {
 /// `types` narrows the stream (an unknown name is 400). Each message is `event: <aggregate>.<event>`,
 /// `id: <ce-id>`, `data: {"id", "type", "subject", "time", "data"}`; the stream opens with `event: ready`
 /// (data: the event names it may carry), sends a `: keep-alive` comment every 15 s, and ends with
-/// `event: closing` (data: `reason`) when the gateway stops or the client falls 256 events behind. Events are
-/// not replayed on reconnection: read the current state through the API.
+/// `event: closing` (data: `reason`) when the gateway stops, the token expires or the client falls 256 events
+/// behind. Events are not replayed on reconnection: read the current state through the API.
 #[utoipa::path(
     get, path = "/api/v1/stream", tag = "stream",
     params(StreamQuery),
@@ -659,11 +692,13 @@ pub async fn stream_events(
     shutdown: Option<Extension<StreamShutdown>>,
     principal: Principal,
     uri: Uri,
+    headers: HeaderMap,
     ApiQuery(query): ApiQuery<StreamQuery>,
 ) -> Result<impl IntoResponse, Problem> {
     let requested = requested_types(query.types.as_deref(), uri.path())?;
     let scope = Scope::of(&principal, requested.as_deref())?;
-    let unavailable = || Problem::unavailable("消息总线暂不可用，请稍后重试", "the bus is unavailable; try again later");
+    let unavailable =
+        || Problem::unavailable("消息总线暂不可用，请稍后重试", "the bus is unavailable; try again later");
     let mut subscriptions = Vec::new();
     for subject in scope.subjects() {
         let subscriber = state.client.subscribe(subject.clone()).await.map_err(|e| {
@@ -687,7 +722,8 @@ pub async fn stream_events(
     let stop = shutdown.map(|Extension(s)| s.0).unwrap_or_default();
     let filter = Filter { state, principal, scope, cases, recent: RecentIds::default() };
     let (tx, rx) = mpsc::channel(BUFFER);
-    let forwarder = tokio::spawn(forward(filter, stream::select_all(subscriptions), tx, stop));
+    let expires = token_expiry(&headers);
+    let forwarder = tokio::spawn(forward(filter, stream::select_all(subscriptions), tx, stop, expires));
     let events = stream::unfold((rx, Some(forwarder)), |(mut rx, forwarder)| async move {
         if let Some(event) = rx.recv().await {
             return Some((event, (rx, forwarder)));
@@ -848,7 +884,8 @@ mod tests {
     fn case_level_events_need_the_case_and_officers_never_see_them() {
         let t = EventType::CASE_ACCEPTED;
         let subject = on(t, "371625", None);
-        let data = json!({"case_id": Uuid::now_v7(), "office": "371625", "applicant_id": APPLICANT, "specialist_id": "s-1"});
+        let data =
+            json!({"case_id": Uuid::now_v7(), "office": "371625", "applicant_id": APPLICANT, "specialist_id": "s-1"});
         assert!(admits(&who(Role::Agent, "371625"), t, &subject, &data));
         assert!(admits(&who(Role::OfficeAdmin, "371600"), t, &subject, &data));
         assert!(!admits(&who(Role::Agent, "371621"), t, &subject, &data));
@@ -858,7 +895,8 @@ mod tests {
 
     #[test]
     fn staff_only_events_follow_the_list_scopes() {
-        let problem = json!({"office": "371600", "unit_office": "371625", "unit_code": "371625-XZSP", "case_id": Uuid::now_v7()});
+        let problem =
+            json!({"office": "371600", "unit_office": "371625", "unit_code": "371625-XZSP", "case_id": Uuid::now_v7()});
         let t = EventType::PROBLEM_RECORDED;
         let subject = on(t, "371600", None);
         assert!(admits(&who(Role::Assistant, "371625"), t, &subject, &problem), "the unit's county");
@@ -933,7 +971,8 @@ mod tests {
         let op = &doc["paths"]["/api/v1/stream"]["get"];
         let ok = &op["responses"]["200"]["content"]["text/event-stream"];
         assert!(ok["example"].as_str().is_some_and(|e| e.starts_with("event: ready")), "{op}");
-        let params: Vec<&str> = op["parameters"].as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
+        let params: Vec<&str> =
+            op["parameters"].as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
         assert_eq!(params, ["types"]);
         assert_eq!(op["parameters"][0]["in"], "query");
         for status in ["400", "401", "403"] {
@@ -979,7 +1018,7 @@ mod tests {
         let (_nats, state, filter, subscriber) = setup(who(Role::OfficeAdmin, "371625")).await;
         // A client that reads.
         let (tx, mut rx) = mpsc::channel(BUFFER);
-        let forwarder = tokio::spawn(forward(filter, subscriber, tx, CancellationToken::new()));
+        let forwarder = tokio::spawn(forward(filter, subscriber, tx, CancellationToken::new(), None));
         publish(&state.client, 3).await;
         for _ in 0..3 {
             let event = tokio::time::timeout(WAIT, rx.recv()).await.expect("in time").expect("an event");
@@ -994,12 +1033,34 @@ mod tests {
         // A client that never reads is dropped once BUFFER events wait for it.
         let (_nats, state, filter, subscriber) = setup(who(Role::OfficeAdmin, "371600")).await;
         let (tx, rx) = mpsc::channel(BUFFER);
-        let forwarder = tokio::spawn(forward(filter, subscriber, tx, CancellationToken::new()));
+        let forwarder = tokio::spawn(forward(filter, subscriber, tx, CancellationToken::new(), None));
         publish(&state.client, BUFFER + 1).await;
         let end = tokio::time::timeout(WAIT, forwarder).await.expect("dropped").unwrap();
         assert_eq!(end, End::TooSlow);
         assert_eq!(rx.len(), BUFFER, "no more than BUFFER events held");
         assert!(closing(End::TooSlow).is_some() && closing(End::ClientGone).is_none());
+
+        // A stream never outlives its token.
+        let (_nats, _, filter, subscriber) = setup(who(Role::OfficeAdmin, "371600")).await;
+        let (tx, _rx) = mpsc::channel(BUFFER);
+        let expires = Some(Instant::now() + Duration::from_millis(50));
+        let end = tokio::time::timeout(WAIT, forward(filter, subscriber, tx, CancellationToken::new(), expires)).await;
+        assert_eq!(end.expect("ended at expiry"), End::Expired);
+    }
+
+    #[test]
+    fn the_token_s_expiry_is_read_from_the_verified_bearer() {
+        let auth = bangban_platform::auth::Authenticator::from_settings(&bangban_platform::Settings {
+            data_dir: std::env::temp_dir().join(format!("bangban-gateway-stream-{}", Uuid::now_v7())),
+            ..Default::default()
+        })
+        .expect("auth");
+        let token = auth.issue("u", Role::Supervisor, "371600", None, None, Duration::from_secs(600)).unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let left = token_expiry(&headers).expect("an expiry") - Instant::now();
+        assert!(left > Duration::from_secs(590) && left <= Duration::from_secs(600), "{left:?}");
+        assert!(token_expiry(&HeaderMap::new()).is_none());
     }
 
     #[tokio::test]
@@ -1072,10 +1133,8 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move { axum::serve(listener, app).await });
-        let token = state
-            .auth
-            .issue("sup", Role::Supervisor, "371600", None, None, Duration::from_secs(60))
-            .expect("token");
+        let token =
+            state.auth.issue("sup", Role::Supervisor, "371600", None, None, Duration::from_secs(60)).expect("token");
         let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
         let request = format!(
             "GET /api/v1/stream HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\nconnection: close\r\n\r\n"
