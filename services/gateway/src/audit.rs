@@ -81,6 +81,7 @@ pub struct AuditRecord {
 /// The audit log over JetStream. Cheap to clone.
 #[derive(Clone)]
 pub struct AuditLog {
+    client: async_nats::Client,
     js: jetstream::Context,
     stream: std::sync::Arc<OnceCell<()>>,
     retention: Duration,
@@ -94,7 +95,8 @@ impl AuditLog {
     /// An audit log keeping records `retention_days`.
     pub fn new(client: async_nats::Client, retention_days: u32) -> Self {
         Self {
-            js: jetstream::new(client),
+            js: jetstream::new(client.clone()),
+            client,
             stream: Default::default(),
             retention: Duration::from_secs(u64::from(retention_days) * 86_400),
         }
@@ -143,13 +145,19 @@ impl AuditLog {
         Ok(())
     }
 
-    /// Stores a record; on failure retries in the background for about ten minutes.
+    /// Stores a record; on failure retries in the background for about twelve minutes.
     pub async fn record(&self, record: AuditRecord) {
         let office = record.actor.as_ref().map_or("anonymous", |a| a.office.as_str()).to_string();
         let role = record.actor.as_ref().map_or("anonymous", |a| a.role.as_str()).to_string();
         let subject = format!("{SUBJECT_PREFIX}.{office}.{role}");
         let Ok(payload) = serde_json::to_vec(&record) else { return };
-        if self.publish_once(&subject, &record, &payload).await.is_ok() {
+        // The answer waits for the record at most 2 s, and not at all while the bus is unreachable: then the
+        // record is kept in memory and stored when the bus is back.
+        if bangban_platform::bus::is_connected(&self.client)
+            && tokio::time::timeout(Duration::from_secs(2), self.publish_once(&subject, &record, &payload))
+                .await
+                .is_ok_and(|r| r.is_ok())
+        {
             return;
         }
         metrics::counter!("bangban_gateway_audit_failures_total").increment(1);
