@@ -1,10 +1,14 @@
 //! The gateway (网关): the HTTP API, authentication and authorization, and the web console's entry.
 //! It owns no tables: commands and queries go to the services over the bus.
 
+pub mod audit;
 pub mod authz;
+pub mod console;
 pub mod extract;
 pub mod handlers;
 pub mod openapi;
+pub mod security;
+pub mod session;
 mod telemetry;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -31,6 +35,12 @@ pub struct AppState {
     pub auth: Authenticator,
     pub request_timeout: Duration,
     pub settings: Arc<Settings>,
+    /// Console sessions (会话).
+    pub sessions: session::Sessions,
+    /// Rate limits of login and the public endpoints.
+    pub limiter: security::RateLimiter,
+    /// The audit log of writes.
+    pub audit: audit::AuditLog,
 }
 
 impl FromRef<AppState> for Authenticator {
@@ -74,6 +84,10 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
         .merge(handlers::monitoring::routes())
         .merge(handlers::notifications::routes())
         .merge(handlers::evaluations::routes())
+        .merge(handlers::stream::routes())
+        .merge(session::routes())
+        .merge(console::routes())
+        .merge(audit::routes())
         .route("/api/v1/cases", axum::routing::post(handlers::cases::create_case).get(handlers::cases::list_cases))
         .route("/api/v1/cases/{id}/terminate", axum::routing::post(handlers::cases::terminate_case))
         .route("/api/v1/cases/{id}/specialist", axum::routing::post(handlers::cases::change_specialist))
@@ -93,8 +107,10 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(openapi::docs))
         .route("/", get(openapi::index))
+        .route_layer(middleware::from_fn_with_state(state.clone(), audit::audit))
         .route_layer(middleware::from_fn(telemetry::trace_request))
-        .with_state(state);
+        .layer(middleware::from_fn_with_state(state.clone(), session::session_auth))
+        .with_state(state.clone());
     api.merge(health::router(readiness))
         .merge(bangban_platform::metrics::router())
         .fallback(not_found)
@@ -104,6 +120,8 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
             next.run(req)
         }))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), security::rate_limit))
+        .layer(middleware::from_fn_with_state(state, security::headers))
         .layer(middleware::from_fn(telemetry::count_request))
 }
 
@@ -111,7 +129,17 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
 pub fn state(settings: &Settings, client: async_nats::Client) -> anyhow::Result<AppState> {
     runtime::install_crypto_provider();
     let auth = Authenticator::from_settings(settings)?;
-    Ok(AppState { client, auth, request_timeout: settings.nats.request_timeout, settings: Arc::new(settings.clone()) })
+    let sessions = session::Sessions::new(client.clone(), Duration::from_secs(settings.web.session_ttl_secs.max(60)));
+    let audit = audit::AuditLog::new(client.clone(), settings.web.audit_retention_days());
+    Ok(AppState {
+        client,
+        auth,
+        request_timeout: settings.nats.request_timeout,
+        settings: Arc::new(settings.clone()),
+        sessions,
+        limiter: Default::default(),
+        audit,
+    })
 }
 
 /// Starts the gateway on `http.listen`; returns the bound address (port 0 picks a free one).
@@ -125,7 +153,9 @@ pub async fn start(
     if let Err(e) = state.auth.prefetch().await {
         tracing::warn!(error = %e, "identity provider not reachable yet; will retry on first login");
     }
-    let addr = runtime::serve_http(settings.http.listen, router(state, readiness), shutdown).await?;
+    // Open live streams end when the gateway stops, not at the end of the grace period.
+    let app = router(state, readiness).layer(axum::Extension(handlers::stream::StreamShutdown(shutdown.token())));
+    let addr = runtime::serve_http(settings.http.listen, app, shutdown).await?;
     tracing::info!(%addr, "gateway listening");
     Ok(addr)
 }

@@ -70,6 +70,9 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::handlers::dossier::Api::openapi());
     doc.merge(crate::handlers::supervision::Api::openapi());
     doc.merge(crate::handlers::problems::Api::openapi());
+    doc.merge(crate::handlers::stream::Api::openapi());
+    doc.merge(crate::session::Api::openapi());
+    doc.merge(crate::audit::Api::openapi());
     doc.merge(<crate::handlers::meetings::Api as utoipa::OpenApi>::openapi());
     doc.merge(crate::handlers::monitoring::Api::openapi());
     doc.merge(crate::handlers::notifications::Api::openapi());

@@ -34,6 +34,8 @@ pub struct Settings {
     pub notification: crate::notification_settings::NotificationSettings,
     /// `BANGBAN__EVALUATION__…`.
     pub evaluation: crate::evaluation_settings::EvaluationSettings,
+    /// The console: sessions, OIDC login, rate limits, audit (`BANGBAN__WEB__…`).
+    pub web: crate::web_settings::WebSettings,
     /// The platform clock (`BANGBAN__CLOCK__…`): a rehearsal clock for development, never in production.
     pub clock: ClockSettings,
 }
@@ -182,6 +184,7 @@ impl Default for Settings {
             deadline: Default::default(),
             notification: Default::default(),
             evaluation: Default::default(),
+            web: Default::default(),
             clock: ClockSettings::default(),
         }
     }

@@ -20,6 +20,7 @@ pub mod problem;
 pub mod rpc;
 pub mod runtime;
 pub mod shutdown;
+pub mod web_settings;
 pub mod webhook;
 
 pub use bangban_contracts::clock;

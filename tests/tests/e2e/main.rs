@@ -17,4 +17,6 @@ mod planning;
 mod registry;
 mod results;
 mod routing;
+mod stream;
 mod support;
+mod web;

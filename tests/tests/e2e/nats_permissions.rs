@@ -316,6 +316,32 @@ fn service_jetstream() -> Vec<String> {
     out
 }
 
+/// What the gateway needs of JetStream: its own two streams — the audit log (append, read with ordered
+/// consumers) and the sessions (write, read the last message of a subject, purge one subject at logout) —
+/// and nothing of the event streams.
+fn gateway_jetstream() -> Vec<String> {
+    let mut out = vec!["$JS.API.INFO".to_string()];
+    for stream in [bangban_gateway::audit::STREAM, bangban_gateway::session::STREAM] {
+        for op in ["INFO", "CREATE", "UPDATE"] {
+            out.push(format!("$JS.API.STREAM.{op}.{stream}"));
+        }
+    }
+    let audit = bangban_gateway::audit::STREAM;
+    let sessions = bangban_gateway::session::STREAM;
+    out.extend([
+        format!("$JS.API.CONSUMER.CREATE.{audit}"),
+        format!("$JS.API.CONSUMER.CREATE.{audit}.>"),
+        format!("$JS.API.CONSUMER.INFO.{audit}.*"),
+        format!("$JS.API.CONSUMER.DELETE.{audit}.*"),
+        format!("$JS.API.CONSUMER.MSG.NEXT.{audit}.*"),
+        format!("$JS.API.STREAM.MSG.GET.{sessions}"),
+        format!("$JS.API.STREAM.PURGE.{sessions}"),
+        format!("{}.>", bangban_gateway::audit::SUBJECT_PREFIX),
+        format!("{}.>", bangban_gateway::session::SUBJECT_PREFIX),
+    ]);
+    out
+}
+
 fn event_subjects(events: &[EventType]) -> Vec<String> {
     events.iter().map(EventType::filter_all_offices).collect()
 }
@@ -344,22 +370,28 @@ fn describe_events(events: &[EventType]) -> String {
 
 fn platform_users() -> Vec<User> {
     let mut users: Vec<User> = OWNERS.iter().map(|(service, events)| service_user(service, events)).collect();
+    let mut gateway = vec!["bb.svc.>".to_string(), "$SRV.>".to_string()];
+    gateway.extend(gateway_jetstream());
     users.push(User {
         name: "gateway".into(),
-        note: "the HTTP gateway: calls services, publishes no events, uses no JetStream".into(),
-        publish: Some(vec!["bb.svc.>".into(), "$SRV.>".into()]),
-        subscribe: vec!["_INBOX.>".into()],
+        note:
+            "the HTTP gateway: calls services, publishes no events; its JetStream is the audit log and the sessions; \
+               reads the live events for /api/v1/stream"
+                .into(),
+        publish: Some(gateway),
+        subscribe: vec!["_INBOX.>".into(), "bb.evt.>".into()],
         allow_responses: false,
     });
     let all: Vec<EventType> = OWNERS.iter().flat_map(|(_, events)| events.iter().copied()).collect();
     let mut publish = event_subjects(&all);
     publish.extend(service_jetstream());
+    publish.extend(gateway_jetstream().into_iter().filter(|s| s != "$JS.API.INFO"));
     publish.push("$SRV.>".into());
     users.push(User {
         name: "bangban".into(),
         note: "`bangban serve`: every service in one process and one connection, so the union of theirs".into(),
         publish: Some(publish),
-        subscribe: vec!["bb.svc.>".into(), "$SRV.>".into(), "_INBOX.>".into()],
+        subscribe: vec!["bb.svc.>".into(), "$SRV.>".into(), "_INBOX.>".into(), "bb.evt.>".into()],
         allow_responses: true,
     });
     users.push(User {
@@ -1173,11 +1205,39 @@ async fn services_publish_only_their_own_events() {
     // Unregistered subjects and the tenants' delivery subjects are nobody's.
     intake.publish_refused(&format!("bb.evt.{office}.case.invented")).await;
     intake.publish_refused(&format!("{DELIVERY_PREFIX}.office-{BOXING}.S.x")).await;
-    // The gateway publishes no events and uses no JetStream.
+    // The gateway publishes no events and cannot reach the event streams through JetStream …
     let gateway = platform.session("gateway").await;
     gateway.publish_refused(&subject(EventType::CASE_ACCEPTED, office, None)).await;
     gateway.refused(&format!("$JS.API.STREAM.INFO.{EVENTS_STREAM}"), gateway.js().get_stream(EVENTS_STREAM)).await;
     assert_eq!(platform.events_stored().await, stored, "no refused event was stored");
+    // … but keeps its audit log and its sessions, and hears the live events (for /api/v1/stream).
+    let audit = bangban_gateway::audit::AuditLog::new(gateway.client.clone(), 400);
+    audit.ensure().await.expect("the gateway creates its audit log");
+    let store = bangban_gateway::session::Sessions::new(gateway.client.clone(), Duration::from_secs(600));
+    let record = bangban_gateway::session::SessionRecord {
+        token: "t".into(),
+        csrf: "c".into(),
+        sub: "s".into(),
+        role: bangban_platform::auth::Role::Assistant,
+        office: office.into(),
+        unit: None,
+        applicant: None,
+        via: "dev".into(),
+        created_at: 0,
+        expires_at: i64::MAX / 2,
+        token_expires_at: i64::MAX / 2,
+        refresh_token: None,
+    };
+    let id = store.create(&record).await.expect("the gateway writes a session");
+    assert_eq!(store.load(&id).await.expect("and reads it").map(|r| r.sub), Some("s".into()));
+    store.delete(&id).await.expect("and ends it");
+    assert!(store.load(&id).await.unwrap().is_none());
+    let mut live = gateway.client.subscribe(format!("bb.evt.{office}.>")).await.expect("subscribe");
+    gateway.client.flush().await.unwrap();
+    let heard = subject(EventType::CASE_ACCEPTED, office, None);
+    intake.publish_event(&heard, &event(EventType::CASE_ACCEPTED, "intake", "live-1")).await.expect("publish");
+    let msg = tokio::time::timeout(Duration::from_secs(5), live.next()).await.expect("heard").expect("message");
+    assert_eq!(msg.subject.as_str(), heard);
 
     // What the platform's own code needs works with these permissions: a durable consumer with acks and
     // a dead letter …

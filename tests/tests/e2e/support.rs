@@ -121,6 +121,11 @@ impl TestApp {
         Self::start(Optional::default(), |_| {}).await
     }
 
+    /// The platform with its settings adjusted by `adjust` (e.g. the web section, OIDC login).
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        Self::start(Optional::default(), adjust).await
+    }
+
     /// The platform with notification too, sending to a [`MockSms`] ([`TestApp::sms`]), with
     /// [`notification_settings`].
     pub async fn spawn_with_notification() -> TestApp {
@@ -152,11 +157,11 @@ impl TestApp {
         let sms = if with_notification {
             let sms = MockSms::start(SMS_WEBHOOK_SECRET, &shutdown).await;
             notification_settings(&mut settings, &sms.url);
-            adjust(&mut settings);
             Some(sms)
         } else {
             None
         };
+        adjust(&mut settings);
         let client = bus::connect(&settings.nats, "e2e").await.expect("connect");
         bus::ensure_streams(&jetstream::new(client.clone())).await.expect("streams");
         let running = bangban_intake::start(&settings, client.clone(), &shutdown).await.expect("intake");

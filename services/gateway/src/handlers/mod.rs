@@ -17,6 +17,7 @@ pub mod plans;
 pub mod problems;
 pub mod registry;
 pub mod results;
+pub mod stream;
 pub mod supervision;
 pub mod tasks;
 

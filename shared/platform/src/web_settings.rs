@@ -1,0 +1,60 @@
+//! Settings of the gateway's browser side (`BANGBAN__WEB__…`): sessions and their cookies, the OIDC
+//! authorization-code login, rate limits and the audit log (审计日志).
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Sessions, login, rate limits and audit (`BANGBAN__WEB__…`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct WebSettings {
+    /// How long a console session (会话) lasts after login, in seconds (8 hours: a working day).
+    pub session_ttl_secs: u64,
+    /// Session and login cookies carry `Secure` (sent over HTTPS only; browsers also accept them from
+    /// `http://localhost` and `http://127.0.0.1`). Turn off only for a plain-HTTP test host by name.
+    pub secure_cookies: bool,
+    /// OIDC client id of the console (authorization-code flow with PKCE); unset: no OIDC login offered.
+    pub oidc_client_id: Option<String>,
+    /// OIDC client secret, when the issuer requires a confidential client (`client_secret_post`).
+    pub oidc_client_secret: Option<SecretString>,
+    /// The redirect URI registered with the issuer; unset: `<http.public_url>/auth/callback`.
+    pub oidc_redirect_url: Option<String>,
+    /// Scopes asked for (space-separated); `openid` is always included.
+    pub oidc_scopes: String,
+    /// Login attempts allowed per client address per minute (登录限流).
+    pub login_per_minute: u32,
+    /// Requests per client address per minute to the token-less public endpoints (provider hooks,
+    /// evaluation by one-time code).
+    pub public_per_minute: u32,
+    /// Take the client address from the first `X-Forwarded-For` entry (behind the cluster's ingress).
+    pub trust_forwarded_for: bool,
+    /// Days the audit log keeps a record (at least 180).
+    pub audit_retention_days: u32,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            session_ttl_secs: 8 * 3600,
+            secure_cookies: true,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_redirect_url: None,
+            oidc_scopes: "openid profile".into(),
+            login_per_minute: 10,
+            public_per_minute: 60,
+            trust_forwarded_for: false,
+            audit_retention_days: 400,
+        }
+    }
+}
+
+impl WebSettings {
+    /// The shortest retention the audit log may be configured with (days).
+    pub const MIN_AUDIT_RETENTION_DAYS: u32 = 180;
+
+    /// The retention in effect: the configured days, never below [`Self::MIN_AUDIT_RETENTION_DAYS`].
+    pub fn audit_retention_days(&self) -> u32 {
+        self.audit_retention_days.max(Self::MIN_AUDIT_RETENTION_DAYS)
+    }
+}
