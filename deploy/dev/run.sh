@@ -168,7 +168,7 @@ probe() {
   for _ in $(seq 1200); do
     kill -0 "$bangban_pid" 2>/dev/null || exit 0
     if probe "${console}readyz"; then
-      printf '\n  Bangban is ready: %s   (API %sapi/v1, docs %sdocs; Ctrl-C stops)\n\n' \
+      printf '\n  Bangban is ready: %slogin   (web console: sign in with a demo identity; API %sapi/v1, docs %sdocs; Ctrl-C stops)\n\n' \
         "$console" "$console" "$console" >&2
       exit 0
     fi
