@@ -234,15 +234,12 @@ fn actor_of(principal: &Principal) -> AuditActor {
     }
 }
 
+/// The request's trace id: its span's, else the one it was sent with.
 fn trace_id(headers: &HeaderMap) -> Option<String> {
-    use opentelemetry::trace::TraceContextExt;
-    use tracing_opentelemetry::OpenTelemetrySpanExt;
-    let ctx = tracing::Span::current().context();
-    let id = ctx.span().span_context().trace_id();
-    if id != opentelemetry::trace::TraceId::INVALID {
-        return Some(id.to_string());
-    }
-    headers.get("traceparent").and_then(|v| v.to_str().ok()).and_then(|v| v.split('-').nth(1)).map(str::to_string)
+    bangban_telemetry::current_trace_id().or_else(|| {
+        let traceparent = headers.get("traceparent")?.to_str().ok()?;
+        bangban_telemetry::propagation::trace_id_of_traceparent(traceparent).map(str::to_string)
+    })
 }
 
 /// Records every write (a route layer: it knows the matched route).

@@ -135,7 +135,7 @@ pub fn random_token() -> String {
 }
 
 fn digest(value: &str) -> String {
-    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    bangban_platform::objects::sha256_hex(value.as_bytes())
 }
 
 /// Equality that takes the same time wherever the inputs differ.
@@ -605,8 +605,9 @@ fn login_failed(zh: &str, en: &str) -> Problem {
     Problem::new(StatusCode::BAD_REQUEST, "login-failed", "登录失败", "Login failed").with_detail(zh, en)
 }
 
-/// The claims of a JWT's payload, read without checking the signature.
-fn jwt_claims(token: &str) -> Option<serde_json::Value> {
+/// The claims of a JWT's payload, read without checking the signature (for a token already verified, or
+/// received directly from the issuer over TLS).
+pub(crate) fn jwt_claims(token: &str) -> Option<serde_json::Value> {
     let payload = token.split('.').nth(1)?;
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?).ok()
 }

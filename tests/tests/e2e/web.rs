@@ -56,6 +56,18 @@ fn cookie(session: &str) -> String {
     format!("bb_session={session}")
 }
 
+/// `GET /api/v1/session` with the session cookie.
+async fn session_of(app: &TestApp, http: &reqwest::Client, session: &str) -> Value {
+    http.get(app.url("/api/v1/session"))
+        .header(header::COOKIE, cookie(session))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn pages_and_answers_carry_the_security_headers_and_no_inline_script() {
     let app = TestApp::spawn().await;
@@ -126,15 +138,7 @@ async fn a_demo_login_gives_an_http_only_session_and_writes_need_its_csrf_token(
     assert_eq!(res.status(), 422);
     assert!(set_cookie(&res, "bb_session").is_none());
 
-    let me: Value = http
-        .get(app.url("/api/v1/session"))
-        .header(header::COOKIE, cookie(&session))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = session_of(&app, &http, &session).await;
     assert_eq!(me["sub"], "staff-371600-assistant-1");
     assert_eq!(me["via"], "dev");
     let csrf = me["csrf_token"].as_str().expect("csrf token").to_string();
@@ -279,15 +283,7 @@ async fn every_write_is_audited_append_only_and_only_supervisors_read_it() {
     county_case["office"] = json!("371625");
     assert_eq!(app.post_case(&county_staff, &county_case).await.status(), 201);
     let session = dev_login(&app, "staff-371600-agent-1", "agent", "371600").await;
-    let me: Value = http
-        .get(app.url("/api/v1/session"))
-        .header(header::COOKIE, cookie(&session))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = session_of(&app, &http, &session).await;
     let res = http
         .post(app.url("/api/v1/cases"))
         .header(header::COOKIE, cookie(&session))
@@ -491,35 +487,7 @@ async fn start_issuer() -> (Arc<Issuer>, String) {
 }
 
 fn query_of(location: &str) -> HashMap<String, String> {
-    let query = location.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    url_pairs(query)
-}
-
-fn url_pairs(query: &str) -> HashMap<String, String> {
-    query.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_string(), percent_decode(v))).collect()
-}
-
-fn percent_decode(v: &str) -> String {
-    let bytes = v.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                out.push(u8::from_str_radix(&v[i + 1..i + 3], 16).unwrap());
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap()
+    reqwest::Url::parse(location).unwrap().query_pairs().into_owned().collect()
 }
 
 /// Starts a login at the gateway and signs in at the issuer: the callback URL's query and the login cookie.
@@ -595,15 +563,7 @@ async fn oidc_login_runs_the_authorization_code_flow_with_pkce_and_refreshes() {
     let grant = issuer.grants.lock().unwrap().last().cloned().unwrap();
     assert_eq!(grant["grant_type"], "authorization_code");
     assert_eq!(grant["code_verifier"].len(), 43);
-    let me: Value = http
-        .get(app.url("/api/v1/session"))
-        .header(header::COOKIE, cookie(&session))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = session_of(&app, &http, &session).await;
     assert_eq!(
         (me["sub"].as_str(), me["via"].as_str(), me["office"].as_str()),
         (Some("oidc-user-7"), Some("oidc"), Some("371600"))

@@ -59,7 +59,6 @@ use bangban_platform::{
     rpc,
     shutdown::CancellationToken,
 };
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use futures::{Stream, StreamExt, stream};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -573,8 +572,7 @@ impl Drop for OpenStream {
 /// verified (`None` when there is none to read).
 fn token_expiry(headers: &HeaderMap) -> Option<Instant> {
     let token = bearer_token(headers).ok()??;
-    let claims = URL_SAFE_NO_PAD.decode(token.split('.').nth(1)?).ok()?;
-    let exp = serde_json::from_slice::<Value>(&claims).ok()?.get("exp")?.as_i64()?;
+    let exp = crate::session::jwt_claims(token)?.get("exp")?.as_i64()?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
     Some(Instant::now() + Duration::from_secs(exp.saturating_sub(now).max(0) as u64))
 }
