@@ -1,9 +1,9 @@
 //! The web console (工作台): server-rendered pages (maud), zh-CN first with English beside it, a little
 //! JavaScript from `/static`, nothing from elsewhere (the Content-Security-Policy forbids it).
 
+pub mod pages;
 pub mod svg;
 
-use axum::{Extension, response::Redirect};
 use axum::{
     Router,
     extract::{Path, Query, State},
@@ -16,15 +16,15 @@ use bangban_contracts::{
     office::{CITY_OFFICE, OFFICES},
     routing::{self as routing_contract, ListUnits, UnitView},
 };
-use bangban_platform::{auth::Principal, config::AuthMode, rpc};
+use bangban_platform::{config::AuthMode, rpc};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
-use crate::{AppState, session::SessionContext};
+use crate::AppState;
 
 /// The routes of the console's public pages and assets.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/login", get(login_page)).route("/console", get(home)).route("/static/{name}", get(asset))
+    Router::new().route("/login", get(login_page)).route("/static/{name}", get(asset)).merge(pages::routes())
 }
 
 /// Embedded static files: (name, content type, body).
@@ -89,7 +89,7 @@ struct Identity {
     applicant: Option<String>,
 }
 
-fn role_label(role: &str) -> &'static str {
+pub(crate) fn role_label(role: &str) -> &'static str {
     match role {
         "applicant" => "申请人 Applicant",
         "assistant" => "帮办员 Assistant",
@@ -240,54 +240,6 @@ pub async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuer
             }
         },
     )
-}
-
-/// The console's start page (工作台首页): who is signed in, and the way out. Without a session it sends
-/// the browser to the login page.
-pub async fn home(principal: Option<Principal>, session: Option<Extension<SessionContext>>) -> Response {
-    let (Some(p), Some(Extension(session))) = (principal, session) else {
-        return Redirect::to("/login?return=/console").into_response();
-    };
-    let office = OFFICES.iter().find(|(c, _)| *c == p.office).map_or(p.office.as_str(), |(_, n)| n);
-    page(
-        "工作台 Console",
-        html! {
-            (top_bar(&p, &session.csrf))
-            main #main {
-                h1 { "工作台 " span.en { "Console" } }
-                section.card {
-                    p { "当前身份 " span.en { "Signed in as" } }
-                    dl {
-                        dt { "用户 User" } dd data-sub=(p.sub) { (p.sub) }
-                        dt { "角色 Role" } dd { (role_label(p.role.as_str())) }
-                        dt { "机构 Office" } dd { (office) " " (p.office) }
-                        @if let Some(u) = &p.unit { dt { "部门 Unit" } dd { (u) } }
-                    }
-                }
-                section.card {
-                    h2 { "可用功能 " span.en { "What is here" } }
-                    ul {
-                        li { a href="/docs" { "接口文档（全部功能均可通过接口使用） " span.en { "API documentation (every capability is in the API)" } } }
-                    }
-                }
-            }
-        },
-    )
-    .into_response()
-}
-
-/// The bar at the top of every signed-in page: the name of the platform, who is signed in, logout.
-pub fn top_bar(p: &Principal, csrf: &str) -> Markup {
-    html! {
-        header.top {
-            a href="/console" { strong { "帮办代办平台" } }
-            span.who { (p.sub) " · " (role_label(p.role.as_str())) }
-            form method="post" action="/auth/logout" {
-                input type="hidden" name=(crate::session::CSRF_FIELD) value=(csrf);
-                button type="submit" { "退出 " span.en { "Sign out" } }
-            }
-        }
-    }
 }
 
 /// Percent-encodes a query value.
