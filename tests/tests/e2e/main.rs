@@ -3,8 +3,10 @@
 
 mod acceptance;
 mod api;
+mod browser;
 mod bus;
 mod clock;
+mod console;
 mod consultations;
 mod deadline;
 mod directory;

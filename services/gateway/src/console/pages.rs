@@ -464,7 +464,9 @@ async fn case_page(
     let staff = is_staff_of_cases(ctx.p.role);
     let applicant = ctx.p.role == Role::Applicant;
     let c = &d.case;
-    let tasks: Vec<TaskView> = d.tasks.clone().unwrap_or_default();
+    let mut tasks: Vec<TaskView> = d.tasks.clone().unwrap_or_default();
+    // In plan order: by planned start, then code.
+    tasks.sort_by(|a, b| (a.planned_start, &a.code).cmp(&(b.planned_start, &b.code)));
     let clocks: HashMap<_, _> = d.clocks.iter().flatten().map(|c| (c.task_id, c)).collect();
     let mut rated: std::collections::HashSet<_> =
         d.evaluations.iter().flat_map(|p| &p.items).filter_map(|e| e.task_id).collect();
