@@ -32,8 +32,8 @@ lint: ## rustfmt check and clippy with warnings as errors
 fmt: ## Format the workspace
 	$(CARGO) fmt --all
 
-bench: ## Outbox relay, case acceptance, planning, routing, deadline and notification benchmarks against a local nats-server (bangban-e2e, benches "outbox", "intake", "planning", "routing", "deadline" and "notification")
-	bash deploy/dev/with-nats-server.sh $(CARGO) bench -p bangban-e2e --bench outbox --bench intake --bench planning --bench routing --bench deadline --bench notification $(ARGS)
+bench: ## Outbox relay, case acceptance, planning, routing, deadline, notification and case dossier benchmarks against a local nats-server (bangban-e2e, benches "outbox", "intake", "planning", "routing", "deadline", "notification" and "dossier")
+	bash deploy/dev/with-nats-server.sh $(CARGO) bench -p bangban-e2e --bench outbox --bench intake --bench planning --bench routing --bench deadline --bench notification --bench dossier $(ARGS)
 
 clean-data: ## Delete ./data (SQLite files and the NATS store of make run)
 	rm -rf ./data
