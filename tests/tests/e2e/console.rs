@@ -267,7 +267,8 @@ async fn a_case_goes_from_acceptance_to_rating_through_the_console() {
             .await;
     let (status, html) = page(&app, &http, &admin, "/console").await;
     assert_eq!(status, 200);
-    assert!(html.contains("监控看板") && html.matches("<svg").count() >= 4, "{html}");
+    assert!(html.contains("监控看板") && html.matches("<svg").count() >= 6, "{html}");
+    assert!(html.contains("Cases by category") && html.contains("一般工业"), "cases counted by category");
     // Without a session the console sends the browser to the login page.
     let res = http.get(app.url(&case_path)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);

@@ -846,6 +846,32 @@ async fn dashboard_page(state: &AppState, ctx: &Ctx, q: &HashMap<String, String>
     let s = || State(state.clone());
     let to = today();
     let from = to - Duration::days(365);
+    // Cases (案件) by category and by stage of the service: the total of each, counted by the ledger itself.
+    let count = |category: Option<ProjectCategory>, status: Option<CaseStatus>| {
+        let filter = ListCases { category, status, limit: Some(1), ..Default::default() };
+        let (state, p) = (state.clone(), ctx.p.clone());
+        async move { cases::list_cases(State(state), p, ApiQuery(filter)).await.map(|Json(page)| page.total) }
+    };
+    let by_category = futures::future::join_all(ProjectCategory::ALL.map(|c| count(Some(c), None)));
+    let statuses = [
+        CaseStatus::Accepted,
+        CaseStatus::Planned,
+        CaseStatus::InProgress,
+        CaseStatus::ResultsDelivered,
+        CaseStatus::Archived,
+    ];
+    let by_status = futures::future::join_all(statuses.map(|st| count(None, Some(st))));
+    let (by_category, by_status) = tokio::join!(by_category, by_status);
+    let cases_by_category: Vec<(String, f64)> = ProjectCategory::ALL
+        .iter()
+        .zip(&by_category)
+        .filter_map(|(c, n)| n.as_ref().ok().map(|n| (c.label_zh().to_string(), *n as f64)))
+        .collect();
+    let cases_by_status: Vec<(String, f64)> = statuses
+        .iter()
+        .zip(&by_status)
+        .filter_map(|(st, n)| n.as_ref().ok().map(|n| (case_status_label(*st).to_string(), *n as f64)))
+        .collect();
     let (mon, stats, notices, assessment) = tokio::join!(
         monitoring::monitoring(
             s(),
@@ -872,9 +898,13 @@ async fn dashboard_page(state: &AppState, ctx: &Ctx, q: &HashMap<String, String>
         h1 { "监控看板 " span.en { "Dashboard" } }
         p.muted { (from) " — " (to) }
         div.grid {
+            section.card.chart { h2 { "案件（按类别）" span.en { " Cases by category" } }
+                (PreEscaped(svg::bar_chart("案件 cases", &cases_by_category, "件"))) }
+            section.card.chart { h2 { "案件（按办理阶段）" span.en { " Cases by stage of the service" } }
+                (PreEscaped(svg::bar_chart("案件 cases", &cases_by_status, "件"))) }
             @match &mon {
                 Ok(Json(m)) => {
-                    section.card.chart { h2 { "在办事项（按阶段）" span.en { " Open items by stage" } }
+                    section.card.chart { h2 { "在办事项（按审批阶段）" span.en { " Open items by approval stage" } }
                         (PreEscaped(svg::bar_chart("在办事项 open items", &m.by_stage.iter().map(|f| (f.label.clone().unwrap_or_else(|| f.key.clone()), f.open as f64)).collect::<Vec<_>>(), "件"))) }
                     section.card.chart { h2 { "在办事项（按类别）" span.en { " Open items by category" } }
                         (PreEscaped(svg::bar_chart("在办事项 open items", &m.by_category.iter().map(|f| (f.label.clone().unwrap_or_else(|| f.key.clone()), f.open as f64)).collect::<Vec<_>>(), "件"))) }
@@ -891,7 +921,7 @@ async fn dashboard_page(state: &AppState, ctx: &Ctx, q: &HashMap<String, String>
             @match &stats {
                 Ok(Json(st)) => {
                     section.card.chart { h2 { "满意度（按类别）" span.en { " Satisfaction by category" } }
-                        (PreEscaped(svg::rate_chart("满意度 satisfaction", &st.by_category.iter().map(|r| (r.key.clone(), r.satisfaction_rate.map(|x| x * 100.0))).collect::<Vec<_>>()))) }
+                        (PreEscaped(svg::rate_chart("满意度 satisfaction", &st.by_category.iter().map(|r| (ProjectCategory::parse(&r.key).map_or_else(|| r.key.clone(), |c| c.label_zh().to_string()), r.satisfaction_rate.map(|x| x * 100.0))).collect::<Vec<_>>()))) }
                 }
                 Err(p) => { section.card { h2 { "满意度 Satisfaction" } (unavailable(p)) } }
             }
