@@ -19,14 +19,13 @@
 //! **Paths**, each read as the case's specialist (the dossier's own scoping: supervision and messages of the
 //! specialist's office, the ratings of their cases):
 //! - **gateway**: `GET /api/v1/cases/{id}/dossier` with reqwest over loopback and a development token: HTTP, JWT,
-//!   the 12 service calls the dossier makes (intake `case.get` ×5 — once to authorise, once in each of the plan,
-//!   schedule, tasks and clocks parts —, planning `plan.get` ×2, routing `case.tasks`, deadline `clock.case` and
-//!   `supervision.list`, notification `message.list`, evaluation `evaluation.list`), at most three one after
-//!   another, and the JSON of the whole dossier; the body is read, not parsed.
-//! - **direct, parallel**: the same 12 calls with `bangban_platform::rpc::call`, decoded into the same contract
-//!   types, in the dossier's shape: the case, then the seven parts at once (`tokio::join!`), each part's case
-//!   read before its own call.
-//! - **direct, sequential**: the same 12 calls one after another — the sum of the direct calls — each timed.
+//!   the 7 service calls the dossier makes (intake `case.get` once — it authorises, and the plan, tasks and clocks
+//!   parts are handed the case —, planning `plan.get` once — the schedule is the plan's —, routing `case.tasks`,
+//!   deadline `clock.case` and `supervision.list`, notification `message.list`, evaluation `evaluation.list`),
+//!   two one after another, and the JSON of the whole dossier; the body is read, not parsed.
+//! - **direct, parallel**: the same 7 calls with `bangban_platform::rpc::call`, decoded into the same contract
+//!   types, in the dossier's shape: the case, then the six parts at once (`tokio::join!`).
+//! - **direct, sequential**: the same 7 calls one after another — the sum of the direct calls — each timed.
 //!
 //! Each path makes `BENCH_READS` reads from `BENCH_CONCURRENCY` clients (each list entry in turn), after
 //! `BENCH_WARMUP` untimed reads per path; `BENCH_REPEAT` runs, the paths interleaved. Reported per path and
@@ -205,13 +204,10 @@ impl Op {
         format!("{service} {op}")
     }
 
-    /// How many times one dossier makes this call.
+    /// How many times one dossier makes this call (each once: the case is read once and handed to the parts
+    /// that need it; the schedule is the plan's).
     fn per_dossier(self) -> usize {
-        match self {
-            Op::CaseGet => 5,
-            Op::PlanGet => 2,
-            _ => 1,
-        }
+        1
     }
 }
 
@@ -317,35 +313,23 @@ impl Direct {
         self.call(Op::EvaluationList, &req).await
     }
 
-    /// The dossier's shape: the case (authorisation), then the seven parts at once, each part that reads the
-    /// case reading it first, as its own route does.
+    /// The dossier's shape: the case (authorisation), then the six parts at once; the plan part's schedule is
+    /// the plan's own.
     async fn parallel(&self) -> anyhow::Result<Parts> {
         let case = self.case().await?;
-        let (plan, schedule, tasks, clocks, supervision, messages, evaluations) = tokio::join!(
-            async {
-                self.case().await?;
-                self.plan().await
-            },
-            async {
-                self.case().await?;
-                Ok::<_, anyhow::Error>(self.plan().await?.schedule)
-            },
-            async {
-                self.case().await?;
-                self.tasks().await
-            },
-            async {
-                self.case().await?;
-                self.clocks().await
-            },
+        let (plan, tasks, clocks, supervision, messages, evaluations) = tokio::join!(
+            self.plan(),
+            self.tasks(),
+            self.clocks(),
             self.supervision(),
             self.messages(),
             self.evaluations(),
         );
+        let plan = plan?;
         Ok(Parts {
             case,
-            plan: plan?,
-            schedule: schedule?,
+            schedule: plan.schedule.clone(),
+            plan,
             tasks: tasks?,
             clocks: clocks?,
             supervision: supervision?,
@@ -354,16 +338,12 @@ impl Direct {
         })
     }
 
-    /// The same 12 calls one after another, each timed into `times`.
+    /// The same 7 calls one after another, each timed into `times`.
     async fn sequential(&self, times: &mut OpTimes) -> anyhow::Result<Parts> {
         let case = timed(times, Op::CaseGet, self.case()).await?;
-        timed(times, Op::CaseGet, self.case()).await?;
         let plan = timed(times, Op::PlanGet, self.plan()).await?;
-        timed(times, Op::CaseGet, self.case()).await?;
-        let schedule = timed(times, Op::PlanGet, self.plan()).await?.schedule;
-        timed(times, Op::CaseGet, self.case()).await?;
+        let schedule = plan.schedule.clone();
         let tasks = timed(times, Op::CaseTasks, self.tasks()).await?;
-        timed(times, Op::CaseGet, self.case()).await?;
         let clocks = timed(times, Op::ClockCase, self.clocks()).await?;
         let supervision = timed(times, Op::SupervisionList, self.supervision()).await?;
         let messages = timed(times, Op::MessageList, self.messages()).await?;

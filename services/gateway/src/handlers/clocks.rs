@@ -202,8 +202,18 @@ pub async fn case_clocks(
         state.request_timeout,
     )
     .await?;
+    Ok(Json(visible_clocks_of(&state, &principal, &case).await?))
+}
+
+/// The clocks of `case` that `principal` may see, for a principal whose role may read tasks (the dossier
+/// passes the case it has already read).
+pub(crate) async fn visible_clocks_of(
+    state: &AppState,
+    principal: &Principal,
+    case: &CaseView,
+) -> Result<Vec<ClockView>, Problem> {
     let clocks: Vec<ClockView> =
-        call(&state, ops::CLOCK_CASE, &bangban_contracts::deadline::CaseClocks { case_id }).await?;
+        call(state, ops::CLOCK_CASE, &bangban_contracts::deadline::CaseClocks { case_id: case.id }).await?;
     let applicant = case.applicant.id.to_string();
     let applicants: Vec<String> = clocks.iter().map(|c| c.applicant_id.to_string()).collect();
     let resources: Vec<Resource<'_>> = clocks.iter().zip(&applicants).map(|(c, a)| clock_resource(c, a)).collect();
@@ -213,8 +223,8 @@ pub async fn case_clocks(
         specialist: &case.specialist_id,
         units: &case.units,
     };
-    let visible = visible_case_tasks(&principal, case_resource, &resources)?;
-    Ok(Json(clocks.into_iter().zip(visible).filter_map(|(c, seen)| seen.then_some(c)).collect()))
+    let visible = visible_case_tasks(principal, case_resource, &resources)?;
+    Ok(clocks.into_iter().zip(visible).filter_map(|(c, seen)| seen.then_some(c)).collect())
 }
 
 /// Open clocks (or as filtered by `status`), soonest due first, without timelines: the warning board

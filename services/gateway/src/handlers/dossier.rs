@@ -29,7 +29,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::{
     AppState,
-    authz::Action,
+    authz::{Action, authorize_role},
     extract::ApiQuery,
     handlers::{cases, clocks, evaluations, notifications, plans, supervision, tasks},
 };
@@ -142,16 +142,19 @@ pub async fn get_dossier(
     Path(id): Path<String>,
 ) -> Result<Json<Dossier>, Problem> {
     let (case_id, case) = cases::authorized_case(&state, &principal, &id, Action::ReadCase).await?;
+    // The case is read and authorized once; the parts that read it again on their own routes (plan, schedule,
+    // tasks, clocks) are given it, with the same checks their routes make after reading it.
     let s = || State(state.clone());
     let p = || principal.clone();
-    let i = || Path(id.clone());
-    let (mut m1, mut m2, mut m3, mut m4, mut m5, mut m6, mut m7) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (plan, schedule, tasks, clocks, supervision, messages, evaluations) = tokio::join!(
-        part("plan", &mut m1, plans::get_plan(s(), p(), i())),
-        part("schedule", &mut m2, plans::get_plan_schedule(s(), p(), i())),
-        part("tasks", &mut m3, tasks::case_tasks(s(), p(), i())),
-        part("clocks", &mut m4, clocks::case_clocks(s(), p(), i())),
+    let (mut m1, mut m3, mut m4, mut m5, mut m6, mut m7) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (plan, tasks, clocks, supervision, messages, evaluations) = tokio::join!(
+        part("plan", &mut m1, async { plans::plan_of(&state, case_id).await.map(Json) }),
+        part("tasks", &mut m3, async { tasks::visible_tasks_of(&state, &principal, &case).await.map(Json) }),
+        part("clocks", &mut m4, async {
+            authorize_role(&principal, Action::ReadTask)?;
+            clocks::visible_clocks_of(&state, &principal, &case).await.map(Json)
+        }),
         part(
             "supervision",
             &mut m5,
@@ -180,6 +183,9 @@ pub async fn get_dossier(
             )
         ),
     );
+    // The schedule is the plan's: there when the plan is, missing for the same reason when it is not.
+    let schedule = plan.as_ref().map(|p| p.schedule.clone());
+    let m2: Vec<MissingPart> = m1.iter().map(|m| MissingPart { part: "schedule".into(), ..m.clone() }).collect();
     let missing = [m1, m2, m3, m4, m5, m6, m7].into_iter().flatten().collect();
     Ok(Json(Dossier { case, plan, schedule, tasks, clocks, supervision, messages, evaluations, missing }))
 }

@@ -95,7 +95,8 @@ async fn case_for(state: &AppState, principal: &Principal, id: &str, action: Act
     Ok(authorized_case(state, principal, id, action).await?.0)
 }
 
-async fn plan_of(state: &AppState, case_id: Uuid) -> Result<PlanView, Problem> {
+/// The plan of a case already authorized for reading.
+pub(crate) async fn plan_of(state: &AppState, case_id: Uuid) -> Result<PlanView, Problem> {
     call(state, ops::PLAN_GET, &GetPlan { case_id }).await
 }
 

@@ -273,7 +273,16 @@ pub async fn case_tasks(
         state.request_timeout,
     )
     .await?;
-    let tasks: Vec<TaskView> = call(&state, ops::CASE_TASKS, &CaseTasks { case_id }).await?;
+    Ok(Json(visible_tasks_of(&state, &principal, &case).await?))
+}
+
+/// The tasks of `case` that `principal` may see (the dossier passes the case it has already read).
+pub(crate) async fn visible_tasks_of(
+    state: &AppState,
+    principal: &Principal,
+    case: &CaseView,
+) -> Result<Vec<TaskView>, Problem> {
+    let tasks: Vec<TaskView> = call(state, ops::CASE_TASKS, &CaseTasks { case_id: case.id }).await?;
     let applicant = case.applicant.id.to_string();
     let applicants: Vec<String> = tasks.iter().map(|t| t.applicant_id.to_string()).collect();
     let resources: Vec<Resource<'_>> = tasks.iter().zip(&applicants).map(|(t, a)| task_resource(t, a)).collect();
@@ -283,8 +292,8 @@ pub async fn case_tasks(
         specialist: &case.specialist_id,
         units: &case.units,
     };
-    let visible = visible_case_tasks(&principal, case_resource, &resources)?;
-    Ok(Json(tasks.into_iter().zip(visible).filter_map(|(t, seen)| seen.then_some(t)).collect()))
+    let visible = visible_case_tasks(principal, case_resource, &resources)?;
+    Ok(tasks.into_iter().zip(visible).filter_map(|(t, seen)| seen.then_some(t)).collect())
 }
 
 /// Takes a status step (状态标注) on a task, recorded with the actor, the time and the note:
