@@ -38,6 +38,10 @@ pub struct Settings {
     pub web: crate::web_settings::WebSettings,
     /// The platform clock (`BANGBAN__CLOCK__…`): a rehearsal clock for development, never in production.
     pub clock: ClockSettings,
+    /// `BANGBAN__ALLOW_INSECURE_DEV`: lets a process start with development defaults where production is
+    /// expected (development auth on a non-loopback address, no PII key, a rehearsal clock on a public
+    /// listener). Off by default; never set it on a cluster people use.
+    pub allow_insecure_dev: bool,
 }
 
 /// The platform clock (平台时钟, [`crate::clock`]). Unset, it is the wall clock — the only clock production
@@ -186,6 +190,7 @@ impl Default for Settings {
             evaluation: Default::default(),
             web: Default::default(),
             clock: ClockSettings::default(),
+            allow_insecure_dev: false,
         }
     }
 }
@@ -195,8 +200,20 @@ impl Default for Settings {
 pub struct NatsSettings {
     /// `BANGBAN__NATS__URL`, e.g. `nats://127.0.0.1:4222`.
     pub url: String,
-    /// Optional credentials file (`.creds`) for a NATS user of the deployment's accounts.
+    /// Optional credentials file (`.creds`: a user JWT and its NKey seed) for a NATS user of the deployment's
+    /// accounts (`BANGBAN__NATS__CREDS_FILE`).
     pub creds_file: Option<PathBuf>,
+    /// NATS user name (`BANGBAN__NATS__USER`), with [`NatsSettings::password`]; overrides a user in the URL.
+    pub user: Option<String>,
+    /// NATS password (`BANGBAN__NATS__PASSWORD`) of [`NatsSettings::user`].
+    pub password: Option<SecretString>,
+    /// NKey seed (`SU…`) of this service's NATS user (`BANGBAN__NATS__NKEY_SEED`).
+    pub nkey_seed: Option<SecretString>,
+    /// A file holding the NKey seed (`BANGBAN__NATS__NKEY_SEED_FILE`), e.g. a mounted Secret.
+    pub nkey_seed_file: Option<PathBuf>,
+    /// Replicas of the streams a service creates when they are missing (`BANGBAN__NATS__STREAM_REPLICAS`;
+    /// 1 for a single server, 3 on a cluster). An existing stream is never changed.
+    pub stream_replicas: usize,
     /// How long a request to another service may take before the caller gives up.
     #[serde(with = "humantime_ms")]
     pub request_timeout: Duration,
@@ -210,6 +227,11 @@ impl Default for NatsSettings {
         Self {
             url: "nats://127.0.0.1:4222".into(),
             creds_file: None,
+            user: None,
+            password: None,
+            nkey_seed: None,
+            nkey_seed_file: None,
+            stream_replicas: 1,
             request_timeout: Duration::from_secs(5),
             connect_deadline: Duration::from_secs(60),
         }
@@ -225,11 +247,35 @@ pub struct DatabaseSettings {
     /// Prefix of the per-service PostgreSQL schema names (`<prefix><service>`); empty by default.
     pub schema_prefix: String,
     pub max_connections: u32,
+    /// What a service does with its schema at start (`BANGBAN__DATABASE__MIGRATE`): `auto` brings it up to
+    /// date (one process at a time: a PostgreSQL advisory lock per schema), `verify` only checks that it is
+    /// current and waits for `bangban migrate` (the chart's migration Job) until `migrate_wait` has passed.
+    pub migrate: MigrateMode,
+    /// How long a service in `verify` mode waits for its schema to become current, in milliseconds.
+    #[serde(with = "humantime_ms")]
+    pub migrate_wait: Duration,
+}
+
+/// See [`DatabaseSettings::migrate`].
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MigrateMode {
+    /// Apply pending migrations at start, under a lock.
+    #[default]
+    Auto,
+    /// Never migrate; refuse to start while migrations are pending.
+    Verify,
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: None, schema_prefix: String::new(), max_connections: 10 }
+        Self {
+            url: None,
+            schema_prefix: String::new(),
+            max_connections: 10,
+            migrate: MigrateMode::Auto,
+            migrate_wait: Duration::from_secs(120),
+        }
     }
 }
 
@@ -242,11 +288,19 @@ pub struct HttpSettings {
     pub body_limit: usize,
     /// The URL people use to reach the console, printed at start; derived from `listen` when unset.
     pub public_url: Option<String>,
+    /// `BANGBAN__HTTP__METRICS_LISTEN`: serve `/metrics` on this address only (a port the ingress does not
+    /// route). Unset: `/metrics` is served on `listen` (local development).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), body_limit: 256 * 1024, public_url: None }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            body_limit: 256 * 1024,
+            public_url: None,
+            metrics_listen: None,
+        }
     }
 }
 

@@ -26,8 +26,14 @@ pub struct WebSettings {
     /// Requests per client address per minute to the token-less public endpoints (provider hooks,
     /// evaluation by one-time code).
     pub public_per_minute: u32,
-    /// Take the client address from the first `X-Forwarded-For` entry (behind the cluster's ingress).
+    /// Deprecated alias: `true` trusts the loopback and private networks as proxies (see `trusted_proxies`).
     pub trust_forwarded_for: bool,
+    /// `BANGBAN__WEB__TRUSTED_PROXIES`: networks of the proxies in front of the gateway (the ingress
+    /// controller's pods), comma-separated CIDRs such as `10.0.0.0/8,fd00::/8`. When the connecting peer is
+    /// one of them, the client address is the rightmost `X-Forwarded-For` entry that is not; otherwise the
+    /// header is ignored. Empty: the peer's address is the client's.
+    #[serde(deserialize_with = "crate::web_settings::comma_list")]
+    pub trusted_proxies: Vec<String>,
     /// Days the audit log keeps a record (at least 180).
     pub audit_retention_days: u32,
 }
@@ -44,6 +50,7 @@ impl Default for WebSettings {
             login_per_minute: 10,
             public_per_minute: 60,
             trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             audit_retention_days: 400,
         }
     }
@@ -57,4 +64,19 @@ impl WebSettings {
     pub fn audit_retention_days(&self) -> u32 {
         self.audit_retention_days.max(Self::MIN_AUDIT_RETENTION_DAYS)
     }
+}
+
+/// A list given as a sequence (TOML) or as one comma-separated string (environment variables).
+pub(crate) fn comma_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
+    }
+    let items = match Raw::deserialize(d)? {
+        Raw::One(s) => s.split(',').map(str::to_string).collect::<Vec<_>>(),
+        Raw::Many(v) => v,
+    };
+    Ok(items.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
 }
