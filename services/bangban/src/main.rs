@@ -203,9 +203,11 @@ async fn serve(config: Option<PathBuf>, services: Vec<&'static str>) -> anyhow::
         tracing::info!(%url, "console ready");
         println!("Bangban 帮办代办平台 is running: {url}  (API docs: {url}docs)");
     } else {
-        let router = bangban_platform::health::router(readiness).merge(bangban_platform::metrics::router());
+        let router =
+            bangban_platform::health::router(readiness).merge(runtime::metrics_on_main_listener(&ctx.settings));
         let addr = runtime::serve_http(ctx.settings.http.listen, router, &ctx.shutdown).await?;
-        tracing::info!(%addr, "health and metrics listening");
+        runtime::serve_metrics(&ctx.settings, &ctx.shutdown).await?;
+        tracing::info!(%addr, "health listening");
     }
     runtime::wait_and_stop(&ctx.shutdown, &ctx.client, guard).await;
     Ok(())

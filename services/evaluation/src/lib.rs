@@ -269,7 +269,7 @@ pub struct Running {
 pub async fn start(settings: &Settings, client: async_nats::Client, shutdown: &Shutdown) -> anyhow::Result<Running> {
     let target = DbTarget::for_service(settings, SERVICE)?;
     tracing::info!(db = %target.describe(), "evaluation: connecting database");
-    let db = db::connect_and_migrate::<Migrator>(&target, settings.database.max_connections).await?;
+    let db = db::connect_for_service::<Migrator>(&target, &settings.database).await?;
     start_with_db(settings, client, db, shutdown).await
 }
 

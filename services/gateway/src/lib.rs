@@ -41,6 +41,8 @@ pub struct AppState {
     pub limiter: security::RateLimiter,
     /// The audit log of writes.
     pub audit: audit::AuditLog,
+    /// The proxies (the ingress) whose `X-Forwarded-For` names the client (`web.trusted_proxies`).
+    pub trusted_proxies: Arc<bangban_platform::net::TrustedProxies>,
 }
 
 impl FromRef<AppState> for Authenticator {
@@ -111,8 +113,9 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
         .route_layer(middleware::from_fn(telemetry::trace_request))
         .layer(middleware::from_fn_with_state(state.clone(), session::session_auth))
         .with_state(state.clone());
+    let metrics = runtime::metrics_on_main_listener(&state.settings);
     api.merge(health::router(readiness))
-        .merge(bangban_platform::metrics::router())
+        .merge(metrics)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(move |mut req: axum::extract::Request, next: middleware::Next| {
@@ -131,6 +134,8 @@ pub fn state(settings: &Settings, client: async_nats::Client) -> anyhow::Result<
     let auth = Authenticator::from_settings(settings)?;
     let sessions = session::Sessions::new(client.clone(), Duration::from_secs(settings.web.session_ttl_secs.max(60)));
     let audit = audit::AuditLog::new(client.clone(), settings.web.audit_retention_days());
+    let trusted_proxies = bangban_platform::net::TrustedProxies::from_settings(&settings.web)
+        .map_err(|e| anyhow::anyhow!("BANGBAN__WEB__TRUSTED_PROXIES: {e}"))?;
     Ok(AppState {
         client,
         auth,
@@ -139,6 +144,7 @@ pub fn state(settings: &Settings, client: async_nats::Client) -> anyhow::Result<
         sessions,
         limiter: Default::default(),
         audit,
+        trusted_proxies: Arc::new(trusted_proxies),
     })
 }
 
@@ -156,6 +162,7 @@ pub async fn start(
     // Open live streams end when the gateway stops, not at the end of the grace period.
     let app = router(state, readiness).layer(axum::Extension(handlers::stream::StreamShutdown(shutdown.token())));
     let addr = runtime::serve_http(settings.http.listen, app, shutdown).await?;
+    runtime::serve_metrics(settings, shutdown).await?;
     tracing::info!(%addr, "gateway listening");
     Ok(addr)
 }

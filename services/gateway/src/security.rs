@@ -14,7 +14,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use bangban_platform::problem::Problem;
+use bangban_platform::{net::TrustedProxies, problem::Problem};
 
 use crate::AppState;
 
@@ -103,18 +103,11 @@ impl RateLimiter {
     }
 }
 
-/// The client's address: the first `X-Forwarded-For` entry when the ingress is trusted, else the peer.
-pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trust_forwarded_for: bool) -> Option<IpAddr> {
-    if trust_forwarded_for
-        && let Some(ip) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok())
-    {
-        return Some(ip);
-    }
-    peer.map(|p| p.ip())
+/// The client's address: the peer's, or — when the peer is one of `web.trusted_proxies` (the ingress) —
+/// the rightmost `X-Forwarded-For` hop that is not a trusted proxy ([`TrustedProxies::client_ip`]).
+pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, proxies: &TrustedProxies) -> Option<IpAddr> {
+    let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+    proxies.client_ip(peer.map(|p| p.ip()), forwarded)
 }
 
 /// Refuses, with 429 and `Retry-After`, what is over its limit.
@@ -128,7 +121,7 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
     }
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let web = &state.settings.web;
-    let Some(ip) = client_ip(req.headers(), peer, web.trust_forwarded_for) else {
+    let Some(ip) = client_ip(req.headers(), peer, &state.trusted_proxies) else {
         return next.run(req).await;
     };
     let per_minute = match bucket {
@@ -181,12 +174,17 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_for_is_used_only_when_trusted() {
+    fn forwarded_for_is_used_only_when_the_peer_is_a_trusted_proxy() {
         let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9, 10.0.0.1"));
+        h.insert("x-forwarded-for", HeaderValue::from_static("198.51.100.7, 203.0.113.9"));
+        h.append("x-forwarded-for", HeaderValue::from_static("10.0.0.2"));
         let peer: SocketAddr = "10.0.0.1:5000".parse().unwrap();
-        assert_eq!(client_ip(&h, Some(peer), true), Some("203.0.113.9".parse().unwrap()));
-        assert_eq!(client_ip(&h, Some(peer), false), Some(peer.ip()));
+        let ingress = TrustedProxies::parse(&["10.0.0.0/8"]).unwrap();
+        // The rightmost hop that is not ours; the forged leftmost entry is ignored.
+        assert_eq!(client_ip(&h, Some(peer), &ingress), Some("203.0.113.9".parse().unwrap()));
+        assert_eq!(client_ip(&h, Some(peer), &TrustedProxies::default()), Some(peer.ip()));
+        let stranger: SocketAddr = "198.51.100.1:5000".parse().unwrap();
+        assert_eq!(client_ip(&h, Some(stranger), &ingress), Some(stranger.ip()));
     }
 
     #[test]

@@ -462,6 +462,54 @@ impl Settings {
         Ok(builder.build()?.try_deserialize()?)
     }
 
+    /// Development defaults where production is expected (生产环境拒绝开发默认值), each as a sentence naming the
+    /// setting to change; empty when the process may start. `allow_insecure_dev` empties it (each is then
+    /// logged as a warning by [`crate::runtime::bootstrap`]).
+    ///
+    /// - development auth (locally signed tokens, a `/login` where anyone picks an identity) on a listener
+    ///   that is not loopback — which is also where the development JWT secret and the generated PII key
+    ///   would be used;
+    /// - a development JWT secret configured beside OIDC;
+    /// - OIDC (production) without a PII key (`pii_needed`: the process runs a service that keeps personal
+    ///   data — intake, notification, evaluation);
+    /// - a rehearsal clock outside development auth on loopback.
+    pub fn insecure_dev_defaults(&self, pii_needed: bool) -> Vec<String> {
+        let exposed = [Some(self.http.listen), self.http.metrics_listen]
+            .into_iter()
+            .flatten()
+            .any(|a| !crate::net::is_loopback(a.ip()));
+        let mut found = Vec::new();
+        let development = self.auth.mode == AuthMode::Development;
+        if development && exposed {
+            found.push(format!(
+                "development auth (BANGBAN__AUTH__MODE=development: tokens signed with the development JWT secret, \
+                 a demo login where anyone picks an identity) on the non-loopback address {}; set \
+                 BANGBAN__AUTH__MODE=oidc with BANGBAN__AUTH__ISSUER",
+                self.http.listen
+            ));
+        }
+        if !development && self.auth.dev_secret.is_some() {
+            found.push(
+                "BANGBAN__AUTH__DEV_SECRET (the development JWT secret) is set beside OIDC auth; remove it".to_string(),
+            );
+        }
+        if pii_needed && self.pii.key.is_none() && (!development || exposed) {
+            found.push(
+                "no BANGBAN__PII__KEY (32 bytes, base64): personal data would be encrypted with a key generated \
+                 into the data folder; give every service that keeps personal data the same key from a Secret"
+                    .to_string(),
+            );
+        }
+        if self.clock.is_set() && (!development || exposed) {
+            found.push(
+                "a rehearsal clock (BANGBAN__CLOCK__START / BANGBAN__CLOCK__SPEED) is for development and training \
+                 only; unset them"
+                    .to_string(),
+            );
+        }
+        found
+    }
+
     /// The URL printed for people: the console.
     pub fn public_url(&self) -> String {
         self.http.public_url.clone().unwrap_or_else(|| format!("http://{}/", self.http.listen))
@@ -563,5 +611,66 @@ mod tests {
             assert!(matches!(e, ClockConfigError::Speed(_)), "{bad}");
             assert!(e.to_string().contains("BANGBAN__CLOCK__SPEED"), "{e}");
         }
+    }
+
+    #[test]
+    fn production_refuses_development_defaults() {
+        let local = Settings::default();
+        assert!(local.insecure_dev_defaults(true).is_empty(), "make run: development on loopback is fine");
+
+        let mut exposed = Settings::default();
+        exposed.http.listen = "0.0.0.0:8080".parse().unwrap();
+        let found = exposed.insecure_dev_defaults(true);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].contains("BANGBAN__AUTH__MODE=oidc") && found[0].contains("0.0.0.0:8080"), "{found:?}");
+        assert!(found[1].contains("BANGBAN__PII__KEY"), "{found:?}");
+        assert_eq!(exposed.insecure_dev_defaults(false).len(), 1, "no PII kept: no key needed");
+
+        let mut metrics_exposed = Settings::default();
+        metrics_exposed.http.metrics_listen = Some("0.0.0.0:9090".parse().unwrap());
+        assert!(!metrics_exposed.insecure_dev_defaults(false).is_empty());
+
+        let mut prod = exposed.clone();
+        prod.auth.mode = AuthMode::Oidc;
+        prod.pii.key = Some(SecretString::from("k".to_string()));
+        assert!(prod.insecure_dev_defaults(true).is_empty(), "{:?}", prod.insecure_dev_defaults(true));
+        prod.auth.dev_secret = Some(SecretString::from("s".repeat(40)));
+        prod.clock.speed = Some(60.0);
+        let found = prod.insecure_dev_defaults(true);
+        assert!(found.iter().any(|f| f.contains("BANGBAN__AUTH__DEV_SECRET")), "{found:?}");
+        assert!(found.iter().any(|f| f.contains("BANGBAN__CLOCK__SPEED")), "{found:?}");
+
+        let mut oidc_no_key = Settings::default();
+        oidc_no_key.auth.mode = AuthMode::Oidc;
+        assert!(oidc_no_key.insecure_dev_defaults(true)[0].contains("BANGBAN__PII__KEY"));
+
+        let s = Settings::load_from(None, vec![("BANGBAN__ALLOW_INSECURE_DEV".into(), "true".into())]).unwrap();
+        assert!(s.allow_insecure_dev);
+    }
+
+    #[test]
+    fn new_deployment_settings_from_environment() {
+        let s = Settings::load_from(
+            None,
+            vec![
+                ("BANGBAN__NATS__USER".into(), "intake".into()),
+                ("BANGBAN__NATS__PASSWORD".into(), "pw".into()),
+                ("BANGBAN__NATS__STREAM_REPLICAS".into(), "3".into()),
+                ("BANGBAN__HTTP__METRICS_LISTEN".into(), "0.0.0.0:9090".into()),
+                ("BANGBAN__DATABASE__MIGRATE".into(), "verify".into()),
+                ("BANGBAN__DATABASE__MIGRATE_WAIT".into(), "5000".into()),
+                ("BANGBAN__WEB__TRUSTED_PROXIES".into(), "10.0.0.0/8, fd00::/8".into()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.nats.user.as_deref(), Some("intake"));
+        assert_eq!(s.nats.stream_replicas, 3);
+        assert_eq!(s.http.metrics_listen, Some("0.0.0.0:9090".parse().unwrap()));
+        assert_eq!(s.database.migrate, MigrateMode::Verify);
+        assert_eq!(s.database.migrate_wait, Duration::from_secs(5));
+        assert_eq!(s.web.trusted_proxies, vec!["10.0.0.0/8".to_string(), "fd00::/8".to_string()]);
+        let d = Settings::load_from(None, Vec::<(String, String)>::new()).unwrap();
+        assert_eq!((d.database.migrate, d.nats.stream_replicas, d.http.metrics_listen), (MigrateMode::Auto, 1, None));
+        assert!(d.web.trusted_proxies.is_empty());
     }
 }

@@ -114,14 +114,116 @@ fn validate_schema_name(schema: &str) -> Result<(), DbErr> {
     if ok { Ok(()) } else { Err(DbErr::Custom(format!("invalid schema name {schema:?}"))) }
 }
 
-/// Connects and brings the schema up to date with the service's migrations.
+/// Connects and brings the schema up to date with the service's migrations. On PostgreSQL the migrations run
+/// under an advisory lock of the schema, so replicas and the migration Job starting together take turns
+/// instead of racing (the second finds nothing left to do).
 pub async fn connect_and_migrate<M: MigratorTrait>(
     target: &DbTarget,
     max_connections: u32,
 ) -> Result<DatabaseConnection, DbErr> {
     let db = connect(target, max_connections).await?;
-    M::up(&db, None).await?;
+    let lock = MigrationLock::acquire(target).await?;
+    let result = M::up(&db, None).await;
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
+    result?;
     Ok(db)
+}
+
+/// Connects as `database.migrate` says: `auto` migrates ([`connect_and_migrate`]); `verify` never changes the
+/// schema and waits, up to `database.migrate_wait`, for `bangban migrate` (the chart's migration Job) to have
+/// applied every migration this binary knows — then refuses to start, naming the pending migrations. A schema
+/// ahead of the binary (a rollback of the image) is accepted with a warning.
+pub async fn connect_for_service<M: MigratorTrait>(
+    target: &DbTarget,
+    settings: &crate::config::DatabaseSettings,
+) -> Result<DatabaseConnection, DbErr> {
+    match settings.migrate {
+        crate::config::MigrateMode::Auto => connect_and_migrate::<M>(target, settings.max_connections).await,
+        crate::config::MigrateMode::Verify => {
+            let db = connect(target, settings.max_connections).await?;
+            wait_until_current::<M>(&db, target, settings.migrate_wait).await?;
+            Ok(db)
+        }
+    }
+}
+
+/// Waits until no migration of `M` is pending (see [`connect_for_service`]).
+pub async fn wait_until_current<M: MigratorTrait>(
+    db: &DatabaseConnection,
+    target: &DbTarget,
+    wait: Duration,
+) -> Result<(), DbErr> {
+    let started = std::time::Instant::now();
+    loop {
+        let pending = match M::get_pending_migrations_read_only(db).await {
+            Ok(pending) => pending.iter().map(|m| m.name().to_string()).collect::<Vec<_>>(),
+            Err(DbErr::Custom(e)) if e.contains("is missing") => {
+                tracing::warn!(
+                    target = %target.describe(),
+                    "the schema has migrations this binary does not know (a newer version ran here); starting anyway"
+                );
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if started.elapsed() >= wait {
+            return Err(DbErr::Custom(format!(
+                "the schema at {} is not current: {} pending migration(s) ({}); database.migrate = verify does not \
+                 migrate — run `bangban migrate` (the chart's migration Job) first",
+                target.describe(),
+                pending.len(),
+                pending.join(", ")
+            )));
+        }
+        tracing::info!(target = %target.describe(), pending = pending.len(), "waiting for the migration job");
+        tokio::time::sleep(
+            Duration::from_secs(2).min(wait.saturating_sub(started.elapsed()).max(Duration::from_millis(50))),
+        )
+        .await;
+    }
+}
+
+/// A PostgreSQL session-level advisory lock on one schema's migrations, held on a connection of its own.
+struct MigrationLock {
+    conn: DatabaseConnection,
+    key: String,
+}
+
+impl MigrationLock {
+    /// Takes the lock (waiting for another holder); `None` on SQLite, whose file is one process's at a time.
+    async fn acquire(target: &DbTarget) -> Result<Option<Self>, DbErr> {
+        let DbTarget::Postgres { url, schema } = target else {
+            return Ok(None);
+        };
+        let mut opts = ConnectOptions::new(url.clone());
+        opts.max_connections(1).min_connections(1).sqlx_logging(false);
+        let conn = Database::connect(opts).await?;
+        let key = format!("bangban-migrate:{schema}");
+        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_lock(hashtext($1))",
+            [key.clone().into()],
+        ))
+        .await?;
+        Ok(Some(Self { conn, key }))
+    }
+
+    async fn release(self) {
+        let _ = self
+            .conn
+            .execute_raw(sea_orm::Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_advisory_unlock(hashtext($1))",
+                [self.key.clone().into()],
+            ))
+            .await;
+        let _ = self.conn.close().await;
+    }
 }
 
 /// Is the database answering? Used by `/readyz`.

@@ -12,6 +12,7 @@ pub mod evaluation_settings;
 pub mod health;
 pub mod metrics;
 pub mod migration;
+pub mod net;
 pub mod notification_settings;
 pub mod objects;
 pub mod outbox;

@@ -144,11 +144,19 @@ impl Relay {
     /// NATS or the database is unavailable.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut backoff = Duration::from_millis(100);
+        let mut measured: Option<std::time::Instant> = None;
         loop {
             if shutdown.is_cancelled() {
                 break;
             }
-            let wait = match self.drain(Some(&shutdown)).await {
+            let result = self.drain(Some(&shutdown)).await;
+            // What is still waiting, for the alerts (bangban_outbox_pending, …_oldest_pending_seconds): at most
+            // every 5 s, and also while the bus is down — that is when the backlog grows.
+            if measured.is_none_or(|at| at.elapsed() >= Duration::from_secs(5)) {
+                measured = Some(std::time::Instant::now());
+                self.measure_backlog().await;
+            }
+            let wait = match result {
                 Ok(_) => {
                     backoff = Duration::from_millis(100);
                     self.settings.poll_interval
@@ -167,6 +175,25 @@ impl Relay {
             }
         }
         tracing::info!(service = self.service, "outbox relay stopped");
+    }
+
+    /// Sets the backlog gauges: rows waiting and the age of the oldest (0 when none).
+    async fn measure_backlog(&self) {
+        let backend = self.db.get_database_backend();
+        let sql = "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE published_at IS NULL";
+        let row = match self.db.query_one_raw(Statement::from_string(backend, sql)).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::debug!(service = self.service, error = %e, "outbox backlog not measured");
+                return;
+            }
+        };
+        let n: i64 = row.try_get("", "n").unwrap_or_default();
+        let oldest: Option<i64> = row.try_get("", "oldest").ok().flatten();
+        let age = oldest.map(|t| (now_micros() - t).max(0) as f64 / 1e6).unwrap_or(0.0);
+        metrics::gauge!("bangban_outbox_pending", "service" => self.service).set(n as f64);
+        metrics::gauge!("bangban_outbox_oldest_pending_seconds", "service" => self.service).set(age);
     }
 
     /// Publishes everything pending, batch after batch, and removes what JetStream acknowledged.

@@ -252,7 +252,7 @@ pub fn cipher_from_settings(settings: &crate::Settings) -> anyhow::Result<PiiCip
     if let Some(key) = &settings.pii.key {
         return PiiCipher::from_base64_key(key.expose_secret()).map_err(|e| anyhow::anyhow!("pii.key: {e}"));
     }
-    if settings.auth.mode != crate::config::AuthMode::Development {
+    if settings.auth.mode != crate::config::AuthMode::Development && !settings.allow_insecure_dev {
         anyhow::bail!("pii.key (BANGBAN__PII__KEY, 32 bytes base64) is required outside development mode");
     }
     let path = settings.data_dir.join("dev-pii-key");
