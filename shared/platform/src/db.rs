@@ -188,41 +188,61 @@ pub async fn wait_until_current<M: MigratorTrait>(
     }
 }
 
-/// A PostgreSQL session-level advisory lock on one schema's migrations, held on a connection of its own.
-struct MigrationLock {
-    conn: DatabaseConnection,
-    key: String,
+/// A lock on one schema's migrations: a PostgreSQL session-level advisory lock held on a connection of its
+/// own, or for SQLite an exclusive `flock` of `<file>.migrate.lock` (processes sharing a file in development).
+enum MigrationLock {
+    Postgres { conn: DatabaseConnection, key: String },
+    Sqlite(std::fs::File),
 }
 
 impl MigrationLock {
-    /// Takes the lock (waiting for another holder); `None` on SQLite, whose file is one process's at a time.
+    /// Takes the lock, waiting for another holder.
     async fn acquire(target: &DbTarget) -> Result<Option<Self>, DbErr> {
-        let DbTarget::Postgres { url, schema } = target else {
-            return Ok(None);
-        };
-        let mut opts = ConnectOptions::new(url.clone());
-        opts.max_connections(1).min_connections(1).sqlx_logging(false);
-        let conn = Database::connect(opts).await?;
-        let key = format!("bangban-migrate:{schema}");
-        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_lock(hashtext($1))",
-            [key.clone().into()],
-        ))
-        .await?;
-        Ok(Some(Self { conn, key }))
+        match target {
+            DbTarget::Postgres { url, schema } => {
+                let mut opts = ConnectOptions::new(url.clone());
+                opts.max_connections(1).min_connections(1).sqlx_logging(false);
+                let conn = Database::connect(opts).await?;
+                let key = format!("bangban-migrate:{schema}");
+                conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_advisory_lock(hashtext($1))",
+                    [key.clone().into()],
+                ))
+                .await?;
+                Ok(Some(Self::Postgres { conn, key }))
+            }
+            DbTarget::Sqlite { path } => {
+                let lock_path = path.with_extension("migrate.lock");
+                let file = tokio::task::spawn_blocking(move || {
+                    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
+                    file.lock()?;
+                    Ok::<_, std::io::Error>(file)
+                })
+                .await
+                .map_err(|e| DbErr::Custom(format!("migration lock: {e}")))?
+                .map_err(|e| DbErr::Custom(format!("migration lock: {e}")))?;
+                Ok(Some(Self::Sqlite(file)))
+            }
+        }
     }
 
     async fn release(self) {
-        let _ = self
-            .conn
-            .execute_raw(sea_orm::Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_advisory_unlock(hashtext($1))",
-                [self.key.clone().into()],
-            ))
-            .await;
-        let _ = self.conn.close().await;
+        match self {
+            Self::Postgres { conn, key } => {
+                let _ = conn
+                    .execute_raw(sea_orm::Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        "SELECT pg_advisory_unlock(hashtext($1))",
+                        [key.into()],
+                    ))
+                    .await;
+                let _ = conn.close().await;
+            }
+            Self::Sqlite(file) => {
+                let _ = file.unlock();
+            }
+        }
     }
 }
 

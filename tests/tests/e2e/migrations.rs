@@ -55,8 +55,8 @@ async fn replicas_migrating_together_take_turns() {
     let test_db = TestDatabase::new("routing").await.unwrap();
     let target = test_db.target();
     let auto = DatabaseSettings { migrate: MigrateMode::Auto, max_connections: 2, ..Default::default() };
-    // Four replicas and the job at once. Without the lock, PostgreSQL fails some of them (the same
-    // CREATE TABLE or the same seaql_migrations row twice).
+    // Four replicas and the job at once. Without the lock this failed at once on SQLite ("table outbox
+    // already exists": two processes ran the same migration).
     let mut starts = Vec::new();
     for _ in 0..4 {
         let (target, auto) = (target.clone(), auto.clone());
