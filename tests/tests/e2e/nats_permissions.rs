@@ -1,11 +1,12 @@
 //! Who may do what on the bus: the NATS accounts, users and permissions of `deploy/nats/`, proven on a
 //! real nats-server.
 //!
-//! The files `deploy/nats/bangban-auth.conf`, `deploy/nats/dev-passwords.env` and
-//! `deploy/nats/streams/*.json` are generated here from the contracts (the offices, the event
-//! registry and which service publishes which event), so eight county blocks are never copied by
-//! hand. [`generated_files_are_up_to_date`] fails when a checked-in file differs from what the
-//! contracts say; regenerate them with
+//! The files `deploy/nats/bangban-auth.conf`, `deploy/nats/dev-passwords.env`,
+//! `deploy/nats/streams/*.json` and the Helm chart's data file `helm/bangban/files/nats/accounts.json`
+//! (from which the chart renders the same accounts, with the offices and integrators of its values)
+//! are generated here from the contracts (the offices, the event registry and which service publishes
+//! which event), so eight county blocks are never copied by hand. [`generated_files_are_up_to_date`]
+//! fails when a checked-in file differs from what the contracts say; regenerate them with
 //!
 //! ```text
 //! BANGBAN_UPDATE_NATS_CONFIG=1 cargo nextest run -p bangban-e2e nats_permissions
@@ -203,6 +204,27 @@ impl Tenant {
         format!("{api}.CONSUMER.CREATE.{EVENTS_STREAM}.*.{}", self.filter)
     }
 
+    /// What the platform account exports to this tenant: its stream's source (with its filter only), the
+    /// deliveries and the live feed. (The flow control of the sources is one export shared by every
+    /// tenant: [`flow_control_subject`].)
+    fn exports(&self) -> Vec<Port> {
+        vec![
+            Port::service(self.source_create_subject("$JS.API"), None),
+            Port::stream(format!("{}.>", self.deliver_prefix())),
+            Port::stream(self.filter.clone()),
+        ]
+    }
+
+    /// What the tenant's account imports from the platform account: the exports above and the flow control.
+    fn imports(&self) -> Vec<Port> {
+        vec![
+            Port::service(self.source_create_subject("$JS.API"), Some(self.source_create_subject(PLATFORM_API_PREFIX))),
+            Port::service(flow_control_subject(), None),
+            Port::stream(format!("{}.>", self.deliver_prefix())),
+            Port::stream(self.filter.clone()),
+        ]
+    }
+
     /// The stream configuration the tenant's admin creates (`nats stream add --config …`).
     fn stream_config(&self) -> serde_json::Value {
         json!({
@@ -259,6 +281,39 @@ impl Tenant {
             subscribe: vec!["_INBOX.>".into()],
             allow_responses: false,
         }
+    }
+}
+
+/// The flow control of the tenants' sources, exported by the platform to every tenant.
+fn flow_control_subject() -> String {
+    format!("$JS.FC.{EVENTS_STREAM}.>")
+}
+
+/// One export of the platform account (`accounts: [<tenant>]` is added where it is written) or one import of a
+/// tenant account (from the platform account, optionally mapped to another subject with `to`).
+#[derive(Debug, Clone)]
+struct Port {
+    /// `service` (request/reply) or `stream` (messages).
+    kind: &'static str,
+    subject: String,
+    to: Option<String>,
+}
+
+impl Port {
+    fn service(subject: String, to: Option<String>) -> Self {
+        Self { kind: "service", subject, to }
+    }
+
+    fn stream(subject: String) -> Self {
+        Self { kind: "stream", subject, to: None }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let mut v = json!({ "kind": self.kind, "subject": self.subject });
+        if let Some(to) = &self.to {
+            v["to"] = json!(to);
+        }
+        v
     }
 }
 
@@ -482,20 +537,13 @@ fn render_auth_conf() -> String {
             "      # {}: its stream's source (with its filter only), the deliveries, the live feed",
             t.id
         );
-        let _ =
-            writeln!(out, "      {{ service: {:?}, accounts: [{}] }}", t.source_create_subject("$JS.API"), t.account);
-        let _ =
-            writeln!(out, "      {{ stream: {:?}, accounts: [{}] }}", format!("{}.>", t.deliver_prefix()), t.account);
-        let _ = writeln!(out, "      {{ stream: {:?}, accounts: [{}] }}", t.filter, t.account);
+        for export in t.exports() {
+            let _ = writeln!(out, "      {{ {}: {:?}, accounts: [{}] }}", export.kind, export.subject, t.account);
+        }
     }
     let _ = writeln!(out, "      # flow control of the sources (without it a source stalls after a burst)");
     let accounts: Vec<&str> = tenants.iter().map(|t| t.account.as_str()).collect();
-    let _ = writeln!(
-        out,
-        "      {{ service: {:?}, accounts: [{}] }}",
-        format!("$JS.FC.{EVENTS_STREAM}.>"),
-        accounts.join(", ")
-    );
+    let _ = writeln!(out, "      {{ service: {:?}, accounts: [{}] }}", flow_control_subject(), accounts.join(", "));
     let _ = writeln!(out, "    ]");
     let _ = writeln!(out, "  }}");
     for t in &tenants {
@@ -512,23 +560,24 @@ fn render_auth_conf() -> String {
         render_user(&mut out, &t.admin_user());
         let _ = writeln!(out, "    ]");
         let _ = writeln!(out, "    imports: [");
-        let _ = writeln!(
-            out,
-            "      {{ service: {{ account: {PLATFORM_ACCOUNT}, subject: {:?} }}, to: {:?} }}",
-            t.source_create_subject("$JS.API"),
-            t.source_create_subject(PLATFORM_API_PREFIX)
-        );
-        let _ = writeln!(
-            out,
-            "      {{ service: {{ account: {PLATFORM_ACCOUNT}, subject: {:?} }} }}",
-            format!("$JS.FC.{EVENTS_STREAM}.>")
-        );
-        let _ = writeln!(
-            out,
-            "      {{ stream: {{ account: {PLATFORM_ACCOUNT}, subject: {:?} }} }}",
-            format!("{}.>", t.deliver_prefix())
-        );
-        let _ = writeln!(out, "      {{ stream: {{ account: {PLATFORM_ACCOUNT}, subject: {:?} }} }}", t.filter);
+        for import in t.imports() {
+            match &import.to {
+                Some(to) => {
+                    let _ = writeln!(
+                        out,
+                        "      {{ {}: {{ account: {PLATFORM_ACCOUNT}, subject: {:?} }}, to: {:?} }}",
+                        import.kind, import.subject, to
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "      {{ {}: {{ account: {PLATFORM_ACCOUNT}, subject: {:?} }} }}",
+                        import.kind, import.subject
+                    );
+                }
+            }
+        }
         let _ = writeln!(out, "    ]");
         let _ = writeln!(out, "  }}");
     }
@@ -569,6 +618,89 @@ fn generated_files() -> BTreeMap<String, String> {
         files.insert(format!("streams/{}.json", t.stream()), text);
     }
     files
+}
+
+/// A user as data for the Helm chart (`publish: null` = unrestricted).
+fn user_json(user: &User) -> serde_json::Value {
+    json!({
+        "name": user.name,
+        "note": user.note,
+        "password_variable": user.password_variable(),
+        "publish": user.publish,
+        "subscribe": user.subscribe,
+        "allow_responses": user.allow_responses,
+    })
+}
+
+/// A tenant as data for the Helm chart: everything `render_auth_conf` writes for it, and its stream.
+fn tenant_json(t: &Tenant) -> serde_json::Value {
+    json!({
+        "id": t.id,
+        "account": t.account,
+        "description": t.description,
+        "filter": t.filter,
+        "jetstream": {
+            "max_mem": TENANT_MAX_MEMORY,
+            "max_file": t.max_bytes,
+            "max_streams": 1,
+            "max_consumers": TENANT_MAX_CONSUMERS,
+        },
+        "users": [user_json(&t.consumer_user()), user_json(&t.admin_user())],
+        "exports": t.exports().iter().map(Port::to_json).collect::<Vec<_>>(),
+        "imports": t.imports().iter().map(Port::to_json).collect::<Vec<_>>(),
+        "stream": t.stream_config(),
+    })
+}
+
+/// `helm/bangban/files/nats/accounts.json`: the accounts of `bangban-auth.conf` as data, from which the Helm
+/// chart renders the same file (`templates/nats-accounts.yaml`) with the offices below plus the operator's
+/// `nats.extraOffices` and `nats.integrators`. A tenant is a template: the chart replaces the parameters
+/// (`{code}`, `{CODE}`, `{name}` of an office; `{id}`, `{ID}`, `{description}` of an integrator) in every
+/// string. `tests/helm/test_nats_accounts.py` checks that the chart's rendering equals `bangban-auth.conf`.
+fn render_chart_accounts() -> String {
+    let office = Tenant::office("{code}", "{name}");
+    let integrator = Tenant::integrator("{id}", "{description}");
+    let doc = json!({
+        "generated_by": GENERATED_BY,
+        "platform": {
+            "account": PLATFORM_ACCOUNT,
+            "users": platform_users().iter().map(user_json).collect::<Vec<_>>(),
+            "flow_control_export": Port::service(flow_control_subject(), None).to_json(),
+        },
+        "offices": OFFICES.iter().map(|(code, name)| json!({ "code": code, "name": name })).collect::<Vec<_>>(),
+        "integrators": INTEGRATORS
+            .iter()
+            .map(|(id, description)| json!({ "id": id, "description": description }))
+            .collect::<Vec<_>>(),
+        "tenant_templates": {
+            "office": {
+                "parameters": {
+                    "{code}": "the office's six-digit code, e.g. 371625",
+                    "{CODE}": "the same, upper-cased (user names in password variables)",
+                    "{name}": "the office's name, e.g. 博兴县",
+                },
+                "tenant": tenant_json(&office),
+            },
+            "integrator": {
+                "parameters": {
+                    "{id}": "the integrator's id, lower case, e.g. demo",
+                    "{ID}": "the id upper-cased with '-' as '_' (account, password variables)",
+                    "{description}": "what the integrator is",
+                },
+                "tenant": tenant_json(&integrator),
+            },
+        },
+    });
+    serde_json::to_string_pretty(&doc).expect("json") + "\n"
+}
+
+/// Every generated file of the Helm chart: path below `helm/bangban/` → content.
+fn generated_chart_files() -> BTreeMap<String, String> {
+    BTreeMap::from([("files/nats/accounts.json".to_string(), render_chart_accounts())])
+}
+
+fn chart_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../helm/bangban")
 }
 
 fn deploy_dir() -> PathBuf {
@@ -618,16 +750,20 @@ fn generated_files_are_up_to_date() {
     let update = std::env::var_os("BANGBAN_UPDATE_NATS_CONFIG").is_some_and(|v| !v.is_empty());
     let dir = deploy_dir();
     let mut stale = Vec::new();
-    for (name, content) in generated_files() {
-        let path = dir.join(&name);
-        if std::fs::read_to_string(&path).ok().as_deref() == Some(content.as_str()) {
-            continue;
-        }
-        if update {
-            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-            std::fs::write(&path, content).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
-        } else {
-            stale.push(name);
+    for (root, label, files) in
+        [(deploy_dir(), "deploy/nats", generated_files()), (chart_dir(), "helm/bangban", generated_chart_files())]
+    {
+        for (name, content) in files {
+            let path = root.join(&name);
+            if std::fs::read_to_string(&path).ok().as_deref() == Some(content.as_str()) {
+                continue;
+            }
+            if update {
+                std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+                std::fs::write(&path, content).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+            } else {
+                stale.push(format!("{label}/{name}"));
+            }
         }
     }
     // Tenant streams that no longer exist in the contracts.
@@ -639,14 +775,14 @@ fn generated_files_are_up_to_date() {
                 if update {
                     std::fs::remove_file(entry.path()).expect("remove a stale stream file");
                 } else {
-                    stale.push(name);
+                    stale.push(format!("deploy/nats/{name}"));
                 }
             }
         }
     }
     assert!(
         stale.is_empty(),
-        "deploy/nats/ is stale ({stale:?}); regenerate: BANGBAN_UPDATE_NATS_CONFIG=1 cargo nextest run -p bangban-e2e nats_permissions"
+        "generated NATS files are stale ({stale:?}); regenerate: BANGBAN_UPDATE_NATS_CONFIG=1 cargo nextest run -p bangban-e2e nats_permissions"
     );
 }
 
@@ -891,7 +1027,7 @@ impl Platform {
     async fn start() -> anyhow::Result<Self> {
         let server = NatsServer::with_config(&test_config_text()).await?;
         let planning = Session::connect(&server, "planning").await?;
-        bus::ensure_streams(&planning.js()).await?;
+        bus::ensure_streams(&planning.js(), 1).await?;
         let platform = Self { server, planning };
         for id in [format!("office-{BOXING}"), format!("office-{HUIMIN}"), INTEGRATOR.to_string()] {
             platform.provision(&tenant(&id)).await?;
@@ -1290,7 +1426,7 @@ async fn services_publish_only_their_own_events() {
 
     // `bangban serve` runs every service on one connection: its user may publish every registered event.
     let bangban = platform.session("bangban").await;
-    bus::ensure_streams(&bangban.js()).await.expect("streams");
+    bus::ensure_streams(&bangban.js(), 1).await.expect("streams");
     for t in EventType::ALL {
         bangban.publish_event(&subject(*t, office, Some("U2")), &event(*t, "bangban", "all")).await.expect("publish");
     }
