@@ -10,7 +10,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: help run build test lint fmt bench clean-data nats-server
+.PHONY: help run build test chart-test lint fmt bench clean-data nats-server
 
 help: ## List the targets
 	@echo "Bangban — make targets:"
@@ -24,6 +24,10 @@ build: ## Build the workspace
 
 test: ## Run all tests (cargo-nextest when installed); TEST_DATABASE_URL=postgres://… adds PostgreSQL
 	bash deploy/dev/with-nats-server.sh bash deploy/dev/test.sh $(ARGS)
+
+chart-test: ## Render, lint and validate the Helm chart
+	bash tools/ensure-chart-tools.sh
+	PYTHONDONTWRITEBYTECODE=1 .tools/venv/bin/python -m pytest -q tests/helm $(ARGS)
 
 lint: ## rustfmt check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
