@@ -882,7 +882,7 @@ async fn run_scale(config: &Config, scale: usize, report: &mut Report) -> anyhow
     bangban_platform::runtime::install_crypto_provider();
     let server = NatsServer::start().await.context("starting nats-server (is it on PATH?)")?;
     let client = server.client().await?;
-    bus::ensure_streams(&jetstream::new(client.clone())).await?;
+    bus::ensure_streams(&jetstream::new(client.clone()), 1).await?;
     let database = TestDatabase::new("deadline").await?;
     let target = database.target();
     let mut settings = Settings::default();

@@ -522,7 +522,8 @@ async fn start_platform(config: &Config) -> anyhow::Result<Platform> {
     settings.notification.quiet_hours = "none".into();
     let shutdown = Shutdown::new();
 
-    bus::ensure_streams(&jetstream::new(connect(&settings, "bench-streams").await?)).await?;
+    bus::ensure_streams(&jetstream::new(connect(&settings, "bench-streams").await?), settings.nats.stream_replicas)
+        .await?;
     let intake = bangban_intake::start(&settings, connect(&settings, "intake").await?, &shutdown).await?;
     bangban_intake::seed::seed(&intake.db).await?;
     let planning = bangban_planning::start(&settings, connect(&settings, "planning").await?, &shutdown).await?;

@@ -225,7 +225,7 @@ async fn run(config: &Config) -> anyhow::Result<Report> {
     bangban_platform::runtime::install_crypto_provider();
     let server = NatsServer::start().await.context("starting nats-server (is it on PATH?)")?;
     let client = server.client().await?;
-    bus::ensure_streams(&jetstream::new(client.clone())).await?;
+    bus::ensure_streams(&jetstream::new(client.clone()), 1).await?;
     let database = TestDatabase::new("notification").await?;
     let shutdown = Shutdown::new();
     let (url, gateway) = start_gateway(&shutdown).await?;

@@ -565,7 +565,7 @@ async fn run(config: &Config) -> anyhow::Result<Report> {
     let server = NatsServer::start().await.context("starting nats-server (is it on PATH?)")?;
     let client = server.client().await?;
     let js = jetstream::new(client.clone());
-    bus::ensure_streams(&js).await?;
+    bus::ensure_streams(&js, 1).await?;
 
     let aggregates = aggregate_ids();
     let sample = make_events(1, &aggregates)?.remove(0);

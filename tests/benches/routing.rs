@@ -411,7 +411,7 @@ async fn run_once(
     let server = NatsServer::start().await.context("starting nats-server (is it on PATH?)")?;
     let client = server.client().await?;
     let js = jetstream::new(client.clone());
-    bus::ensure_streams(&js).await?;
+    bus::ensure_streams(&js, 1).await?;
 
     // Routing as it runs in production, on a fresh database, with the directory seeded.
     let database = TestDatabase::new("routing").await?;

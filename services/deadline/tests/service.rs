@@ -78,7 +78,7 @@ async fn spawn_with(tune: impl FnOnce(&mut Settings)) -> Deadline {
     tune(&mut settings);
     let client = bus::connect(&settings.nats, "deadline-test").await.expect("connect");
     let js = jetstream::new(client);
-    bus::ensure_streams(&js).await.expect("streams");
+    bus::ensure_streams(&js, settings.nats.stream_replicas).await.expect("streams");
     let a = instance(&settings, "deadline-a").await;
     Deadline { nats, db, js, settings, a }
 }

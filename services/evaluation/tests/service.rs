@@ -80,7 +80,7 @@ async fn world(tune: impl FnOnce(&mut Settings)) -> World {
     tune(&mut settings);
     let client = bus::connect(&settings.nats, "evaluation-test").await.expect("connect");
     let js = jetstream::new(client.clone());
-    bus::ensure_streams(&js).await.expect("streams");
+    bus::ensure_streams(&js, settings.nats.stream_replicas).await.expect("streams");
     let shutdown = Shutdown::new();
     let running = bangban_evaluation::start(&settings, client.clone(), &shutdown).await.expect("evaluation");
     World {

@@ -85,6 +85,7 @@ pub struct AuditLog {
     js: jetstream::Context,
     stream: std::sync::Arc<OnceCell<()>>,
     retention: Duration,
+    replicas: usize,
 }
 
 fn unavailable() -> Problem {
@@ -99,31 +100,37 @@ impl AuditLog {
             client,
             stream: Default::default(),
             retention: Duration::from_secs(u64::from(retention_days) * 86_400),
+            replicas: 1,
         }
     }
 
-    /// Creates the stream when it does not exist (idempotent).
+    /// Creates the stream, when it is missing, with `replicas` replicas (`BANGBAN__NATS__STREAM_REPLICAS`).
+    pub fn with_stream_replicas(mut self, replicas: usize) -> Self {
+        self.replicas = replicas.max(1);
+        self
+    }
+
+    /// Creates the stream when it does not exist (idempotent). An existing stream is never changed (an
+    /// operator's retention wins); a difference from this configuration is logged as a warning.
     pub async fn ensure(&self) -> Result<(), Problem> {
         self.stream
             .get_or_try_init(|| async {
-                self.js
-                    .get_or_create_stream(stream::Config {
-                        name: STREAM.into(),
-                        description: Some("Bangban audit log (审计日志): every write through the gateway".into()),
-                        subjects: vec![format!("{SUBJECT_PREFIX}.>")],
-                        max_age: self.retention,
-                        deny_delete: true,
-                        deny_purge: true,
-                        storage: stream::StorageType::File,
-                        duplicate_window: Duration::from_secs(120),
-                        ..Default::default()
-                    })
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| {
-                        tracing::error!(error = %e, "cannot create the audit stream");
-                        unavailable()
-                    })
+                let config = stream::Config {
+                    name: STREAM.into(),
+                    description: Some("Bangban audit log (审计日志): every write through the gateway".into()),
+                    subjects: vec![format!("{SUBJECT_PREFIX}.>")],
+                    max_age: self.retention,
+                    deny_delete: true,
+                    deny_purge: true,
+                    storage: stream::StorageType::File,
+                    duplicate_window: Duration::from_secs(120),
+                    num_replicas: self.replicas,
+                    ..Default::default()
+                };
+                bangban_platform::bus::ensure_stream(&self.js, config).await.map(|_| ()).map_err(|e| {
+                    tracing::error!(error = %e, "cannot create the audit stream");
+                    unavailable()
+                })
             })
             .await
             .copied()
@@ -262,8 +269,7 @@ pub async fn audit(State(state): State<AppState>, req: Request, next: Next) -> R
         _ => None,
     };
     let peer = req.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
-    let client = crate::security::client_ip(req.headers(), peer, state.settings.web.trust_forwarded_for)
-        .map(|ip| ip.to_string());
+    let client = crate::security::client_ip(req.headers(), peer, &state.trusted_proxies).map(|ip| ip.to_string());
     let trace = trace_id(req.headers());
     let res = next.run(req).await;
     let status = res.status().as_u16();

@@ -132,8 +132,10 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
 pub fn state(settings: &Settings, client: async_nats::Client) -> anyhow::Result<AppState> {
     runtime::install_crypto_provider();
     let auth = Authenticator::from_settings(settings)?;
-    let sessions = session::Sessions::new(client.clone(), Duration::from_secs(settings.web.session_ttl_secs.max(60)));
-    let audit = audit::AuditLog::new(client.clone(), settings.web.audit_retention_days());
+    let sessions = session::Sessions::new(client.clone(), Duration::from_secs(settings.web.session_ttl_secs.max(60)))
+        .with_stream_replicas(settings.nats.stream_replicas);
+    let audit = audit::AuditLog::new(client.clone(), settings.web.audit_retention_days())
+        .with_stream_replicas(settings.nats.stream_replicas);
     let trusted_proxies = bangban_platform::net::TrustedProxies::from_settings(&settings.web)
         .map_err(|e| anyhow::anyhow!("BANGBAN__WEB__TRUSTED_PROXIES: {e}"))?;
     Ok(AppState {

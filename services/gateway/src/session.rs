@@ -109,6 +109,7 @@ pub struct Sessions {
     js: jetstream::Context,
     store: std::sync::Arc<OnceCell<jetstream::stream::Stream>>,
     ttl: Duration,
+    replicas: usize,
     http: reqwest::Client,
     discovery: std::sync::Arc<tokio::sync::RwLock<Option<(Discovery, i64)>>>,
 }
@@ -161,7 +162,21 @@ impl Sessions {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        Self { js: jetstream::new(client), store: Default::default(), ttl, http, discovery: Default::default() }
+        Self {
+            js: jetstream::new(client),
+            store: Default::default(),
+            ttl,
+            replicas: 1,
+            http,
+            discovery: Default::default(),
+        }
+    }
+
+    /// Creates the session stream, when it is missing, with `replicas` replicas
+    /// (`BANGBAN__NATS__STREAM_REPLICAS`).
+    pub fn with_stream_replicas(mut self, replicas: usize) -> Self {
+        self.replicas = replicas.max(1);
+        self
     }
 
     /// The session lifetime.
@@ -172,21 +187,21 @@ impl Sessions {
     async fn stream(&self) -> Result<&jetstream::stream::Stream, Problem> {
         self.store
             .get_or_try_init(|| async {
-                self.js
-                    .get_or_create_stream(jetstream::stream::Config {
-                        name: STREAM.into(),
-                        description: Some("Bangban console sessions (会话) and OIDC logins in progress".into()),
-                        subjects: vec![format!("{SUBJECT_PREFIX}.>")],
-                        max_messages_per_subject: 1,
-                        max_age: self.ttl,
-                        storage: jetstream::stream::StorageType::File,
-                        ..Default::default()
-                    })
-                    .await
-                    .map_err(|e| {
-                        tracing::error!(error = %e, "cannot create the session stream");
-                        store_unavailable()
-                    })
+                // Created when missing, never changed (an operator's settings win; differences are warned about).
+                let config = jetstream::stream::Config {
+                    name: STREAM.into(),
+                    description: Some("Bangban console sessions (会话) and OIDC logins in progress".into()),
+                    subjects: vec![format!("{SUBJECT_PREFIX}.>")],
+                    max_messages_per_subject: 1,
+                    max_age: self.ttl,
+                    storage: jetstream::stream::StorageType::File,
+                    num_replicas: self.replicas,
+                    ..Default::default()
+                };
+                bangban_platform::bus::ensure_stream(&self.js, config).await.map_err(|e| {
+                    tracing::error!(error = %e, "cannot create the session stream");
+                    store_unavailable()
+                })
             })
             .await
     }

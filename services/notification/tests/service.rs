@@ -380,7 +380,7 @@ async fn world(provider: &str, routing: bool, tune: impl FnOnce(&mut Settings)) 
     tune(&mut settings);
     let client = bus::connect(&settings.nats, "notification-test").await.expect("connect");
     let js = jetstream::new(client.clone());
-    bus::ensure_streams(&js).await.expect("streams");
+    bus::ensure_streams(&js, settings.nats.stream_replicas).await.expect("streams");
     let others = Shutdown::new();
     let intake = bangban_intake::start(&settings, client.clone(), &others).await.expect("intake");
     if routing {

@@ -41,7 +41,7 @@ async fn spawn() -> Planning {
     db.apply_to(&mut settings);
     let client = bus::connect(&settings.nats, "planning-test").await.expect("connect");
     let js = jetstream::new(client.clone());
-    bus::ensure_streams(&js).await.expect("streams");
+    bus::ensure_streams(&js, settings.nats.stream_replicas).await.expect("streams");
     let shutdown = Shutdown::new();
     let running = bangban_planning::start(&settings, client, &shutdown).await.expect("planning");
     Planning { _nats: nats, _db: db, js, service: running.service, shutdown }

@@ -38,7 +38,7 @@ async fn spawn() -> Routing {
     db.apply_to(&mut settings);
     let client = bus::connect(&settings.nats, "routing-test").await.expect("connect");
     let js = jetstream::new(client.clone());
-    bus::ensure_streams(&js).await.expect("streams");
+    bus::ensure_streams(&js, settings.nats.stream_replicas).await.expect("streams");
     let shutdown = Shutdown::new();
     let running = bangban_routing::start(&settings, client, &shutdown).await.expect("routing");
     bangban_routing::seed::seed(&running.db).await.expect("units");

@@ -136,8 +136,7 @@ impl TrustedProxies {
         peer: Option<IpAddr>,
         forwarded_for: impl IntoIterator<Item = &'a str>,
     ) -> Option<IpAddr> {
-        let peer = peer.map(canonical);
-        let Some(mut client) = peer else { return None };
+        let mut client = canonical(peer?);
         if !self.contains(client) {
             return Some(client);
         }

@@ -43,7 +43,13 @@ pub fn telemetry_options(settings: &Settings, service_name: &str) -> TelemetryOp
 /// in OIDC (production) mode and for a speed that is not a finite number in (0, 100 000]. Called once at process
 /// start by [`bootstrap`], before anything reads the clock.
 pub fn apply_clock(settings: &Settings) -> anyhow::Result<()> {
-    let Some((start, speed)) = settings.clock.rehearsal(&settings.auth, clock::now())? else {
+    // `allow_insecure_dev` lets a rehearsal run beside OIDC (a training installation); it was warned about.
+    let auth = if settings.allow_insecure_dev {
+        crate::config::AuthSettings { mode: crate::config::AuthMode::Development, ..settings.auth.clone() }
+    } else {
+        settings.auth.clone()
+    };
+    let Some((start, speed)) = settings.clock.rehearsal(&auth, clock::now())? else {
         return Ok(());
     };
     clock::start_rehearsal(start, speed);
@@ -56,17 +62,46 @@ pub fn apply_clock(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses development defaults where production is expected ([`Settings::insecure_dev_defaults`]), unless
+/// `allow_insecure_dev` is set, in which case each is logged as a warning. `pii_needed`: the process runs a
+/// service that keeps personal data.
+pub fn refuse_insecure_defaults(settings: &Settings, pii_needed: bool) -> anyhow::Result<()> {
+    let found = settings.insecure_dev_defaults(pii_needed);
+    if found.is_empty() {
+        return Ok(());
+    }
+    if settings.allow_insecure_dev {
+        for f in &found {
+            tracing::warn!("INSECURE (BANGBAN__ALLOW_INSECURE_DEV=true): {f}");
+        }
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to start with development defaults where production is expected (生产环境不得使用开发默认配置):\n  - {}\n\
+         Fix the settings above, or set BANGBAN__ALLOW_INSECURE_DEV=true for a throw-away test installation.",
+        found.join("\n  - ")
+    )
+}
+
+/// Whether a process running `service_name` keeps personal data (and so needs the PII key).
+pub fn keeps_personal_data(service_name: &str) -> bool {
+    ["bangban", "bangban-intake", "bangban-notification", "bangban-evaluation"].contains(&service_name)
+}
+
 /// Reads the configuration, starts telemetry and the platform clock, connects NATS and makes sure the streams
 /// exist.
 pub async fn bootstrap(config: Option<&Path>, service_name: &str) -> anyhow::Result<(Context, TelemetryGuard)> {
     install_crypto_provider();
     let settings = Settings::load(config)?;
     let guard = bangban_telemetry::init(&telemetry_options(&settings, service_name))?;
+    refuse_insecure_defaults(&settings, keeps_personal_data(service_name))?;
     apply_clock(&settings)?;
     crate::metrics::install();
     tracing::info!(nats = %crate::bus::redact_url(&settings.nats.url), data_dir = %settings.data_dir.display(), "starting {service_name}");
     let client = bus::connect(&settings.nats, service_name).await?;
-    bus::ensure_streams(&async_nats::jetstream::new(client.clone())).await?;
+    if bus::creates_event_streams(service_name) {
+        bus::ensure_streams(&async_nats::jetstream::new(client.clone()), settings.nats.stream_replicas).await?;
+    }
     Ok((Context { settings, client, shutdown: Shutdown::new() }, guard))
 }
 
@@ -85,6 +120,22 @@ pub async fn serve_http(listen: SocketAddr, router: Router, shutdown: &Shutdown)
         }
     });
     Ok(addr)
+}
+
+/// `/metrics` for the main listener: there in local development, absent when `http.metrics_listen` gives it a
+/// port of its own (the one the cluster's ingress does not route).
+pub fn metrics_on_main_listener(settings: &Settings) -> Router {
+    if settings.http.metrics_listen.is_some() { Router::new() } else { crate::metrics::router() }
+}
+
+/// Serves `/metrics` alone on `http.metrics_listen` when that is set; returns the bound address.
+pub async fn serve_metrics(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result<Option<SocketAddr>> {
+    let Some(listen) = settings.http.metrics_listen else {
+        return Ok(None);
+    };
+    let addr = serve_http(listen, crate::metrics::router(), shutdown).await?;
+    tracing::info!(%addr, "metrics listening");
+    Ok(Some(addr))
 }
 
 /// Waits for SIGTERM or Ctrl-C, then stops every task (up to 20 s) and flushes telemetry.
@@ -106,15 +157,16 @@ pub async fn wait_and_stop(shutdown: &Shutdown, client: &async_nats::Client, gua
 pub type StartFn =
     Box<dyn FnOnce(Context) -> BoxFuture<'static, anyhow::Result<Vec<(&'static str, DatabaseConnection)>>> + Send>;
 
-/// A single service's binary: bootstrap, start, serve `/healthz`, `/readyz` and `/metrics` on
-/// `http.listen`, stop gracefully.
+/// A single service's binary: bootstrap, start, serve `/healthz` and `/readyz` on `http.listen` (and `/metrics`,
+/// there or on `http.metrics_listen`), stop gracefully.
 pub async fn run_standalone(config: Option<&Path>, service_name: &str, start: StartFn) -> anyhow::Result<()> {
     let (ctx, guard) = bootstrap(config, service_name).await?;
     let databases = start(ctx.clone()).await?;
-    let router =
-        health::router(health::Readiness { nats: ctx.client.clone(), databases }).merge(crate::metrics::router());
+    let router = health::router(health::Readiness { nats: ctx.client.clone(), databases })
+        .merge(metrics_on_main_listener(&ctx.settings));
     let addr = serve_http(ctx.settings.http.listen, router, &ctx.shutdown).await?;
-    tracing::info!(%addr, "health and metrics listening");
+    serve_metrics(&ctx.settings, &ctx.shutdown).await?;
+    tracing::info!(%addr, "health listening");
     wait_and_stop(&ctx.shutdown, &ctx.client, guard).await;
     Ok(())
 }

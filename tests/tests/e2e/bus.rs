@@ -361,10 +361,10 @@ async fn connecting_retries_until_nats_comes_up_and_gives_up_at_the_deadline() {
     nats.restart();
     let client = connecting.await.unwrap().expect("connected once the server came up");
     assert!(bangban_platform::bus::is_connected(&client));
-    // The streams are created, and creating them again is an update, not an error.
+    // The streams are created, and ensuring them again leaves them as they are, without an error.
     let js = jetstream::new(client);
-    bangban_platform::bus::ensure_streams(&js).await.unwrap();
-    bangban_platform::bus::ensure_streams(&js).await.unwrap();
+    bangban_platform::bus::ensure_streams(&js, 1).await.unwrap();
+    bangban_platform::bus::ensure_streams(&js, 1).await.unwrap();
     let info = js.get_stream("BANGBAN_EVENTS").await.unwrap().info().await.unwrap().config.clone();
     assert_eq!(info.duplicate_window, Duration::from_secs(120));
     assert_eq!(info.subjects, vec!["bb.evt.>".to_string()]);

@@ -38,13 +38,16 @@ async fn verify_mode_waits_for_the_migration_job_then_starts() {
     let target = test_db.target();
     let waiting = {
         let target = target.clone();
-        tokio::spawn(async move { db::connect_for_service::<Migrator>(&target, &verify(Duration::from_secs(60))).await })
+        tokio::spawn(
+            async move { db::connect_for_service::<Migrator>(&target, &verify(Duration::from_secs(60))).await },
+        )
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!waiting.is_finished(), "a service in verify mode waits for the job");
     // The migration job (`bangban migrate` runs exactly this).
     db::connect_and_migrate::<Migrator>(&target, 1).await.unwrap();
-    let conn = tokio::time::timeout(Duration::from_secs(10), waiting).await.expect("starts once current").unwrap().unwrap();
+    let conn =
+        tokio::time::timeout(Duration::from_secs(10), waiting).await.expect("starts once current").unwrap().unwrap();
     assert!(Migrator::get_pending_migrations_read_only(&conn).await.unwrap().is_empty());
     // And a restart in verify mode starts at once.
     db::connect_for_service::<Migrator>(&target, &verify(Duration::ZERO)).await.unwrap();

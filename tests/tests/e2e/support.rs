@@ -163,7 +163,7 @@ impl TestApp {
         };
         adjust(&mut settings);
         let client = bus::connect(&settings.nats, "e2e").await.expect("connect");
-        bus::ensure_streams(&jetstream::new(client.clone())).await.expect("streams");
+        bus::ensure_streams(&jetstream::new(client.clone()), settings.nats.stream_replicas).await.expect("streams");
         let running = bangban_intake::start(&settings, client.clone(), &shutdown).await.expect("intake");
         bangban_intake::seed::seed(&running.db).await.expect("seed");
         let planning = bangban_planning::start(&settings, client.clone(), &shutdown).await.expect("planning");
