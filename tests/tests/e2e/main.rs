@@ -5,6 +5,7 @@ mod acceptance;
 mod api;
 mod browser;
 mod bus;
+mod chart_boot;
 mod clock;
 mod console;
 mod consultations;
