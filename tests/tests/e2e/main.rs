@@ -16,6 +16,7 @@ mod dossier;
 mod evaluation;
 mod lifecycle;
 mod migrations;
+mod nats_cluster;
 mod nats_permissions;
 mod notification;
 mod planning;
