@@ -1,5 +1,6 @@
 //! `bangban`: the all-in-one binary and CLI — every service in one process (`serve`), development
-//! tokens (`token`) and migrations (`migrate`).
+//! tokens (`token`), migrations (`migrate`) and the tenants' streams on the secured NATS
+//! (`provision-tenants`).
 
 use std::{path::PathBuf, time::Duration};
 
@@ -59,6 +60,21 @@ enum Command {
     Migrate {
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
+    },
+    /// Create the tenants' streams (county offices, integrators) that are missing, each as its tenant's admin
+    /// user, then exit. Existing streams are never changed (differences are reported). Idempotent.
+    ///
+    /// Reads every `<ACCOUNT>.json` of --streams-dir (a stream configuration in the JetStream API format, as
+    /// deploy/nats/streams/*.json), logs in to BANGBAN__NATS__URL as `<tenant>-admin` (OFFICE_371625 →
+    /// office-371625-admin) with the password in BANGBAN_NATS_PASSWORD_<USER> (OFFICE_371625_ADMIN) and
+    /// prints one line per tenant: created, exists or failed. Exits non-zero when a tenant failed.
+    ProvisionTenants {
+        /// Folder of the tenants' stream configurations, one `<ACCOUNT>.json` each.
+        #[arg(long)]
+        streams_dir: PathBuf,
+        /// Replicas of each stream created (1..=5); default BANGBAN__NATS__STREAM_REPLICAS.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+        replicas: Option<u8>,
     },
 }
 
@@ -159,6 +175,14 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::ProvisionTenants { streams_dir, replicas } => {
+            runtime::install_crypto_provider();
+            let settings = Settings::load(cli.config.as_deref())?;
+            let _telemetry =
+                bangban_telemetry::init(&runtime::telemetry_options(&settings, "bangban-provision-tenants"))?;
+            let replicas = replicas.map_or(settings.nats.stream_replicas, usize::from);
+            provision::run(&settings.nats, &streams_dir, replicas).await
+        }
     }
 }
 
@@ -211,4 +235,187 @@ async fn serve(config: Option<PathBuf>, services: Vec<&'static str>) -> anyhow::
     }
     runtime::wait_and_stop(&ctx.shutdown, &ctx.client, guard).await;
     Ok(())
+}
+
+/// `bangban provision-tenants`: each tenant's stream, created by the tenant's admin user when it is missing.
+mod provision {
+    use std::path::{Path, PathBuf};
+
+    use anyhow::Context as _;
+    use async_nats::jetstream::{
+        self,
+        stream::{Config as StreamConfig, Source},
+    };
+    use bangban_platform::{
+        bus::{self, BusError},
+        config::NatsSettings,
+    };
+    use secrecy::SecretString;
+
+    /// One tenant's stream configuration file, `<ACCOUNT>.json`.
+    struct Tenant {
+        /// `OFFICE_371625`, `INTEGRATOR_CITY_BRAIN`: the account, and the name of its one stream.
+        account: String,
+        file: PathBuf,
+    }
+
+    impl Tenant {
+        /// `office-371625-admin`, `integrator-city-brain-admin` (as nats_permissions.rs names them).
+        fn admin(&self) -> String {
+            format!("{}-admin", self.account.to_lowercase().replace('_', "-"))
+        }
+    }
+
+    /// `BANGBAN_NATS_PASSWORD_<USER>`: the user upper-cased, `-` as `_` (the keys of the chart's passwords Secret).
+    fn password_variable(user: &str) -> String {
+        format!("BANGBAN_NATS_PASSWORD_{}", user.to_uppercase().replace('-', "_"))
+    }
+
+    /// What happened to one tenant's stream.
+    enum Outcome {
+        Created,
+        /// It existed; the settings in which it differs from the file (left unchanged).
+        Exists(Vec<bus::StreamDifference>),
+    }
+
+    /// The `*.json` files of `dir` (mounted ConfigMaps' `..data` entries are skipped), sorted.
+    fn tenants(dir: &Path) -> anyhow::Result<Vec<Tenant>> {
+        let entries = std::fs::read_dir(dir).with_context(|| format!("reading --streams-dir {}", dir.display()))?;
+        let mut out = Vec::new();
+        for entry in entries {
+            let path = entry.with_context(|| format!("reading --streams-dir {}", dir.display()))?.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+            let Some(account) = name.strip_suffix(".json") else { continue };
+            if name.starts_with('.') || !path.is_file() {
+                continue;
+            }
+            out.push(Tenant { account: account.to_string(), file: path.clone() });
+        }
+        out.sort_by(|a, b| a.account.cmp(&b.account));
+        anyhow::ensure!(
+            !out.is_empty(),
+            "--streams-dir {} holds no tenant stream configuration (<ACCOUNT>.json)",
+            dir.display()
+        );
+        Ok(out)
+    }
+
+    /// The stream configuration of a file, with `replicas` replicas.
+    fn stream_config(t: &Tenant, replicas: usize) -> anyhow::Result<StreamConfig> {
+        let text = std::fs::read_to_string(&t.file).with_context(|| format!("reading {}", t.file.display()))?;
+        let mut config: StreamConfig = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a JetStream stream configuration", t.file.display()))?;
+        anyhow::ensure!(
+            config.name == t.account,
+            "{} configures the stream {:?}; the stream of the account {} must be called {}",
+            t.file.display(),
+            config.name,
+            t.account,
+            t.account
+        );
+        config.num_replicas = replicas;
+        Ok(config)
+    }
+
+    /// Creates the tenant's stream when it is missing, as the tenant's admin.
+    async fn provision(nats: &NatsSettings, t: &Tenant, replicas: usize) -> anyhow::Result<Outcome> {
+        let wanted = stream_config(t, replicas)?;
+        let admin = t.admin();
+        let variable = password_variable(&admin);
+        let password = std::env::var(&variable)
+            .ok()
+            .filter(|p| !p.trim().is_empty())
+            .with_context(|| format!("{variable} (the password of {admin}) is not set"))?;
+        let settings = NatsSettings {
+            user: Some(admin.clone()),
+            password: Some(SecretString::from(password)),
+            nkey_seed: None,
+            nkey_seed_file: None,
+            creds_file: None,
+            ..nats.clone()
+        };
+        let client = bus::connect(&settings, "bangban-provision-tenants").await?;
+        let js = jetstream::new(client.clone());
+        // A missing stream answers 404; anything else (no JetStream in the account, a timeout) ensure_stream
+        // meets and reports in turn.
+        let existed = js.get_stream(&wanted.name).await.is_ok();
+        let stream = bus::ensure_stream(&js, wanted.clone()).await?;
+        let outcome = if existed {
+            let actual = &stream.cached_info().config;
+            let mut differences = bus::stream_differences(&wanted, actual);
+            // Where the tenant's events come from (bus::stream_differences leaves sources out): a changed filter or
+            // delivery prefix is worth an operator's look.
+            let (want, have) = (show_sources(&wanted.sources), show_sources(&actual.sources));
+            if want != have {
+                tracing::warn!(stream = %wanted.name, wanted = %want, actual = %have, "the stream's sources differ; left unchanged");
+                differences.push(bus::StreamDifference { field: "sources", wanted: want, actual: have });
+            }
+            Outcome::Exists(differences)
+        } else {
+            Outcome::Created
+        };
+        let _ = client.drain().await;
+        Ok(outcome)
+    }
+
+    /// `BANGBAN_EVENTS (bb.evt.371625.>, api $JS.bangban.API, deliver bb.src.office-371625)`, `;`-separated.
+    fn show_sources(sources: &Option<Vec<Source>>) -> String {
+        let shown: Vec<String> = sources
+            .iter()
+            .flatten()
+            .map(|s| {
+                let external = s.external.as_ref().map_or_else(String::new, |e| {
+                    format!(", api {}, deliver {}", e.api_prefix, e.delivery_prefix.as_deref().unwrap_or("-"))
+                });
+                format!("{} ({}{external})", s.name, s.filter_subject.as_deref().unwrap_or("everything"))
+            })
+            .collect();
+        if shown.is_empty() { "none".into() } else { shown.join("; ") }
+    }
+
+    /// Every tenant of `dir`; one line each on stdout. Fails (after trying every tenant) when one failed.
+    pub async fn run(nats: &NatsSettings, dir: &Path, replicas: usize) -> anyhow::Result<()> {
+        let replicas = replicas.max(1);
+        let tenants = tenants(dir)?;
+        let mut failed = Vec::new();
+        let mut unreachable = false;
+        for t in &tenants {
+            let admin = t.admin();
+            if unreachable {
+                println!("{}: failed: not tried, NATS is unreachable", t.account);
+                failed.push(t.account.clone());
+                continue;
+            }
+            match provision(nats, t, replicas).await {
+                Ok(Outcome::Created) => {
+                    println!("{}: created (num_replicas {replicas}, as {admin})", t.account);
+                }
+                Ok(Outcome::Exists(differences)) if differences.is_empty() => {
+                    println!("{}: exists (unchanged)", t.account);
+                }
+                Ok(Outcome::Exists(differences)) => {
+                    let shown: Vec<String> = differences
+                        .iter()
+                        .map(|d| format!("{} is {} where the configuration says {}", d.field, d.actual, d.wanted))
+                        .collect();
+                    println!("{}: exists (left unchanged; {})", t.account, shown.join(", "));
+                }
+                Err(e) => {
+                    unreachable |= matches!(e.downcast_ref::<BusError>(), Some(BusError::Unreachable { .. }));
+                    let error = format!("{e:#}");
+                    println!("{}: failed ({admin}): {error}", t.account);
+                    tracing::error!(tenant = %t.account, user = %admin, %error, "provisioning the tenant's stream failed");
+                    failed.push(t.account.clone());
+                }
+            }
+        }
+        anyhow::ensure!(
+            failed.is_empty(),
+            "{} of {} tenants not provisioned: {}",
+            failed.len(),
+            tenants.len(),
+            failed.join(", ")
+        );
+        Ok(())
+    }
 }

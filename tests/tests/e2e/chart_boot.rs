@@ -5,9 +5,11 @@
 //! environment with the Secrets and ConfigMaps it references resolved from the rendered objects, volumes — and
 //! runs those binaries of this workspace here: the Job's command to completion, then every service, against a real
 //! nats-server (the project's server configuration with the rendered accounts and passwords) and the real
-//! PostgreSQL. It waits for each service's readiness probe, checks `/metrics` is served on the metrics port only,
-//! and sends one case through the gateway with an OIDC token: accepted by intake, planned by planning, published,
-//! dispatched by routing — every hop over NATS with each service's own user.
+//! PostgreSQL. It waits for each service's readiness probe, runs the tenants' provisioning Job's command (a
+//! post-install hook, so after the release's resources) to completion, checks `/metrics` is served on the metrics
+//! port only, and sends one case through the gateway with an OIDC token: accepted by intake, planned by planning,
+//! published, dispatched by routing — every hop over NATS with each service's own user — and its events reach the
+//! office's own stream (`OFFICE_<code>`, sourced from `BANGBAN_EVENTS`) and no other office's.
 //!
 //! Only what cannot be the same outside a cluster is replaced (each place says so): listen ports, the NATS URL,
 //! the database URL and schema prefix, the OIDC issuer and the OTLP endpoint. A wrong value anywhere else fails
@@ -37,9 +39,11 @@ const RELEASE: &str = "bangban";
 const NAMESPACE: &str = "bangban";
 const VALUES: &str = "tests/fixtures/chart-boot-values.yaml";
 const COMPONENT: &str = "app.kubernetes.io/component";
-/// One Deployment per service, labelled with its name; the migration Job is labelled `migrate`.
+/// One Deployment per service, labelled with its name; the migration Job is labelled `migrate`, the tenants'
+/// provisioning Job `provision-tenants`.
 const SERVICES: [&str; 7] = ["gateway", "intake", "planning", "routing", "deadline", "notification", "evaluation"];
 const MIGRATE: &str = "migrate";
+const PROVISION: &str = "provision-tenants";
 /// How long every service together may take to become ready.
 const READY_WITHIN: Duration = Duration::from_secs(90);
 /// How long the planning and routing hops may take.
@@ -103,6 +107,9 @@ async fn the_rendered_chart_boots_every_service_and_carries_a_case() {
     let job = manifests.workload("Job", MIGRATE);
     let migrate = resolve(&manifests, &image, job, MIGRATE, tmp.path(), &readonly_root, &bin_dir, &mut claims)
         .with_overrides(&overrides, &mut PortPicker::default());
+    let job = manifests.workload("Job", PROVISION);
+    let provision = resolve(&manifests, &image, job, PROVISION, tmp.path(), &readonly_root, &bin_dir, &mut claims)
+        .with_overrides(&overrides, &mut PortPicker::default());
     let mut ports = PortPicker::default();
     let running: Vec<Process> = SERVICES
         .iter()
@@ -112,7 +119,7 @@ async fn the_rendered_chart_boots_every_service_and_carries_a_case() {
                 .with_overrides(&overrides, &mut ports)
         })
         .collect();
-    ensure_binaries(&root, &bin_dir, std::iter::once(&migrate).chain(&running));
+    ensure_binaries(&root, &bin_dir, [&migrate, &provision].into_iter().chain(&running));
 
     // The Job's command, to completion.
     let status = fleet.run_to_end("migrate", &migrate, Duration::from_secs(120));
@@ -153,6 +160,19 @@ async fn the_rendered_chart_boots_every_service_and_carries_a_case() {
         }
     }
     eprintln!("chart_boot: every service ready after {:?}", started.elapsed());
+
+    // The tenants' provisioning Job (a post-install hook: Helm runs it once the release's resources exist), to
+    // completion: every office's and integrator's stream, each created by the tenant's admin user.
+    let status = fleet.run_to_end(PROVISION, &provision, Duration::from_secs(120));
+    assert!(status.success(), "the provisioning Job's command `{}` failed: {status}", provision.command_line());
+    let provisioned = fs::read_to_string(fleet.log_files(PROVISION).0).unwrap_or_default();
+    assert!(
+        provisioned.lines().any(|l| l.starts_with("OFFICE_371625: created")),
+        "the provisioning Job did not create OFFICE_371625:\n{provisioned}"
+    );
+    for pod in &running {
+        fleet.assert_running(&pod.component);
+    }
 
     // `/metrics` on the metrics port (the one the ServiceMonitor scrapes, never routed by the ingress), and not on
     // the http port.
@@ -241,10 +261,48 @@ async fn the_rendered_chart_boots_every_service_and_carries_a_case() {
         "the archived document is not on the claim intake mounts ({:?}); files there: {stored:?}",
         claims.dirs
     );
+    // The case's events reached its office's own stream (sourced from BANGBAN_EVENTS), read by the office's admin
+    // with the rendered password, and no other office's.
+    // The units of the tasks already dispatched (a task waiting for its predecessors is not yet).
+    let units: Vec<String> = tasks
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| !t["dispatched_at"].is_null())
+        .filter_map(|t| t["unit_code"].as_str().map(str::to_string))
+        .collect();
+    assert!(!units.is_empty(), "no task of case {case_id} is dispatched: {tasks}");
+    let office_events = OfficeStream::connect(&manifests, &nats_url, office).await;
+    let deadline = Instant::now() + HOP_WITHIN;
+    let events = loop {
+        let events = office_events.events().await;
+        let accepted = events.iter().any(|(subject, ce_subject)| {
+            *subject == format!("bb.evt.{office}.case.accepted") && ce_subject.as_deref() == Some(&case_id)
+        });
+        // A task.dispatched per dispatched task, on its unit's subject.
+        let dispatched = units.iter().all(|u| {
+            let subject = format!("bb.evt.{office}.task.dispatched.{u}");
+            events.iter().filter(|(s, _)| *s == subject).count() >= units.iter().filter(|v| *v == u).count()
+        });
+        if accepted && dispatched {
+            break events;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "OFFICE_{office} did not receive case {case_id}'s case.accepted and a task.dispatched per dispatched \
+             task (units {units:?}) within {HOP_WITHIN:?}; it holds {events:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(events.iter().all(|(s, _)| s.starts_with(&format!("bb.evt.{office}."))), "{events:?}");
+    let other = OfficeStream::connect(&manifests, &nats_url, "371621").await;
+    assert_eq!(other.events().await, Vec::new(), "OFFICE_371621 received another office's events");
+
     eprintln!(
         "chart_boot: case {case_id} accepted, planned ({items} items), published, {} tasks dispatched, plan \
-         archived; {:?} in all",
+         archived, {} events in OFFICE_{office}; {:?} in all",
         tasks.as_array().map_or(0, Vec::len),
+        events.len(),
         started.elapsed()
     );
     for service in SERVICES {
@@ -1237,6 +1295,51 @@ async fn start_nats(root: &Path, manifests: &Manifests, tmp: &Path, fleet: &mut 
         }
         assert!(Instant::now() < deadline, "nats-server ({}) was not ready within 15 s", binary.display());
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// An office's stream `OFFICE_<code>`, as the office's admin user sees it (the password from the rendered Secret
+/// `<release>-nats-passwords`).
+struct OfficeStream {
+    js: async_nats::jetstream::Context,
+    stream: String,
+}
+
+impl OfficeStream {
+    async fn connect(manifests: &Manifests, nats_url: &str, office: &str) -> OfficeStream {
+        let user = format!("office-{office}-admin");
+        let variable = format!("BANGBAN_NATS_PASSWORD_{}", user.to_uppercase().replace('-', "_"));
+        let passwords = manifests.secret(&format!("{RELEASE}-nats-passwords")).expect("the passwords Secret");
+        let password =
+            String::from_utf8(passwords.get(&variable).expect("the admin's password").clone()).expect("UTF-8");
+        let settings = bangban_platform::config::NatsSettings {
+            url: nats_url.to_string(),
+            user: Some(user.clone()),
+            password: Some(password.into()),
+            connect_deadline: Duration::from_secs(10),
+            ..Default::default()
+        };
+        let client =
+            bangban_platform::bus::connect(&settings, "chart-boot").await.unwrap_or_else(|e| panic!("{user}: {e}"));
+        OfficeStream { js: async_nats::jetstream::new(client), stream: format!("OFFICE_{office}") }
+    }
+
+    /// (NATS subject, `ce-subject`) of every event in the stream, in order.
+    async fn events(&self) -> Vec<(String, Option<String>)> {
+        let mut stream =
+            self.js.get_stream(&self.stream).await.unwrap_or_else(|e| panic!("the stream {}: {e}", self.stream));
+        let state = stream.info().await.unwrap_or_else(|e| panic!("info of {}: {e}", self.stream)).state.clone();
+        let mut out = Vec::new();
+        for seq in state.first_sequence..=state.last_sequence {
+            if state.messages == 0 {
+                break;
+            }
+            let Ok(message) = stream.get_raw_message(seq).await else { continue };
+            let event = bangban_contracts::CloudEvent::from_parts(Some(&message.headers), message.payload.clone())
+                .unwrap_or_else(|e| panic!("{} holds a message that is no CloudEvent: {e}", self.stream));
+            out.push((message.subject.to_string(), event.subject));
+        }
+        out
     }
 }
 

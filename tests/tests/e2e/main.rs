@@ -26,4 +26,5 @@ mod routing;
 mod secured_services;
 mod stream;
 mod support;
+mod tenant_streams;
 mod web;
