@@ -34,6 +34,8 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::support::{binaries_dir, cargo_build, issuer_jwks, sign, workspace_root};
+
 /// The release as `helm install bangban helm/bangban -n bangban -f tests/fixtures/chart-boot-values.yaml`.
 const RELEASE: &str = "bangban";
 const NAMESPACE: &str = "bangban";
@@ -50,16 +52,6 @@ const READY_WITHIN: Duration = Duration::from_secs(90);
 const HOP_WITHIN: Duration = Duration::from_secs(30);
 /// `PATH` of the image when deploy/Dockerfile sets none: its base image's (distroless, like Debian, has this one).
 const IMAGE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-// The stand-in issuer's P-256 key (the same as web.rs and the platform's auth tests use) and its public point.
-const EC_KEY: &str = "-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgGwEYio7I49weC6VO
-cVDodysCwjnT9ruZTppZK4UF+2KhRANCAATSgc/Jrv4dEC80t9PYON8wVHhwk7S4
-6+Ule9qOEBuwAEgdqsLmaCe+7Xh7aBQCHjDa/Iq7V1/MFa4cx0AxpTvS
------END PRIVATE KEY-----
-";
-const EC_X: &str = "0oHPya7-HRAvNLfT2DjfMFR4cJO0uOvlJXvajhAbsAA";
-const EC_Y: &str = "SB2qwuZoJ77teHtoFAIeMNr8irtXX8wVrhzHQDGlO9I";
 
 #[tokio::test]
 async fn the_rendered_chart_boots_every_service_and_carries_a_case() {
@@ -312,20 +304,8 @@ async fn the_rendered_chart_boots_every_service_and_carries_a_case() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Where things are
+// The binaries
 // ---------------------------------------------------------------------------------------------------------------
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_path_buf()
-}
-
-/// The target directory's profile folder this test was built into (`target/debug/deps/e2e-…` → `target/debug`),
-/// where `cargo build --workspace` puts the binaries.
-fn binaries_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test executable");
-    let deps = exe.parent().expect("deps");
-    if deps.file_name().is_some_and(|n| n == "deps") { deps.parent().expect("profile dir") } else { deps }.to_path_buf()
-}
 
 /// Makes sure every binary the pods run is built. `cargo build --workspace` builds them all, and so does `cargo
 /// nextest run --workspace` — except the plain binary of a package without integration tests (bangban-gateway):
@@ -344,16 +324,7 @@ fn ensure_binaries<'a>(root: &Path, bin_dir: &Path, processes: impl Iterator<Ite
     let advice = "build the workspace first (`cargo build --workspace --bins`, which `cargo nextest run --workspace` \
                   does only for packages with integration tests)";
     eprintln!("chart_boot: building {missing:?}, missing from {} ({advice})", bin_dir.display());
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| option_env!("CARGO").unwrap_or("cargo").into());
-    let profile = match bin_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev".to_string(),
-        Some(other) => other.to_string(),
-    };
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--profile", &profile]).current_dir(root);
-    if let Some(target_dir) = bin_dir.parent() {
-        cmd.arg("--target-dir").arg(target_dir);
-    }
+    let mut cmd = cargo_build(root, bin_dir);
     for binary in &missing {
         cmd.args(["-p", binary, "--bin", binary]);
     }
@@ -1355,7 +1326,7 @@ async fn start_issuer() -> String {
         "issuer": url, "jwks_uri": format!("{url}/keys"),
         "authorization_endpoint": format!("{url}/authorize"), "token_endpoint": format!("{url}/token"),
     });
-    let keys = json!({"keys": [{"kty": "EC", "crv": "P-256", "x": EC_X, "y": EC_Y, "kid": "k1", "use": "sig", "alg": "ES256"}]});
+    let keys = issuer_jwks();
     let app = Router::new()
         .route("/.well-known/openid-configuration", get(move || async move { Json(discovery) }))
         .route("/keys", get(move || async move { Json(keys) }));
@@ -1393,10 +1364,7 @@ impl Api {
         if let Some(aud) = &self.audience {
             claims["aud"] = json!(aud);
         }
-        let key = jsonwebtoken::EncodingKey::from_ec_pem(EC_KEY.as_bytes()).expect("EC key");
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-        header.kid = Some("k1".into());
-        jsonwebtoken::encode(&header, &claims, &key).expect("token")
+        sign(&claims)
     }
 
     async fn post(&self, token: &str, path: &str, body: &Value, status: u16) -> Value {

@@ -57,6 +57,8 @@ use serde_json::json;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::support::{deploy_dir, parse_env, password_variable, read_deploy_file, secured_config_text};
+
 // ---------------------------------------------------------------------------------------------------
 // The configuration, generated from the contracts
 // ---------------------------------------------------------------------------------------------------
@@ -346,10 +348,6 @@ impl User {
     }
 }
 
-fn password_variable(user: &str) -> String {
-    format!("BANGBAN_NATS_PASSWORD_{}", user.to_uppercase().replace('-', "_"))
-}
-
 /// The JetStream API a service needs: its streams, durable pull consumers on the events, acks.
 fn service_jetstream() -> Vec<String> {
     let mut out = vec!["$JS.API.INFO".to_string()];
@@ -585,7 +583,8 @@ fn render_auth_conf() -> String {
     out
 }
 
-/// The development password of a user: obviously not a secret.
+/// The development password of a user: obviously not a secret. (What `render_dev_passwords` writes;
+/// `support::dev_password` reads it back from `dev-passwords.env`.)
 fn dev_password(user: &str) -> String {
     format!("dev-{user}-password")
 }
@@ -701,37 +700,6 @@ fn generated_chart_files() -> BTreeMap<String, String> {
 
 fn chart_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../helm/bangban")
-}
-
-fn deploy_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nats")
-}
-
-fn read_deploy_file(name: &str) -> String {
-    let path = deploy_dir().join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
-
-/// `KEY=value` lines of an env file (comments and blank lines skipped).
-fn parse_env(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
-        .collect()
-}
-
-/// The secured configuration as a test server runs it: the development passwords as variables, the
-/// checked-in `bangban-auth.conf`, and room for the tenants' reserved storage whatever the disk.
-/// (The testkit sets the address, port and store directory on the command line.)
-fn test_config_text() -> String {
-    let mut text = String::from("# development passwords from dev-passwords.env\n");
-    for (key, value) in parse_env(&read_deploy_file("dev-passwords.env")) {
-        let _ = writeln!(text, "{key}: {value:?}");
-    }
-    text.push_str("jetstream { max_file_store: 64GB }\n");
-    text.push_str(&read_deploy_file("bangban-auth.conf"));
-    text
 }
 
 #[test]
@@ -1025,7 +993,7 @@ impl Platform {
     /// A nats-server with the secured configuration, the platform's streams created by a service, and
     /// the tenant streams of 博兴县, 惠民县 and the demo integrator provisioned from `deploy/nats/streams/`.
     async fn start() -> anyhow::Result<Self> {
-        let server = NatsServer::with_config(&test_config_text()).await?;
+        let server = NatsServer::with_config(&secured_config_text(None)).await?;
         let planning = Session::connect(&server, "planning").await?;
         bus::ensure_streams(&planning.js(), 1).await?;
         let platform = Self { server, planning };

@@ -6,12 +6,7 @@
 //!
 //! `nats_permissions.rs` proves the permissions with hand-made sessions; this proves the services themselves.
 
-use std::{
-    collections::BTreeMap,
-    fmt::Write as _,
-    path::{Path, PathBuf},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, stream};
 use bangban_contracts::{
@@ -34,53 +29,13 @@ use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::support::{consumer, eventually, next_message, sample_case, test_settings};
+use crate::support::{
+    consumer, dev_password, dev_passwords, eventually, next_message, sample_case, secured_config_text, test_settings,
+};
 
 // ---------------------------------------------------------------------------------------------------
-// The secured server (as nats_permissions.rs starts it)
+// Logging in to the secured server (support.rs starts it)
 // ---------------------------------------------------------------------------------------------------
-
-fn deploy_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nats")
-}
-
-fn read_deploy_file(name: &str) -> String {
-    let path = deploy_dir().join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
-
-/// `KEY=value` lines of an env file (comments and blank lines skipped).
-fn parse_env(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
-        .collect()
-}
-
-/// The development passwords of `dev-passwords.env`, by variable.
-fn dev_passwords() -> BTreeMap<String, String> {
-    parse_env(&read_deploy_file("dev-passwords.env")).into_iter().collect()
-}
-
-/// The development password of a user (`BANGBAN_NATS_PASSWORD_<USER>`).
-fn dev_password(user: &str) -> String {
-    let var = format!("BANGBAN_NATS_PASSWORD_{}", user.to_uppercase().replace('-', "_"));
-    dev_passwords().remove(&var).unwrap_or_else(|| panic!("{var} is not in dev-passwords.env"))
-}
-
-/// `nats-secure.conf`'s accounts and users as a test server runs them: the development passwords as variables,
-/// the checked-in `bangban-auth.conf`, room for the tenants' reserved storage. (The testkit sets the address,
-/// a random port and a temporary store directory on the command line.)
-fn secured_config_text() -> String {
-    let mut text = String::from("# development passwords from dev-passwords.env\n");
-    for (key, value) in dev_passwords() {
-        let _ = writeln!(text, "{key}: {value:?}");
-    }
-    text.push_str("jetstream { max_file_store: 64GB }\nmax_payload: 1MB\n");
-    text.push_str(&read_deploy_file("bangban-auth.conf"));
-    text
-}
 
 /// `base` logging in as `user` with its password (`BANGBAN__NATS__USER` / `BANGBAN__NATS__PASSWORD`).
 fn as_user(base: &Settings, user: &str) -> Settings {
@@ -128,7 +83,7 @@ async fn json_of<T: serde::de::DeserializeOwned>(res: reqwest::Response, status:
 async fn the_real_services_run_on_the_secured_server_each_as_its_own_user() {
     let _spans = bangban_telemetry::testing::init_in_memory();
     bangban_platform::runtime::install_crypto_provider();
-    let nats = NatsServer::with_config(&secured_config_text()).await.expect("the secured nats-server");
+    let nats = NatsServer::with_config(&secured_config_text(Some("1MB"))).await.expect("the secured nats-server");
     let db = TestDatabase::new("e2e").await.expect("test database");
     let base = test_settings(&nats, &db);
     let shutdown = Shutdown::new();
@@ -230,7 +185,7 @@ async fn the_real_services_run_on_the_secured_server_each_as_its_own_user() {
 /// deadline), with an error that names the user and not the password.
 #[tokio::test]
 async fn a_refused_login_fails_at_once_naming_the_user_and_not_the_password() {
-    let nats = NatsServer::with_config(&secured_config_text()).await.expect("the secured nats-server");
+    let nats = NatsServer::with_config(&secured_config_text(Some("1MB"))).await.expect("the secured nats-server");
     let deadline = Duration::from_secs(30);
     let plain = NatsSettings { url: nats.url(), connect_deadline: deadline, ..Default::default() };
     let wrong = "wrong-password-4711";

@@ -9,8 +9,11 @@
 //! stream's messages exactly.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
+    fmt::Write as _,
     net::SocketAddr,
+    path::{Path, PathBuf},
+    process::Command,
     sync::{Arc, Mutex},
     time::{Duration, SystemTime},
 };
@@ -452,4 +455,123 @@ impl MockSms {
     pub fn refused(&self) -> usize {
         self.state.lock().unwrap().refused
     }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The workspace and its binaries
+// ---------------------------------------------------------------------------------------------------
+
+/// The workspace's root directory (above `tests/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_path_buf()
+}
+
+/// The target directory's profile folder this test was built into (`target/debug/deps/e2e-…` → `target/debug`),
+/// where `cargo build --workspace` puts the binaries.
+pub fn binaries_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable");
+    let deps = exe.parent().expect("deps");
+    if deps.file_name().is_some_and(|n| n == "deps") { deps.parent().expect("profile dir") } else { deps }.to_path_buf()
+}
+
+/// `cargo build` in `root` with the profile and target directory of `bin_dir` (a [`binaries_dir`]), so that what
+/// it builds lands in `bin_dir`; the caller adds the packages and binaries.
+pub fn cargo_build(root: &Path, bin_dir: &Path) -> Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| option_env!("CARGO").unwrap_or("cargo").into());
+    let profile = match bin_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_string(),
+        Some(other) => other.to_string(),
+    };
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--profile", &profile]).current_dir(root);
+    if let Some(target_dir) = bin_dir.parent() {
+        cmd.arg("--target-dir").arg(target_dir);
+    }
+    cmd
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The secured NATS server
+// ---------------------------------------------------------------------------------------------------
+
+/// `deploy/nats`: the secured configuration, the development passwords, the tenants' streams.
+pub fn deploy_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nats")
+}
+
+/// A file of `deploy/nats`.
+pub fn read_deploy_file(name: &str) -> String {
+    let path = deploy_dir().join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// `KEY=value` lines of an env file (comments and blank lines skipped).
+pub fn parse_env(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect()
+}
+
+/// The variable that holds a user's password (`BANGBAN_NATS_PASSWORD_<USER>`), in `dev-passwords.env` and
+/// `bangban-auth.conf`.
+pub fn password_variable(user: &str) -> String {
+    format!("BANGBAN_NATS_PASSWORD_{}", user.to_uppercase().replace('-', "_"))
+}
+
+/// The development passwords of `dev-passwords.env`, by variable.
+pub fn dev_passwords() -> BTreeMap<String, String> {
+    parse_env(&read_deploy_file("dev-passwords.env")).into_iter().collect()
+}
+
+/// The development password of a user, from `dev-passwords.env`.
+pub fn dev_password(user: &str) -> String {
+    let var = password_variable(user);
+    dev_passwords().remove(&var).unwrap_or_else(|| panic!("{var} is not in dev-passwords.env"))
+}
+
+/// `nats-secure.conf`'s accounts and users as a test server runs them: the development passwords as variables,
+/// the checked-in `bangban-auth.conf`, room for the tenants' reserved storage whatever the disk, and
+/// `max_payload: <max_payload>` when given (`nats-secure.conf` has `Some("1MB")`, the server's default).
+/// (The testkit sets the address, a random port and a temporary store directory on the command line.)
+pub fn secured_config_text(max_payload: Option<&str>) -> String {
+    let mut text = String::from("# development passwords from dev-passwords.env\n");
+    for (key, value) in dev_passwords() {
+        let _ = writeln!(text, "{key}: {value:?}");
+    }
+    text.push_str("jetstream { max_file_store: 64GB }\n");
+    if let Some(max_payload) = max_payload {
+        let _ = writeln!(text, "max_payload: {max_payload}");
+    }
+    text.push_str(&read_deploy_file("bangban-auth.conf"));
+    text
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The OIDC stand-in issuer's key
+// ---------------------------------------------------------------------------------------------------
+
+/// The stand-in issuers' P-256 test key (the platform's auth tests use the same).
+pub const EC_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgGwEYio7I49weC6VO
+cVDodysCwjnT9ruZTppZK4UF+2KhRANCAATSgc/Jrv4dEC80t9PYON8wVHhwk7S4
+6+Ule9qOEBuwAEgdqsLmaCe+7Xh7aBQCHjDa/Iq7V1/MFa4cx0AxpTvS
+-----END PRIVATE KEY-----
+";
+/// Its public point.
+pub const EC_X: &str = "0oHPya7-HRAvNLfT2DjfMFR4cJO0uOvlJXvajhAbsAA";
+pub const EC_Y: &str = "SB2qwuZoJ77teHtoFAIeMNr8irtXX8wVrhzHQDGlO9I";
+
+/// The issuer's JWKS: [`EC_KEY`]'s public key as `k1`, for ES256.
+pub fn issuer_jwks() -> Value {
+    json!({"keys": [{"kty": "EC", "crv": "P-256", "x": EC_X, "y": EC_Y, "kid": "k1", "use": "sig", "alg": "ES256"}]})
+}
+
+/// `claims` as a token signed with [`EC_KEY`] (ES256, `kid` `k1`).
+pub fn sign(claims: &Value) -> String {
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(EC_KEY.as_bytes()).expect("EC key");
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some("k1".into());
+    jsonwebtoken::encode(&header, claims, &key).expect("token")
 }

@@ -12,7 +12,6 @@
 
 use std::{
     collections::BTreeMap,
-    fmt::Write as _,
     path::{Path, PathBuf},
     process::{Command, Output, Stdio},
     time::Duration,
@@ -25,7 +24,10 @@ use bangban_testkit::NatsServer;
 use secrecy::SecretString;
 use serde_json::json;
 
-use crate::support::eventually;
+use crate::support::{
+    binaries_dir, cargo_build, deploy_dir, dev_passwords, eventually, password_variable, read_deploy_file,
+    secured_config_text, workspace_root,
+};
 
 /// How long one run of the command may take.
 const RUN_LIMIT: Duration = Duration::from_secs(90);
@@ -34,52 +36,8 @@ const RUN_LIMIT: Duration = Duration::from_secs(90);
 const SOURCED_WITHIN: Duration = Duration::from_secs(30);
 
 // ---------------------------------------------------------------------------------------------------
-// The secured server (as secured_services.rs starts it)
+// Logging in to the secured server (support.rs starts it)
 // ---------------------------------------------------------------------------------------------------
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_path_buf()
-}
-
-fn deploy_dir() -> PathBuf {
-    workspace_root().join("deploy/nats")
-}
-
-fn read_deploy_file(name: &str) -> String {
-    let path = deploy_dir().join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
-
-/// `KEY=value` lines of an env file (comments and blank lines skipped).
-fn parse_env(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
-        .collect()
-}
-
-/// The development passwords of `dev-passwords.env`, by variable.
-fn dev_passwords() -> BTreeMap<String, String> {
-    parse_env(&read_deploy_file("dev-passwords.env")).into_iter().collect()
-}
-
-/// `BANGBAN_NATS_PASSWORD_<USER>`.
-fn password_variable(user: &str) -> String {
-    format!("BANGBAN_NATS_PASSWORD_{}", user.to_uppercase().replace('-', "_"))
-}
-
-/// `nats-secure.conf`'s accounts and users as a test server runs them: the development passwords as variables,
-/// the checked-in `bangban-auth.conf`, room for the tenants' reserved storage.
-fn secured_config_text() -> String {
-    let mut text = String::from("# development passwords from dev-passwords.env\n");
-    for (key, value) in dev_passwords() {
-        let _ = writeln!(text, "{key}: {value:?}");
-    }
-    text.push_str("jetstream { max_file_store: 64GB }\nmax_payload: 1MB\n");
-    text.push_str(&read_deploy_file("bangban-auth.conf"));
-    text
-}
 
 /// A client logged in as `user` through `bus::connect`, as the services and the command do.
 async fn connect(server: &NatsServer, user: &str) -> async_nats::Client {
@@ -120,13 +78,6 @@ async fn stream_info(server: &NatsServer, account: &str, admin: &str) -> stream:
 // The binary
 // ---------------------------------------------------------------------------------------------------
 
-/// The target directory's profile folder this test was built into (`target/debug/deps/e2e-…` → `target/debug`).
-fn binaries_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test executable");
-    let deps = exe.parent().expect("deps");
-    if deps.file_name().is_some_and(|n| n == "deps") { deps.parent().expect("profile dir") } else { deps }.to_path_buf()
-}
-
 /// `bangban`, built (`cargo build -p bangban --bin bangban`, same profile and target directory) when it is missing
 /// or older than `provision-tenants`.
 fn bangban() -> PathBuf {
@@ -144,16 +95,8 @@ fn bangban() -> PathBuf {
         return path;
     }
     eprintln!("tenant_streams: building bangban into {} (missing or without provision-tenants)", dir.display());
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| option_env!("CARGO").unwrap_or("cargo").into());
-    let profile = match dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev".to_string(),
-        Some(other) => other.to_string(),
-    };
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--profile", &profile, "-p", "bangban", "--bin", "bangban"]).current_dir(workspace_root());
-    if let Some(target_dir) = dir.parent() {
-        cmd.arg("--target-dir").arg(target_dir);
-    }
+    let mut cmd = cargo_build(&workspace_root(), &dir);
+    cmd.args(["-p", "bangban", "--bin", "bangban"]);
     let built = cmd.output().expect("running cargo build");
     assert!(
         built.status.success() && knows(&path),
@@ -242,7 +185,7 @@ fn admin_passwords() -> BTreeMap<String, String> {
 #[tokio::test]
 async fn every_tenant_stream_is_provisioned_once_and_sourced_with_the_tenants_filter() {
     bangban_platform::runtime::install_crypto_provider();
-    let server = NatsServer::with_config(&secured_config_text()).await.expect("the secured nats-server");
+    let server = NatsServer::with_config(&secured_config_text(Some("1MB"))).await.expect("the secured nats-server");
     // Before any service has created BANGBAN_EVENTS, as the chart's post-install hook may run (Helm does not wait
     // for the Deployments): the sources retry until their origin exists.
     let run = provision(&server, &["--replicas", "1"], &dev_passwords()).await;
@@ -344,7 +287,7 @@ async fn every_tenant_stream_is_provisioned_once_and_sourced_with_the_tenants_fi
 #[tokio::test]
 async fn a_missing_or_refused_admin_password_fails_that_tenant_only() {
     bangban_platform::runtime::install_crypto_provider();
-    let server = NatsServer::with_config(&secured_config_text()).await.expect("the secured nats-server");
+    let server = NatsServer::with_config(&secured_config_text(Some("1MB"))).await.expect("the secured nats-server");
     let missing = ("OFFICE_371621", "BANGBAN_NATS_PASSWORD_OFFICE_371621_ADMIN");
     let refused = ("OFFICE_371622", "BANGBAN_NATS_PASSWORD_OFFICE_371622_ADMIN");
     let wrong = "Wrong-password-of-371622";

@@ -21,7 +21,7 @@ use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::support::{TestApp, sample_case};
+use crate::support::{TestApp, issuer_jwks, sample_case, sign};
 
 /// A client that does not follow redirects, so the tests see each answer.
 fn browser() -> reqwest::Client {
@@ -377,18 +377,9 @@ async fn every_write_is_audited_append_only_and_only_supervisors_read_it() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// OIDC
+// OIDC (the stand-in issuer's key and tokens: support.rs)
 // ---------------------------------------------------------------------------------------------
 
-/// P-256 test key (the platform's auth tests use the same), and its public coordinates.
-const EC_KEY: &str = "-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgGwEYio7I49weC6VO
-cVDodysCwjnT9ruZTppZK4UF+2KhRANCAATSgc/Jrv4dEC80t9PYON8wVHhwk7S4
-6+Ule9qOEBuwAEgdqsLmaCe+7Xh7aBQCHjDa/Iq7V1/MFa4cx0AxpTvS
------END PRIVATE KEY-----
-";
-const EC_X: &str = "0oHPya7-HRAvNLfT2DjfMFR4cJO0uOvlJXvajhAbsAA";
-const EC_Y: &str = "SB2qwuZoJ77teHtoFAIeMNr8irtXX8wVrhzHQDGlO9I";
 const CLIENT_ID: &str = "bangban-console";
 
 /// What the stand-in issuer remembers: codes handed out (with the PKCE challenge and nonce), and the
@@ -402,13 +393,6 @@ struct Issuer {
     access_ttl: Mutex<i64>,
 }
 
-fn sign(claims: &Value) -> String {
-    let key = jsonwebtoken::EncodingKey::from_ec_pem(EC_KEY.as_bytes()).unwrap();
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-    header.kid = Some("k1".into());
-    jsonwebtoken::encode(&header, claims, &key).unwrap()
-}
-
 async fn start_issuer() -> (Arc<Issuer>, String) {
     async fn discovery(State(s): State<Arc<Issuer>>) -> Json<Value> {
         let url = s.url.lock().unwrap().clone();
@@ -418,9 +402,7 @@ async fn start_issuer() -> (Arc<Issuer>, String) {
         }))
     }
     async fn keys() -> Json<Value> {
-        Json(
-            json!({"keys": [{"kty": "EC", "crv": "P-256", "x": EC_X, "y": EC_Y, "kid": "k1", "use": "sig", "alg": "ES256"}]}),
-        )
+        Json(issuer_jwks())
     }
     /// The user signs in at the issuer; it remembers the challenge and answers with a code.
     async fn authorize(State(s): State<Arc<Issuer>>, Query(q): Query<HashMap<String, String>>) -> impl IntoResponse {
