@@ -27,6 +27,7 @@ test: ## Run all tests (cargo-nextest when installed); TEST_DATABASE_URL=postgre
 
 chart-test: ## Render, lint and validate the Helm chart
 	bash tools/ensure-chart-tools.sh
+	bash deploy/dev/ensure-promtool.sh || true
 	PYTHONDONTWRITEBYTECODE=1 .tools/venv/bin/python -m pytest -q tests/helm $(ARGS)
 
 lint: ## rustfmt check and clippy with warnings as errors

@@ -34,7 +34,9 @@ else
 fi
 
 chart_status=0
-echo "chart tests: tests/helm (bash tools/ensure-chart-tools.sh, then pytest)" >&2
+echo "chart tests: tests/helm (bash tools/ensure-chart-tools.sh and deploy/dev/ensure-promtool.sh, then pytest)" >&2
+# A missing promtool fails only its own tests (which say how to install it).
+bash deploy/dev/ensure-promtool.sh || true
 if bash tools/ensure-chart-tools.sh; then
   PYTHONDONTWRITEBYTECODE=1 .tools/venv/bin/python -m pytest -q tests/helm || chart_status=$?
 else
