@@ -187,7 +187,9 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(config: Option<PathBuf>, services: Vec<&'static str>) -> anyhow::Result<()> {
-    let (ctx, guard) = runtime::bootstrap(config.as_deref(), "bangban").await?;
+    // Intake, notification and evaluation keep personal data: only then is the PII key required.
+    let personal_data = services.iter().any(|s| ["intake", "notification", "evaluation"].contains(s));
+    let (ctx, guard) = runtime::bootstrap_keeping(config.as_deref(), "bangban", personal_data).await?;
     if clock::is_rehearsal() {
         eprintln!(
             "REHEARSAL CLOCK (演练时钟): platform time starts at {} and runs {}x the wall clock — development only",

@@ -91,10 +91,19 @@ pub fn keeps_personal_data(service_name: &str) -> bool {
 /// Reads the configuration, starts telemetry and the platform clock, connects NATS and makes sure the streams
 /// exist.
 pub async fn bootstrap(config: Option<&Path>, service_name: &str) -> anyhow::Result<(Context, TelemetryGuard)> {
+    bootstrap_keeping(config, service_name, keeps_personal_data(service_name)).await
+}
+
+/// [`bootstrap`] for a process that says itself whether it keeps personal data (`bangban serve --only …`).
+pub async fn bootstrap_keeping(
+    config: Option<&Path>,
+    service_name: &str,
+    personal_data: bool,
+) -> anyhow::Result<(Context, TelemetryGuard)> {
     install_crypto_provider();
     let settings = Settings::load(config)?;
     let guard = bangban_telemetry::init(&telemetry_options(&settings, service_name))?;
-    refuse_insecure_defaults(&settings, keeps_personal_data(service_name))?;
+    refuse_insecure_defaults(&settings, personal_data)?;
     apply_clock(&settings)?;
     crate::metrics::install();
     tracing::info!(nats = %crate::bus::redact_url(&settings.nats.url), data_dir = %settings.data_dir.display(), "starting {service_name}");

@@ -120,3 +120,27 @@ fn a_binary_on_a_public_address_refuses_development_defaults_unless_told() {
     let (ok, stderr, _) = run(&[("BANGBAN__ALLOW_INSECURE_DEV", "true")]);
     assert!(!ok && !stderr.contains("refusing to start") && stderr.contains("INSECURE"), "{stderr}");
 }
+
+#[test]
+fn bangban_serve_asks_for_the_pii_key_only_when_it_runs_a_service_that_keeps_personal_data() {
+    let data = tempfile::tempdir().unwrap();
+    let run = |only: &str| {
+        let out = Command::new(binary("bangban"))
+            .args(["serve", "--only", only])
+            .env_clear()
+            .env("BANGBAN__DATA_DIR", data.path())
+            .env("BANGBAN__HTTP__LISTEN", format!("0.0.0.0:{}", free_port()))
+            .env("BANGBAN__AUTH__MODE", "oidc")
+            .env("BANGBAN__AUTH__ISSUER", "https://sso.invalid")
+            .env("BANGBAN__NATS__URL", format!("nats://127.0.0.1:{}", free_port()))
+            .env("BANGBAN__NATS__CONNECT_DEADLINE", "500")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    };
+    let gateway = run("gateway");
+    assert!(!gateway.contains("refusing to start") && gateway.contains("NATS"), "{gateway}");
+    let intake = run("gateway,intake");
+    assert!(intake.contains("refusing to start") && intake.contains("BANGBAN__PII__KEY"), "{intake}");
+}
