@@ -34,7 +34,7 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{binaries_dir, cargo_build, issuer_jwks, sign, workspace_root};
+use crate::support::{Manifests, binaries_dir, cargo_build, issuer_jwks, scalar, sign, workspace_root};
 
 /// The release as `helm install bangban helm/bangban -n bangban -f tests/fixtures/chart-boot-values.yaml`.
 const RELEASE: &str = "bangban";
@@ -74,7 +74,7 @@ async fn the_rendered_chart_boots_every_service_and_carries_a_case() {
     test_db.apply_to(&mut db_settings);
     let schema_prefix = db_settings.database.schema_prefix.clone();
 
-    let manifests = Manifests::render(&root, tmp.path());
+    let manifests = Manifests::render_test_values(&root);
     let image = Image::from_dockerfile(&root.join("deploy/Dockerfile"));
     let mut fleet = Fleet::new(tmp.path().join("logs"));
 
@@ -351,48 +351,11 @@ fn ensure_binaries<'a>(root: &Path, bin_dir: &Path, processes: impl Iterator<Ite
 // The rendered chart
 // ---------------------------------------------------------------------------------------------------------------
 
-/// Every object of the rendered chart.
-struct Manifests {
-    objects: Vec<Value>,
-}
-
+/// What chart_boot needs of the rendered chart besides [`Manifests`]'s own readers (support.rs).
 impl Manifests {
-    /// `tools/render-chart.py` with the test values, in the chart tools' virtualenv (created or brought up to date
-    /// by `tools/ensure-chart-tools.sh`, quick when it is).
-    fn render(root: &Path, tmp: &Path) -> Manifests {
-        let ensure = Command::new("bash")
-            .arg(root.join("tools/ensure-chart-tools.sh"))
-            .current_dir(root)
-            .output()
-            .expect("running tools/ensure-chart-tools.sh");
-        assert!(
-            ensure.status.success(),
-            "tools/ensure-chart-tools.sh failed ({}): {}",
-            ensure.status,
-            String::from_utf8_lossy(&ensure.stderr)
-        );
-        let python = root.join(".tools/venv/bin/python");
-        let out = tmp.join("rendered.json");
-        let render = Command::new(&python)
-            .arg(root.join("tools/render-chart.py"))
-            .args(["--values", VALUES, "--name", RELEASE, "--namespace", NAMESPACE, "--out"])
-            .arg(&out)
-            .current_dir(root)
-            .output()
-            .expect("running tools/render-chart.py");
-        assert!(
-            render.status.success(),
-            "the chart does not render with {VALUES} ({}):\n{}",
-            render.status,
-            String::from_utf8_lossy(&render.stderr)
-        );
-        let text = fs::read_to_string(&out).expect("the rendered objects");
-        let objects: Vec<Value> = serde_json::from_str(&text).expect("a JSON array of objects");
-        Manifests { objects }
-    }
-
-    fn find(&self, kind: &str, name: &str) -> Option<&Value> {
-        self.objects.iter().find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+    /// `tools/render-chart.py` with the test values ([`VALUES`]) as the release [`RELEASE`] in [`NAMESPACE`].
+    fn render_test_values(root: &Path) -> Manifests {
+        Manifests::render(root, &["--values", VALUES, "--name", RELEASE, "--namespace", NAMESPACE])
     }
 
     /// The one workload of `kind` labelled with `component`.
@@ -404,35 +367,6 @@ impl Manifests {
             .collect();
         assert_eq!(found.len(), 1, "expected one {kind} labelled {COMPONENT}={component}, found {}", found.len());
         found[0]
-    }
-
-    /// A rendered Secret's data (`data`, base64, and `stringData`), or `None` when the chart renders no such Secret.
-    fn secret(&self, name: &str) -> Option<BTreeMap<String, Vec<u8>>> {
-        let secret = self.find("Secret", name)?;
-        let mut out = BTreeMap::new();
-        for (k, v) in secret["data"].as_object().into_iter().flatten() {
-            let text = v.as_str().unwrap_or_else(|| panic!("Secret {name}: data.{k} is not a string"));
-            let bytes = STANDARD.decode(text).unwrap_or_else(|e| panic!("Secret {name}: data.{k} is not base64: {e}"));
-            out.insert(k.clone(), bytes);
-        }
-        for (k, v) in secret["stringData"].as_object().into_iter().flatten() {
-            out.insert(k.clone(), scalar(v).into_bytes());
-        }
-        Some(out)
-    }
-
-    /// A rendered ConfigMap's data (`data` and `binaryData`).
-    fn config_map(&self, name: &str) -> Option<BTreeMap<String, Vec<u8>>> {
-        let cm = self.find("ConfigMap", name)?;
-        let mut out = BTreeMap::new();
-        for (k, v) in cm["data"].as_object().into_iter().flatten() {
-            out.insert(k.clone(), scalar(v).into_bytes());
-        }
-        for (k, v) in cm["binaryData"].as_object().into_iter().flatten() {
-            let bytes = STANDARD.decode(v.as_str().unwrap_or_default()).expect("binaryData is base64");
-            out.insert(k.clone(), bytes);
-        }
-        Some(out)
     }
 
     /// What `secretKeyRef` / `configMapKeyRef` / a volume source names: the bytes, or a message saying what is
@@ -451,15 +385,6 @@ impl Manifests {
             )),
             Some(None) => Err(format!("{user} references key {key:?} of {kind} {name:?}, which has no such key")),
         }
-    }
-}
-
-/// A YAML scalar as Kubernetes would read it into a string.
-fn scalar(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
     }
 }
 

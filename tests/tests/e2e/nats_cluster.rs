@@ -17,6 +17,15 @@
 //! event names a case intake does not hold; planning drafted a plan for every case; after the killed node
 //! restarts the stream is still R3, every replica is current and the restarted node's own copy has every
 //! message. Nothing lost, nothing doubled.
+//!
+//! A second test runs the Helm chart's NATS configuration on the cluster: `helm/bangban` rendered with its
+//! defaults and one integrator, every node `include`s the rendered `bangban-auth.conf` with the rendered
+//! passwords in its environment ([`ClusterAccounts`]), as the NATS chart runs it. The real `bangban
+//! provision-tenants --replicas 3` creates every tenant's stream (the ConfigMap's files) at R3 as the tenant's
+//! admin, and an event intake publishes is sourced into its office's stream and no other's. With the accounts
+//! rendered for R1 tenant streams (`nats.tenantStreams.replicas: 1`) the same provisioning fails for every tenant
+//! with JetStream's 10047 (insufficient storage): a clustered server reserves `max_bytes` × replicas against the
+//! account's `max_file`, which is why the chart scales it.
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
@@ -30,12 +39,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use async_nats::jetstream::{self, stream::Info};
-use bangban_contracts::{CloudEvent, intake::CaseView};
+use async_nats::jetstream::{self, consumer::pull, stream::Info};
+use bangban_contracts::{CloudEvent, EventType, intake::CaseView};
 use bangban_platform::{
     Settings,
     auth::{Authenticator, Role},
     bus,
+    config::NatsSettings,
     health::Readiness,
     outbox,
     shutdown::Shutdown,
@@ -45,7 +55,10 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::support::{eventually, sample_case};
+use crate::support::{
+    Manifests, binaries_dir, cargo_build, eventually, next_message, password_variable, sample_case, scalar,
+    workspace_root,
+};
 
 /// The cluster's name (`cluster { name }`), as in the chart.
 const CLUSTER_NAME: &str = "bangban";
@@ -75,6 +88,8 @@ pub struct NatsCluster {
     version: String,
     /// The JetStream settings every node has (besides its `store_dir`).
     jetstream: Vec<(String, String)>,
+    /// The accounts every node includes, when it has any (else everyone is in the global account).
+    accounts: Option<ClusterAccounts>,
     dir: TempDir,
     nodes: Vec<Node>,
     http: reqwest::Client,
@@ -90,6 +105,19 @@ struct Node {
     run: Arc<Mutex<RunLog>>,
 }
 
+/// Accounts, users and permissions for every node, as the NATS chart runs them: `bangban-auth.conf` beside each
+/// node's configuration, `include`d by it, its `$BANGBAN_NATS_PASSWORD_<USER>` variables in every server's
+/// environment.
+#[derive(Clone)]
+pub struct ClusterAccounts {
+    /// The text of `bangban-auth.conf`.
+    pub conf: String,
+    /// `BANGBAN_NATS_PASSWORD_<USER>` → password.
+    pub passwords: BTreeMap<String, String>,
+    /// The user (with `$JS.API.INFO`) the harness logs in as to see JetStream answer, and its password.
+    pub probe: (String, String),
+}
+
 #[derive(Default)]
 struct RunLog {
     text: String,
@@ -101,10 +129,22 @@ impl NatsCluster {
     /// Starts n1..n3 with `jetstream` and waits (bounded) until every node sees a meta leader and two current
     /// peers. Retries with fresh ports when one of the pre-chosen ports was taken in between.
     pub async fn start(binary: PathBuf, jetstream: Vec<(String, String)>) -> NatsCluster {
+        Self::start_with_accounts(binary, jetstream, None).await
+    }
+
+    /// As [`start`](Self::start), every node with `accounts` when given.
+    pub async fn start_with_accounts(
+        binary: PathBuf,
+        jetstream: Vec<(String, String)>,
+        accounts: Option<ClusterAccounts>,
+    ) -> NatsCluster {
         let version = version_of(&binary);
         let dir = tempfile::Builder::new().prefix("nats-cluster-").tempdir().expect("cluster directory");
+        if let Some(accounts) = &accounts {
+            fs::write(dir.path().join("bangban-auth.conf"), &accounts.conf).expect("write bangban-auth.conf");
+        }
         let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().expect("http client");
-        let mut cluster = NatsCluster { binary, version, jetstream, dir, nodes: Vec::new(), http };
+        let mut cluster = NatsCluster { binary, version, jetstream, accounts, dir, nodes: Vec::new(), http };
         for attempt in 1..=3 {
             let ports = free_ports(9);
             cluster.nodes = (0..3)
@@ -216,10 +256,13 @@ impl NatsCluster {
             .map(|n| format!("\"nats-route://127.0.0.1:{}\"", n.cluster_port))
             .collect::<Vec<_>>()
             .join(", ");
+        // Resolved against this file's folder, where `start_with_accounts` wrote it.
+        let include = if self.accounts.is_some() { "include \"bangban-auth.conf\"\n" } else { "" };
         format!(
             "server_name: {name}\nlisten: \"127.0.0.1:{client}\"\nhttp: \"127.0.0.1:{http}\"\n\
              jetstream {{\n{jetstream}}}\n\
-             cluster {{\n  name: {CLUSTER_NAME}\n  listen: \"127.0.0.1:{route}\"\n  routes: [{routes}]\n}}\n",
+             cluster {{\n  name: {CLUSTER_NAME}\n  listen: \"127.0.0.1:{route}\"\n  routes: [{routes}]\n}}\n\
+             {include}",
             name = me.name,
             client = me.client_port,
             http = me.http_port,
@@ -230,9 +273,11 @@ impl NatsCluster {
     fn spawn(&mut self, node: usize) {
         let path = self.dir.path().join(format!("{}.conf", self.nodes[node].name));
         fs::write(&path, self.config_text(node)).expect("write the node's config");
+        let passwords = self.accounts.iter().flat_map(|a| &a.passwords);
         let mut child = Command::new(&self.binary)
             .arg("-c")
             .arg(&path)
+            .envs(passwords)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -312,7 +357,12 @@ impl NatsCluster {
         })
         .await;
         assert!(formed, "the cluster has no JetStream meta leader after {META_LEADER_TIMEOUT:?}:\n{}", self.logs());
-        let client = async_nats::connect(self.urls().split(',').collect::<Vec<_>>()).await.expect("connect");
+        let mut options = async_nats::ConnectOptions::new();
+        if let Some((user, password)) = self.accounts.as_ref().map(|a| a.probe.clone()) {
+            options = options.user_and_password(user, password);
+        }
+        let servers = self.urls().split(',').map(str::to_string).collect::<Vec<_>>();
+        let client = options.connect(servers).await.expect("connect");
         let js = jetstream::new(client);
         let answered = eventually(META_LEADER_TIMEOUT, || async { js.query_account().await.is_ok() }).await;
         assert!(answered, "$JS.API.INFO got no answer from the cluster:\n{}", self.logs());
@@ -353,10 +403,6 @@ fn version_of(binary: &Path) -> String {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_else(|e| format!("unknown ({e})"))
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace above tests/").to_path_buf()
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -577,7 +623,7 @@ impl ClusterApp {
         db.apply_to(&mut settings);
         let shutdown = Shutdown::new();
         let client = bus::connect(&settings.nats, "e2e-cluster").await.expect("connect");
-        bus::ensure_streams(&jetstream::new(client.clone()), settings.nats.stream_replicas).await.expect("streams");
+        ensure_streams_r3(&jetstream::new(client.clone())).await;
         let intake = bangban_intake::start(&settings, client.clone(), &shutdown).await.expect("intake");
         bangban_intake::seed::seed(&intake.db).await.expect("seed");
         let planning = bangban_planning::start(&settings, client.clone(), &shutdown).await.expect("planning");
@@ -653,6 +699,23 @@ impl ClusterApp {
 impl Drop for ClusterApp {
     fn drop(&mut self) {
         self.shutdown.trigger();
+    }
+}
+
+/// `BANGBAN_EVENTS` and `BANGBAN_DLQ` at R3 through `bus::ensure_streams`, as every service creates them at
+/// start — asked again (for at most 30 s) when a request times out: just after the cluster formed, on a busy
+/// machine, electing a new stream's group can take longer than one request's timeout.
+async fn ensure_streams_r3(js: &jetstream::Context) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match bus::ensure_streams(js, 3).await {
+            Ok(()) => return,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("nats cluster: creating the streams at R3: {e}; asking again");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("the streams at R3 were not created within 30 s: {e}"),
+        }
     }
 }
 
@@ -900,4 +963,335 @@ container:
         let sync = settings.iter().find(|(k, _)| k == "sync_interval").map(|(_, v)| v.trim_matches('"'));
         assert_eq!(sync, Some("always"), "{CHART_VALUES}: {settings:?}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The chart's NATS configuration on the cluster: every tenant's stream at R3
+// ---------------------------------------------------------------------------------------------------------
+
+/// The release the chart is rendered as (`helm install bangban helm/bangban`): it names the Secrets and ConfigMap.
+const RELEASE: &str = "bangban";
+/// The values besides the chart's defaults: one integrator, so that an integrator's account is provisioned too.
+const WITH_INTEGRATOR: &str = r#"nats.integrators=[{"id":"demo","description":"演示"}]"#;
+/// The NATS chart's `max_file_store` when `deploy/nats/k8s/values.yaml` has no PVC size: the size it ships.
+const DEFAULT_PVC_SIZE: &str = "50Gi";
+/// How long sourcing may take to bring an event from `BANGBAN_EVENTS` into a tenant's stream.
+const SOURCED_WITHIN: Duration = Duration::from_secs(20);
+/// How long one run of `bangban provision-tenants` may take.
+const PROVISION_LIMIT: Duration = Duration::from_secs(60);
+/// How many times the provisioning runs at most, as the Job's pod is started again after a failure.
+const PROVISION_RUNS: usize = 3;
+
+/// What the chart renders for the NATS servers and for its provisioning Job.
+struct ChartNats {
+    /// Secret `<release>-nats-accounts`, key `bangban-auth.conf`.
+    auth_conf: String,
+    /// Secret `<release>-nats-passwords`: `BANGBAN_NATS_PASSWORD_<USER>` → password.
+    passwords: BTreeMap<String, String>,
+    /// ConfigMap `<release>-tenant-streams`: `<ACCOUNT>.json` → a stream configuration.
+    streams: BTreeMap<String, String>,
+    /// The provisioning Job's command.
+    job_command: Vec<String>,
+}
+
+impl ChartNats {
+    /// `helm/bangban` with its default values, [`WITH_INTEGRATOR`] and `set_json` (`path=<JSON>`).
+    fn render(set_json: &[&str]) -> ChartNats {
+        let mut args = vec!["--name", RELEASE, "--namespace", RELEASE, "--set-json", WITH_INTEGRATOR];
+        for s in set_json {
+            args.extend(["--set-json", s]);
+        }
+        let manifests = Manifests::render(&workspace_root(), &args);
+        let text = |data: BTreeMap<String, Vec<u8>>| -> BTreeMap<String, String> {
+            data.into_iter().map(|(k, v)| (k, String::from_utf8(v).expect("UTF-8"))).collect()
+        };
+        let secret = |name: &str| {
+            text(manifests.secret(name).unwrap_or_else(|| panic!("the chart renders no Secret {name} ({args:?})")))
+        };
+        let auth_conf = secret(&format!("{RELEASE}-nats-accounts")).remove("bangban-auth.conf").expect("auth conf");
+        let passwords = secret(&format!("{RELEASE}-nats-passwords"));
+        let name = format!("{RELEASE}-tenant-streams");
+        let streams =
+            text(manifests.config_map(&name).unwrap_or_else(|| panic!("the chart renders no ConfigMap {name}")));
+        let job = format!("{RELEASE}-provision-tenants");
+        let job = manifests.find("Job", &job).unwrap_or_else(|| panic!("the chart renders no Job {job}"));
+        let job_command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(scalar)
+            .collect();
+        ChartNats { auth_conf, passwords, streams, job_command }
+    }
+
+    fn password(&self, user: &str) -> String {
+        let variable = password_variable(user);
+        self.passwords.get(&variable).unwrap_or_else(|| panic!("the passwords Secret has no {variable}")).clone()
+    }
+
+    /// The accounts as every node runs them; the harness logs in as intake.
+    fn accounts(&self) -> ClusterAccounts {
+        ClusterAccounts {
+            conf: self.auth_conf.clone(),
+            passwords: self.passwords.clone(),
+            probe: ("intake".into(), self.password("intake")),
+        }
+    }
+
+    /// `OFFICE_371600`, …, `INTEGRATOR_DEMO`: the accounts of the ConfigMap's files.
+    fn tenants(&self) -> Vec<String> {
+        self.streams.keys().filter_map(|k| k.strip_suffix(".json")).map(str::to_string).collect()
+    }
+
+    /// `--replicas` of the Job's command.
+    fn job_replicas(&self) -> Option<&str> {
+        let at = self.job_command.iter().position(|a| a == "--replicas")?;
+        self.job_command.get(at + 1).map(String::as_str)
+    }
+
+    /// A client logged in as `user` with its rendered password, through `bus::connect` as the services log in.
+    async fn connect(&self, cluster: &NatsCluster, user: &str) -> async_nats::Client {
+        let settings = NatsSettings {
+            url: cluster.urls(),
+            user: Some(user.to_string()),
+            password: Some(self.password(user).into()),
+            connect_deadline: Duration::from_secs(10),
+            ..Default::default()
+        };
+        bus::connect(&settings, user).await.unwrap_or_else(|e| panic!("{user} logs in: {e}"))
+    }
+
+    /// `BANGBAN_EVENTS` (and `BANGBAN_DLQ`) at R3, created by intake as every service does at start.
+    async fn create_events_stream(&self, cluster: &NatsCluster) {
+        let js = jetstream::new(self.connect(cluster, "intake").await);
+        ensure_streams_r3(&js).await;
+        let info = stream_info(&js, Duration::from_secs(10)).await;
+        assert_eq!(info.config.num_replicas, 3, "{EVENTS}");
+    }
+
+    /// `bangban provision-tenants --streams-dir <the ConfigMap's files> --replicas <replicas>` against the
+    /// cluster with the tenants' admin passwords (those the Job gets): (exit status, stdout + stderr).
+    async fn provision(&self, cluster: &NatsCluster, replicas: u8) -> (std::process::ExitStatus, String) {
+        let dir = tempfile::Builder::new().prefix("tenant-streams-").tempdir().expect("streams dir");
+        for (file, text) in &self.streams {
+            fs::write(dir.path().join(file), text).expect("a stream file");
+        }
+        let mut cmd = tokio::process::Command::new(bangban());
+        cmd.arg("provision-tenants")
+            .arg("--streams-dir")
+            .arg(dir.path())
+            .args(["--replicas", &replicas.to_string()])
+            .env_clear()
+            .env("PATH", env::var_os("PATH").unwrap_or_default())
+            .env("BANGBAN__DATA_DIR", dir.path())
+            .env("BANGBAN__NATS__URL", cluster.urls())
+            .env("BANGBAN__NATS__CONNECT_DEADLINE", "10000")
+            .env("BANGBAN__NATS__REQUEST_TIMEOUT", "5000")
+            .env("BANGBAN__TELEMETRY__LOG_FORMAT", "json")
+            .envs(self.passwords.iter().filter(|(k, _)| k.ends_with("_ADMIN")))
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        let output = tokio::time::timeout(PROVISION_LIMIT, cmd.output())
+            .await
+            .unwrap_or_else(|_| panic!("bangban provision-tenants did not finish within {PROVISION_LIMIT:?}"))
+            .expect("running bangban provision-tenants");
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        (output.status, text)
+    }
+
+    /// [`provision`](Self::provision) as the chart's Job runs it: Kubernetes starts the Job's pod again after a
+    /// failure (`backoffLimit`), so a run that failed for a passing cause — a tenant refused with something other
+    /// than 10047 (insufficient storage, which no retry cures): on a busy machine a creation's answer may come
+    /// after the request's timeout, or a node's stats late enough for the meta leader to count it offline (10005)
+    /// — is run again once the cluster is whole, at most [`PROVISION_RUNS`] times. The last run's status, and
+    /// every run's output.
+    async fn provision_as_the_job(&self, cluster: &NatsCluster, replicas: u8) -> (std::process::ExitStatus, String) {
+        let mut all = String::new();
+        for run in 1..=PROVISION_RUNS {
+            let (status, output) = self.provision(cluster, replicas).await;
+            all.push_str(&output);
+            let passing = output.lines().any(|l| l.contains(": failed (") && !l.contains("10047"));
+            if status.success() || !passing || run == PROVISION_RUNS {
+                return (status, all);
+            }
+            let failed: Vec<&str> = output.lines().filter(|l| l.contains(": failed (")).collect();
+            eprintln!(
+                "nats cluster: provision-tenants run {run} failed, running it again as the Job would: {failed:#?}"
+            );
+            cluster.wait_for_meta_leader().await;
+        }
+        unreachable!()
+    }
+
+    /// The stream `account` as its admin sees it.
+    async fn tenant_stream(&self, cluster: &NatsCluster, account: &str) -> Info {
+        let admin = format!("{}-admin", account.to_lowercase().replace('_', "-"));
+        let js = jetstream::new(self.connect(cluster, &admin).await);
+        let mut stream = js.get_stream(account).await.unwrap_or_else(|e| panic!("{admin}: the stream {account}: {e}"));
+        stream.info().await.unwrap_or_else(|e| panic!("{admin}: info of {account}: {e}")).clone()
+    }
+}
+
+/// The cluster's JetStream settings as the NATS chart renders them: [`production_jetstream`] and
+/// `max_file_store`, which the chart sets to the store's PVC size (`config.jetstream.fileStore.pvc.size`) — the
+/// limit the tenants' reservations count against on each node, whatever this machine's disk.
+fn chart_jetstream() -> Vec<(String, String)> {
+    let (mut settings, _) = production_jetstream();
+    let size = fs::read_to_string(workspace_root().join(CHART_VALUES))
+        .ok()
+        .and_then(|text| pvc_size_from_values(&text))
+        .unwrap_or_else(|| DEFAULT_PVC_SIZE.to_string());
+    settings.retain(|(k, _)| k != "max_file_store");
+    settings.push(("max_file_store".into(), size));
+    settings
+}
+
+/// `size` under `pvc` under `fileStore` (the upstream NATS chart's `config.jetstream.fileStore.pvc.size`).
+fn pvc_size_from_values(text: &str) -> Option<String> {
+    let mut path: Vec<(usize, String)> = Vec::new();
+    for line in text.lines().map(strip_yaml_comment).filter(|l| !l.trim().is_empty()) {
+        let indent = line.len() - line.trim_start().len();
+        let Some((key, value)) = yaml_key(line.trim()) else { continue };
+        path.retain(|(i, _)| *i < indent);
+        let names: Vec<&str> = path.iter().map(|(_, k)| k.as_str()).collect();
+        if key == "size" && names.ends_with(&["fileStore", "pvc"]) && !value.is_empty() {
+            return Some(unquote(value).to_string());
+        }
+        path.push((indent, key.to_string()));
+    }
+    None
+}
+
+/// `bangban` in the workspace's target directory ([`binaries_dir`]), built there when it is missing.
+fn bangban() -> PathBuf {
+    let dir = binaries_dir();
+    let path = dir.join("bangban");
+    if !path.is_file() {
+        eprintln!("nats cluster: building bangban into {}", dir.display());
+        let built = cargo_build(&workspace_root(), &dir).args(["-p", "bangban", "--bin", "bangban"]).output();
+        assert!(path.is_file(), "no bangban at {} and could not build it: {built:?}", path.display());
+    }
+    path
+}
+
+/// The chart's NATS configuration on the three-node cluster the NATS chart runs: with its defaults (tenant
+/// streams at `streamReplicas` = 3) the rendered accounts, passwords and the tenant-streams ConfigMap let
+/// `bangban provision-tenants --replicas 3` create every county office's and integrator's stream at R3, as the
+/// tenant's admin, and an event intake publishes reaches its office's stream and not another office's. Rendered
+/// with `nats.tenantStreams.replicas: 1` (accounts sized for R1 streams), the same provisioning fails for every
+/// tenant: a clustered server reserves `max_bytes` × replicas against the account's `max_file`.
+#[tokio::test]
+async fn the_charts_nats_accounts_provision_every_tenant_stream_at_r3_on_a_three_node_cluster() {
+    let began = Instant::now();
+    bangban_platform::runtime::install_crypto_provider();
+    let chart = ChartNats::render(&[]);
+    let unscaled = ChartNats::render(&["nats.tenantStreams.replicas=1"]);
+    let tenants = chart.tenants();
+    assert!(
+        tenants.iter().any(|t| t == "OFFICE_371625") && tenants.contains(&"INTEGRATOR_DEMO".to_string()),
+        "{tenants:?}"
+    );
+    assert_eq!(chart.job_replicas(), Some("3"), "the Job provisions at R3: {:?}", chart.job_command);
+    let _ = bangban(); // built before the clocks below matter
+    let (binary, jetstream_settings) = nats_server_for(chart_jetstream());
+    eprintln!("nats cluster: chart rendered twice, {} tenants ({:?})", tenants.len(), began.elapsed());
+
+    // --- the chart's accounts: every tenant's stream at R3 -------------------------------------------------
+    let cluster =
+        NatsCluster::start_with_accounts(binary.clone(), jetstream_settings.clone(), Some(chart.accounts())).await;
+    eprintln!(
+        "nats cluster: {} with the chart's accounts and JetStream {:?} formed ({:?})",
+        cluster.version,
+        cluster.jetstream,
+        began.elapsed()
+    );
+    chart.create_events_stream(&cluster).await;
+    let (status, output) = chart.provision_as_the_job(&cluster, 3).await;
+    assert!(status.success(), "provision-tenants --replicas 3 failed ({status}) with the chart's accounts:\n{output}");
+    for account in &tenants {
+        // The last run's line: created at R3, or (a run again after one whose answer timed out) found at R3.
+        let line = output.lines().rev().find(|l| l.starts_with(&format!("{account}: "))).unwrap_or_default();
+        assert!(
+            line.starts_with(&format!("{account}: created (num_replicas 3"))
+                || line == format!("{account}: exists (unchanged)"),
+            "{account} not provisioned at R3: {line:?}\n{output}"
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let info = loop {
+            let info = chart.tenant_stream(&cluster, account).await;
+            if info.cluster.as_ref().is_some_and(|c| c.replicas.len() == 2) || Instant::now() > deadline {
+                break info;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(info.config.num_replicas, 3, "{account}");
+        let placement = info.cluster.expect("cluster info");
+        assert_eq!(placement.replicas.len(), 2, "{account} has a leader and two followers: {placement:?}");
+    }
+    for password in chart.passwords.values() {
+        assert!(!output.contains(password.as_str()), "provision-tenants printed a password");
+    }
+
+    // An event intake publishes reaches its office's stream (read by the office with a consumer) and the
+    // integrator's, and not another office's.
+    let intake = jetstream::new(chart.connect(&cluster, "intake").await);
+    let event_type = EventType::CASE_ACCEPTED;
+    let subject = event_type.subject("371625", None).expect("subject").to_string();
+    assert_eq!(subject, "bb.evt.371625.case.accepted");
+    let event =
+        CloudEvent::new(event_type, "intake", "case-371625-r3", &json!({"id": "case-371625-r3"})).expect("event");
+    let ack = intake.publish_with_headers(subject.clone(), event.to_headers(), event.data.clone()).await;
+    ack.expect("intake publishes").await.expect("BANGBAN_EVENTS stores it");
+
+    let office = jetstream::new(chart.connect(&cluster, "office-371625").await);
+    let stream = office.get_stream("OFFICE_371625").await.expect("office-371625 sees OFFICE_371625");
+    let reader = stream
+        .create_consumer(pull::Config {
+            name: Some("r3-check".into()),
+            filter_subject: "bb.evt.371625.>".into(),
+            inactive_threshold: Duration::from_secs(60),
+            ..Default::default()
+        })
+        .await
+        .expect("office-371625 creates a consumer on its stream");
+    let message = next_message(&reader, SOURCED_WITHIN)
+        .await
+        .unwrap_or_else(|| panic!("{subject} did not reach OFFICE_371625 within {SOURCED_WITHIN:?}"));
+    assert_eq!(message.subject.as_str(), subject);
+    let stored = CloudEvent::from_parts(message.headers.as_ref(), message.payload.clone()).expect("a CloudEvent");
+    assert_eq!(stored.id, event.id);
+    message.ack().await.expect("ack");
+    let integrated = eventually(SOURCED_WITHIN, || async {
+        chart.tenant_stream(&cluster, "INTEGRATOR_DEMO").await.state.messages == 1
+    })
+    .await;
+    assert!(integrated, "{subject} did not reach INTEGRATOR_DEMO within {SOURCED_WITHIN:?}");
+    let other = jetstream::new(chart.connect(&cluster, "office-371621").await);
+    let mut other = other.get_stream("OFFICE_371621").await.expect("office-371621 sees OFFICE_371621");
+    let held = other.info().await.expect("info of OFFICE_371621").state.messages;
+    assert_eq!(held, 0, "OFFICE_371621 received 371625's event");
+    eprintln!("nats cluster: every tenant stream at R3, the event sourced ({:?})", began.elapsed());
+
+    drop(cluster);
+
+    // --- accounts sized for R1 tenant streams: R3 does not fit -------------------------------------------------
+    let small = NatsCluster::start_with_accounts(binary, jetstream_settings, Some(unscaled.accounts())).await;
+    unscaled.create_events_stream(&small).await;
+    let (small_status, small_output) = unscaled.provision_as_the_job(&small, 3).await;
+    assert!(
+        !small_status.success(),
+        "with tenantStreams.replicas 1 the accounts cannot hold R3 streams:\n{small_output}"
+    );
+    for account in &tenants {
+        // The last run's line (a run retried for a passing cause printed one too).
+        let line = small_output.lines().rev().find(|l| l.starts_with(&format!("{account}: "))).unwrap_or_default();
+        assert!(line.contains("failed"), "{account} must fail: {line:?}\n{small_output}");
+        assert!(line.contains("10047"), "{account} fails for its account's storage: {line}");
+    }
+    let first = small_output.lines().find(|l| l.contains(": failed")).unwrap_or_default();
+    eprintln!(
+        "nats cluster: {} tenants refused at R3 with R1-sized accounts (\"{first}\"); {:?} in all",
+        tenants.len(),
+        began.elapsed()
+    );
 }

@@ -491,6 +491,98 @@ pub fn cargo_build(root: &Path, bin_dir: &Path) -> Command {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// The rendered Helm chart
+// ---------------------------------------------------------------------------------------------------
+
+/// Every object of `helm/bangban` as Helm renders it (`tools/render-chart.py`, Helm's own engine).
+pub struct Manifests {
+    pub objects: Vec<Value>,
+}
+
+impl Manifests {
+    /// `tools/render-chart.py` with `args` (`--values FILE`, `--set-json JSON`, `--name`, `--namespace`, as the
+    /// script takes them), in the chart tools' virtualenv (created or brought up to date by
+    /// `tools/ensure-chart-tools.sh`, quick when it is).
+    pub fn render(root: &Path, args: &[&str]) -> Manifests {
+        let ensure = Command::new("bash")
+            .arg(root.join("tools/ensure-chart-tools.sh"))
+            .current_dir(root)
+            .output()
+            .expect("running tools/ensure-chart-tools.sh");
+        assert!(
+            ensure.status.success(),
+            "tools/ensure-chart-tools.sh failed ({}): {}",
+            ensure.status,
+            String::from_utf8_lossy(&ensure.stderr)
+        );
+        let python = root.join(".tools/venv/bin/python");
+        let tmp = tempfile::tempdir().expect("a temporary directory");
+        let out = tmp.path().join("rendered.json");
+        let render = Command::new(&python)
+            .arg(root.join("tools/render-chart.py"))
+            .args(args)
+            .arg("--out")
+            .arg(&out)
+            .current_dir(root)
+            .output()
+            .expect("running tools/render-chart.py");
+        assert!(
+            render.status.success(),
+            "the chart does not render with {args:?} ({}):\n{}",
+            render.status,
+            String::from_utf8_lossy(&render.stderr)
+        );
+        let text = std::fs::read_to_string(&out).expect("the rendered objects");
+        let objects: Vec<Value> = serde_json::from_str(&text).expect("a JSON array of objects");
+        Manifests { objects }
+    }
+
+    pub fn find(&self, kind: &str, name: &str) -> Option<&Value> {
+        self.objects.iter().find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+    }
+
+    /// A rendered Secret's data (`data`, base64, and `stringData`), or `None` when the chart renders no such Secret.
+    pub fn secret(&self, name: &str) -> Option<BTreeMap<String, Vec<u8>>> {
+        use base64::{Engine, engine::general_purpose::STANDARD};
+        let secret = self.find("Secret", name)?;
+        let mut out = BTreeMap::new();
+        for (k, v) in secret["data"].as_object().into_iter().flatten() {
+            let text = v.as_str().unwrap_or_else(|| panic!("Secret {name}: data.{k} is not a string"));
+            let bytes = STANDARD.decode(text).unwrap_or_else(|e| panic!("Secret {name}: data.{k} is not base64: {e}"));
+            out.insert(k.clone(), bytes);
+        }
+        for (k, v) in secret["stringData"].as_object().into_iter().flatten() {
+            out.insert(k.clone(), scalar(v).into_bytes());
+        }
+        Some(out)
+    }
+
+    /// A rendered ConfigMap's data (`data` and `binaryData`).
+    pub fn config_map(&self, name: &str) -> Option<BTreeMap<String, Vec<u8>>> {
+        use base64::{Engine, engine::general_purpose::STANDARD};
+        let cm = self.find("ConfigMap", name)?;
+        let mut out = BTreeMap::new();
+        for (k, v) in cm["data"].as_object().into_iter().flatten() {
+            out.insert(k.clone(), scalar(v).into_bytes());
+        }
+        for (k, v) in cm["binaryData"].as_object().into_iter().flatten() {
+            let bytes = STANDARD.decode(v.as_str().unwrap_or_default()).expect("binaryData is base64");
+            out.insert(k.clone(), bytes);
+        }
+        Some(out)
+    }
+}
+
+/// A YAML scalar as Kubernetes would read it into a string.
+pub fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
 // The secured NATS server
 // ---------------------------------------------------------------------------------------------------
 
