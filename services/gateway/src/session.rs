@@ -337,7 +337,14 @@ fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> HeaderValu
 /// A local path to go back to after login: starts with one `/`, no scheme, no backslash.
 pub fn safe_return(value: Option<&str>) -> String {
     match value {
-        Some(v) if v.starts_with('/') && !v.starts_with("//") && !v.contains('\\') && !v.contains(['\r', '\n']) => {
+        // Browsers drop tabs and line breaks from URLs (`/\t/evil.example` becomes `//evil.example`), so no
+        // control character or whitespace at all is accepted.
+        Some(v)
+            if v.starts_with('/')
+                && !v.starts_with("//")
+                && !v.contains('\\')
+                && !v.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
             v.to_string()
         }
         _ => "/console".into(),
@@ -860,7 +867,17 @@ mod tests {
     #[test]
     fn only_local_paths_are_returned_to() {
         assert_eq!(safe_return(Some("/console/cases")), "/console/cases");
-        for bad in ["//evil.example", "https://evil.example", "/\\evil", "javascript:alert(1)", ""] {
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "javascript:alert(1)",
+            "",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "/\u{7f}/evil.example",
+        ] {
             assert_eq!(safe_return(Some(bad)), "/console", "{bad}");
         }
         assert_eq!(safe_return(None), "/console");

@@ -99,6 +99,9 @@ pub(crate) fn parse_id(what_zh: &str, what_en: &str, id: &str) -> Result<Uuid, P
     })
 }
 
+/// The most top-level fields [`decode_step`] searches for the culprit (a step has at most five).
+const MAX_FIELDS_SEARCHED: usize = 16;
+
 /// Decodes a step. `TaskAction` is tagged by `action`, and serde loses the path of an error inside such
 /// an enum (`.: input contains invalid characters`, or a nested `missing field` named as if it were at
 /// the top). The field is then found by changing one top-level field at a time:
@@ -106,8 +109,16 @@ pub(crate) fn parse_id(what_zh: &str, what_en: &str, id: &str) -> Result<Uuid, P
 /// - a missing field: the object or array whose emptying changes the error contains it (nothing does
 ///   when the field is missing at the top).
 pub(crate) fn decode_step(body: &serde_json::Value) -> Result<TaskAction, Problem> {
+    decode_step_counted(body, &mut 0)
+}
+
+/// [`decode_step`], counting the extra decodings of the search in `tries`.
+fn decode_step_counted(body: &serde_json::Value, tries: &mut usize) -> Result<TaskAction, Problem> {
     use serde_json::Value;
-    let attempt = |v: &serde_json::Map<String, Value>| decode::<TaskAction>(&serde_json::to_vec(v).unwrap_or_default());
+    let mut attempt = |v: &serde_json::Map<String, Value>| {
+        *tries += 1;
+        decode::<TaskAction>(&serde_json::to_vec(v).unwrap_or_default())
+    };
     let problem = match decode::<TaskAction>(&serde_json::to_vec(body).unwrap_or_default()) {
         Ok(step) => return Ok(step),
         Err(p) => p,
@@ -115,6 +126,11 @@ pub(crate) fn decode_step(body: &serde_json::Value) -> Result<TaskAction, Proble
     let (Some(object), Some(first)) = (body.as_object(), problem.errors.first()) else {
         return Err(problem);
     };
+    // Each try below re-encodes the whole body: beyond the few fields a step has, the search would cost the
+    // square of the body (20 000 keys froze a worker for seconds), so such a body gets serde's own answer.
+    if object.len() > MAX_FIELDS_SEARCHED {
+        return Err(problem);
+    }
     let named = first.field.trim_start_matches('.');
     if object.contains_key(named) {
         return Err(problem);
@@ -375,6 +391,26 @@ mod tests {
 
     fn decode(text: &[u8]) -> Result<TaskAction, bangban_platform::problem::Problem> {
         decode_step(&serde_json::from_slice(text).expect("JSON"))
+    }
+
+    #[test]
+    fn a_body_of_many_keys_is_not_searched_field_by_field() {
+        // 20 000 empty objects and no `action`: each try of the search re-encodes the whole body, so searching it
+        // would cost the square of its size (seconds of a worker). It gets serde's own answer, with no try.
+        let mut body = serde_json::Map::new();
+        for i in 0..20_000 {
+            body.insert(format!("k{i:05}"), serde_json::json!({}));
+        }
+        let mut tries = 0;
+        let problem = super::decode_step_counted(&serde_json::Value::Object(body), &mut tries).unwrap_err();
+        assert_eq!(problem.status, 422);
+        assert_eq!(tries, 0, "the field-by-field search ran over a 20 000-key body");
+        // A step of its own few fields is still searched, and the culprit named.
+        let mut tries = 0;
+        let body = serde_json::json!({"action": "approve", "document": {"kind": "k", "issued_on": "2026-03-25"}});
+        let problem = super::decode_step_counted(&body, &mut tries).unwrap_err();
+        assert!(tries > 0);
+        assert_eq!(problem.errors.first().map(|e| e.field.as_str()), Some("document.number"), "{problem:?}");
     }
 
     #[test]
