@@ -187,8 +187,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(config: Option<PathBuf>, services: Vec<&'static str>) -> anyhow::Result<()> {
-    // Intake, notification and evaluation keep personal data: only then is the PII key required.
-    let personal_data = services.iter().any(|s| ["intake", "notification", "evaluation"].contains(s));
+    // Only a process running a service that keeps personal data needs the PII key.
+    let personal_data = services.iter().any(|s| runtime::keeps_personal_data(&format!("bangban-{s}")));
     let (ctx, guard) = runtime::bootstrap_keeping(config.as_deref(), "bangban", personal_data).await?;
     if clock::is_rehearsal() {
         eprintln!(

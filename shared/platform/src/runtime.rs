@@ -83,7 +83,7 @@ pub fn refuse_insecure_defaults(settings: &Settings, pii_needed: bool) -> anyhow
     )
 }
 
-/// Whether a process running `service_name` keeps personal data (and so needs the PII key).
+/// Whether a process running `service_name` (a binary's name) keeps personal data (and so needs the PII key).
 pub fn keeps_personal_data(service_name: &str) -> bool {
     ["bangban", "bangban-intake", "bangban-notification", "bangban-evaluation"].contains(&service_name)
 }

@@ -59,9 +59,7 @@ async fn metrics_are_served_only_on_their_own_port() {
 
 /// A workspace binary next to the test executable (`target/<profile>/<name>`).
 fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let path = dir.join(name);
+    let path = crate::support::binaries_dir().join(name);
     assert!(path.exists(), "{} is missing: build the workspace first (cargo build --workspace)", path.display());
     path
 }
