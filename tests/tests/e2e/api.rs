@@ -76,15 +76,24 @@ async fn accepted_case_reaches_a_consumer_as_a_cloud_event_in_the_request_trace(
             .map(|s| (s.name.to_string(), s.span_context.trace_id().to_string()))
             .collect::<Vec<_>>()
     );
-    // The trace runs through intake's service handler and the relay's publish.
-    let trace_spans: Vec<String> = app
-        .spans
-        .get_finished_spans()
-        .unwrap()
-        .into_iter()
-        .filter(|s| s.span_context.trace_id().to_string() == event_trace)
-        .map(|s| s.name.to_string())
-        .collect();
+    // The trace runs through intake's service handler and the relay's publish. The relay closes its publish span
+    // once the broker's ack is settled, which can be after the consumer already has the event: wait for it.
+    let spans_of_trace = || -> Vec<String> {
+        app.spans
+            .get_finished_spans()
+            .unwrap()
+            .into_iter()
+            .filter(|s| s.span_context.trace_id().to_string() == event_trace)
+            .map(|s| s.name.to_string())
+            .collect()
+    };
+    let publish = "bb.evt.371600.case.accepted publish";
+    eventually(Duration::from_secs(5), || {
+        let found = spans_of_trace().iter().any(|n| n == publish);
+        async move { found }
+    })
+    .await;
+    let trace_spans = spans_of_trace();
     assert!(trace_spans.iter().any(|n| n == "bb.svc.intake.case.create process"), "{trace_spans:?}");
     assert!(trace_spans.iter().any(|n| n == "bb.evt.371600.case.accepted publish"), "{trace_spans:?}");
 }
