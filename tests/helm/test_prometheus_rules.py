@@ -117,6 +117,74 @@ tests:
         alertname: BangbanServiceDown
         exp_alerts:
           - exp_labels: {severity: critical, namespace: bangban, deployment: bangban-routing}
+  # An audit record dropped (the gateway's queue full, or it stopped first) pages at once.
+  - interval: 1m
+    input_series:
+      - series: 'bangban_audit_dropped_total{namespace="bangban", pod="bangban-gateway-1"}'
+        values: '0 0 0 2 2 2'
+      - series: 'bangban_audit_dropped_total{namespace="bangban", pod="bangban-gateway-2"}'
+        values: '0 0 0 0 0 0'
+    alert_rule_test:
+      - eval_time: 2m
+        alertname: BangbanAuditRecordsDropped
+        exp_alerts: []
+      - eval_time: 4m
+        alertname: BangbanAuditRecordsDropped
+        exp_alerts:
+          - exp_labels: {severity: critical}
+  # A full audit log (one replica found it full: writes are refused) for 2 minutes pages.
+  - interval: 1m
+    input_series:
+      - series: 'bangban_audit_full{namespace="bangban", pod="bangban-gateway-1"}'
+        values: '0 0 1 1 1 1 1'
+      - series: 'bangban_audit_full{namespace="bangban", pod="bangban-gateway-2"}'
+        values: '0 0 0 0 0 0 0'
+    alert_rule_test:
+      - eval_time: 3m
+        alertname: BangbanAuditLogFull
+        exp_alerts: []
+      - eval_time: 5m
+        alertname: BangbanAuditLogFull
+        exp_alerts:
+          - exp_labels: {severity: critical}
+  # 90 % of max_bytes used for 30 minutes warns; a stream without a size limit (max_bytes -1) does not.
+  - interval: 1m
+    input_series:
+      - series: 'bangban_audit_stream_bytes{namespace="bangban", pod="bangban-gateway-1"}'
+        values: '4500x60'
+      - series: 'bangban_audit_stream_max_bytes{namespace="bangban", pod="bangban-gateway-1"}'
+        values: '5000x60'
+    alert_rule_test:
+      - eval_time: 20m
+        alertname: BangbanAuditLogNearlyFull
+        exp_alerts: []
+      - eval_time: 35m
+        alertname: BangbanAuditLogNearlyFull
+        exp_alerts:
+          - exp_labels: {severity: warning}
+  - interval: 1m
+    input_series:
+      - series: 'bangban_audit_stream_bytes{namespace="bangban", pod="bangban-gateway-1"}'
+        values: '4500x60'
+      - series: 'bangban_audit_stream_max_bytes{namespace="bangban", pod="bangban-gateway-1"}'
+        values: '-1x60'
+    alert_rule_test:
+      - eval_time: 45m
+        alertname: BangbanAuditLogNearlyFull
+        exp_alerts: []
+  # Records waiting to be stored for 10 minutes warn; a short wait does not.
+  - interval: 1m
+    input_series:
+      - series: 'bangban_audit_pending{namespace="bangban", pod="bangban-gateway-1"}'
+        values: '0 3 3 0 0 5 5 5 5 5 5 5 5 5 5 5 5 5'
+    alert_rule_test:
+      - eval_time: 4m
+        alertname: BangbanAuditBacklog
+        exp_alerts: []
+      - eval_time: 16m
+        alertname: BangbanAuditBacklog
+        exp_alerts:
+          - exp_labels: {severity: warning}
   # Deadline alarms firing late: the 99th percentile of the lag above 5 s for 10 minutes.
   - interval: 1m
     input_series:

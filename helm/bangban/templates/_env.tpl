@@ -64,6 +64,10 @@ only to the services that read it, one secretKeyRef per variable.
   value: {{ join "," $v.gateway.trustedProxies | quote }}
 - name: BANGBAN__WEB__SECURE_COOKIES
   value: {{ $v.gateway.secureCookies | quote }}
+- name: BANGBAN__WEB__AUDIT_MAX_BYTES
+  value: {{ mul (int64 $v.gateway.audit.maxMiB) 1048576 | quote }}
+- name: BANGBAN__WEB__SESSIONS_MAX_BYTES
+  value: {{ mul (int64 $v.gateway.sessions.maxMiB) 1048576 | quote }}
 {{- with $v.gateway.oidc.clientId }}
 - name: BANGBAN__WEB__OIDC_CLIENT_ID
   value: {{ . | quote }}

@@ -222,7 +222,7 @@ limit for a stream (nats-server 2.9.10 and 2.15.1 refuse an R3 stream of 1 GiB i
 # variable resolved from the server's environment (the Secret {{ include "bangban.natsPasswordsSecret" . }}).
 accounts {
   {{ $platform.account }} {
-    jetstream: enabled
+    jetstream: {{ include "bangban.platformJetStream" . }}
     users: [
 {{- range $platform.users }}{{ include "bangban.natsUser" . }}{{ end }}
     ]
@@ -262,6 +262,19 @@ accounts {
 {{- end }}
 }
 {{ end -}}
+
+{{/* The JetStream limits of the platform's account (nats.platformJetStream): max_file per copy of a stream times
+nats.streamReplicas (a clustered server counts every replica against the account), max_mem as given. Fails when
+the account cannot hold the gateway's streams, which reserve their max_bytes in it. */}}
+{{- define "bangban.platformJetStream" -}}
+{{- $js := .Values.nats.platformJetStream -}}
+{{- $mib := 1048576 -}}
+{{- $reserved := add (int64 .Values.gateway.audit.maxMiB) (int64 .Values.gateway.sessions.maxMiB) -}}
+{{- if le (int64 $js.maxFileMiB) $reserved -}}
+{{- fail (printf "nats.platformJetStream.maxFileMiB (%d) must exceed what the gateway's streams reserve in the account BANGBAN, gateway.audit.maxMiB + gateway.sessions.maxMiB = %d MiB, and leave room for BANGBAN_EVENTS and BANGBAN_DLQ" (int64 $js.maxFileMiB) $reserved) -}}
+{{- end -}}
+{ max_mem: {{ mul (int64 $js.maxMemMiB) $mib }}, max_file: {{ mul (int64 $js.maxFileMiB) $mib (int64 .Values.nats.streamReplicas) }} }
+{{- end -}}
 
 {{/* Every NATS user name of the rendered configuration: JSON list. */}}
 {{- define "bangban.natsUserNames" -}}

@@ -805,7 +805,7 @@ impl DeadlineService {
     /// Open clocks (or as filtered), soonest due first.
     pub async fn list_clocks(&self, req: ListClocks) -> Result<ClockPage> {
         let limit = req.limit.unwrap_or(50).clamp(1, 200);
-        let offset = req.offset.unwrap_or(0);
+        let offset = bangban_contracts::page::db_offset(req.offset);
         let mut q = clock::Entity::find();
         if let Some(o) = &req.office {
             q = q.filter(crate::in_office(clock::Column::UnitOffice, clock::Column::Office, o));

@@ -7,16 +7,18 @@ use std::collections::BTreeSet;
 use bangban_contracts::{
     EventType,
     deadline::{
-        ConsultationEvent, ConsultationKind, ConsultationView, ListConsultations, ListProblems, ProblemEvent,
-        ProblemStatus, ProblemView, RecordConsultation, RecordProblem, ReferProblem, SolveProblem,
+        ConsultationEvent, ConsultationKind, ConsultationView, ListConsultations, ListProblems, MeetingPage,
+        ProblemEvent, ProblemPage, ProblemStatus, ProblemView, RecordConsultation, RecordProblem, ReferProblem,
+        SolveProblem,
     },
     office::is_known_office,
+    page::{DEFAULT_LIMIT, MAX_LIMIT, db_offset},
 };
 use bangban_platform::{clock, db, problem::FieldError};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -242,10 +244,16 @@ impl DeadlineService {
         view(&self.problem(&self.db, id).await?)
     }
 
-    pub async fn list_problems(&self, req: ListProblems) -> Result<Vec<ProblemView>> {
+    /// A page of problems, newest first.
+    pub async fn list_problems(&self, req: ListProblems) -> Result<ProblemPage> {
+        let limit = req.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+        let offset = db_offset(req.offset);
         let mut q = problem::Entity::find();
         if let Some(o) = &req.office {
             q = q.filter(crate::in_office(problem::Column::UnitOffice, problem::Column::Office, o));
+        }
+        if let Some(u) = &req.unit {
+            q = q.filter(problem::Column::UnitCode.eq(u.clone()));
         }
         if let Some(c) = req.case_id {
             q = q.filter(problem::Column::CaseId.eq(c.to_string()));
@@ -256,7 +264,15 @@ impl DeadlineService {
         if let Some(s) = req.status {
             q = q.filter(problem::Column::Status.eq(s.as_str()));
         }
-        q.order_by_desc(problem::Column::RecordedAt).all(&self.db).await?.iter().map(view).collect()
+        let total = q.clone().count(&self.db).await?;
+        let rows = q
+            .order_by_desc(problem::Column::RecordedAt)
+            .order_by_desc(problem::Column::Id)
+            .limit(limit)
+            .offset(offset)
+            .all(&self.db)
+            .await?;
+        Ok(ProblemPage { items: rows.iter().map(view).collect::<Result<_>>()?, total, limit, offset })
     }
 
     /// A consultation or joint meeting held; the problems it took up are solved by its decisions.
@@ -360,19 +376,27 @@ impl DeadlineService {
         Ok(v)
     }
 
-    pub async fn list_consultations(&self, req: ListConsultations) -> Result<Vec<ConsultationView>> {
+    /// A page of consultations and joint meetings, latest first.
+    pub async fn list_consultations(&self, req: ListConsultations) -> Result<MeetingPage> {
+        let limit = req.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+        let offset = db_offset(req.offset);
         let mut q = consultation::Entity::find();
         if let Some(o) = &req.office {
             q = q.filter(consultation::Column::Office.eq(o.clone()));
         }
-        let rows = q.order_by_desc(consultation::Column::HeldAt).all(&self.db).await?;
-        let mut out = Vec::new();
-        for r in &rows {
-            let v = consultation_view(r)?;
-            if req.case_id.is_none_or(|c| v.case_ids.contains(&c)) {
-                out.push(v);
-            }
+        if let Some(c) = req.case_id {
+            // `case_ids` is a JSON array of UUIDs: the quoted id matches that case only.
+            q = q.filter(consultation::Column::CaseIds.contains(format!("\"{c}\"")));
         }
-        Ok(out)
+        let total = q.clone().count(&self.db).await?;
+        let rows = q
+            .order_by_desc(consultation::Column::HeldAt)
+            .order_by_desc(consultation::Column::Id)
+            .limit(limit)
+            .offset(offset)
+            .all(&self.db)
+            .await?;
+        let items = rows.iter().map(consultation_view).collect::<Result<Vec<ConsultationView>>>()?;
+        Ok(MeetingPage { items, total, limit, offset })
     }
 }

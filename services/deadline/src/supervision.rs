@@ -415,7 +415,7 @@ impl DeadlineService {
 
     pub async fn list_notices(&self, req: ListSupervision) -> Result<SupervisionPage> {
         let limit = req.limit.unwrap_or(50).clamp(1, 200);
-        let offset = req.offset.unwrap_or(0);
+        let offset = bangban_contracts::page::db_offset(req.offset);
         let mut q = supervision::Entity::find();
         if let Some(o) = &req.office {
             q = q.filter(crate::in_office(supervision::Column::UnitOffice, supervision::Column::Office, o));

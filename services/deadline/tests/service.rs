@@ -502,7 +502,7 @@ async fn supervision_is_issued_answered_and_escalated_with_evidence_then_decided
     assert_eq!(evidence.problems.len(), 1, "the problem recorded on the task");
     assert_eq!(evidence.messages.iter().map(|m| m.action.as_str()).collect::<Vec<_>>(), ["dispatch", "receive"]);
     // The problem was not solved within three working days: referred to the office.
-    let problems = dl.a.service.list_problems(Default::default()).await.unwrap();
+    let problems = dl.a.service.list_problems(Default::default()).await.unwrap().items;
     assert_eq!(problems[0].status, bangban_contracts::deadline::ProblemStatus::Referred);
     let refused =
         dl.a.service

@@ -296,7 +296,7 @@ impl EvaluationService {
         if limit > 100 {
             return Err(EvaluationError::field("limit", "每页最多 100 条", "at most 100 per page"));
         }
-        let offset = req.offset.unwrap_or(0);
+        let offset = bangban_contracts::page::db_offset(req.offset);
         let mut q = evaluation::Entity::find();
         if let Some(o) = &req.office {
             q = q.filter(

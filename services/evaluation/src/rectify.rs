@@ -10,6 +10,7 @@ use bangban_contracts::{
         Level, ListAppeals, ListRectifications, RectificationAction, RectificationEvent, RectificationPage,
         RectificationStatus, RectificationStep, RectificationView,
     },
+    intake::Actor,
 };
 use bangban_platform::{clock, db};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -161,7 +162,7 @@ impl EvaluationService {
         if limit > 100 {
             return Err(EvaluationError::field("limit", "每页最多 100 条", "at most 100 per page"));
         }
-        let offset = req.offset.unwrap_or(0);
+        let offset = bangban_contracts::page::db_offset(req.offset);
         let mut q = rectification::Entity::find();
         if let Some(o) = &req.office {
             q = q.filter(
@@ -370,6 +371,15 @@ impl EvaluationService {
                 format!("no rating {}", req.evaluation_id),
             )
         })?;
+        if !may_appeal(&req.actor, &e) {
+            return Err(EvaluationError::Forbidden(
+                "只有本案的帮办（代办）员、被评事项责任单位的审批人员或受理机构、责任单位所在机构的机构管理员可以申诉"
+                    .into(),
+                "only the case's specialist, the rated unit's officers or an office admin of the accepting office or \
+                 of the unit's office may appeal"
+                    .into(),
+            ));
+        }
         let row = appeal::ActiveModel {
             id: Set(Uuid::now_v7().to_string()),
             evaluation_id: Set(e.id.clone()),
@@ -397,7 +407,8 @@ impl EvaluationService {
         appeal_view(&a)
     }
 
-    /// An office admin decides an appeal: of the case's office, the unit's office, or the city.
+    /// An office admin decides an appeal: of the case's office, the unit's office, or the city — never the one
+    /// who filed it nor the specialist it rates (separation of duties 回避: nobody decides their own appeal).
     #[tracing::instrument(skip_all, fields(appeal = %req.id, actor = %req.actor.sub))]
     pub async fn decide_appeal(&self, req: DecideAppeal) -> Result<AppealView> {
         let note = text("note", &req.decision.note, 2, 1000)?;
@@ -419,6 +430,10 @@ impl EvaluationService {
                 "只有本机构（或市级）帮办代办机构负责人可以裁定申诉".into(),
                 "only an office admin of the case's or unit's office, or of the city, may decide".into(),
             ));
+        }
+        if let Some((zh, en)) = conflict_of_interest(&req.actor, &a, &e) {
+            tracing::warn!(filed_by = %a.filed_by, "an appeal's own party tried to decide it");
+            return Err(EvaluationError::Forbidden(zh, en));
         }
         if a.status != AppealStatus::Pending.as_str() {
             return Err(EvaluationError::Conflict("该申诉已裁定".into(), "the appeal is already decided".into()));
@@ -461,6 +476,43 @@ impl EvaluationService {
         }
         let rows = q.order_by_desc(appeal::Column::FiledAt).limit(500).all(&self.db).await?;
         rows.iter().map(appeal_view).collect()
+    }
+}
+
+/// Whether `actor` is concerned by the rating and may appeal it (申诉): the case's specialist, an officer of
+/// the rated task's unit's office (the gateway checks the unit itself), an office admin of the accepting office
+/// or of the unit's office, or an office admin who is the case's specialist.
+fn may_appeal(actor: &Actor, e: &evaluation::Model) -> bool {
+    match actor.role.as_str() {
+        "assistant" | "agent" => actor.sub == e.specialist_id,
+        "officer" => e.task_id.is_some() && e.unit_office.as_deref() == Some(actor.office.as_str()),
+        "office_admin" => {
+            actor.sub == e.specialist_id
+                || actor.office == e.office
+                || e.unit_office.as_deref() == Some(actor.office.as_str())
+        }
+        _ => false,
+    }
+}
+
+/// Why `actor` may not decide the appeal although their office could (回避): they filed it, or the rating is
+/// of their own service as the case's specialist. `None` when they are a third party.
+fn conflict_of_interest(actor: &Actor, a: &appeal::Model, e: &evaluation::Model) -> Option<(String, String)> {
+    if actor.sub == a.filed_by {
+        Some((
+            "申诉人不得裁定本人提出的申诉，请由本机构其他机构管理员或市级机构裁定".into(),
+            "you filed this appeal and may not decide it; another office admin of the office, or the city office, decides"
+                .into(),
+        ))
+    } else if actor.sub == e.specialist_id {
+        Some((
+            "被评价的帮办（代办）员不得裁定针对本人服务评价的申诉，请由其他机构管理员或市级机构裁定".into(),
+            "the rating is of your own service and you may not decide its appeal; another office admin, or the city \
+             office, decides"
+                .into(),
+        ))
+    } else {
+        None
     }
 }
 

@@ -26,8 +26,12 @@
 //! ([`sees_evaluation`], [`scope_evaluations`]): the applicant, the case's specialist, the unit's officers,
 //! the office (a county its own, the city everything) and supervisors. A bad review's rectification
 //! (差评整改) is worked by its assignee ([`works_rectification`]) and rated by the applicant; appeals (申诉)
-//! are filed by the staff concerned ([`may_appeal`]) and decided by office admins; the assessment (考核)
+//! are filed by the staff concerned ([`may_appeal`]) and decided by office admins — never by the one who filed
+//! the appeal nor the specialist it rates (回避; evaluation enforces it, knowing who filed); the assessment (考核)
 //! and statistics are the office admins' and the supervisors'.
+//!
+//! The register (服务对象名录) is scoped like the ledger: a county's staff list their own office's applicants
+//! ([`scope_applicants`]), the city office and supervisors everyone's.
 
 use bangban_contracts::{
     evaluation::{Assignee, EvaluationView, ListEvaluations, ListRectifications, RectificationView},
@@ -466,6 +470,15 @@ pub fn inbox_owners(principal: &Principal) -> Result<Vec<String>, Problem> {
         }
         _ => Ok(vec![staff]),
     }
+}
+
+/// The office of an applicant list (服务对象名录, `GET /api/v1/applicants`) `principal` may ask for, forced by
+/// the gateway: supervisors and the city office's staff see every office's applicants, or those of the office
+/// they ask for; a county office's staff their own office's (asking for another is 403). Applicants (who see
+/// themselves on their cases), officers, experts and integrators get 403. Intake scopes the list again itself.
+pub fn scope_applicants(principal: &Principal, office: Option<String>) -> Result<Option<String>, Problem> {
+    let (office, _) = scope_deadline(principal, Action::ReadRegistry, ("服务对象", "applicants"), office, None)?;
+    Ok(office)
 }
 
 /// The office of an SMS list (短信记录) `principal` may ask for, forced by the gateway: supervisors and the
@@ -1381,6 +1394,22 @@ mod tests {
         let integrator = inbox_owners(&p(Role::Integrator, "371600", None)).unwrap_err();
         assert_eq!(integrator.status, 403);
         assert!(integrator.detail.as_deref().unwrap().contains("系统对接方"), "{integrator}");
+    }
+
+    #[test]
+    fn the_applicant_register_is_scoped_to_the_office() {
+        let county = p(Role::Assistant, "371625", None);
+        assert_eq!(scope_applicants(&county, None).unwrap(), Some("371625".into()));
+        assert_eq!(scope_applicants(&county, Some("371625".into())).unwrap(), Some("371625".into()));
+        assert_eq!(scope_applicants(&county, Some("371681".into())).unwrap_err().status, 403);
+        assert_eq!(scope_applicants(&p(Role::OfficeAdmin, "371600", None), None).unwrap(), None);
+        assert_eq!(
+            scope_applicants(&p(Role::Supervisor, "371625", None), Some("371681".into())).unwrap(),
+            Some("371681".into())
+        );
+        for role in [Role::Applicant, Role::Officer, Role::Expert, Role::Integrator] {
+            assert_eq!(scope_applicants(&p(role, "371600", Some("a-1")), None).unwrap_err().status, 403, "{role:?}");
+        }
     }
 
     #[test]

@@ -112,6 +112,9 @@ fn explain(path: &str, msg: &str) -> (String, String, String) {
             format!("invalid value {value:?}; expected {expected}"),
         );
     }
+    if let Some((zh, en)) = bangban_contracts::page::reasons(msg) {
+        return (path.to_string(), zh.to_string(), en.to_string());
+    }
     if msg.starts_with("invalid type") {
         return (path.to_string(), format!("类型错误（{msg}）"), msg.to_string());
     }

@@ -43,6 +43,8 @@ pub struct AppState {
     pub audit: audit::AuditLog,
     /// The proxies (the ingress) whose `X-Forwarded-For` names the client (`web.trusted_proxies`).
     pub trusted_proxies: Arc<bangban_platform::net::TrustedProxies>,
+    /// The live streams open at this gateway, per person and in all (`http.streams_per_person`, `…_max`).
+    pub streams: handlers::stream::StreamSlots,
 }
 
 impl FromRef<AppState> for Authenticator {
@@ -133,9 +135,11 @@ pub fn state(settings: &Settings, client: async_nats::Client) -> anyhow::Result<
     runtime::install_crypto_provider();
     let auth = Authenticator::from_settings(settings)?;
     let sessions = session::Sessions::new(client.clone(), Duration::from_secs(settings.web.session_ttl_secs.max(60)))
-        .with_stream_replicas(settings.nats.stream_replicas);
+        .with_stream_replicas(settings.nats.stream_replicas)
+        .with_settings(&settings.web);
     let audit = audit::AuditLog::new(client.clone(), settings.web.audit_retention_days())
-        .with_stream_replicas(settings.nats.stream_replicas);
+        .with_stream_replicas(settings.nats.stream_replicas)
+        .with_settings(&settings.web);
     let trusted_proxies = bangban_platform::net::TrustedProxies::from_settings(&settings.web)
         .map_err(|e| anyhow::anyhow!("BANGBAN__WEB__TRUSTED_PROXIES: {e}"))?;
     Ok(AppState {
@@ -147,6 +151,7 @@ pub fn state(settings: &Settings, client: async_nats::Client) -> anyhow::Result<
         limiter: Default::default(),
         audit,
         trusted_proxies: Arc::new(trusted_proxies),
+        streams: handlers::stream::StreamSlots::new(settings.http.streams_per_person, settings.http.streams_max),
     })
 }
 
@@ -166,5 +171,6 @@ pub async fn start(
     let addr = runtime::serve_http(settings.http.listen, app, shutdown).await?;
     runtime::serve_metrics(settings, shutdown).await?;
     tracing::info!(%addr, "gateway listening");
+    handlers::consultations::log_hooks(settings);
     Ok(addr)
 }

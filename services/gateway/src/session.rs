@@ -1,12 +1,22 @@
 //! Console sessions (会话) and login (登录).
 //!
 //! A browser signs in once and then carries an opaque session id in an HTTP-only cookie
-//! (`bb_session`, `SameSite=Lax`, `Secure` unless turned off). The session itself — the bearer token it
+//! (`__Host-bb_session` when the console is served over HTTPS — `Secure` cookies and an `https://`
+//! `http.public_url` — else `bb_session`; `SameSite=Lax`, `Path=/`, `Secure` unless turned off). The
+//! `__Host-` prefix makes browsers refuse the cookie unless it is `Secure`, host-only and for `/`, so a
+//! neighbouring subdomain cannot plant a session cookie for this site. The session itself — the bearer token it
 //! stands for, who it names, its CSRF token and, after an OIDC login, the refresh token — lives in the
 //! JetStream stream `BANGBAN_SESSIONS` (one message per subject, the last one counts), under the SHA-256
 //! of the id, so every gateway replica sees it and a logout ends it everywhere. The stream's `max_age` is
-//! the session lifetime. (A JetStream key-value bucket would be the same thing, but async-nats 0.51 cannot
-//! read nats-server 2.9's answer to creating one.)
+//! the session lifetime and `max_bytes` its size (`web.sessions_max_bytes`, discard `new`: when full, new
+//! logins are refused, no session is pushed out). (A JetStream key-value bucket would be the same thing,
+//! but async-nats 0.51 cannot read nats-server 2.9's answer to creating one.)
+//!
+//! A token refresh is atomic: the request that finds the access token about to expire first takes a
+//! lease on the session (a write that names the session's last sequence, `Nats-Expected-Last-Subject-Sequence`),
+//! and only the lease holder uses the refresh token; concurrent requests go on with the still valid token,
+//! or wait for the refreshed one. So one refresh token is never sent twice (issuers that rotate refresh
+//! tokens revoke the whole session when one is replayed).
 //!
 //! [`session_auth`] turns a session cookie into the `Authorization: Bearer …` header every handler
 //! already understands. A write carried by a cookie (POST, PUT, PATCH, DELETE) must also carry the
@@ -16,9 +26,15 @@
 //!
 //! Login: in development mode a demo identity is chosen on `/login` (`POST /auth/dev-login`); with
 //! `web.oidc_client_id` set, `/auth/oidc/start` runs the OIDC authorization-code flow with PKCE (S256),
-//! `state` and `nonce` against the configured issuer, and `/auth/callback` finishes it.
+//! `state` and `nonce` against the configured issuer, and `/auth/callback` finishes it. A login in
+//! progress lives `web.login_ttl_secs` (10 minutes): each start first purges those older than that from the
+//! stream, and `/auth/…` is rate-limited per client address.
 
-use std::time::Duration;
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use async_nats::jetstream;
 use axum::{
@@ -31,9 +47,11 @@ use axum::{
     routing::{get, post},
 };
 use bangban_platform::{
+    Settings,
     auth::{Principal, Role},
     config::AuthMode,
     problem::Problem,
+    web_settings::WebSettings,
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::RngCore;
@@ -44,10 +62,14 @@ use tokio::sync::OnceCell;
 
 use crate::AppState;
 
-/// The session cookie.
+/// The session cookie over plain HTTP (`make run`); see [`session_cookie`].
 pub const SESSION_COOKIE: &str = "bb_session";
-/// The cookie binding an OIDC login in progress to this browser.
+/// The session cookie over HTTPS.
+pub const HOST_SESSION_COOKIE: &str = "__Host-bb_session";
+/// The cookie binding an OIDC login in progress to this browser, over plain HTTP; see [`login_cookie`].
 pub const LOGIN_COOKIE: &str = "bb_login";
+/// The login cookie over HTTPS.
+pub const HOST_LOGIN_COOKIE: &str = "__Host-bb_login";
 /// The header of a CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// The form field of a CSRF token.
@@ -56,10 +78,31 @@ pub const CSRF_FIELD: &str = "_csrf";
 pub const STREAM: &str = "BANGBAN_SESSIONS";
 /// Subject prefix of sessions (`bb.session.s.<sha256>`) and logins in progress (`bb.session.l.<sha256>`).
 pub const SUBJECT_PREFIX: &str = "bb.session";
-/// How long an OIDC login may take between the redirect and the callback.
-const LOGIN_TTL_SECS: i64 = 600;
 /// An access token is refreshed this long before it expires.
 const REFRESH_MARGIN_SECS: i64 = 60;
+/// How long a refresh lease holds (the token endpoint's timeout is 10 s).
+const LEASE_SECS: i64 = 30;
+/// How long a request waits for another one's refresh when its own token has expired.
+const REFRESH_WAIT: Duration = Duration::from_secs(12);
+/// Logins in progress remembered for purging, at most.
+const MAX_LOGIN_MARKS: usize = 100_000;
+
+/// Whether cookies get the `__Host-` prefix: they are `Secure` and the console is served over HTTPS
+/// (`http.public_url`). On plain HTTP (`make run` on 127.0.0.1) the names stay unprefixed.
+pub fn host_prefixed(settings: &Settings) -> bool {
+    settings.web.secure_cookies
+        && settings.http.public_url.as_deref().is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"))
+}
+
+/// The session cookie's name: `__Host-bb_session` over HTTPS, else `bb_session`.
+pub fn session_cookie(settings: &Settings) -> &'static str {
+    if host_prefixed(settings) { HOST_SESSION_COOKIE } else { SESSION_COOKIE }
+}
+
+/// The login cookie's name: `__Host-bb_login` over HTTPS, else `bb_login`.
+pub fn login_cookie(settings: &Settings) -> &'static str {
+    if host_prefixed(settings) { HOST_LOGIN_COOKIE } else { LOGIN_COOKIE }
+}
 
 /// A session as stored (会话记录).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -87,6 +130,16 @@ pub struct SessionRecord {
     pub refresh_token: Option<String>,
 }
 
+/// A session as stored: the record and, while one request refreshes its token, that request's lease
+/// (Unix seconds).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Stored {
+    #[serde(flatten)]
+    record: SessionRecord,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refreshing_until: Option<i64>,
+}
+
 /// An OIDC login in progress, keyed by its `state`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct PendingLogin {
@@ -110,6 +163,10 @@ pub struct Sessions {
     store: std::sync::Arc<OnceCell<jetstream::stream::Stream>>,
     ttl: Duration,
     replicas: usize,
+    max_bytes: i64,
+    login_ttl: i64,
+    /// (Unix seconds, stream sequence) of the logins this replica started, oldest first: the purge bound.
+    logins: Arc<Mutex<VecDeque<(i64, u64)>>>,
     http: reqwest::Client,
     discovery: std::sync::Arc<tokio::sync::RwLock<Option<(Discovery, i64)>>>,
 }
@@ -162,14 +219,31 @@ impl Sessions {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
+        let web = WebSettings::default();
         Self {
             js: jetstream::new(client),
             store: Default::default(),
             ttl,
             replicas: 1,
+            max_bytes: i64::try_from(web.sessions_max_bytes).unwrap_or(i64::MAX),
+            login_ttl: i64::try_from(web.login_ttl_secs).unwrap_or(600),
+            logins: Default::default(),
             http,
             discovery: Default::default(),
         }
+    }
+
+    /// The size limit and the login lifetime of `web` (`BANGBAN__WEB__SESSIONS_MAX_BYTES`,
+    /// `BANGBAN__WEB__LOGIN_TTL_SECS`).
+    pub fn with_settings(mut self, web: &WebSettings) -> Self {
+        self.max_bytes = i64::try_from(web.sessions_max_bytes.max(64 * 1024)).unwrap_or(i64::MAX);
+        self.login_ttl = i64::try_from(web.login_ttl_secs.max(1)).unwrap_or(600);
+        self
+    }
+
+    /// How long an OIDC login in progress lasts (seconds).
+    pub fn login_ttl_secs(&self) -> i64 {
+        self.login_ttl
     }
 
     /// Creates the session stream, when it is missing, with `replicas` replicas
@@ -194,11 +268,14 @@ impl Sessions {
                     subjects: vec![format!("{SUBJECT_PREFIX}.>")],
                     max_messages_per_subject: 1,
                     max_age: self.ttl,
+                    max_bytes: self.max_bytes,
+                    // Full: refuse new logins (503) rather than push out someone's session.
+                    discard: jetstream::stream::DiscardPolicy::New,
                     storage: jetstream::stream::StorageType::File,
                     num_replicas: self.replicas,
                     ..Default::default()
                 };
-                bangban_platform::bus::ensure_stream(&self.js, config).await.map_err(|e| {
+                crate::audit::ensure_bounded_stream(&self.js, config).await.map_err(|e| {
                     tracing::error!(error = %e, "cannot create the session stream");
                     store_unavailable()
                 })
@@ -206,27 +283,51 @@ impl Sessions {
             .await
     }
 
-    async fn put_json<T: Serialize>(&self, key: &str, value: &T) -> Result<(), Problem> {
+    /// Writes `value` under `key`; with `expected`, only if the key's last message is still that sequence
+    /// (`Ok(None)` when it is not). The new message's sequence.
+    async fn put_json_if<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        expected: Option<u64>,
+    ) -> Result<Option<u64>, Problem> {
+        use jetstream::context::PublishErrorKind;
         let bytes = serde_json::to_vec(value).map_err(|_| Problem::internal())?;
         self.stream().await?;
         let failed = |e: String| {
             tracing::error!(error = %e, "cannot write a session");
             store_unavailable()
         };
+        let mut headers = async_nats::HeaderMap::new();
+        if let Some(seq) = expected {
+            headers.insert(async_nats::header::NATS_EXPECTED_LAST_SUBJECT_SEQUENCE, seq.to_string().as_str());
+        }
         let ack = self
             .js
-            .publish(format!("{SUBJECT_PREFIX}.{key}"), bytes.into())
+            .publish_with_headers(format!("{SUBJECT_PREFIX}.{key}"), headers, bytes.into())
             .await
             .map_err(|e| failed(e.to_string()))?;
-        ack.await.map_err(|e| failed(e.to_string()))?;
-        Ok(())
+        match ack.await {
+            Ok(ack) => Ok(Some(ack.sequence)),
+            Err(e) if expected.is_some() && e.kind() == PublishErrorKind::WrongLastSequence => Ok(None),
+            Err(e) => Err(failed(e.to_string())),
+        }
+    }
+
+    async fn put_json<T: Serialize>(&self, key: &str, value: &T) -> Result<u64, Problem> {
+        self.put_json_if(key, value, None).await?.ok_or_else(store_unavailable)
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Problem> {
+        Ok(self.get_versioned(key).await?.map(|(value, _)| value))
+    }
+
+    /// The value under `key` and its message's sequence.
+    async fn get_versioned<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<(T, u64)>, Problem> {
         use jetstream::stream::LastRawMessageErrorKind;
         match self.stream().await?.get_last_raw_message_by_subject(&format!("{SUBJECT_PREFIX}.{key}")).await {
             Ok(msg) if msg.payload.is_empty() => Ok(None),
-            Ok(msg) => Ok(serde_json::from_slice(&msg.payload).ok()),
+            Ok(msg) => Ok(serde_json::from_slice(&msg.payload).ok().map(|v| (v, msg.sequence))),
             Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
             Err(e) => {
                 tracing::error!(error = %e, "cannot read a session");
@@ -251,12 +352,17 @@ impl Sessions {
 
     /// The live session of a cookie value, if any.
     pub async fn load(&self, id: &str) -> Result<Option<SessionRecord>, Problem> {
+        Ok(self.load_stored(id).await?.map(|(s, _)| s.record))
+    }
+
+    /// The live session of a cookie value as stored, with its message's sequence.
+    async fn load_stored(&self, id: &str) -> Result<Option<(Stored, u64)>, Problem> {
         if !well_formed(id) {
             return Ok(None);
         }
         let key = format!("s.{}", digest(id));
-        match self.get_json::<SessionRecord>(&key).await? {
-            Some(r) if r.expires_at > now() => Ok(Some(r)),
+        match self.get_versioned::<Stored>(&key).await? {
+            Some((s, seq)) if s.record.expires_at > now() => Ok(Some((s, seq))),
             Some(_) => {
                 self.delete_key(&key).await?;
                 Ok(None)
@@ -265,8 +371,44 @@ impl Sessions {
         }
     }
 
-    async fn save(&self, id: &str, record: &SessionRecord) -> Result<(), Problem> {
-        self.put_json(&format!("s.{}", digest(id)), record).await
+    /// Writes the session if it is still at `seq`: the new sequence, or `None` when another write (a
+    /// concurrent request's, a logout) came first.
+    async fn save_if(&self, id: &str, stored: &Stored, seq: u64) -> Result<Option<u64>, Problem> {
+        self.put_json_if(&format!("s.{}", digest(id)), stored, Some(seq)).await
+    }
+
+    /// Stores a login in progress under its `state`, after purging those older than the login lifetime.
+    async fn start_login(&self, login_state: &str, pending: &PendingLogin) -> Result<(), Problem> {
+        self.forget_stale_logins().await;
+        let seq = self.put_json(&format!("l.{}", digest(login_state)), pending).await?;
+        let mut marks = self.logins.lock().unwrap_or_else(|e| e.into_inner());
+        marks.push_back((now(), seq));
+        if marks.len() > MAX_LOGIN_MARKS {
+            marks.pop_front();
+        }
+        Ok(())
+    }
+
+    /// Purges the logins in progress older than the login lifetime: every `l.` message up to the newest
+    /// one this replica started before the cutoff (sequences grow with time, so that covers the other
+    /// replicas' older logins too). Best effort: a failure only leaves them to the stream's `max_age`.
+    async fn forget_stale_logins(&self) {
+        let cutoff = now() - self.login_ttl;
+        let upto = {
+            let mut marks = self.logins.lock().unwrap_or_else(|e| e.into_inner());
+            let mut upto = None;
+            while marks.front().is_some_and(|(at, _)| *at <= cutoff) {
+                upto = marks.pop_front().map(|(_, seq)| seq);
+            }
+            upto
+        };
+        let Some(seq) = upto else { return };
+        let Ok(stream) = self.stream().await else { return };
+        match stream.purge().filter(format!("{SUBJECT_PREFIX}.l.>")).sequence(seq + 1).await {
+            Ok(r) if r.purged > 0 => tracing::info!(purged = r.purged, "forgot unfinished logins"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot purge unfinished logins"),
+        }
     }
 
     /// Ends a session.
@@ -328,6 +470,8 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.trim_matches('"'))
 }
 
+/// A `Set-Cookie` value: `HttpOnly; SameSite=Lax; Path=/`, no `Domain` (host-only, as `__Host-` requires),
+/// `Secure` when `secure`.
 fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"))
@@ -390,20 +534,23 @@ pub async fn session_auth(State(state): State<AppState>, req: Request, next: Nex
     if req.headers().contains_key(header::AUTHORIZATION) {
         return next.run(req).await;
     }
-    let Some(id) = cookie(req.headers(), SESSION_COOKIE).map(str::to_owned) else {
+    let Some(id) = cookie(req.headers(), session_cookie(&state.settings)).map(str::to_owned) else {
         return next.run(req).await;
     };
-    let mut record = match state.sessions.load(&id).await {
-        Ok(Some(r)) => r,
+    let instance = crate::audit::truncate_path(req.uri().path()).0;
+    let (stored, seq) = match state.sessions.load_stored(&id).await {
+        Ok(Some(found)) => found,
         Ok(None) => return next.run(req).await,
-        Err(p) => return p.with_instance(req.uri().path()).into_response(),
+        Err(p) => return p.with_instance(instance).into_response(),
     };
+    let mut record = stored.record.clone();
     let (mut parts, body) = req.into_parts();
     let mut body = body;
     if is_write(&parts.method) {
         if !same_origin(&parts.headers) {
-            tracing::warn!(path = parts.uri.path(), "cross-site write refused");
-            return csrf_refused().with_instance(parts.uri.path()).into_response();
+            tracing::warn!(path = %instance, "cross-site write refused");
+            crate::audit::record_csrf_refusal(&state, &parts, &record).await;
+            return csrf_refused().with_instance(instance).into_response();
         }
         let header_token = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let presented = match header_token {
@@ -412,7 +559,7 @@ pub async fn session_auth(State(state): State<AppState>, req: Request, next: Nex
                 let limit = parts.extensions.get::<crate::extract::BodyLimit>().map(|l| l.0).unwrap_or(256 * 1024);
                 let bytes = match axum::body::to_bytes(body, limit).await {
                     Ok(b) => b,
-                    Err(_) => return Problem::payload_too_large(limit).with_instance(parts.uri.path()).into_response(),
+                    Err(_) => return Problem::payload_too_large(limit).with_instance(instance).into_response(),
                 };
                 let token = form_urlencoded::parse(&bytes).find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.into_owned());
                 body = Body::from(bytes);
@@ -421,23 +568,16 @@ pub async fn session_auth(State(state): State<AppState>, req: Request, next: Nex
             None => None,
         };
         if !presented.is_some_and(|t| constant_time_eq(t.as_bytes(), record.csrf.as_bytes())) {
-            tracing::warn!(path = parts.uri.path(), "write without the session's CSRF token refused");
-            return csrf_refused().with_instance(parts.uri.path()).into_response();
+            tracing::warn!(path = %instance, "write without the session's CSRF token refused");
+            crate::audit::record_csrf_refusal(&state, &parts, &record).await;
+            return csrf_refused().with_instance(instance).into_response();
         }
     }
-    if record.refresh_token.is_some() && record.token_expires_at - REFRESH_MARGIN_SECS <= now() {
-        match refresh(&state, &record).await {
-            Ok(r) => {
-                record = r;
-                if let Err(p) = state.sessions.save(&id, &record).await {
-                    return p.into_response();
-                }
-            }
-            Err(e) => {
-                tracing::info!(error = %e, "the session's token could not be refreshed; the session ends");
-                let _ = state.sessions.delete(&id).await;
-                return next.run(Request::from_parts(parts, body)).await;
-            }
+    if needs_refresh(&record) {
+        match refreshed(&state, &id, stored, seq).await {
+            Ok(Some(r)) => record = r,
+            Ok(None) => return next.run(Request::from_parts(parts, body)).await,
+            Err(p) => return p.with_instance(instance).into_response(),
         }
     }
     if let Ok(v) = HeaderValue::from_str(&format!("Bearer {}", record.token)) {
@@ -445,6 +585,63 @@ pub async fn session_auth(State(state): State<AppState>, req: Request, next: Nex
     }
     parts.extensions.insert(SessionContext { csrf: record.csrf.clone(), record });
     next.run(Request::from_parts(parts, body)).await
+}
+
+fn needs_refresh(record: &SessionRecord) -> bool {
+    record.refresh_token.is_some() && record.token_expires_at - REFRESH_MARGIN_SECS <= now()
+}
+
+/// The session with a fresh token, refreshed by exactly one request at a time; `None` when the session
+/// ended (the refresh was refused, or it was logged out meanwhile).
+///
+/// The first request takes a lease by writing the session with `Nats-Expected-Last-Subject-Sequence` =
+/// the sequence it read: of two concurrent requests only one succeeds. The holder redeems the refresh
+/// token and stores the result (again only if nothing was written since its lease). The others go on with
+/// the current token while it is still valid, else wait for the holder's result; a lease older than
+/// [`LEASE_SECS`] (its holder died) can be taken over.
+async fn refreshed(
+    state: &AppState,
+    id: &str,
+    mut stored: Stored,
+    mut seq: u64,
+) -> Result<Option<SessionRecord>, Problem> {
+    let deadline = Instant::now() + REFRESH_WAIT;
+    loop {
+        if !needs_refresh(&stored.record) {
+            return Ok(Some(stored.record));
+        }
+        let leased = stored.refreshing_until.is_some_and(|until| until > now());
+        if !leased {
+            let lease = Stored { record: stored.record.clone(), refreshing_until: Some(now() + LEASE_SECS) };
+            if let Some(lease_seq) = state.sessions.save_if(id, &lease, seq).await? {
+                return match refresh(state, &stored.record).await {
+                    Ok(record) => {
+                        let fresh = Stored { record: record.clone(), refreshing_until: None };
+                        match state.sessions.save_if(id, &fresh, lease_seq).await? {
+                            Some(_) => Ok(Some(record)),
+                            None => Ok(None),
+                        }
+                    }
+                    Err(e) => {
+                        tracing::info!(error = %e, "the session's token could not be refreshed; the session ends");
+                        let _ = state.sessions.delete(id).await;
+                        Ok(None)
+                    }
+                };
+            }
+        } else if stored.record.token_expires_at > now() {
+            // Another request is refreshing; this one's token is still good.
+            return Ok(Some(stored.record));
+        }
+        if Instant::now() >= deadline {
+            return Err(store_unavailable());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        match state.sessions.load_stored(id).await? {
+            Some((s, q)) => (stored, seq) = (s, q),
+            None => return Ok(None),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -482,8 +679,10 @@ fn empty_none(v: Option<String>) -> Option<String> {
 fn login_cookie_response(state: &AppState, id: &str, to: &str) -> Response {
     let mut res = Redirect::to(to).into_response();
     let max_age = i64::try_from(state.sessions.ttl().as_secs()).unwrap_or(i64::MAX);
-    res.headers_mut()
-        .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, id, max_age, state.settings.web.secure_cookies));
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(session_cookie(&state.settings), id, max_age, state.settings.web.secure_cookies),
+    );
     res
 }
 
@@ -577,7 +776,7 @@ async fn oidc_start(State(state): State<AppState>, Query(q): Query<StartQuery>) 
         return_to: safe_return(q.return_to.as_deref()),
         created_at: now(),
     };
-    if let Err(p) = state.sessions.put_json(&format!("l.{}", digest(&login_state)), &pending).await {
+    if let Err(p) = state.sessions.start_login(&login_state, &pending).await {
         return p.into_response();
     }
     let mut scopes: Vec<&str> = state.settings.web.oidc_scopes.split_whitespace().collect();
@@ -598,7 +797,12 @@ async fn oidc_start(State(state): State<AppState>, Query(q): Query<StartQuery>) 
     let mut res = Redirect::to(&format!("{}{sep}{query}", discovery.authorization_endpoint)).into_response();
     res.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(LOGIN_COOKIE, &login_state, LOGIN_TTL_SECS, state.settings.web.secure_cookies),
+        set_cookie(
+            login_cookie(&state.settings),
+            &login_state,
+            state.sessions.login_ttl_secs(),
+            state.settings.web.secure_cookies,
+        ),
     );
     res
 }
@@ -685,7 +889,8 @@ async fn oidc_callback(State(state): State<AppState>, headers: HeaderMap, Query(
     let (Some(code), Some(login_state)) = (q.code, q.state) else {
         return login_failed("回调缺少 code 或 state", "the callback lacks code or state").into_response();
     };
-    let bound = cookie(&headers, LOGIN_COOKIE).is_some_and(|c| constant_time_eq(c.as_bytes(), login_state.as_bytes()));
+    let bound = cookie(&headers, login_cookie(&state.settings))
+        .is_some_and(|c| constant_time_eq(c.as_bytes(), login_state.as_bytes()));
     if !bound || !well_formed(&login_state) {
         return login_failed(
             "登录状态不匹配，请重新登录",
@@ -695,7 +900,7 @@ async fn oidc_callback(State(state): State<AppState>, headers: HeaderMap, Query(
     }
     let key = format!("l.{}", digest(&login_state));
     let pending = match state.sessions.get_json::<PendingLogin>(&key).await {
-        Ok(Some(p)) if now() - p.created_at <= LOGIN_TTL_SECS => p,
+        Ok(Some(p)) if now() - p.created_at <= state.sessions.login_ttl_secs() => p,
         Ok(_) => return login_failed("登录已过期，请重新登录", "the login expired; sign in again").into_response(),
         Err(p) => return p.into_response(),
     };
@@ -736,6 +941,11 @@ async fn oidc_callback(State(state): State<AppState>, headers: HeaderMap, Query(
         if !nonce_ok {
             return login_failed("身份令牌的 nonce 不匹配", "the ID token's nonce does not match").into_response();
         }
+        // Issued by our issuer for this client (another client's ID token must not sign in here).
+        if !state.auth.id_token_is_for(&claims, &client_id) {
+            return login_failed("身份令牌不是签发给本系统的", "the ID token was not issued for this client")
+                .into_response();
+        }
     }
     let principal: Principal = match state.auth.verify(&answer.access_token).await {
         Ok(p) => p,
@@ -763,8 +973,10 @@ async fn oidc_callback(State(state): State<AppState>, headers: HeaderMap, Query(
         Ok(id) => {
             tracing::info!(role = principal.role.as_str(), office = %principal.office, "OIDC login");
             let mut res = login_cookie_response(&state, &id, &pending.return_to);
-            res.headers_mut()
-                .append(header::SET_COOKIE, set_cookie(LOGIN_COOKIE, "", 0, state.settings.web.secure_cookies));
+            res.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(login_cookie(&state.settings), "", 0, state.settings.web.secure_cookies),
+            );
             res
         }
         Err(p) => p.into_response(),
@@ -799,13 +1011,16 @@ async fn refresh(state: &AppState, record: &SessionRecord) -> Result<SessionReco
 /// session's CSRF check in [`session_auth`].
 async fn logout(State(state): State<AppState>, headers: HeaderMap, ext: Option<Extension<SessionContext>>) -> Response {
     if ext.is_some()
-        && let Some(id) = cookie(&headers, SESSION_COOKIE)
+        && let Some(id) = cookie(&headers, session_cookie(&state.settings))
         && let Err(p) = state.sessions.delete(id).await
     {
         return p.into_response();
     }
     let mut res = Redirect::to("/login").into_response();
-    res.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0, state.settings.web.secure_cookies));
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(session_cookie(&state.settings), "", 0, state.settings.web.secure_cookies),
+    );
     res
 }
 

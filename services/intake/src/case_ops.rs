@@ -65,7 +65,7 @@ impl IntakeService {
                 format!("must be between 1 and {MAX_PAGE}"),
             )]));
         }
-        let offset = f.offset.unwrap_or(0);
+        let offset = bangban_contracts::page::db_offset(f.offset);
         let mut cond = Condition::all();
         if let Some(office) = &f.office {
             cond = cond.add(cases::Column::Office.eq(office.clone()));
@@ -283,8 +283,9 @@ impl IntakeService {
         Ok(view)
     }
 
-    /// The applicant's ID number and phone in full, for the case's specialist or an office admin
-    /// (the gateway checks who); every reveal is written to the audit log first.
+    /// The applicant's ID number and phone in full, for the case's specialist or an office admin of the
+    /// accepting office or of the city ([`validation::may_reveal`]: checked here, whatever the gateway
+    /// decided); every reveal is written to the audit log first. Anyone else gets 403, and nothing is logged.
     #[tracing::instrument(skip_all, fields(case.id = %req.case_id, actor = %req.actor.sub))]
     pub async fn reveal_applicant(&self, req: RevealApplicant) -> Result<RevealedApplicant> {
         let purpose = text("purpose", &req.purpose, 2, 500)?;
@@ -293,6 +294,15 @@ impl IntakeService {
             .one(&txn)
             .await?
             .ok_or_else(|| IntakeError::CaseNotFound(req.case_id.to_string()))?;
+        if !validation::may_reveal(&req.actor, &c.office, &c.specialist_id) {
+            tracing::warn!(role = %req.actor.role, office = %req.actor.office, "reveal of personal data refused");
+            return Err(IntakeError::Forbidden(
+                "只有本案的帮办（代办）员或受理机构（或市级机构）的机构管理员可以查看完整个人信息".into(),
+                "only the case's specialist or an office admin of the accepting office (or of the city) may see \
+                 the personal data in full"
+                    .into(),
+            ));
+        }
         let a = applicant::Entity::find_by_id(c.applicant_id.clone())
             .one(&txn)
             .await?

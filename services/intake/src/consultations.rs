@@ -27,6 +27,7 @@ use bangban_contracts::{
         },
     },
     office::is_known_office,
+    page::MAX_OFFSET,
 };
 use bangban_platform::{
     clock, outbox,
@@ -683,8 +684,12 @@ impl IntakeService {
         if let Some(o) = &req.office {
             office("office", o, &mut errors);
         }
-        if req.offset > i64::MAX as u64 {
-            errors.push(FieldError::new("offset", "取值过大", "is too large"));
+        if req.offset > MAX_OFFSET {
+            errors.push(FieldError::new(
+                "offset",
+                format!("须在 0 至 {MAX_OFFSET} 之间"),
+                format!("must be between 0 and {MAX_OFFSET}"),
+            ));
         }
         if req.limit == 0 || req.limit > MAX_LIMIT {
             errors.push(FieldError::new(

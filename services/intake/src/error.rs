@@ -11,6 +11,9 @@ pub enum IntakeError {
     CaseNotFound(String),
     #[error("{actor} may not accept cases for office {office}")]
     OfficeForbidden { actor: String, office: String },
+    /// The actor may not do this (403): the reason in Chinese and English.
+    #[error("forbidden: {1}")]
+    Forbidden(String, String),
     #[error("conflict: {1}")]
     Conflict(String, String),
     #[error(transparent)]
@@ -36,6 +39,7 @@ impl From<IntakeError> for Problem {
                 format!("无权为机构 {office} 受理案件"),
                 format!("you may not accept cases for office {office}"),
             ),
+            IntakeError::Forbidden(zh, en) => Problem::forbidden(zh, en),
             IntakeError::Conflict(zh, en) => Problem::conflict(zh, en),
             IntakeError::Transition(e) => e.into(),
             other => {

@@ -19,9 +19,10 @@ use std::sync::Arc;
 use bangban_contracts::{
     CloudEvent, EventType,
     intake::{
-        ApplicantKind, ApplicantView, CaseAccepted, CaseStatus, CaseView, ContactCard, CreateCase, ListStaff,
+        Actor, ApplicantKind, ApplicantView, CaseAccepted, CaseStatus, CaseView, ContactCard, CreateCase, ListStaff,
         MaterialsReviewed, OfficeLevel, OfficeView, ProjectCategory, ProjectView, SERVICE, ServiceType, StaffView,
     },
+    office::CITY_OFFICE,
 };
 pub use bangban_intake_migration::Migrator;
 use bangban_platform::{
@@ -35,7 +36,7 @@ use bangban_platform::{
 use chrono::{SubsecRound, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, Statement, Value,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Statement, Value,
 };
 use uuid::Uuid;
 
@@ -45,7 +46,10 @@ use crate::{
         pii::{self, PiiCipher},
         validation,
     },
-    entity::{agreement, applicant, case_unit, cases, contact_card, material_review, office, project, staff},
+    entity::{
+        agreement, applicant, applicant_change, applicant_office, case_unit, cases, contact_card, material_review,
+        office, project, staff,
+    },
     error::{IntakeError, Result},
 };
 
@@ -98,7 +102,7 @@ impl IntakeService {
 
     async fn accept(
         &self,
-        actor: &bangban_contracts::intake::Actor,
+        actor: &Actor,
         case: &bangban_contracts::intake::NewCase,
         identity: &validation::NormalisedIdentity,
     ) -> Result<CaseView> {
@@ -107,7 +111,7 @@ impl IntakeService {
         let case_id = Uuid::now_v7();
 
         let txn = bangban_platform::db::begin_write(&self.db).await?;
-        let applicant = self.applicant_for(&txn, case, identity, now).await?;
+        let applicant = self.applicant_for(&txn, actor, case, identity, now).await?;
         let project = self.project_for(&txn, case, now).await?;
         let role = validation::specialist_role(case.service_type);
         let specialist = choose_specialist(&txn, &case.office, role, case.specialist_id.as_deref(), None).await?;
@@ -187,6 +191,7 @@ impl IntakeService {
     async fn applicant_for(
         &self,
         txn: &DatabaseTransaction,
+        actor: &Actor,
         case: &bangban_contracts::intake::NewCase,
         identity: &validation::NormalisedIdentity,
         now: chrono::DateTime<Utc>,
@@ -197,16 +202,22 @@ impl IntakeService {
             });
         }
         let new = case.applicant.as_ref().ok_or_else(|| IntakeError::Corrupt("validated applicant missing".into()))?;
-        Ok(self.upsert_applicant(txn, new, identity, now).await?.0)
+        Ok(self.upsert_applicant(txn, new, identity, actor, &case.office, now).await?.0)
     }
 
-    /// A validated new applicant: the one already registered with the same ID number or credit code
-    /// (refreshed), or a new record with its personal data encrypted. Says whether it was new.
+    /// A validated new applicant: the one already registered with the same ID number or credit code, or a
+    /// new record with its personal data encrypted, belonging to `office` (登记机构). Says whether it was new.
+    ///
+    /// A registered applicant is never changed silently: when the name, phone or contact person given differ
+    /// from the record, only someone entitled to the applicant ([`Self::may_change_applicant`]) changes them,
+    /// and the change is audited (`applicant_change`, the fields only); anyone else gets 403 and nothing changes.
     pub(crate) async fn upsert_applicant(
         &self,
         txn: &DatabaseTransaction,
         new: &bangban_contracts::intake::NewApplicant,
         identity: &validation::NormalisedIdentity,
+        actor: &Actor,
+        office: &str,
         now: chrono::DateTime<Utc>,
     ) -> Result<(applicant::Model, bool)> {
         let index = identity.id_number.as_deref().map(|n| self.pii.blind_index("id_number", n));
@@ -218,16 +229,36 @@ impl IntakeService {
             None
         };
         if let Some(found) = existing {
-            // The same person or organisation again: keep one record, refresh how to reach them.
+            // The same person or organisation again: one record. Unchanged, it is simply found again.
+            let changed = self.changed_fields(&found, new, identity)?;
+            if changed.is_empty() {
+                return Ok((found, false));
+            }
+            if !self.may_change_applicant(txn, actor, &found.id).await? {
+                return Err(applicant_change_forbidden(actor, identity, &changed));
+            }
             let mut active: applicant::ActiveModel = found.clone().into();
             active.name = Set(new.name.trim().to_string());
             if let Some(phone) = &identity.phone {
                 active.phone_enc = Set(Some(self.pii.encrypt(phone)));
             }
-            if new.contact_person.is_some() {
-                active.contact_person = Set(new.contact_person.clone());
+            if let Some(person) = new.contact_person.as_deref() {
+                active.contact_person = Set(Some(person.trim().to_string()));
             }
-            return Ok((active.update(txn).await?, false));
+            let updated = active.update(txn).await?;
+            applicant_change::ActiveModel {
+                id: Set(Uuid::now_v7().to_string()),
+                applicant_id: Set(found.id.clone()),
+                actor_sub: Set(actor.sub.clone()),
+                actor_role: Set(actor.role.clone()),
+                actor_office: Set(actor.office.clone()),
+                fields: Set(changed.join(",")),
+                at: Set(now),
+            }
+            .insert(txn)
+            .await?;
+            tracing::info!(applicant = %found.id, fields = %changed.join(","), actor = %actor.sub, "applicant changed");
+            return Ok((updated, false));
         }
         let model = applicant::ActiveModel {
             id: Set(Uuid::now_v7().to_string()),
@@ -237,10 +268,80 @@ impl IntakeService {
             id_number_index: Set(index),
             credit_code: Set(identity.credit_code.clone()),
             phone_enc: Set(identity.phone.as_deref().map(|p| self.pii.encrypt(p))),
-            contact_person: Set(new.contact_person.clone()),
+            contact_person: Set(new.contact_person.as_deref().map(|p| p.trim().to_string())),
             created_at: Set(now),
         };
-        Ok((model.insert(txn).await?, true))
+        let model = model.insert(txn).await?;
+        applicant_office::ActiveModel {
+            applicant_id: Set(model.id.clone()),
+            office: Set(office.to_string()),
+            registered_by: Set(actor.sub.clone()),
+            registered_at: Set(now),
+        }
+        .insert(txn)
+        .await?;
+        Ok((model, true))
+    }
+
+    /// The fields of a registered applicant that `new` would change (`name`, `phone`, `contact_person`); a
+    /// phone or contact person left out changes nothing.
+    fn changed_fields(
+        &self,
+        found: &applicant::Model,
+        new: &bangban_contracts::intake::NewApplicant,
+        identity: &validation::NormalisedIdentity,
+    ) -> Result<Vec<&'static str>> {
+        let mut changed = Vec::new();
+        if found.name.trim() != new.name.trim() {
+            changed.push("name");
+        }
+        if let Some(phone) = &identity.phone {
+            let stored = found
+                .phone_enc
+                .as_deref()
+                .map(|e| self.pii.decrypt(e))
+                .transpose()
+                .map_err(|e| IntakeError::Corrupt(format!("personal data of applicant {}: {e}", found.id)))?;
+            if stored.as_deref() != Some(phone.as_str()) {
+                changed.push("phone");
+            }
+        }
+        if let Some(person) = new.contact_person.as_deref()
+            && found.contact_person.as_deref().map(str::trim) != Some(person.trim())
+        {
+            changed.push("contact_person");
+        }
+        Ok(changed)
+    }
+
+    /// May `actor` change the name and contact data of the applicant (修改服务对象信息)? The staff
+    /// (assistants, agents, office admins) of the city office, of the office that registered it, or of an
+    /// office that accepted a case of it.
+    pub(crate) async fn may_change_applicant<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        actor: &Actor,
+        applicant_id: &str,
+    ) -> Result<bool> {
+        if !validation::is_office_staff(actor) {
+            return Ok(false);
+        }
+        if actor.office == CITY_OFFICE {
+            return Ok(true);
+        }
+        let registered = applicant_office::Entity::find_by_id((applicant_id.to_string(), actor.office.clone()))
+            .one(conn)
+            .await?
+            .is_some();
+        if registered {
+            return Ok(true);
+        }
+        let cases = cases::Entity::find()
+            .filter(cases::Column::ApplicantId.eq(applicant_id))
+            .filter(cases::Column::Office.eq(actor.office.clone()))
+            .count(conn)
+            .await?;
+        Ok(cases > 0)
     }
 
     /// The project of a new case: a registered one by id (checked against the office's area) or a new one.
@@ -402,6 +503,42 @@ impl IntakeService {
             .ok_or_else(|| IntakeError::CaseNotFound(id.to_string()))?;
         self.view(&self.db, row).await
     }
+}
+
+/// The 403 of a registration or acceptance that would change an applicant the actor is not entitled to
+/// (`changed`: the fields it would change). The ID number is never repeated; a credit code is public.
+fn applicant_change_forbidden(
+    actor: &Actor,
+    identity: &validation::NormalisedIdentity,
+    changed: &[&str],
+) -> IntakeError {
+    let (which_zh, which_en) = match &identity.credit_code {
+        Some(code) => (format!("统一社会信用代码 {code}"), format!("credit code {code}")),
+        None => ("该居民身份证号码".to_string(), "this ID number".to_string()),
+    };
+    let fields_zh: Vec<&str> = changed
+        .iter()
+        .map(|f| match *f {
+            "name" => "名称",
+            "phone" => "手机号码",
+            _ => "联系人",
+        })
+        .collect();
+    IntakeError::Forbidden(
+        format!(
+            "服务对象（{which_zh}）已登记，其{}与本次填写不一致；机构 {} 不是其登记机构，也未受理其案件，无权修改。\
+             如需为其受理案件，请按原登记信息填写或使用服务对象编号（applicant_id）；信息变更请联系其登记机构或市级机构",
+            fields_zh.join("、"),
+            actor.office
+        ),
+        format!(
+            "the applicant with {which_en} is registered with a different {}; office {} neither registered it nor \
+             accepted a case of it and may not change it. To accept a case for it, give its registered data or its \
+             applicant_id; ask its registering office or the city office to change its data",
+            changed.join(", "),
+            actor.office
+        ),
+    )
 }
 
 /// The specialist of a new case: the one named (an active assistant or agent of the accepting

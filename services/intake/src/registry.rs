@@ -1,18 +1,20 @@
 //! The register of applicants (服务对象) and projects (项目), which cases refer to by id.
 
 use bangban_contracts::intake::{
-    ApplicantPage, ApplicantView, ListApplicants, ListProjects, ProjectPage, ProjectView, RegisterApplicant,
+    ApplicantPage, ApplicantQuery, ApplicantView, ListProjects, ProjectPage, ProjectView, RegisterApplicant,
     RegisterProject, Registered,
 };
 use bangban_platform::{clock, problem::FieldError};
 use chrono::SubsecRound;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Query,
+};
 
 use crate::{
     IntakeService,
     case_ops::MAX_PAGE,
     domain::validation,
-    entity::{applicant, project},
+    entity::{applicant, applicant_office, cases, project},
     error::{IntakeError, Result},
     project_view,
 };
@@ -26,39 +28,81 @@ fn page(limit: Option<u64>, offset: Option<u64>) -> Result<(u64, u64)> {
             format!("must be between 1 and {MAX_PAGE}"),
         )]));
     }
-    Ok((limit, offset.unwrap_or(0)))
+    Ok((limit, bangban_contracts::page::db_offset(offset)))
 }
 
 impl IntakeService {
-    /// Registers an applicant — or returns the one already registered with the same ID number or
-    /// credit code (refreshing name and phone).
+    /// Registers an applicant for the actor's office — or returns the one already registered with the same ID
+    /// number or credit code. A registered applicant's name, phone and contact person change only when the
+    /// actor is entitled to it (its registering office, an office with a case of it, or the city office),
+    /// audited; otherwise 403 and nothing changes.
     pub async fn register_applicant(&self, req: RegisterApplicant) -> Result<Registered<ApplicantView>> {
+        if !validation::is_office_staff(&req.actor) {
+            return Err(IntakeError::Forbidden(
+                "只有帮办代办机构的工作人员可以登记服务对象".into(),
+                "only the offices' staff may register applicants".into(),
+            ));
+        }
         let mut errors = Vec::new();
         let identity = validation::applicant(&req.applicant, &mut errors);
         if !errors.is_empty() {
             return Err(IntakeError::Validation(errors));
         }
+        let (actor, office) = (&req.actor, req.actor.office.as_str());
         let mut attempt = 0;
         loop {
             let now = clock::now().trunc_subsecs(6);
             let txn = bangban_platform::db::begin_write(&self.db).await?;
-            let (model, created) = match self.upsert_applicant(&txn, &req.applicant, &identity, now).await {
-                // Registered at the same moment by someone else: look again.
-                Err(IntakeError::Db(e)) if attempt < 2 && crate::is_unique_violation(&e) => {
-                    attempt += 1;
-                    continue;
-                }
-                other => other?,
-            };
+            let (model, created) =
+                match self.upsert_applicant(&txn, &req.applicant, &identity, actor, office, now).await {
+                    // Registered at the same moment by someone else: look again.
+                    Err(IntakeError::Db(e)) if attempt < 2 && crate::is_unique_violation(&e) => {
+                        attempt += 1;
+                        continue;
+                    }
+                    other => other?,
+                };
             txn.commit().await?;
             return Ok(Registered { created, item: self.applicant_view(model)? });
         }
     }
 
-    /// Applicants, personal data masked.
-    pub async fn list_applicants(&self, f: ListApplicants) -> Result<ApplicantPage> {
+    /// Applicants within the actor's reach, personal data masked: a county's staff see their own office's
+    /// (registered by it, or with a case it accepted), the city office's staff and supervisors every office's
+    /// or the one asked for; anyone else, or a county asking for another office, gets 403.
+    pub async fn list_applicants(&self, req: ApplicantQuery) -> Result<ApplicantPage> {
+        let ApplicantQuery { actor, filter: f } = req;
+        let office = validation::applicant_list_scope(&actor, f.office.as_deref())
+            .map_err(|(zh, en)| IntakeError::Forbidden(zh, en))?;
         let (limit, offset) = page(f.limit, f.offset)?;
         let mut cond = Condition::all();
+        if let Some(office) = office {
+            let mut errors = Vec::new();
+            if !validation::office("office", &office, &mut errors) {
+                return Err(IntakeError::Validation(errors));
+            }
+            cond = cond.add(
+                Condition::any()
+                    .add(
+                        applicant::Column::Id.in_subquery(
+                            Query::select()
+                                .column(applicant_office::Column::ApplicantId)
+                                .from(applicant_office::Entity)
+                                .and_where(applicant_office::Column::Office.eq(office.clone()))
+                                .to_owned(),
+                        ),
+                    )
+                    .add(
+                        applicant::Column::Id.in_subquery(
+                            Query::select()
+                                .column(cases::Column::ApplicantId)
+                                .from(cases::Entity)
+                                .and_where(cases::Column::Office.eq(office))
+                                .to_owned(),
+                        ),
+                    ),
+            );
+        }
         if let Some(kind) = f.kind {
             cond = cond.add(applicant::Column::Kind.eq(kind.as_str()));
         }

@@ -25,12 +25,13 @@ use bangban_contracts::{
     intake::{
         Actor, CaseStatus, SERVICE, ServiceType,
         results::{
-            ArchiveDocType, ArchiveDocument, ArchiveView, ArchivedDocumentRef, CaseArchived, CaseResultsDelivered,
-            ChunkStaged, CompleteArchive, CustodyItem, DeclareDelivered, DeliveredDocument, Delivery, DeliveryMethod,
-            DeliveryRecord, DocumentChunk, DocumentContent, FileDocument, FiledDocument, GetResults, ListArchive,
-            MAX_DELIVERIES_PER_REQUEST, MAX_DOCUMENT_BYTES, MAX_TRANSFER_CHUNK, MAX_UPLOAD_CHUNKS, NewCustodyItem,
-            NewDelivery, ReadDocument, ReceiveCustody, RecordDeliveries, ResultDocument, ResultsView, ReturnCustody,
-            STAGED_CHUNK_TTL_SECS, UploadChunk, base64, ops,
+            ARCHIVE_MEDIA_TYPES, ArchiveDocType, ArchiveDocument, ArchiveView, ArchivedDocumentRef, CaseArchived,
+            CaseResultsDelivered, ChunkStaged, CompleteArchive, CustodyItem, DeclareDelivered, DeliveredDocument,
+            Delivery, DeliveryMethod, DeliveryRecord, DocumentChunk, DocumentContent, FileDocument, FiledDocument,
+            GetResults, ListArchive, MAX_DELIVERIES_PER_REQUEST, MAX_DOCUMENT_BYTES, MAX_TRANSFER_CHUNK,
+            MAX_UPLOAD_CHUNKS, NewCustodyItem, NewDelivery, ReadDocument, ReceiveCustody, RecordDeliveries,
+            ResultDocument, ResultsView, ReturnCustody, STAGED_CHUNK_TTL_SECS, UploadChunk, archive_media_type, base64,
+            ops,
         },
     },
 };
@@ -400,9 +401,27 @@ pub mod rules {
         }
     }
 
-    /// A media type (`type/subtype[; parameters]`): printable ASCII, at most 127 characters, the
-    /// type and subtype made of token characters; returned with type and subtype in lower case.
+    /// A media type the archive takes (归档资料格式): well-formed (`type/subtype[; parameters]`, printable
+    /// ASCII, at most 127 characters, token characters) and one of [`ARCHIVE_MEDIA_TYPES`]; returned as that
+    /// type, in lower case and without parameters. Anything else — HTML, SVG, scripts — is refused by name.
     pub fn media_type(value: &str) -> Result<String, FieldError> {
+        let essence = well_formed_media_type(value)?;
+        archive_media_type(&essence).map(str::to_string).ok_or_else(|| {
+            let accepted: Vec<&str> = ARCHIVE_MEDIA_TYPES.iter().map(|(t, _)| *t).collect();
+            FieldError::new(
+                "media_type",
+                format!(
+                    "不接受 {essence} 类型的资料；归档资料须为 PDF、OFD、JPEG、PNG、TIFF、Word、Excel 或 ZIP：{}",
+                    accepted.join("、")
+                ),
+                format!("{essence} is not accepted; archived documents must be one of: {}", accepted.join(", ")),
+            )
+        })
+    }
+
+    /// A media type's syntax (`type/subtype[; parameters]`): printable ASCII, at most 127 characters, the
+    /// type and subtype made of token characters; returned with type and subtype in lower case.
+    fn well_formed_media_type(value: &str) -> Result<String, FieldError> {
         let bad = || {
             FieldError::new(
                 "media_type",
@@ -1373,13 +1392,19 @@ mod tests {
     #[test]
     fn media_types_are_checked_and_normalised() {
         assert_eq!(media_type("Application/PDF").unwrap(), "application/pdf");
-        assert_eq!(media_type("text/plain;charset=utf-8").unwrap(), "text/plain; charset=utf-8");
+        assert_eq!(media_type("image/jpeg;quality=high").unwrap(), "image/jpeg", "parameters are dropped");
         assert_eq!(
             media_type("application/vnd.openxmlformats-officedocument.wordprocessingml.document").unwrap().len(),
             71
         );
         for bad in ["", "pdf", "application/", "/pdf", "text/html\r\nx-evil: 1", "图片/jpeg", "a b/c"] {
             assert_eq!(media_type(bad).unwrap_err().field, "media_type", "{bad:?}");
+        }
+        // Well formed, but nothing a browser could run from the platform's origin.
+        for bad in ["text/javascript", "text/html", "image/svg+xml", "application/xhtml+xml", "text/plain"] {
+            let e = media_type(bad).unwrap_err();
+            assert_eq!(e.field, "media_type", "{bad:?}");
+            assert!(e.reason.contains(bad) && e.reason_en.contains("application/pdf"), "{e:?}");
         }
     }
 

@@ -31,7 +31,7 @@ fn page(limit: Option<u64>, offset: Option<u64>, default: u64, max: u64) -> Resu
     if limit > max {
         return Err(NotificationError::field("limit", format!("每页最多 {max} 条"), format!("at most {max} per page")));
     }
-    Ok((limit, offset.unwrap_or(0)))
+    Ok((limit, bangban_contracts::page::db_offset(offset)))
 }
 
 fn state_str(s: MessageState) -> &'static str {

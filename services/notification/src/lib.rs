@@ -508,7 +508,7 @@ pub async fn start_with_db(
         }
         let _ = nats_service.stop().await;
     });
-    tracing::info!(provider = service.provider().name(), "notification started");
+    tracing::info!(provider = service.provider().name(), receipt_hooks = ?service.enabled_receipt_hooks(), "notification started");
     Ok(Running { service, db })
 }
 

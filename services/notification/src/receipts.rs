@@ -30,6 +30,33 @@ fn refused(p: Problem) -> NotificationError {
     NotificationError::Refused(Box::new(p))
 }
 
+/// The answer of a receipt hook that is not enabled (回调未启用): 404 `hook-not-enabled`, before the request
+/// is read. A missing token or secret is the operator's choice, not an outage: no 503 that makes the
+/// provider retry, and no hint about the configuration for whoever calls.
+fn not_enabled(provider: ReceiptProvider) -> NotificationError {
+    refused(
+        Problem::new(http::StatusCode::NOT_FOUND, "hook-not-enabled", "回调未启用", "Hook not enabled").with_detail(
+            format!("{} 短信回执回调未启用", provider.as_str()),
+            format!("the {} SMS receipt hook is not enabled", provider.as_str()),
+        ),
+    )
+}
+
+impl NotificationService {
+    /// The receipt hooks that are enabled, for the log at start: `aliyun` and `tencent` with
+    /// `BANGBAN__NOTIFICATION__RECEIPT_TOKEN`, `webhook` with `BANGBAN__NOTIFICATION__WEBHOOK__SECRET`.
+    pub fn enabled_receipt_hooks(&self) -> Vec<&'static str> {
+        let mut hooks = Vec::new();
+        if self.settings.receipt_token.is_some() {
+            hooks.extend([ReceiptProvider::Aliyun.as_str(), ReceiptProvider::Tencent.as_str()]);
+        }
+        if self.settings.webhook.secret.is_some() {
+            hooks.push(ReceiptProvider::Webhook.as_str());
+        }
+        hooks
+    }
+}
+
 /// Equal in constant time (over the digests, so the length leaks nothing either).
 fn same_token(a: &str, b: &str) -> bool {
     let (x, y) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
@@ -53,10 +80,7 @@ impl NotificationService {
         let receipts: Vec<DeliveryReceipt> = match req.provider {
             ReceiptProvider::Aliyun | ReceiptProvider::Tencent => {
                 let Some(expected) = &self.settings.receipt_token else {
-                    return Err(refused(Problem::unavailable(
-                        "短信回执接口尚未配置令牌（BANGBAN__NOTIFICATION__RECEIPT_TOKEN）",
-                        "the receipt token is not configured (BANGBAN__NOTIFICATION__RECEIPT_TOKEN)",
-                    )));
+                    return Err(not_enabled(req.provider));
                 };
                 let given = req.token.as_deref().unwrap_or_default();
                 if given.is_empty() || !same_token(given, expected.expose_secret()) {
@@ -73,12 +97,7 @@ impl NotificationService {
                 }
             }
             ReceiptProvider::Webhook => {
-                let secret = self.settings.webhook.secret.clone().ok_or_else(|| {
-                    refused(Problem::unavailable(
-                        "短信网关回执未配置签名密钥（BANGBAN__NOTIFICATION__WEBHOOK__SECRET）",
-                        "the webhook secret is not configured (BANGBAN__NOTIFICATION__WEBHOOK__SECRET)",
-                    ))
-                })?;
+                let secret = self.settings.webhook.secret.clone().ok_or_else(|| not_enabled(req.provider))?;
                 let mut headers = HeaderMap::new();
                 for (name, value) in [
                     ("x-bangban-timestamp", &req.timestamp),

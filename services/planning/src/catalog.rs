@@ -6,13 +6,18 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use bangban_contracts::planning::{
-    CatalogDocument, CatalogItem, CatalogVersionView, CatalogView, GetCatalog, PutCatalogItem, RemoveCatalogItem,
+use bangban_contracts::{
+    page::{DEFAULT_LIMIT, MAX_LIMIT, db_offset},
+    planning::{
+        CatalogDocument, CatalogItem, CatalogVersionPage, CatalogVersionView, CatalogView, GetCatalog,
+        ListCatalogVersions, PutCatalogItem, RemoveCatalogItem,
+    },
 };
 use bangban_platform::{clock, problem::FieldError};
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 
 use crate::{
@@ -137,15 +142,21 @@ pub fn version_view(row: catalog_version::Model) -> CatalogVersionView {
     }
 }
 
-/// Every version, newest first.
-pub async fn versions<C: ConnectionTrait>(conn: &C) -> Result<Vec<CatalogVersionView>> {
-    Ok(catalog_version::Entity::find()
+/// A page of versions, newest first.
+pub async fn versions<C: ConnectionTrait>(conn: &C, req: &ListCatalogVersions) -> Result<CatalogVersionPage> {
+    let limit = req.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let offset = db_offset(req.offset);
+    let total = catalog_version::Entity::find().count(conn).await?;
+    let items = catalog_version::Entity::find()
         .order_by_desc(catalog_version::Column::Version)
+        .limit(limit)
+        .offset(offset)
         .all(conn)
         .await?
         .into_iter()
         .map(version_view)
-        .collect())
+        .collect();
+    Ok(CatalogVersionPage { items, total, limit, offset })
 }
 
 pub fn reason(field: &str, value: &str) -> Result<String> {

@@ -68,7 +68,7 @@ pub async fn serve_all(
             service,
             p,
             ops::CATALOG_VERSIONS,
-            |p, _: ListCatalogVersions| async move { p.catalog_versions().await },
+            |p, r: ListCatalogVersions| async move { p.catalog_versions(r).await },
             s,
         )
         .await?,

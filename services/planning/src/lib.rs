@@ -25,8 +25,8 @@ use bangban_contracts::{
     office::CITY_OFFICE,
     planning::{
         CalendarAnswer, CalendarChange, CalendarChangeKind, CalendarDay, CalendarInfo, CalendarQuery,
-        CatalogVersionView, CatalogView, GetCatalog, LoadYear, PutCatalogItem, RemoveCatalogItem, RemoveOverride,
-        SERVICE, SetOverride,
+        CatalogVersionPage, CatalogVersionView, CatalogView, GetCatalog, ListCatalogVersions, LoadYear, PutCatalogItem,
+        RemoveCatalogItem, RemoveOverride, SERVICE, SetOverride,
     },
 };
 use bangban_planning_migration::Migrator;
@@ -80,9 +80,9 @@ impl PlanningService {
         self.catalog.view(&self.db, &req).await
     }
 
-    /// Every catalog version, newest first.
-    pub async fn catalog_versions(&self) -> Result<Vec<CatalogVersionView>> {
-        catalog::versions(&self.db).await
+    /// A page of catalog versions, newest first.
+    pub async fn catalog_versions(&self, req: ListCatalogVersions) -> Result<CatalogVersionPage> {
+        catalog::versions(&self.db, &req).await
     }
 
     /// Adds or replaces a catalog item: a new version.

@@ -188,7 +188,7 @@ impl RoutingService {
     /// A unit's inbox, or an office's.
     pub async fn list_tasks(&self, req: ListTasks) -> Result<TaskPage> {
         let limit = req.limit.unwrap_or(50).clamp(1, 200);
-        let offset = req.offset.unwrap_or(0);
+        let offset = bangban_contracts::page::db_offset(req.offset);
         let mut q = task::Entity::find();
         if let Some(u) = &req.unit {
             q = q.filter(task::Column::UnitCode.eq(u.clone()));

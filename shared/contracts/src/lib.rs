@@ -11,6 +11,7 @@ pub mod events;
 pub mod intake;
 pub mod notification;
 pub mod office;
+pub mod page;
 pub mod pii;
 pub mod planning;
 pub mod project;

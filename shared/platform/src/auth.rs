@@ -11,6 +11,9 @@
 //!   — at most once every 30 seconds — when a token names a key id the cache does not know, so a
 //!   rotated key works at once but a flood of made-up key ids does not hammer the issuer. Only
 //!   asymmetric algorithms (RS*, PS*, ES256, ES384, EdDSA) are accepted; never `none` nor HS*.
+//!   The issuer must be an `https://` URL (plain `http://` only on a loopback host, or with
+//!   `allow_insecure_dev`), and every token must name the audience (受众) `auth.audience` — by default
+//!   the console's client id `web.oidc_client_id`; with neither set the authenticator is not built.
 //!
 //! In OIDC mode the HTTP client uses rustls without a built-in provider: the process must install
 //! one (`rustls::crypto::ring::default_provider().install_default()`) before
@@ -481,6 +484,21 @@ impl Authenticator {
         if auth.issuer.trim().is_empty() {
             return Err(AuthError::Config("auth.issuer must not be empty".into()));
         }
+        let configured = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(String::from);
+        let audience = match auth.mode {
+            AuthMode::Development => configured(&auth.audience),
+            // A token the issuer minted for another application (another client of the same realm) must not
+            // open this one: the audience is required, by default the console's own client id.
+            AuthMode::Oidc => Some(
+                configured(&auth.audience).or_else(|| configured(&settings.web.oidc_client_id)).ok_or_else(|| {
+                    AuthError::Config(
+                        "in OIDC mode tokens are checked for their audience: set BANGBAN__AUTH__AUDIENCE (the `aud` \
+                         the issuer puts in Bangban's access tokens), or BANGBAN__WEB__OIDC_CLIENT_ID, its default"
+                            .into(),
+                    )
+                })?,
+            ),
+        };
         let backend = match auth.mode {
             AuthMode::Development => {
                 let secret = match &auth.dev_secret {
@@ -497,15 +515,10 @@ impl Authenticator {
                     decoding: DecodingKey::from_secret(&secret),
                 }
             }
-            AuthMode::Oidc => Backend::Oidc(Oidc::new(auth)?),
+            AuthMode::Oidc => Backend::Oidc(Oidc::new(auth, settings.allow_insecure_dev)?),
         };
         Ok(Self {
-            inner: Arc::new(Inner {
-                issuer: auth.issuer.clone(),
-                audience: auth.audience.clone().filter(|a| !a.trim().is_empty()),
-                leeway_secs: auth.leeway_secs,
-                backend,
-            }),
+            inner: Arc::new(Inner { issuer: auth.issuer.clone(), audience, leeway_secs: auth.leeway_secs, backend }),
         })
     }
 
@@ -520,6 +533,32 @@ impl Authenticator {
     /// The expected (and, in development mode, issued) `iss`.
     pub fn issuer(&self) -> &str {
         &self.inner.issuer
+    }
+
+    /// The audience every token must name (`aud`); `None` in development mode when none is configured.
+    pub fn audience(&self) -> Option<&str> {
+        self.inner.audience.as_deref()
+    }
+
+    /// Whether the claims of an ID token — received directly from the issuer's token endpoint, so not verified
+    /// again — were issued by this issuer for the client `client_id` (OIDC Core §3.1.3.7, 2–5): `iss` is the
+    /// issuer, `aud` (a string or a list) names `client_id`, and `azp`, required when there are several
+    /// audiences, is `client_id`.
+    pub fn id_token_is_for(&self, claims: &serde_json::Value, client_id: &str) -> bool {
+        let issuer = |v: &str| v.trim_end_matches('/').to_string();
+        let iss_ok =
+            claims.get("iss").and_then(serde_json::Value::as_str).map(issuer) == Some(issuer(self.inner.issuer.trim()));
+        let audiences: Vec<&str> = match claims.get("aud") {
+            Some(serde_json::Value::String(a)) => vec![a.as_str()],
+            Some(serde_json::Value::Array(list)) => list.iter().filter_map(serde_json::Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let azp = claims.get("azp").map(|v| v.as_str() == Some(client_id));
+        let azp_ok = match azp {
+            Some(matches) => matches,
+            None => audiences.len() == 1,
+        };
+        iss_ok && audiences.contains(&client_id) && azp_ok
     }
 
     /// Fetches the OIDC discovery document and JWKS now, e.g. at start or in a readiness check.
@@ -778,10 +817,21 @@ struct RawJwkSet {
 }
 
 impl Oidc {
-    fn new(auth: &AuthSettings) -> Result<Self, AuthError> {
+    /// `allow_insecure_dev`: a plain `http://` issuer that is not loopback is only warned about.
+    fn new(auth: &AuthSettings, allow_insecure_dev: bool) -> Result<Self, AuthError> {
         let issuer = auth.issuer.trim().to_string();
         if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
             return Err(AuthError::Config(format!("auth.issuer must be an http(s) URL in OIDC mode, not {issuer:?}")));
+        }
+        if auth.issuer_over_plain_http() {
+            if !allow_insecure_dev {
+                return Err(AuthError::Config(format!(
+                    "the OIDC issuer {issuer:?} is plain http:// on a host that is not loopback: its signing keys \
+                     could be swapped on the way; set BANGBAN__AUTH__ISSUER to its https:// URL \
+                     (or BANGBAN__ALLOW_INSECURE_DEV=true for a throw-away test installation)"
+                )));
+            }
+            tracing::warn!(%issuer, "INSECURE (BANGBAN__ALLOW_INSECURE_DEV=true): the OIDC issuer is plain http://");
         }
         let discovery_url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
         let http = reqwest::Client::builder()
@@ -1380,6 +1430,7 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
         assert!(matches!(err, AuthError::Config(_)));
         let mut s = dev_settings(None, "not-a-url", dir.path());
         s.auth.mode = AuthMode::Oidc;
+        s.auth.audience = Some("bangban-api".into());
         assert!(matches!(Authenticator::from_settings(&s), Err(AuthError::Config(_))));
     }
 
@@ -1461,18 +1512,112 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
         (state, url)
     }
 
-    fn oidc_auth(issuer: &str, ttl: u64) -> Authenticator {
+    /// The console's client id in the OIDC tests: the audience by default.
+    const CLIENT_ID: &str = "bangban-console";
+
+    fn oidc_settings(issuer: &str) -> Settings {
         install_tls();
         let mut s = Settings::default();
         s.auth.mode = AuthMode::Oidc;
         s.auth.issuer = issuer.into();
+        s.web.oidc_client_id = Some(CLIENT_ID.into());
+        s
+    }
+
+    fn oidc_auth(issuer: &str, ttl: u64) -> Authenticator {
+        let mut s = oidc_settings(issuer);
         s.auth.jwks_ttl_secs = ttl;
         Authenticator::from_settings(&s).unwrap()
     }
 
+    /// A token of `role` from `iss` for the console's client ([`CLIENT_ID`]).
     fn es256(pem: &str, kid: &str, iss: &str, role: Role) -> String {
-        let claims = serde_json::to_value(claims(role, iss)).unwrap();
+        es256_for(pem, kid, iss, role, serde_json::json!(CLIENT_ID))
+    }
+
+    /// A token of `role` from `iss` with `aud` as given (`null`: none).
+    fn es256_for(pem: &str, kid: &str, iss: &str, role: Role, aud: serde_json::Value) -> String {
+        let mut claims = serde_json::to_value(claims(role, iss)).unwrap();
+        if !aud.is_null() {
+            claims["aud"] = aud;
+        }
         sign_raw(Algorithm::ES256, Some(kid), &claims, &EncodingKey::from_ec_pem(pem.as_bytes()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn oidc_tokens_must_name_the_audience_by_default_the_client_id() {
+        let (_issuer, url) = start_issuer(vec![public_jwk(EC_KEY_1, "k1")]).await;
+        let auth = oidc_auth(&url, 600);
+        assert_eq!(auth.audience(), Some(CLIENT_ID));
+        let token = |aud: serde_json::Value| es256_for(EC_KEY_1, "k1", &url, Role::Assistant, aud);
+        assert_eq!(auth.verify(&token(serde_json::json!(CLIENT_ID))).await.unwrap().role, Role::Assistant);
+        assert_eq!(auth.verify(&token(serde_json::json!([CLIENT_ID, "account"]))).await.unwrap().role, Role::Assistant);
+        // Another application of the same issuer, or none named: refused.
+        for aud in [serde_json::json!("another-app"), serde_json::json!(["account"]), serde_json::Value::Null] {
+            assert_eq!(auth.verify(&token(aud.clone())).await.unwrap_err(), AuthError::WrongAudience, "{aud}");
+        }
+
+        // A configured audience wins over the client id.
+        let mut s = oidc_settings(&url);
+        s.auth.audience = Some("bangban-api".into());
+        let api = Authenticator::from_settings(&s).unwrap();
+        assert_eq!(api.audience(), Some("bangban-api"));
+        assert_eq!(api.verify(&token(serde_json::json!("bangban-api"))).await.unwrap().role, Role::Assistant);
+        assert_eq!(api.verify(&token(serde_json::json!(CLIENT_ID))).await.unwrap_err(), AuthError::WrongAudience);
+    }
+
+    #[test]
+    fn oidc_without_an_audience_is_not_built() {
+        let mut s = oidc_settings("https://sso.example.gov.cn/realms/bangban");
+        s.web.oidc_client_id = None;
+        for blank in [None, Some(" ".to_string())] {
+            s.auth.audience = blank;
+            let err = Authenticator::from_settings(&s).unwrap_err();
+            let AuthError::Config(text) = &err else { panic!("{err:?}") };
+            assert!(
+                text.contains("BANGBAN__AUTH__AUDIENCE") && text.contains("BANGBAN__WEB__OIDC_CLIENT_ID"),
+                "{text}"
+            );
+        }
+        s.auth.audience = Some("bangban-api".into());
+        assert_eq!(Authenticator::from_settings(&s).unwrap().audience(), Some("bangban-api"));
+        // Development mode checks it only when set.
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(dev_auth(SECRET, "bangban-dev").audience(), None);
+        let mut dev = dev_settings(Some(SECRET), "bangban-dev", dir.path());
+        dev.web.oidc_client_id = Some(CLIENT_ID.into());
+        assert_eq!(Authenticator::from_settings(&dev).unwrap().audience(), None);
+    }
+
+    #[test]
+    fn an_oidc_issuer_over_plain_http_is_refused_unless_loopback_or_told() {
+        for remote in ["http://sso.example.gov.cn/realms/bangban", "http://10.0.0.7:8080"] {
+            let mut s = oidc_settings(remote);
+            let err = Authenticator::from_settings(&s).unwrap_err();
+            let AuthError::Config(text) = &err else { panic!("{err:?}") };
+            assert!(text.contains("https://") && text.contains("BANGBAN__AUTH__ISSUER"), "{text}");
+            s.allow_insecure_dev = true;
+            assert_eq!(Authenticator::from_settings(&s).unwrap().mode(), AuthMode::Oidc, "{remote}, told");
+        }
+        for fine in ["https://sso.example.gov.cn/realms/bangban", "http://127.0.0.1:5556", "http://localhost:8080"] {
+            assert!(Authenticator::from_settings(&oidc_settings(fine)).is_ok(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn an_id_token_must_be_the_issuer_s_for_this_client() {
+        let auth = Authenticator::from_settings(&oidc_settings("https://sso.example/realms/b")).unwrap();
+        let iss = "https://sso.example/realms/b";
+        let ok = |claims: serde_json::Value| auth.id_token_is_for(&claims, CLIENT_ID);
+        assert!(ok(serde_json::json!({"iss": iss, "aud": CLIENT_ID})));
+        assert!(ok(serde_json::json!({"iss": format!("{iss}/"), "aud": [CLIENT_ID]})));
+        assert!(ok(serde_json::json!({"iss": iss, "aud": [CLIENT_ID, "api"], "azp": CLIENT_ID})));
+        assert!(!ok(serde_json::json!({"iss": iss, "aud": "another-app"})), "another client's");
+        assert!(!ok(serde_json::json!({"iss": iss})), "no audience");
+        assert!(!ok(serde_json::json!({"iss": iss, "aud": [CLIENT_ID, "api"]})), "several audiences, no azp");
+        assert!(!ok(serde_json::json!({"iss": iss, "aud": CLIENT_ID, "azp": "another-app"})), "another azp");
+        assert!(!ok(serde_json::json!({"iss": "https://elsewhere.example", "aud": CLIENT_ID})), "another issuer");
+        assert!(!ok(serde_json::json!({"aud": CLIENT_ID})), "no issuer");
     }
 
     #[test]

@@ -291,6 +291,11 @@ pub struct HttpSettings {
     /// `BANGBAN__HTTP__METRICS_LISTEN`: serve `/metrics` on this address only (a port the ingress does not
     /// route). Unset: `/metrics` is served on `listen` (local development).
     pub metrics_listen: Option<SocketAddr>,
+    /// `BANGBAN__HTTP__STREAMS_PER_PERSON`: live streams (实时推送, `GET /api/v1/stream`) one person (`sub`)
+    /// may hold open at one gateway; one more is refused with 429.
+    pub streams_per_person: usize,
+    /// `BANGBAN__HTTP__STREAMS_MAX`: live streams one gateway holds open in all; one more is refused with 429.
+    pub streams_max: usize,
 }
 
 impl Default for HttpSettings {
@@ -300,6 +305,8 @@ impl Default for HttpSettings {
             body_limit: 256 * 1024,
             public_url: None,
             metrics_listen: None,
+            streams_per_person: 3,
+            streams_max: 1000,
         }
     }
 }
@@ -352,14 +359,43 @@ pub struct AuthSettings {
     pub mode: AuthMode,
     /// HS256 secret of development mode. Unset: generated once into `<data_dir>/dev-jwt-secret`.
     pub dev_secret: Option<SecretString>,
-    /// Issuer (`iss`) of development tokens, and of OIDC tokens in production.
+    /// Issuer (`iss`) of development tokens, and of OIDC tokens in production. In OIDC mode an `https://`
+    /// URL (签发方须使用 HTTPS); plain `http://` only on a loopback host (`localhost`, `127.0.0.1`, `[::1]`)
+    /// or with `allow_insecure_dev` (see [`AuthSettings::issuer_over_plain_http`]).
     pub issuer: String,
-    /// Expected audience (`aud`); not checked when unset.
+    /// `BANGBAN__AUTH__AUDIENCE`: the audience (`aud`, 受众) a bearer token must name. In OIDC mode it
+    /// defaults to the console's client id (`web.oidc_client_id`), and one of the two is required: a token
+    /// without it in `aud` is refused. In development mode it is checked when set.
     pub audience: Option<String>,
     /// How long a JWKS is trusted before it is fetched again, in seconds.
     pub jwks_ttl_secs: u64,
     /// Allowed clock skew in seconds.
     pub leeway_secs: u64,
+}
+
+impl AuthSettings {
+    /// Whether tokens would be verified with keys fetched over plain `http://` from a host that is not
+    /// loopback — in OIDC mode only (development tokens are not fetched). Anyone on the path could swap the
+    /// issuer's keys (JWKS) and sign tokens of any role.
+    pub fn issuer_over_plain_http(&self) -> bool {
+        if self.mode != AuthMode::Oidc {
+            return false;
+        }
+        let issuer = self.issuer.trim();
+        let Some(rest) = issuer.get(..7).filter(|p| p.eq_ignore_ascii_case("http://")).map(|_| &issuer[7..]) else {
+            return false;
+        };
+        // The authority: up to the path, without user info; the host without the port.
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let host_port = authority.rsplit('@').next().unwrap_or_default();
+        let host = match host_port.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or_default(),
+            None => host_port.split(':').next().unwrap_or_default(),
+        };
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host.parse::<std::net::IpAddr>().is_ok_and(crate::net::is_loopback);
+        !loopback
+    }
 }
 
 impl Default for AuthSettings {
@@ -469,6 +505,7 @@ impl Settings {
     /// - development auth (locally signed tokens, a `/login` where anyone picks an identity) on a listener
     ///   that is not loopback — which is also where the development JWT secret and the generated PII key
     ///   would be used;
+    /// - an OIDC issuer reached over plain `http://` on a host that is not loopback;
     /// - a development JWT secret configured beside OIDC;
     /// - OIDC (production) without a PII key (`pii_needed`: the process runs a service that keeps personal
     ///   data — intake, notification, evaluation);
@@ -486,6 +523,13 @@ impl Settings {
                  a demo login where anyone picks an identity) on the non-loopback address {}; set \
                  BANGBAN__AUTH__MODE=oidc with BANGBAN__AUTH__ISSUER",
                 self.http.listen
+            ));
+        }
+        if self.auth.issuer_over_plain_http() {
+            found.push(format!(
+                "the OIDC issuer {:?} is plain http:// on a host that is not loopback: its signing keys could be \
+                 swapped on the way; set BANGBAN__AUTH__ISSUER to its https:// URL",
+                self.auth.issuer
             ));
         }
         if !development && self.auth.dev_secret.is_some() {
@@ -649,6 +693,41 @@ mod tests {
     }
 
     #[test]
+    fn an_oidc_issuer_over_plain_http_is_refused_unless_loopback() {
+        let mut s = Settings::default();
+        s.auth.mode = AuthMode::Oidc;
+        s.pii.key = Some(SecretString::from("k".to_string()));
+        for remote in [
+            "http://sso.example.gov.cn/realms/bangban",
+            "HTTP://10.0.0.7:8080",
+            "http://127.0.0.1.evil.example/",
+            "http://localhost@sso.example/",
+            "http://[2001:db8::1]:8443/",
+        ] {
+            s.auth.issuer = remote.into();
+            assert!(s.auth.issuer_over_plain_http(), "{remote}");
+            let found = s.insecure_dev_defaults(true);
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert!(found[0].contains("BANGBAN__AUTH__ISSUER") && found[0].contains("https://"), "{found:?}");
+        }
+        for fine in [
+            "https://sso.example.gov.cn/realms/bangban",
+            "http://127.0.0.1:5556",
+            "http://localhost:8080/realms/x",
+            "http://[::1]:9000",
+            "http://user@127.0.0.2/",
+        ] {
+            s.auth.issuer = fine.into();
+            assert!(!s.auth.issuer_over_plain_http(), "{fine}");
+            assert!(s.insecure_dev_defaults(true).is_empty(), "{fine}: {:?}", s.insecure_dev_defaults(true));
+        }
+        // Development tokens are not fetched from anywhere: their issuer is only a name.
+        s.auth.mode = AuthMode::Development;
+        s.auth.issuer = "http://sso.example".into();
+        assert!(!s.auth.issuer_over_plain_http());
+    }
+
+    #[test]
     fn new_deployment_settings_from_environment() {
         let s = Settings::load_from(
             None,
@@ -660,9 +739,12 @@ mod tests {
                 ("BANGBAN__DATABASE__MIGRATE".into(), "verify".into()),
                 ("BANGBAN__DATABASE__MIGRATE_WAIT".into(), "5000".into()),
                 ("BANGBAN__WEB__TRUSTED_PROXIES".into(), "10.0.0.0/8, fd00::/8".into()),
+                ("BANGBAN__HTTP__STREAMS_PER_PERSON".into(), "5".into()),
+                ("BANGBAN__HTTP__STREAMS_MAX".into(), "200".into()),
             ],
         )
         .unwrap();
+        assert_eq!((s.http.streams_per_person, s.http.streams_max), (5, 200));
         assert_eq!(s.nats.user.as_deref(), Some("intake"));
         assert_eq!(s.nats.stream_replicas, 3);
         assert_eq!(s.http.metrics_listen, Some("0.0.0.0:9090".parse().unwrap()));
@@ -672,5 +754,6 @@ mod tests {
         let d = Settings::load_from(None, Vec::<(String, String)>::new()).unwrap();
         assert_eq!((d.database.migrate, d.nats.stream_replicas, d.http.metrics_listen), (MigrateMode::Auto, 1, None));
         assert!(d.web.trusted_proxies.is_empty());
+        assert_eq!((d.http.streams_per_person, d.http.streams_max), (3, 1000));
     }
 }

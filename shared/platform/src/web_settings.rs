@@ -36,6 +36,28 @@ pub struct WebSettings {
     pub trusted_proxies: Vec<String>,
     /// Days the audit log keeps a record (at least 180).
     pub audit_retention_days: u32,
+    /// `BANGBAN__WEB__AUDIT_MAX_BYTES`: the size limit (容量上限) of the audit stream `BANGBAN_AUDIT`
+    /// (`max_bytes`, discard `new`: a full log refuses new records rather than dropping old ones, and the
+    /// gateway then refuses writes with 503 until there is room). Reserved against the NATS account.
+    pub audit_max_bytes: u64,
+    /// Refused anonymous writes (未认证的被拒写请求) recorded one by one per minute, all client addresses
+    /// together (at most 2 per address); the rest are counted in one summary record (汇总记录) a minute.
+    pub audit_anonymous_refusals_per_minute: u32,
+    /// Refused writes of one signed-in person recorded one by one per minute; the rest are counted in one
+    /// summary record a minute per person.
+    pub audit_actor_refusals_per_minute: u32,
+    /// Audit records kept in memory while they cannot be stored (the bus unreachable, the log full), retried
+    /// until stored; beyond this many a record is dropped and counted (`bangban_audit_dropped_total`).
+    pub audit_queue_capacity: usize,
+    /// `BANGBAN__WEB__SESSIONS_MAX_BYTES`: the size limit of the session stream `BANGBAN_SESSIONS` (sessions
+    /// and OIDC logins in progress; discard `new`: a full store refuses new logins, never ends a session).
+    pub sessions_max_bytes: u64,
+    /// How long an OIDC login may take between `/auth/oidc/start` and `/auth/callback`, in seconds; an
+    /// unfinished login is removed from the session stream after this.
+    pub login_ttl_secs: u64,
+    /// Writes (POST, PUT, PATCH, DELETE) one signed-in person (`sub`) may send per minute and gateway
+    /// replica (写请求限流); more get 429.
+    pub writes_per_minute: u32,
 }
 
 impl Default for WebSettings {
@@ -52,6 +74,13 @@ impl Default for WebSettings {
             trust_forwarded_for: false,
             trusted_proxies: Vec::new(),
             audit_retention_days: 400,
+            audit_max_bytes: 2 << 30,
+            audit_anonymous_refusals_per_minute: 10,
+            audit_actor_refusals_per_minute: 30,
+            audit_queue_capacity: 10_000,
+            sessions_max_bytes: 256 << 20,
+            login_ttl_secs: 600,
+            writes_per_minute: 600,
         }
     }
 }

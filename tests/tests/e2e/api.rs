@@ -293,3 +293,66 @@ async fn docs_openapi_health_and_metrics() {
     let res = app.http.delete(app.url("/api/v1/cases")).send().await.unwrap();
     assert_eq!(res.status(), 405);
 }
+
+#[tokio::test]
+async fn personal_data_in_full_is_checked_by_intake_itself_and_never_cached() {
+    use bangban_contracts::intake::{self, Actor, RevealApplicant, RevealedApplicant};
+    use bangban_platform::rpc;
+
+    let app = TestApp::spawn().await;
+    let mut body = sample_case();
+    body["office"] = json!("371625");
+    body["applicant"] =
+        json!({"kind": "natural_person", "name": "李四", "id_number": "11010519491231002X", "phone": "13905431234"});
+    let case: CaseView = app.post_case(&app.token(Role::Assistant, "371625", None), &body).await.json().await.unwrap();
+
+    // Through the gateway, the case's specialist: the data in full, which no cache may keep.
+    let specialist = app.token_as(&case.specialist_id, Role::Assistant, "371625");
+    let url = app.url(&format!("/api/v1/cases/{}/applicant/reveal", case.id));
+    let res =
+        app.http.post(&url).bearer_auth(&specialist).json(&json!({"purpose": "代为填报申请表"})).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let full: RevealedApplicant = res.json().await.unwrap();
+    assert_eq!(full.id_number.as_deref(), Some("11010519491231002X"));
+    assert_eq!(count_rows(&app.intake_db, "pii_audit").await, 1);
+
+    // On the bus, intake decides for itself who may see it: not a colleague, not another county's admin, not a
+    // role that never reveals even with the specialist's id. Refused with 403, nothing revealed, nothing logged.
+    let reveal = |sub: &str, role: &str, office: &str| {
+        let req = RevealApplicant {
+            actor: Actor { sub: sub.into(), role: role.into(), office: office.into() },
+            case_id: case.id,
+            purpose: "核对身份信息".into(),
+        };
+        let client = app.client.clone();
+        async move {
+            rpc::call::<_, RevealedApplicant>(
+                &client,
+                intake::SERVICE,
+                intake::ops::APPLICANT_REVEAL,
+                &req,
+                Duration::from_secs(5),
+            )
+            .await
+        }
+    };
+    for (sub, role, office) in [
+        ("staff-371625-assistant-9", "assistant", "371625"),
+        ("staff-371681-office_admin-1", "office_admin", "371681"),
+        (case.specialist_id.as_str(), "applicant", "371625"),
+        (case.specialist_id.as_str(), "supervisor", "371625"),
+    ] {
+        match reveal(sub, role, office).await {
+            Err(rpc::CallError::Problem(p)) => {
+                assert_eq!(p.status, 403, "{role} of {office}: {p:?}");
+                assert!(p.detail.is_some() && p.detail_en.is_some(), "{p:?}");
+            }
+            other => panic!("{role} of {office}: {other:?}"),
+        }
+    }
+    assert_eq!(count_rows(&app.intake_db, "pii_audit").await, 1, "refusals are not reveals");
+    // The city office's admin may, as the gateway allows.
+    assert!(reveal("staff-371600-office_admin-1", "office_admin", "371600").await.is_ok());
+    assert_eq!(count_rows(&app.intake_db, "pii_audit").await, 2);
+}

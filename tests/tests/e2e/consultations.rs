@@ -250,7 +250,7 @@ async fn lists_filter_and_stay_within_the_callers_office() {
     let p: Value = res.json().await.unwrap();
     assert_eq!(fields(&p), ["channel"]);
     let p: Value = get(&app, &city, "/api/v1/consultations?limit=0").await.json().await.unwrap();
-    assert_eq!((p["status"].as_u64(), fields(&p)), (Some(422), vec!["limit".to_string()]));
+    assert_eq!((p["status"].as_u64(), fields(&p)), (Some(400), vec!["limit".to_string()]));
     let p: Value = get(&app, &city, "/api/v1/consultations?office=999999").await.json().await.unwrap();
     assert_eq!(fields(&p), ["office"]);
     assert_eq!(get(&app, &city, "/api/v1/consultations/not-a-uuid").await.status(), 400);
@@ -364,7 +364,7 @@ async fn bad_signatures_and_stale_timestamps_are_refused_and_store_nothing() {
         assert_eq!(count_rows(&app.intake_db, table).await, 0, "{table}");
     }
 
-    // The gateway TestApp starts has no secret: the hook is unavailable, not open.
+    // The gateway TestApp starts has no secret: the hook is not enabled (404), neither open nor "unavailable".
     let res = app
         .http
         .post(app.url("/api/v1/hooks/hotline"))
@@ -375,7 +375,9 @@ async fn bad_signatures_and_stale_timestamps_are_refused_and_store_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 503);
+    assert_eq!(res.status(), 404);
+    let p: Value = res.json().await.unwrap();
+    assert_eq!(p["type"], "/problems/hook-not-enabled", "{p}");
     assert_eq!(count_rows(&app.intake_db, "consultation").await, 0);
 }
 

@@ -13,8 +13,9 @@ use async_nats::jetstream::consumer::{Consumer, pull};
 use bangban_contracts::{
     CloudEvent,
     deadline::{
-        AlertLevel, ClockAlarm, ClockPage, ClockStatus, ClockView, ConsultationView, Monitoring, PauseKind,
-        ProblemStatus, ProblemView, SupervisionKind, SupervisionPage, SupervisionStatus, SupervisionView,
+        AlertLevel, ClockAlarm, ClockPage, ClockStatus, ClockView, ConsultationView, MeetingPage, Monitoring,
+        PauseKind, ProblemPage, ProblemStatus, ProblemView, SupervisionKind, SupervisionPage, SupervisionStatus,
+        SupervisionView,
     },
     intake::CaseView,
     planning::PlanView,
@@ -637,24 +638,37 @@ async fn problems_go_to_the_office_and_a_consultation_solves_them() {
     .await;
     assert_eq!(referred.status, ProblemStatus::Referred);
 
-    // Lists of problems, scoped.
-    let listed: Vec<ProblemView> =
+    // Lists of problems, scoped, a page at a time (newest first).
+    let listed: ProblemPage =
         expect!(get(&app, &specialist, &format!("/api/v1/problems?case_id={}", case.id)).await, 200, "case").await;
-    assert_eq!(listed.len(), 2);
-    let at_unit: Vec<ProblemView> = expect!(get(&app, &officer, "/api/v1/problems").await, 200, "the unit's").await;
-    assert!(at_unit.len() == 2 && at_unit.iter().all(|p| p.unit_code == task.unit_code));
-    let elsewhere: Vec<ProblemView> =
+    assert_eq!((listed.total, listed.limit, listed.offset), (2, 50, 0));
+    assert_eq!(listed.items.iter().map(|p| p.id).collect::<Vec<_>>(), [second.id, first.id]);
+    let page = |offset: u64| {
+        let path = format!("/api/v1/problems?case_id={}&limit=1&offset={offset}", case.id);
+        let specialist = specialist.clone();
+        let app = &app;
+        async move {
+            let page: ProblemPage = expect!(get(app, &specialist, &path).await, 200, "a page").await;
+            assert_eq!((page.total, page.limit, page.offset), (2, 1, offset), "{page:?}");
+            page.items.iter().map(|p| p.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!((page(0).await, page(1).await, page(2).await), (vec![second.id], vec![first.id], vec![]));
+    let at_unit: ProblemPage = expect!(get(&app, &officer, "/api/v1/problems").await, 200, "the unit's").await;
+    assert!(at_unit.total == 2 && at_unit.items.iter().all(|p| p.unit_code == task.unit_code), "{at_unit:?}");
+    let elsewhere: ProblemPage =
         expect!(get(&app, &app.officer_token("371625-ZZZZ", COUNTY), "/api/v1/problems").await, 200, "another").await;
-    assert!(elsewhere.is_empty(), "{elsewhere:?}");
+    assert!(elsewhere.items.is_empty() && elsewhere.total == 0, "{elsewhere:?}");
+    problem(get(&app, &officer, "/api/v1/problems?unit=371625-ZZZZ").await, 403, "another unit's").await;
     problem(get(&app, &county_admin, &format!("/api/v1/problems?office={OTHER_COUNTY}")).await, 403, "another office")
         .await;
-    let other: Vec<ProblemView> = expect!(
+    let other: ProblemPage = expect!(
         get(&app, &app.token(Role::Agent, CITY, None), &format!("/api/v1/problems?office={OTHER_COUNTY}")).await,
         200,
         "city"
     )
     .await;
-    assert!(other.is_empty());
+    assert!(other.items.is_empty());
 
     // A consultation (会商) takes up the referred problem and solves it; county admins record their own only.
     let meeting = json!({
@@ -681,12 +695,13 @@ async fn problems_go_to_the_office_and_a_consultation_solves_them() {
     let recorded: ConsultationView =
         expect!(post(&app, &county_admin, "/api/v1/meetings", &meeting).await, 201, "record a meeting").await;
     assert_eq!((recorded.office.as_str(), recorded.case_ids.as_slice()), (COUNTY, [case.id].as_slice()));
-    let now_solved: Vec<ProblemView> = expect!(
+    let now_solved: ProblemPage = expect!(
         get(&app, &specialist, &format!("/api/v1/problems?task_id={}&status=solved", task.id)).await,
         200,
         "solved",
     )
     .await;
+    let now_solved = now_solved.items;
     assert!(now_solved.iter().any(|p| p.id == second.id && p.consultation_id == Some(recorded.id)), "{now_solved:?}");
     let mut for_county = meeting.clone();
     for_county["office"] = json!(OTHER_COUNTY);
@@ -707,16 +722,23 @@ async fn problems_go_to_the_office_and_a_consultation_solves_them() {
     .await;
     assert_eq!(fields(&p), ["office"], "{p}");
 
-    // Meetings, scoped.
-    let ours: Vec<ConsultationView> =
+    // Meetings, scoped, a page at a time (latest first).
+    let ours: MeetingPage =
         expect!(get(&app, &specialist, &format!("/api/v1/meetings?case_id={}", case.id)).await, 200, "ours").await;
-    assert_eq!(ours.iter().map(|m| m.id).collect::<Vec<_>>(), [recorded.id]);
-    let county: Vec<ConsultationView> =
-        expect!(get(&app, &county_admin, "/api/v1/meetings").await, 200, "county").await;
-    assert!(county.iter().all(|m| m.office == COUNTY) && county.iter().any(|m| m.id == recorded.id));
+    assert_eq!(ours.items.iter().map(|m| m.id).collect::<Vec<_>>(), [recorded.id]);
+    assert_eq!(ours.total, 1);
+    let county: MeetingPage = expect!(get(&app, &county_admin, "/api/v1/meetings").await, 200, "county").await;
+    assert!(county.items.iter().all(|m| m.office == COUNTY) && county.items.iter().any(|m| m.id == recorded.id));
     problem(get(&app, &county_admin, &format!("/api/v1/meetings?office={OTHER_COUNTY}")).await, 403, "another").await;
-    let all: Vec<ConsultationView> =
-        expect!(get(&app, &app.token(Role::Supervisor, COUNTY, None), "/api/v1/meetings").await, 200, "all").await;
-    assert!(all.iter().any(|m| m.id == by_city.id) && all.iter().any(|m| m.id == recorded.id));
+    let supervisor = app.token(Role::Supervisor, COUNTY, None);
+    let all: MeetingPage = expect!(get(&app, &supervisor, "/api/v1/meetings").await, 200, "all").await;
+    let ids = all.items.iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!((all.total, ids.len()), (2, 2), "{all:?}");
+    assert!(ids.contains(&by_city.id) && ids.contains(&recorded.id));
+    let latest: MeetingPage = expect!(get(&app, &supervisor, "/api/v1/meetings?limit=1").await, 200, "latest").await;
+    let earlier: MeetingPage =
+        expect!(get(&app, &supervisor, "/api/v1/meetings?limit=1&offset=1").await, 200, "earlier").await;
+    assert_eq!((latest.total, latest.limit, earlier.total, earlier.offset), (2, 1, 2, 1));
+    assert_eq!([latest.items[0].id, earlier.items[0].id], [ids[0], ids[1]]);
     problem(get(&app, &officer, "/api/v1/meetings").await, 403, "an officer").await;
 }

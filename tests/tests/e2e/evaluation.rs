@@ -560,3 +560,64 @@ async fn a_bad_review_is_rectified_and_an_upheld_appeal_leaves_the_assessment() 
     let d: AppealDecided = event.data_as().expect("AppealDecided");
     assert_eq!((d.appeal, d.office.as_str(), d.case_id), (decided, COUNTY, case.id));
 }
+
+#[tokio::test]
+async fn nobody_decides_their_own_appeal() {
+    use bangban_contracts::{
+        evaluation::{FileAppeal, NewAppeal, SERVICE, ops},
+        intake::Actor,
+    };
+    use bangban_platform::rpc;
+
+    let app = TestApp::spawn_with_evaluation().await;
+    let case = accept_case(&app).await;
+    let applicant = applicant_token(&app, &case);
+    let t = dispatched_at_county(&app, &case).await.into_iter().next().expect("a task at a county unit");
+    approve_and_collect(&app, &case, &t).await;
+    invitations(&app, &applicant, &case, 1).await;
+    let body = json!({"level": 1, "comment": "办理过程中多次往返"});
+    let rating: EvaluationView =
+        json_of(post(&app, &applicant, &format!("/api/v1/tasks/{}/evaluation", t.id), &body).await, 201, "rate").await;
+
+    // Evaluation checks who files, too: a colleague who is not the case's specialist may not (on the bus).
+    let foreign = FileAppeal {
+        actor: Actor { sub: "staff-371625-assistant-9".into(), role: "assistant".into(), office: COUNTY.into() },
+        evaluation_id: rating.id,
+        appeal: NewAppeal {
+            reason: "与本人无关的申诉理由说明".into(), evidence: vec!["同事口述".into()]
+        },
+    };
+    let res = rpc::call::<_, AppealView>(&app.client, SERVICE, ops::APPEAL_FILE, &foreign, REACT).await;
+    assert!(matches!(&res, Err(rpc::CallError::Problem(p)) if p.status == 403), "{res:?}");
+
+    // The accepting office's admin appeals the rating of their office's service…
+    let appellant = app.token_as("staff-371625-office_admin-1", Role::OfficeAdmin, COUNTY);
+    let appeal_body =
+        json!({"reason": "超期系服务对象补正材料延迟所致，补正期间依法不计时", "evidence": ["补正通知书签收记录"]});
+    let url = format!("/api/v1/evaluations/{}/appeal", rating.id);
+    let appeal: AppealView = json_of(post(&app, &appellant, &url, &appeal_body).await, 201, "the appeal").await;
+    assert_eq!(appeal.filed_by, "staff-371625-office_admin-1");
+
+    // … and may not decide it; nor may the specialist it rates, even holding an admin's role.
+    let decision_url = format!("/api/v1/appeals/{}/decision", appeal.id);
+    let decision = json!({"upheld": true, "note": "申诉成立"});
+    let p = problem(post(&app, &appellant, &decision_url, &decision).await, 403, "the appellant decides").await;
+    assert!(p["detail"].as_str().unwrap_or_default().contains("申诉人"), "{p}");
+    assert!(p["detail_en"].as_str().unwrap_or_default().contains("filed"), "{p}");
+    let rated = app.token_as(&case.specialist_id, Role::OfficeAdmin, COUNTY);
+    problem(post(&app, &rated, &decision_url, &decision).await, 403, "the rated specialist decides").await;
+    let listed: Vec<AppealView> = json_of(get(&app, &appellant, "/api/v1/appeals").await, 200, "appeals").await;
+    assert_eq!(listed.iter().map(|a| (a.id, a.status)).collect::<Vec<_>>(), [(appeal.id, AppealStatus::Pending)]);
+    let still: EvaluationView =
+        json_of(get(&app, &appellant, &format!("/api/v1/evaluations/{}", rating.id)).await, 200, "rating").await;
+    assert!(still.counts, "the rating still counts: {still:?}");
+
+    // Another admin of the office (or of the city) decides.
+    let colleague = app.token_as("staff-371625-office_admin-2", Role::OfficeAdmin, COUNTY);
+    let decided: AppealView =
+        json_of(post(&app, &colleague, &decision_url, &decision).await, 200, "a third party decides").await;
+    assert_eq!(
+        (decided.status, decided.decided_by.as_deref()),
+        (AppealStatus::Upheld, Some("staff-371625-office_admin-2"))
+    );
+}

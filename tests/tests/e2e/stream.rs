@@ -75,13 +75,21 @@ struct Stream {
 impl Stream {
     /// Opens the stream as `token` with `query` (`""` or `?types=…`) and waits for `ready`.
     async fn open(app: &TestApp, token: &str, query: &str, who: &str) -> Stream {
+        match Stream::try_open(app, token, query, who).await {
+            Ok(stream) => stream,
+            Err((status, body)) => panic!("{who}: {status} {body}"),
+        }
+    }
+
+    /// As [`Stream::open`]; a refusal is the status and the body.
+    async fn try_open(app: &TestApp, token: &str, query: &str, who: &str) -> Result<Stream, (u16, String)> {
         // No overall timeout: a stream lasts; every read below has its own.
         let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build().expect("client");
         let response =
             http.get(app.url(&format!("/api/v1/stream{query}"))).bearer_auth(token).send().await.expect("request");
         let status = response.status().as_u16();
         if status != 200 {
-            panic!("{who}: {status} {}", response.text().await.unwrap_or_default());
+            return Err((status, response.text().await.unwrap_or_default()));
         }
         let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
         assert!(content_type.starts_with("text/event-stream"), "{who}: {content_type}");
@@ -90,7 +98,7 @@ impl Stream {
         assert_eq!((ready.event.as_str(), &ready.id), ("ready", &None), "{who}: {ready:?}");
         stream.ready = ready.data;
         stream.seen.clear();
-        stream
+        Ok(stream)
     }
 
     /// The next event, or `None` when `wait` passes first (or the stream ends).
@@ -475,4 +483,161 @@ async fn the_stream_needs_a_token_and_known_types() {
     // The route is documented as an event stream.
     let doc: Value = app.http.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(doc["paths"]["/api/v1/stream"]["get"]["responses"]["200"]["content"]["text/event-stream"].is_object());
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Bounds: streams per person and per gateway, intake asked once per applicant stream
+// ---------------------------------------------------------------------------------------------------------
+
+/// `GET /api/v1/stream` as `token`, expected to be refused with 429: the problem, checked for its shape.
+async fn refused_stream(app: &TestApp, token: &str) -> Value {
+    let res = get(app, token, "/api/v1/stream").await;
+    assert_eq!(res.headers().get("content-type").unwrap(), "application/problem+json");
+    let retry: u64 = res.headers().get("retry-after").expect("Retry-After").to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let p = json_of(res, 429, "one stream too many").await;
+    assert_eq!(p["type"], "/problems/too-many-streams", "{p}");
+    assert!(p["title"].as_str().unwrap().contains("实时推送") && p["title_en"].is_string(), "{p}");
+    p
+}
+
+/// Opens a stream as `token` once a slot is free (a closed stream's slot is given back when the gateway notices
+/// the connection gone).
+async fn open_when_free(app: &TestApp, token: &str, who: &str) -> Stream {
+    let deadline = Instant::now() + REACT;
+    loop {
+        match Stream::try_open(app, token, "", who).await {
+            Ok(stream) => return stream,
+            Err((429, _)) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err((status, body)) => panic!("{who}: no slot freed within {REACT:?}: {status} {body}"),
+        }
+    }
+}
+
+/// The value of the sample `name` (with its labels, e.g. `{reason="per_person"}`) at `/metrics`; 0 when absent.
+async fn metric(app: &TestApp, name: &str) -> f64 {
+    let text = app.http.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .map_or(0.0, |v| v.trim().parse().expect("a number"))
+}
+
+#[tokio::test]
+async fn one_person_holds_at_most_three_streams_and_closing_one_frees_a_slot() {
+    let app = TestApp::spawn().await;
+    let me = app.token_as("staff-371625-assistant-1", Role::Assistant, COUNTY);
+    let mut mine = Vec::new();
+    for i in 1..=3 {
+        mine.push(Stream::open(&app, &me, "", &format!("my stream {i}")).await);
+    }
+    assert!(metric(&app, "bangban_gateway_streams_open").await >= 3.0);
+    let refused_before = metric(&app, "bangban_gateway_streams_refused_total{reason=\"per_person\"}").await;
+
+    // The fourth is refused, saying why in Chinese and English …
+    let p = refused_stream(&app, &me).await;
+    let (zh, en) = (p["detail"].as_str().unwrap(), p["detail_en"].as_str().unwrap());
+    assert!(zh.contains("3") && zh.contains("上限"), "{p}");
+    assert!(en.contains("3 live streams") && en.contains("one person"), "{p}");
+    assert_eq!(p["instance"], "/api/v1/stream", "{p}");
+    let refused_after = metric(&app, "bangban_gateway_streams_refused_total{reason=\"per_person\"}").await;
+    assert!(refused_after > refused_before, "counted: {refused_before} → {refused_after}");
+    // … whatever the types asked for (the bound is per person, not per stream kind) …
+    let res = get(&app, &me, "/api/v1/stream?types=task.approved").await;
+    assert_eq!(res.status(), 429);
+    // … while another person opens theirs.
+    let colleague = app.token_as("staff-371625-agent-1", Role::Agent, COUNTY);
+    let _theirs = Stream::open(&app, &colleague, "", "a colleague").await;
+
+    // The streams still carry events.
+    let case = create_case(&app, COUNTY, CODE_A).await;
+    for stream in &mut mine {
+        stream.until("the new case", |seen| seen.iter().any(|e| e.is("case.accepted", case.id))).await;
+    }
+
+    // Closing one frees a slot for a new one, and only one.
+    drop(mine.pop());
+    mine.push(open_when_free(&app, &me, "my stream, again").await);
+    refused_stream(&app, &me).await;
+}
+
+#[tokio::test]
+async fn a_gateway_holds_at_most_its_streams_in_all() {
+    let app = TestApp::spawn_with(|s| s.http.streams_max = 2).await;
+    let first = app.token_as("staff-371625-assistant-1", Role::Assistant, COUNTY);
+    let second = app.token_as("staff-371621-assistant-1", Role::Assistant, OTHER_COUNTY);
+    let third = app.token(Role::OfficeAdmin, CITY, None);
+    let one = Stream::open(&app, &first, "", "the first person").await;
+    let _two = Stream::open(&app, &second, "", "the second person").await;
+
+    // A third person, who holds none: the gateway is full.
+    let p = refused_stream(&app, &third).await;
+    let (zh, en) = (p["detail"].as_str().unwrap(), p["detail_en"].as_str().unwrap());
+    assert!(zh.contains("已满") && zh.contains("2"), "{p}");
+    assert!(en.contains("gateway") && en.contains("(2)"), "{p}");
+    assert!(metric(&app, "bangban_gateway_streams_refused_total{reason=\"gateway\"}").await >= 1.0);
+
+    // One ends: the third gets its place, and the gateway is full again.
+    drop(one);
+    let _three = open_when_free(&app, &third, "the third person").await;
+    refused_stream(&app, &first).await;
+}
+
+/// A commission (委托代办) for the applicant with `credit_code` in `office`: its acceptance also publishes
+/// `materials.reviewed`, which names the case only.
+async fn create_commission(app: &TestApp, office: &str, credit_code: &str) -> CaseView {
+    let mut body = sample_case();
+    body["office"] = json!(office);
+    body["project"]["office"] = json!(office);
+    body["applicant"]["credit_code"] = json!(credit_code);
+    body["service_type"] = json!("commission");
+    let today = chrono::Utc::now().date_naive();
+    body["agreement"] = json!({
+        "parties": ["滨州市某某新材料有限公司", "博兴县帮办代办中心"],
+        "scope": "立项用地规划许可至施工许可阶段全部事项",
+        "signed_on": (today - chrono::Days::new(8)).to_string(),
+        "valid_until": (today + chrono::Days::new(365)).to_string()
+    });
+    body["materials"] = json!([
+        {"name": "营业执照", "complete": true, "authentic": true, "valid": true},
+        {"name": "项目备案证明", "complete": true, "authentic": true, "valid": true}
+    ]);
+    let res = app.post_case(&app.token(Role::Agent, office, None), &body).await;
+    serde_json::from_value(json_of(res, 201, "commission").await).expect("a case")
+}
+
+#[tokio::test]
+async fn an_applicant_s_stream_asks_intake_once_and_learns_new_cases_from_their_acceptance() {
+    let app = TestApp::spawn().await;
+    let mut bus = Bus::watch(&app).await;
+    let a1 = create_case(&app, COUNTY, CODE_A).await;
+    // Every question to intake's case list, as the bus carries it.
+    let mut lists = app.client.subscribe("bb.svc.intake.case.list").await.expect("subscribe");
+    app.client.flush().await.expect("flush");
+
+    // A watches only the material reviews: their acceptances are not asked for.
+    let a = app.token(Role::Applicant, COUNTY, Some(&a1.applicant.id.to_string()));
+    let mut mine = Stream::open(&app, &a, "?types=materials.reviewed", "applicant A").await;
+    assert_eq!(mine.ready["types"], json!(["materials.reviewed"]));
+    // Longer than the stream used to wait before asking intake again about a case it did not know.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    // B's commission: its review names B's case only, which A's stream does not know …
+    let b = create_commission(&app, COUNTY, CODE_B).await;
+    bus.until("B's review", |seen| on_bus(seen, "materials.reviewed", b.id)).await;
+    // … and A's: its acceptance names A (heard, not shown), then its review names the case only.
+    let a2 = create_commission(&app, COUNTY, CODE_A).await;
+    assert_eq!(a2.applicant.id, a1.applicant.id);
+    mine.until("A's review", |seen| seen.iter().any(|e| e.is("materials.reviewed", a2.id))).await;
+    mine.assert_well_formed();
+    assert!(mine.seen.iter().all(|e| e.event == "materials.reviewed" && e.case_id() == Some(&a2.id.to_string())));
+    assert!(!mine.text().contains(&b.id.to_string()), "{}", mine.text());
+
+    // Intake was asked once, when the stream opened — not for B's case, nor for A's new one.
+    let mut asked = 0;
+    while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(500), lists.next()).await {
+        let filter: Value = serde_json::from_slice(&msg.payload).expect("a filter");
+        assert_eq!(filter["applicant"], json!(a1.applicant.id), "only A's cases are asked for: {filter}");
+        asked += 1;
+    }
+    assert_eq!(asked, 1, "intake is read once per applicant stream");
 }

@@ -56,10 +56,20 @@ fn cookie(session: &str) -> String {
     format!("bb_session={session}")
 }
 
+/// The cookies of a console served over HTTPS (`http.public_url` `https://…`, as in the OIDC test):
+/// `__Host-` names.
+const HOST_SESSION: &str = "__Host-bb_session";
+const HOST_LOGIN: &str = "__Host-bb_login";
+
 /// `GET /api/v1/session` with the session cookie.
 async fn session_of(app: &TestApp, http: &reqwest::Client, session: &str) -> Value {
+    session_of_named(app, http, "bb_session", session).await
+}
+
+/// `GET /api/v1/session` with the session cookie named `name`.
+async fn session_of_named(app: &TestApp, http: &reqwest::Client, name: &str, session: &str) -> Value {
     http.get(app.url("/api/v1/session"))
-        .header(header::COOKIE, cookie(session))
+        .header(header::COOKIE, format!("{name}={session}"))
         .send()
         .await
         .unwrap()
@@ -422,7 +432,8 @@ async fn start_issuer() -> (Arc<Issuer>, String) {
         let ttl = *s.access_ttl.lock().unwrap();
         let now = chrono::Utc::now().timestamp();
         let access = sign(&json!({
-            "sub": "oidc-user-7", "role": "assistant", "office": "371600", "iss": url, "exp": now + ttl, "iat": now,
+            "sub": "oidc-user-7", "role": "assistant", "office": "371600", "iss": url, "aud": CLIENT_ID,
+            "exp": now + ttl, "iat": now,
         }));
         let refused =
             |why: &str| (AxumStatus::BAD_REQUEST, Json(json!({"error": "invalid_grant", "error_description": why})));
@@ -480,7 +491,7 @@ async fn start_login(
     let res = http.get(app.url("/auth/oidc/start?return=/console/cases")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "{:?}", res.text().await);
     let location = res.headers()[header::LOCATION].to_str().unwrap().to_string();
-    let (login_cookie, raw) = set_cookie(&res, "bb_login").expect("the login is bound to this browser");
+    let (login_cookie, raw) = set_cookie(&res, HOST_LOGIN).expect("the login is bound to this browser");
     assert!(raw.contains("HttpOnly") && raw.contains("SameSite=Lax"));
     let params = query_of(&location);
     let answer: Value = http.get(&location).send().await.unwrap().json().await.unwrap();
@@ -498,7 +509,7 @@ async fn callback(
     q: &HashMap<String, String>,
 ) -> reqwest::Response {
     http.get(app.url(&format!("/auth/callback?code={}&state={}", q["code"], q["state"])))
-        .header(header::COOKIE, format!("bb_login={login_cookie}"))
+        .header(header::COOKIE, format!("{HOST_LOGIN}={login_cookie}"))
         .send()
         .await
         .unwrap()
@@ -536,16 +547,16 @@ async fn oidc_login_runs_the_authorization_code_flow_with_pkce_and_refreshes() {
     // Another browser (no login cookie, or another one) cannot finish this login.
     let res = callback(&app, &http, &"x".repeat(43), &q).await;
     assert_eq!(res.status(), 400);
-    assert!(set_cookie(&res, "bb_session").is_none());
+    assert!(set_cookie(&res, HOST_SESSION).is_none());
 
     let res = callback(&app, &http, &login_cookie, &q).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "{:?}", res.text().await);
     assert_eq!(res.headers()[header::LOCATION], "/console/cases");
-    let session = set_cookie(&res, "bb_session").expect("session").0;
+    let session = set_cookie(&res, HOST_SESSION).expect("session").0;
     let grant = issuer.grants.lock().unwrap().last().cloned().unwrap();
     assert_eq!(grant["grant_type"], "authorization_code");
     assert_eq!(grant["code_verifier"].len(), 43);
-    let me = session_of(&app, &http, &session).await;
+    let me = session_of_named(&app, &http, HOST_SESSION, &session).await;
     assert_eq!(
         (me["sub"].as_str(), me["via"].as_str(), me["office"].as_str()),
         (Some("oidc-user-7"), Some("oidc"), Some("371600"))
@@ -559,9 +570,14 @@ async fn oidc_login_runs_the_authorization_code_flow_with_pkce_and_refreshes() {
     *issuer.access_ttl.lock().unwrap() = 30;
     let (_, login_cookie, q) = start_login(&app, &http).await;
     let res = callback(&app, &http, &login_cookie, &q).await;
-    let session = set_cookie(&res, "bb_session").expect("session").0;
+    let session = set_cookie(&res, HOST_SESSION).expect("session").0;
     *issuer.access_ttl.lock().unwrap() = 3600;
-    let res = http.get(app.url("/api/v1/cases")).header(header::COOKIE, cookie(&session)).send().await.unwrap();
+    let res = http
+        .get(app.url("/api/v1/cases"))
+        .header(header::COOKIE, format!("{HOST_SESSION}={session}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let grants = issuer.grants.lock().unwrap().clone();
     assert_eq!(grants.last().unwrap()["grant_type"], "refresh_token", "{grants:?}");

@@ -12,7 +12,7 @@ use axum::{
     routing::get,
 };
 use bangban_contracts::{
-    intake::{self, ApplicantPage, ListApplicants, ListStaff, StaffView},
+    intake::{self, Actor, ApplicantPage, ApplicantQuery, ListApplicants, ListStaff, StaffView},
     office::{CITY_OFFICE, OFFICES},
     routing::{self as routing_contract, ListUnits, UnitView},
 };
@@ -113,7 +113,11 @@ async fn demo_identities(state: &AppState, office: &str) -> Vec<Identity> {
     let timeout = state.request_timeout;
     let staff_q = ListStaff { office: Some(office.to_string()), role: None };
     let units_q = ListUnits { office: Some(office.to_string()), unit_type: None };
-    let applicants_q = ListApplicants { limit: Some(20), ..Default::default() };
+    // The office's applicants, as an admin of the office would list them.
+    let applicants_q = ApplicantQuery {
+        actor: Actor { sub: "console-demo".into(), role: "office_admin".into(), office: office.to_string() },
+        filter: ListApplicants { limit: Some(20), ..Default::default() },
+    };
     let staff =
         rpc::call::<_, Vec<StaffView>>(&state.client, intake::SERVICE, intake::ops::STAFF_LIST, &staff_q, timeout);
     let units = rpc::call::<_, Vec<UnitView>>(

@@ -3,7 +3,7 @@
 use axum::{
     Json,
     extract::{Path, State},
-    http::{StatusCode, header},
+    http::{HeaderValue, StatusCode, header},
     response::IntoResponse,
 };
 use bangban_contracts::{
@@ -228,13 +228,15 @@ pub async fn change_specialist(
 }
 
 /// The applicant's ID number and phone in full — for the case's specialist or an office admin,
-/// with a stated purpose; every call is audited.
+/// with a stated purpose; every call is audited (intake checks who asks too). Never stored by a cache
+/// (`Cache-Control: no-store`).
 #[utoipa::path(
     post, path = "/api/v1/cases/{id}/applicant/reveal", tag = "cases",
     params(("id" = Uuid, Path, description = "案件编号 / case id")),
     request_body(content = RevealRequest, example = json!({"purpose": "代为填报建设工程规划许可申请"})),
     responses(
-        (status = 200, description = "完整个人信息（已记录审计）/ full personal data (audited)", body = RevealedApplicant),
+        (status = 200, description = "完整个人信息（已记录审计，不缓存）/ full personal data (audited, not cached)", body = RevealedApplicant,
+         headers(("Cache-Control" = String, description = "no-store"))),
         (status = 403, description = "无权查看 / forbidden", body = Problem),
         (status = 404, description = "不存在 / not found", body = Problem),
     ),
@@ -245,10 +247,17 @@ pub async fn reveal_applicant(
     principal: Principal,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RevealRequest>,
-) -> Result<Json<RevealedApplicant>, Problem> {
+) -> Result<impl IntoResponse, Problem> {
     let (case_id, _) = authorized_case(&state, &principal, &id, Action::RevealPersonalData).await?;
     let req = RevealApplicant { actor: actor(&principal), case_id, purpose: body.purpose };
-    let revealed =
+    let revealed: RevealedApplicant =
         rpc::call(&state.client, intake::SERVICE, intake::ops::APPLICANT_REVEAL, &req, state.request_timeout).await?;
-    Ok(Json(revealed))
+    // Personal data in clear: no browser, proxy or shared cache may keep it.
+    Ok((
+        [
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (header::PRAGMA, HeaderValue::from_static("no-cache")),
+        ],
+        Json(revealed),
+    ))
 }

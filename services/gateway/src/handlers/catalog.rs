@@ -2,7 +2,7 @@
 //!
 //! - `GET  /api/v1/catalog?version=&stage=&category=` — the items, filtered (anyone signed in: an
 //!   applicant may read what they will need).
-//! - `GET  /api/v1/catalog/versions` — every catalog version.
+//! - `GET  /api/v1/catalog/versions?limit=&offset=` — the catalog versions, a page.
 //! - `PUT  /api/v1/catalog/items/{code}`, `POST /api/v1/catalog/items/{code}/remove` — add, replace or
 //!   remove one item; each edit is a new catalog version, and plans keep the version they were made
 //!   from. The catalog is city-wide: office admins of the city office only.
@@ -15,8 +15,9 @@ use axum::{
 use bangban_contracts::{
     intake::ProjectCategory,
     planning::{
-        Applicability, CatalogItem, CatalogVersionView, CatalogView, GetCatalog, Level, ListCatalogVersions, Material,
-        PutCatalogItem, PutCatalogItemBody, ReasonBody, RemoveCatalogItem, Stage, UnitType, ops,
+        Applicability, CatalogItem, CatalogVersionPage, CatalogVersionView, CatalogView, GetCatalog, Level,
+        ListCatalogVersions, Material, PutCatalogItem, PutCatalogItemBody, ReasonBody, RemoveCatalogItem, Stage,
+        UnitType, ops,
     },
     project::{ConstructionKind, InvestmentKind, LandSupply},
 };
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
     components(schemas(
         CatalogView,
         CatalogVersionView,
+        CatalogVersionPage,
         CatalogItem,
         Material,
         Applicability,
@@ -106,11 +108,14 @@ pub async fn get_catalog(
     Ok(Json(call(&state, ops::CATALOG_GET, &GetCatalog::from(query)).await?))
 }
 
-/// Every catalog version (事项库版本), what changed in it, who changed it and why.
+/// The catalog versions (事项库版本), newest first, a page (`limit` 1–200, default 50; `offset`
+/// 0–1 000 000 000): what changed in each, who changed it and why.
 #[utoipa::path(
     get, path = "/api/v1/catalog/versions", tag = "catalog",
+    params(ListCatalogVersions),
     responses(
-        (status = 200, description = "版本 / the versions", body = [CatalogVersionView]),
+        (status = 200, description = "版本 / the versions", body = CatalogVersionPage),
+        (status = 400, description = "查询参数有误 / bad query", body = Problem),
         (status = 401, description = "未认证 / unauthorized", body = Problem),
         (status = 503, description = "服务暂不可用 / unavailable", body = Problem),
     ),
@@ -119,9 +124,10 @@ pub async fn get_catalog(
 pub async fn list_catalog_versions(
     State(state): State<AppState>,
     principal: Principal,
-) -> Result<Json<Vec<CatalogVersionView>>, Problem> {
+    ApiQuery(query): ApiQuery<ListCatalogVersions>,
+) -> Result<Json<CatalogVersionPage>, Problem> {
     authorize(&principal, Action::ReadCatalog, Resource::CityWide)?;
-    Ok(Json(call(&state, ops::CATALOG_VERSIONS, &ListCatalogVersions {}).await?))
+    Ok(Json(call(&state, ops::CATALOG_VERSIONS, &query).await?))
 }
 
 /// Adds or replaces one catalog item (编辑事项): a new catalog version. Predecessors must be items of

@@ -397,11 +397,11 @@ mod tests {
             ("/api/v1/supervision/{id}/answer", "post", Some("committed_on"), &[]),
             ("/api/v1/supervision/{id}/decision", "post", Some("outcome"), &[]),
             ("/api/v1/tasks/{id}/problems", "post", Some("description"), &[]),
-            ("/api/v1/problems", "get", None, &["office", "case_id", "task_id", "status"]),
+            ("/api/v1/problems", "get", None, &["office", "unit", "case_id", "task_id", "status", "limit", "offset"]),
             ("/api/v1/problems/{id}/solve", "post", Some("solution"), &[]),
             ("/api/v1/problems/{id}/refer", "post", Some("reason"), &[]),
             ("/api/v1/meetings", "post", Some("attendees"), &[]),
-            ("/api/v1/meetings", "get", None, &["office", "case_id"]),
+            ("/api/v1/meetings", "get", None, &["office", "case_id", "limit", "offset"]),
             ("/api/v1/monitoring", "get", None, &["office", "from", "to"]),
         ];
         for (path, method, field, query) in routes {

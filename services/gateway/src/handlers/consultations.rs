@@ -23,10 +23,11 @@ use bangban_contracts::{
     office::{CITY_OFFICE, is_known_office},
 };
 use bangban_platform::{
+    Settings,
     auth::Principal,
     problem::Problem,
     rpc,
-    webhook::{self, WebhookError, WebhookVerifier},
+    webhook::{self, WebhookVerifier},
 };
 use utoipa::OpenApi;
 use uuid::Uuid;
@@ -39,6 +40,27 @@ use crate::{
 
 /// Path of the hotline's webhook (12345 热线回调).
 pub const HOTLINE_HOOK: &str = "/api/v1/hooks/hotline";
+
+/// The answer of a hook that is not enabled (回调未启用): 404 `hook-not-enabled`, before anything of the
+/// request is read and without asking any service. A missing secret is the operator's choice (the hook is
+/// off), not an outage: neither a 503 that makes the caller retry, nor a hint about the configuration.
+pub fn hook_not_enabled(instance: &str) -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "hook-not-enabled", "回调未启用", "Hook not enabled")
+        .with_detail("该回调接口未启用", "this hook is not enabled")
+        .with_instance(instance)
+}
+
+/// Logs at start whether the hotline's hook is enabled (`BANGBAN__HOTLINE__SECRET` set).
+pub fn log_hooks(settings: &Settings) {
+    if settings.hotline.secret.is_some() {
+        tracing::info!(hook = HOTLINE_HOOK, "hotline hook enabled");
+    } else {
+        tracing::info!(
+            hook = HOTLINE_HOOK,
+            "hotline hook not enabled (BANGBAN__HOTLINE__SECRET unset): it answers 404 hook-not-enabled"
+        );
+    }
+}
 
 /// The routes of needs intake (对接需求), merged into the gateway's router.
 pub fn routes() -> Router<AppState> {
@@ -345,7 +367,8 @@ pub async fn record_joint_meeting_minutes(
 /// `"<timestamp>.<raw body>"`. The signature is checked on the raw body before it is parsed, and
 /// timestamps more than 5 minutes from Bangban's clock are refused (401). A request already accepted
 /// (same signature, or same `X-Bangban-Delivery` id) is refused with 409 and records nothing, on every
-/// replica; so is a ticket number already recorded. Without a configured secret every request gets 503.
+/// replica; so is a ticket number already recorded. Without a configured secret the hook is not enabled:
+/// every request gets 404 `hook-not-enabled`, and nothing is read or forwarded.
 ///
 /// The consultation is recorded for the area's office with channel `hotline`, intent `none` and the
 /// ticket number as its reference; unknown fields of the body are ignored.
@@ -380,7 +403,8 @@ pub async fn record_joint_meeting_minutes(
         (status = 413, description = "请求体过大 / body too large", body = Problem),
         (status = 415, description = "须为 JSON / JSON required", body = Problem),
         (status = 422, description = "内容有误 / invalid content", body = Problem),
-        (status = 503, description = "未配置密钥或服务暂不可用 / no secret configured, or unavailable", body = Problem),
+        (status = 404, description = "回调未启用（未配置密钥）/ hook not enabled (no secret configured)", body = Problem),
+        (status = 503, description = "服务暂不可用 / unavailable", body = Problem),
     )
 )]
 #[tracing::instrument(skip_all, fields(ticket = tracing::field::Empty))]
@@ -389,12 +413,7 @@ pub async fn hotline_webhook(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse, Problem> {
-    let secret = state
-        .settings
-        .hotline
-        .secret
-        .clone()
-        .ok_or_else(|| Problem::from(WebhookError::NotConfigured).with_instance(HOTLINE_HOOK))?;
+    let secret = state.settings.hotline.secret.clone().ok_or_else(|| hook_not_enabled(HOTLINE_HOOK))?;
     let limit = state.settings.http.body_limit;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {

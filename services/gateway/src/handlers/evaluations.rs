@@ -891,8 +891,9 @@ pub async fn file_appeal(
 }
 
 /// Decides an appeal (申诉裁定): upheld (the rating leaves the assessment) or rejected, with a note. Office
-/// admins only; evaluation checks that the appeal is their office's (the accepting office's, the city's for
-/// every case) and answers 409 for one decided already.
+/// admins only; evaluation checks that the appeal is their office's (the accepting office's or the unit's
+/// office's, the city's for every case), that they neither filed it nor are the specialist it rates (回避:
+/// nobody decides their own appeal — 403), and answers 409 for one decided already.
 #[utoipa::path(
     post, path = "/api/v1/appeals/{id}/decision", tag = "evaluations",
     params(("id" = Uuid, Path, description = "申诉编号 / appeal id")),
@@ -903,7 +904,7 @@ pub async fn file_appeal(
         (status = 200, description = "已裁定 / decided", body = AppealView, example = json!(appeal_example())),
         (status = 400, description = "请求体或编号格式错误 / malformed body or id", body = Problem),
         (status = 401, description = "未认证 / unauthorized", body = Problem),
-        (status = 403, description = "只有机构管理员可以裁定 / office admins only", body = Problem),
+        (status = 403, description = "只有机构管理员可以裁定，且申诉人、被评价人须回避 / office admins only, never the appellant nor the rated specialist", body = Problem),
         (status = 404, description = "申诉不存在 / no such appeal", body = Problem),
         (status = 409, description = "已裁定 / decided already", body = Problem),
         (status = 413, description = "请求体过大 / body too large", body = Problem),
@@ -1522,7 +1523,7 @@ mod tests {
         assert_eq!(send(get("/api/v1/evaluations", Some(&integrator))).await.0, 403);
         assert_eq!(send(get("/api/v1/evaluations?office=371621", Some(&county_admin))).await.0, 403);
         let (status, _, problem) = send(get("/api/v1/evaluations?limit=101", Some(&supervisor))).await;
-        assert_eq!((status, json_of(&problem)["errors"][0]["field"].clone()), (422, json!("limit")));
+        assert_eq!((status, json_of(&problem)["errors"][0]["field"].clone()), (400, json!("limit")));
         assert_eq!(count(), before, "nothing forwarded");
 
         // One rating: those it concerns; anyone else learns nothing.

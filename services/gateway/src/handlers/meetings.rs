@@ -3,8 +3,8 @@
 //! follow-ups; each problem it takes up is solved by its decisions.
 //!
 //! - `POST /api/v1/meetings` — record one: office admins, a county's for its own office, the city's for any.
-//! - `GET  /api/v1/meetings?office=&case_id=` — a county office's staff see their office's, the city office's
-//!   staff and supervisors every office's.
+//! - `GET  /api/v1/meetings?office=&case_id=&limit=&offset=` — a page: a county office's staff see their
+//!   office's, the city office's staff and supervisors every office's.
 //!
 //! `/api/v1/consultations` is intake's needs intake (对接需求, §7.1), a different record with the same English
 //! word; these are served under `/api/v1/meetings`, and their schemas are named `Meeting…` in the document
@@ -13,8 +13,8 @@
 use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
 use bangban_contracts::{
     deadline::{
-        Attendee, ConsultationEvent, ConsultationKind, ConsultationView, FollowUp, ListConsultations, NewConsultation,
-        RecordConsultation, ops,
+        Attendee, ConsultationEvent, ConsultationKind, ConsultationView, FollowUp, ListConsultations, MeetingPage,
+        NewConsultation, RecordConsultation, ops,
     },
     office::is_known_office,
 };
@@ -25,8 +25,11 @@ use crate::{
     AppState,
     authz::{Action, Resource, authorize, scope_deadline},
     extract::{ApiJson, ApiQuery},
-    handlers::{cases::actor, deadline as call, problems::problems_in_reach},
+    handlers::{cases::actor, deadline as call, problems::problem_in_reach},
 };
+
+/// The most problems one consultation takes up (一次会商最多处理的问题数); each is looked up on its own.
+pub const MAX_PROBLEMS: usize = 100;
 
 /// Path of consultations and joint meetings on problems.
 pub const MEETINGS: &str = "/api/v1/meetings";
@@ -41,7 +44,15 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(record_meeting, list_meetings),
-    components(schemas(NewConsultation, ConsultationView, ConsultationKind, Attendee, FollowUp, ConsultationEvent)),
+    components(schemas(
+        NewConsultation,
+        ConsultationView,
+        MeetingPage,
+        ConsultationKind,
+        Attendee,
+        FollowUp,
+        ConsultationEvent
+    )),
     tags((name = "meetings", description = "问题会商与联席会议（§7.5.3）/ consultations and joint meetings on problems")),
 )]
 pub struct Api;
@@ -69,7 +80,8 @@ fn meeting_example() -> serde_json::Value {
 /// Records a consultation (会商) or a joint meeting (联席会议) the office held on problems: topic, time,
 /// attendees, decisions and follow-ups with owner and date; every problem in `problem_ids` is solved by
 /// its decisions. `office` defaults to the caller's. Office admins only: a county's for its own office, the
-/// city's for any. A problem outside the caller's reach is named as unknown (422). Publishes
+/// city's for any. A problem outside the caller's reach is named as unknown (422), and so are more than
+/// [`MAX_PROBLEMS`] problems. Publishes
 /// `meeting.recorded` on the office's subject.
 #[utoipa::path(
     post, path = "/api/v1/meetings", tag = "meetings",
@@ -115,9 +127,15 @@ pub async fn record_meeting(
             format!("unknown office {office}"),
         ));
     }
-    if !consultation.problem_ids.is_empty() {
-        let reach = problems_in_reach(&state, &principal).await?;
-        if let Some(i) = consultation.problem_ids.iter().position(|id| !reach.iter().any(|p| p.id == *id)) {
+    if consultation.problem_ids.len() > MAX_PROBLEMS {
+        return Err(Problem::invalid_field(
+            "problem_ids",
+            format!("一次会商最多处理 {MAX_PROBLEMS} 个问题"),
+            format!("at most {MAX_PROBLEMS} problems per consultation"),
+        ));
+    }
+    for (i, id) in consultation.problem_ids.iter().enumerate() {
+        if problem_in_reach(&state, &principal, *id).await?.is_none() {
             return Err(Problem::invalid_field(&format!("problem_ids[{i}]"), "问题不存在", "no such problem"));
         }
     }
@@ -126,15 +144,17 @@ pub async fn record_meeting(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-/// Consultations and joint meetings on problems, latest first; `case_id` keeps those that took up a
-/// problem of the case. A county office's staff see their own office's (another `office` is 403); the city
+/// A page of consultations and joint meetings on problems, latest first (`limit` 1–200, default 50;
+/// `offset` 0–1 000 000 000); `case_id` keeps those that took up a problem of the case. A county office's staff see their own office's (another `office` is 403); the city
 /// office's staff and supervisors every office's, filtered as asked. Applicants, officers, experts and
 /// integrators get 403.
 #[utoipa::path(
     get, path = "/api/v1/meetings", tag = "meetings",
     params(ListConsultations),
     responses(
-        (status = 200, description = "会商与联席会议 / the meetings", body = Vec<ConsultationView>, example = json!([meeting_example()])),
+        (status = 200, description = "会商与联席会议 / the meetings", body = MeetingPage, example = json!({
+            "items": [meeting_example()], "total": 1, "limit": 50, "offset": 0
+        })),
         (status = 400, description = "查询参数有误 / bad query", body = Problem),
         (status = 401, description = "未认证 / unauthorized", body = Problem),
         (status = 403, description = "无权查看该机构的会商 / not your office", body = Problem),
@@ -146,7 +166,7 @@ pub async fn list_meetings(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(mut filter): ApiQuery<ListConsultations>,
-) -> Result<Json<Vec<ConsultationView>>, Problem> {
+) -> Result<Json<MeetingPage>, Problem> {
     (filter.office, _) =
         scope_deadline(&principal, Action::ReadMeetings, ("会商记录", "meetings"), filter.office, None)?;
     Ok(Json(call(&state, ops::CONSULTATION_LIST, &filter).await?))

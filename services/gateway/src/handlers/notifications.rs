@@ -410,10 +410,10 @@ fn hook_problem(problem: Problem, provider: ReceiptProvider) -> Problem {
         )),
         (status = 400, description = "请求体不是 UTF-8 或查询参数有误 / body not UTF-8, or bad query", body = Problem),
         (status = 401, description = "回调令牌、签名或时间戳无效 / bad token, signature or timestamp", body = Problem),
-        (status = 404, description = "未知的服务商 / unknown provider", body = Problem),
+        (status = 404, description = "未知的服务商，或该服务商的回执回调未启用（未配置令牌或密钥）/ unknown provider, or its hook is not enabled (no token or secret configured)", body = Problem),
         (status = 413, description = "请求体过大 / body too large", body = Problem),
         (status = 422, description = "回执内容有误 / invalid receipts", body = Problem),
-        (status = 503, description = "未配置或服务暂不可用 / not configured, or unavailable", body = Problem),
+        (status = 503, description = "服务暂不可用 / unavailable", body = Problem),
     )
 )]
 #[tracing::instrument(skip_all, fields(provider = tracing::field::Empty))]
@@ -723,7 +723,7 @@ mod tests {
         let integrator = token("int-1", Role::Integrator, "371600", None, None);
         assert_eq!(send(get("/api/v1/inbox", &integrator)).await.0, 403);
         let (status, problem, _) = send(get("/api/v1/inbox?limit=101", &applicant)).await;
-        assert_eq!((status, &problem["errors"][0]["field"]), (422, &json!("limit")), "{problem}");
+        assert_eq!((status, &problem["errors"][0]["field"]), (400, &json!("limit")), "{problem}");
         assert_eq!(send(get("/api/v1/inbox?owners=staff:boss", &applicant)).await.0, 400);
         assert_eq!(count(), before, "nothing forwarded");
 

@@ -3,7 +3,8 @@
 //! (会商, see [`super::meetings`]).
 //!
 //! - `POST /api/v1/tasks/{id}/problems` — record one: the case's specialist or the accepting office's staff.
-//! - `GET  /api/v1/problems?office=&case_id=&task_id=&status=` — scoped like the clocks.
+//! - `GET  /api/v1/problems?office=&unit=&case_id=&task_id=&status=&limit=&offset=` — a page, scoped like the
+//!   clocks.
 //! - `POST /api/v1/problems/{id}/solve`, `POST /api/v1/problems/{id}/refer` — the case's specialist or an
 //!   admin of the accepting office.
 
@@ -16,7 +17,7 @@ use axum::{
 };
 use bangban_contracts::{
     deadline::{
-        ClockView, GetClock, GetProblem, ListProblems, NewProblem, NewReferral, NewSolution, ProblemEvent,
+        ClockView, GetClock, GetProblem, ListProblems, NewProblem, NewReferral, NewSolution, ProblemEvent, ProblemPage,
         ProblemStatus, ProblemView, RecordProblem, ReferProblem, SolveProblem, ops,
     },
     office::CITY_OFFICE,
@@ -48,7 +49,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(record_problem, list_problems, solve_problem, refer_problem),
-    components(schemas(ProblemView, ProblemStatus, NewProblem, NewSolution, NewReferral, ProblemEvent)),
+    components(schemas(ProblemView, ProblemPage, ProblemStatus, NewProblem, NewSolution, NewReferral, ProblemEvent)),
     tags((name = "problems", description = "问题协调（§7.5.2）/ problems on tasks")),
 )]
 pub struct Api;
@@ -78,12 +79,24 @@ fn no_problem(id: Uuid) -> Problem {
     Problem::not_found(format!("问题 {id} 不存在"), format!("problem {id} does not exist"))
 }
 
-/// The problems `principal` can reach: their office's (its units' and the cases it accepted), every office's
-/// for the city office and supervisors.
-pub(crate) async fn problems_in_reach(state: &AppState, principal: &Principal) -> Result<Vec<ProblemView>, Problem> {
+/// Is the problem within `principal`'s reach: their office's (its units' and the cases it accepted), every
+/// office's for the city office and supervisors?
+pub(crate) fn in_reach(principal: &Principal, problem: &ProblemView) -> bool {
     let everywhere = principal.office == CITY_OFFICE || principal.role == Role::Supervisor;
-    let office = (!everywhere).then(|| principal.office.clone());
-    call(state, ops::PROBLEM_LIST, &ListProblems { office, ..Default::default() }).await
+    everywhere || problem.office == principal.office || problem.unit_office == principal.office
+}
+
+/// The problem `id` if it exists and is within `principal`'s reach ([`in_reach`]).
+pub(crate) async fn problem_in_reach(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<Option<ProblemView>, Problem> {
+    match call::<_, ProblemView>(state, ops::PROBLEM_GET, &GetProblem { id }).await {
+        Ok(problem) => Ok(in_reach(principal, &problem).then_some(problem)),
+        Err(p) if p.status == 404 => Ok(None),
+        Err(p) => Err(p),
+    }
 }
 
 /// The problem `principal` may take `action` on (404 outside their reach, 403 for one they see but may not
@@ -99,8 +112,7 @@ async fn authorized_problem(
     let problem: ProblemView = call(state, ops::PROBLEM_GET, &GetProblem { id })
         .await
         .map_err(|p| if p.status == 404 { no_problem(id) } else { p })?;
-    let everywhere = principal.office == CITY_OFFICE || principal.role == Role::Supervisor;
-    if !everywhere && problem.office != principal.office && problem.unit_office != principal.office {
+    if !in_reach(principal, &problem) {
         return Err(no_problem(id));
     }
     // The case's specialist and applicant are on the task's clock.
@@ -154,15 +166,17 @@ pub async fn record_problem(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-/// Problems, newest first. Scoped by the gateway: an officer sees those on their unit's tasks; the staff of
-/// a county office those on its units' tasks and on the cases it accepted (another `office` is 403); the
-/// city office's staff and supervisors every office's, filtered as asked. Applicants, experts and
-/// integrators get 403.
+/// A page of problems, newest first (`limit` 1–200, default 50; `offset` 0–1 000 000 000). Scoped by the
+/// gateway: an officer sees those on their unit's tasks (another `unit` is 403); the staff of a county office
+/// those on its units' tasks and on the cases it accepted (another `office` is 403); the city office's staff
+/// and supervisors every office's, filtered as asked. Applicants, experts and integrators get 403.
 #[utoipa::path(
     get, path = "/api/v1/problems", tag = "problems",
     params(ListProblems),
     responses(
-        (status = 200, description = "问题 / the problems", body = Vec<ProblemView>, example = json!([problem_example()])),
+        (status = 200, description = "问题 / the problems", body = ProblemPage, example = json!({
+            "items": [problem_example()], "total": 1, "limit": 50, "offset": 0
+        })),
         (status = 400, description = "查询参数有误 / bad query", body = Problem),
         (status = 401, description = "未认证 / unauthorized", body = Problem),
         (status = 403, description = "无权查看该机构的问题 / not your office", body = Problem),
@@ -174,12 +188,15 @@ pub async fn list_problems(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(mut filter): ApiQuery<ListProblems>,
-) -> Result<Json<Vec<ProblemView>>, Problem> {
-    let (office, unit) =
-        scope_deadline(&principal, Action::ReadProblems, ("问题", "problems"), filter.office.take(), None)?;
-    filter.office = office;
-    let problems: Vec<ProblemView> = call(&state, ops::PROBLEM_LIST, &filter).await?;
-    Ok(Json(problems.into_iter().filter(|p| unit.as_ref().is_none_or(|u| &p.unit_code == u)).collect()))
+) -> Result<Json<ProblemPage>, Problem> {
+    (filter.office, filter.unit) = scope_deadline(
+        &principal,
+        Action::ReadProblems,
+        ("问题", "problems"),
+        filter.office.take(),
+        filter.unit.take(),
+    )?;
+    Ok(Json(call(&state, ops::PROBLEM_LIST, &filter).await?))
 }
 
 /// Marks a problem solved (已解决) with how. By the case's specialist or an office admin of the accepting

@@ -3,8 +3,8 @@
 use axum::{Json, extract::State, http::StatusCode};
 use bangban_contracts::{
     intake::{
-        self, ApplicantPage, ApplicantView, ListApplicants, ListProjects, NewApplicant, NewProject, ProjectPage,
-        ProjectView, RegisterApplicant, RegisterProject, Registered,
+        self, ApplicantPage, ApplicantQuery, ApplicantView, ListApplicants, ListProjects, NewApplicant, NewProject,
+        ProjectPage, ProjectView, RegisterApplicant, RegisterProject, Registered,
     },
     office::CITY_OFFICE,
 };
@@ -16,13 +16,17 @@ use bangban_platform::{
 
 use crate::{
     AppState,
-    authz::{Action, Resource, authorize},
+    authz::{Action, Resource, authorize, scope_applicants},
     extract::{ApiJson, ApiQuery},
     handlers::cases::actor,
 };
 
-/// Registers an applicant — or returns the one already registered with the same ID number or
-/// credit code (200 instead of 201). ID number and phone come back masked.
+/// Registers an applicant for the caller's office — or returns the one already registered with the same ID
+/// number or credit code (200 instead of 201). ID number and phone come back masked.
+///
+/// A registered applicant is never changed silently: a different name, phone or contact person is taken
+/// only from the staff of its registering office, of an office that accepted a case of it, or of the city
+/// office, and the change is audited; anyone else gets 403 and nothing changes.
 #[utoipa::path(
     post, path = "/api/v1/applicants", tag = "registry",
     request_body(content = NewApplicant, example = json!({
@@ -31,8 +35,8 @@ use crate::{
     })),
     responses(
         (status = 201, description = "已登记 / registered", body = ApplicantView),
-        (status = 200, description = "已有登记 / already registered", body = ApplicantView),
-        (status = 403, description = "无权操作 / forbidden", body = Problem),
+        (status = 200, description = "已有登记（有权时更新其信息并记录审计）/ already registered (changed and audited when entitled)", body = ApplicantView),
+        (status = 403, description = "无权操作，或无权修改已登记服务对象的信息 / forbidden, or not entitled to change the registered applicant", body = Problem),
         (status = 422, description = "内容有误 / invalid", body = Problem),
     ),
     security(("bearer" = []))
@@ -49,24 +53,28 @@ pub async fn register_applicant(
     Ok((if reg.created { StatusCode::CREATED } else { StatusCode::OK }, Json(reg.item)))
 }
 
-/// Applicants, personal data masked.
+/// Applicants, personal data masked, of the caller's office (registered by it, or with a case it accepted);
+/// the city office and supervisors see every office's, or the one asked for. A county asking for another
+/// office gets 403; applicants see themselves on their cases, not here.
 #[utoipa::path(
     get, path = "/api/v1/applicants", tag = "registry",
     params(ListApplicants),
     responses(
         (status = 200, description = "服务对象 / applicants", body = ApplicantPage),
-        (status = 403, description = "无权操作 / forbidden", body = Problem),
+        (status = 403, description = "无权操作，或无权查看该机构 / forbidden, or not your office", body = Problem),
+        (status = 422, description = "参数取值有误（指明字段）/ invalid value, naming the field", body = Problem),
     ),
     security(("bearer" = []))
 )]
 pub async fn list_applicants(
     State(state): State<AppState>,
     principal: Principal,
-    ApiQuery(filter): ApiQuery<ListApplicants>,
+    ApiQuery(mut filter): ApiQuery<ListApplicants>,
 ) -> Result<Json<ApplicantPage>, Problem> {
-    authorize(&principal, Action::ReadRegistry, Resource::Office(&principal.office))?;
+    filter.office = scope_applicants(&principal, filter.office)?;
+    let req = ApplicantQuery { actor: actor(&principal), filter };
     let page =
-        rpc::call(&state.client, intake::SERVICE, intake::ops::APPLICANT_LIST, &filter, state.request_timeout).await?;
+        rpc::call(&state.client, intake::SERVICE, intake::ops::APPLICANT_LIST, &req, state.request_timeout).await?;
     Ok(Json(page))
 }
 

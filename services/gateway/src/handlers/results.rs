@@ -314,8 +314,9 @@ pub async fn list_archive(
 }
 
 /// Files a document into the archive (资料归档): `service_plan`, `application_material`,
-/// `process_material` or `result`; content in base64, at most 10 MiB decoded. Filing the same content
-/// under the same type again returns the existing record with 200.
+/// `process_material` or `result`; content in base64, at most 10 MiB decoded; a media type the archive
+/// accepts (PDF, OFD, JPEG, PNG, TIFF, Word, Excel, ZIP — others 422 naming `media_type`). Filing the same
+/// content under the same type again returns the existing record with 200.
 #[utoipa::path(
     post, path = "/api/v1/cases/{id}/archive", tag = "archive",
     params(("id" = Uuid, Path, description = "案件编号 / case id")),
@@ -330,7 +331,7 @@ pub async fn list_archive(
         (status = 409, description = "案卷已封存 / the case is archived", body = Problem),
         (status = 413, description = "资料超过 10 MiB 或请求体过大 / document over 10 MiB or body too large", body = Problem),
         (status = 415, description = "须为 JSON / JSON required", body = Problem),
-        (status = 422, description = "内容有误（如 content 非 Base64）/ invalid content", body = Problem),
+        (status = 422, description = "内容有误（如 content 非 Base64、不接受的 media_type）/ invalid content (e.g. not base64, a media type not accepted)", body = Problem),
         (status = 503, description = "服务暂不可用 / unavailable", body = Problem),
     ),
     security(("bearer" = []))
@@ -344,6 +345,15 @@ pub async fn file_document(
 ) -> Result<impl IntoResponse, Problem> {
     let case = case_for(&state, &principal, &id, Action::ArchiveCase).await?;
     let ApiJson(mut doc) = body;
+    // Refused here before any chunk crosses the bus; intake checks the same list (and the syntax) again.
+    if contract::archive_media_type(&doc.media_type).is_none() {
+        let accepted: Vec<&str> = contract::ARCHIVE_MEDIA_TYPES.iter().map(|(t, _)| *t).collect();
+        return Err(Problem::invalid_field(
+            "media_type",
+            format!("归档资料须为 PDF、OFD、JPEG、PNG、TIFF、Word、Excel 或 ZIP：{}", accepted.join("、")),
+            format!("archived documents must be one of: {}", accepted.join(", ")),
+        ));
+    }
     doc.content.retain(|c| !c.is_ascii_whitespace());
     if base64::decoded_len(&doc.content).is_some_and(|n| n > MAX_DOCUMENT_BYTES) {
         return Err(document_too_large());
@@ -406,24 +416,22 @@ fn rfc8187(name: &str) -> String {
     out
 }
 
-/// The usual file extension of a media type, for the downloaded file's name.
+/// The usual file extension of an accepted media type, for the downloaded file's name.
 fn extension(media_type: &str) -> Option<&'static str> {
-    let essence = media_type.split(';').next().unwrap_or_default().trim();
-    Some(match essence {
-        "application/pdf" => "pdf",
-        "application/ofd" => "ofd",
-        "image/jpeg" => "jpg",
-        "image/png" => "png",
-        "image/tiff" => "tif",
-        "text/plain" => "txt",
-        "application/zip" => "zip",
-        "application/msword" => "doc",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
-        "application/vnd.ms-excel" => "xls",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
-        _ => return None,
-    })
+    contract::archive_extension(media_type)
 }
+
+/// The `Content-Type` a download is served with: the recorded media type when it is one the archive accepts
+/// ([`contract::ARCHIVE_MEDIA_TYPES`]), otherwise (a record filed before the list existed) opaque bytes.
+fn served_media_type(recorded: &str) -> HeaderValue {
+    contract::archive_media_type(recorded)
+        .map(HeaderValue::from_static)
+        .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"))
+}
+
+/// The `Content-Security-Policy` of a download (下载内容安全策略): a sandbox without any script, style,
+/// plugin or framing, should a browser ever render one in the platform's origin.
+pub const DOWNLOAD_CONTENT_SECURITY_POLICY: &str = "sandbox; default-src 'none'; frame-ancestors 'none'";
 
 /// `Content-Disposition` of a download: always an attachment (never rendered inline in the
 /// platform's origin), an ASCII name from the id and the Chinese title in `filename*`.
@@ -441,7 +449,9 @@ fn disposition(doc: &ArchiveDocument) -> String {
 }
 
 /// Downloads an archived document (调阅): the content with the recorded media type, checked against
-/// its recorded SHA-256 (also in `ETag`). Readers as for the archive.
+/// its recorded SHA-256 (also in `ETag`). Readers as for the archive. Always an attachment, with
+/// `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox; default-src 'none'` and
+/// `Cache-Control: private, no-store`.
 #[utoipa::path(
     get, path = "/api/v1/cases/{id}/archive/{doc}", tag = "archive",
     params(
@@ -486,12 +496,11 @@ pub async fn download_document(
         tracing::error!(document = %record.id, "an archived document does not match its record");
         return Err(Problem::internal());
     }
-    let content_type = HeaderValue::from_str(&record.media_type)
-        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     let mut res = content.into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, content_type);
+    h.insert(header::CONTENT_TYPE, served_media_type(&record.media_type));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DOWNLOAD_CONTENT_SECURITY_POLICY));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", record.sha256)) {
         h.insert(header::ETAG, v);
@@ -558,8 +567,20 @@ mod tests {
         assert!(d.ends_with("%E6%89%AB%E6%8F%8F%E4%BB%B6%29.pdf"), "{d}");
         assert!(d.contains("%20%28"), "spaces and brackets are encoded: {d}");
         assert!(HeaderValue::from_str(&d).is_ok());
-        let txt = ArchiveDocument { title: "notes.TXT".into(), media_type: "text/plain; charset=utf-8".into(), ..doc };
-        assert!(disposition(&txt).ends_with("UTF-8''notes.TXT"), "no second extension");
+        let scan = ArchiveDocument { title: "scan.JPG".into(), media_type: "image/jpeg".into(), ..doc.clone() };
+        assert!(disposition(&scan).ends_with("UTF-8''scan.JPG"), "no second extension");
+        let legacy = ArchiveDocument { title: "notes".into(), media_type: "text/javascript".into(), ..doc };
+        assert!(disposition(&legacy).ends_with("UTF-8''notes"), "no extension for a type not accepted");
+    }
+
+    #[test]
+    fn only_accepted_media_types_are_served_as_such() {
+        assert_eq!(served_media_type("application/pdf"), "application/pdf");
+        assert_eq!(served_media_type("Image/PNG; x=1"), "image/png");
+        for legacy in ["text/javascript", "text/html; charset=utf-8", "image/svg+xml", "text/plain"] {
+            assert_eq!(served_media_type(legacy), "application/octet-stream", "{legacy}");
+        }
+        assert!(HeaderValue::from_str(DOWNLOAD_CONTENT_SECURITY_POLICY).is_ok());
     }
 
     #[test]

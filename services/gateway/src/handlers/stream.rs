@@ -7,9 +7,12 @@
 //! - **an applicant** (申请人): only events about their own cases — case, materials, plan, task (and the
 //!   task's clock), evaluation and rectification events whose payload names one of their cases. A payload
 //!   that names its applicant decides at once; one that names only the case is checked against the
-//!   applicant's cases as intake lists them (loaded when the stream opens, read again — at most once every
-//!   2 s — when an event names a case not known yet). Supervision notices, problems, SMS records, meetings
-//!   and appeals are staff-only and never reach an applicant.
+//!   applicant's cases: those intake lists when the stream opens (read once, after subscribing), and those
+//!   events have named them in since — every `case.accepted` names its applicant, so the stream always
+//!   listens to it (shown only when asked for) and learns a new case without asking intake again. The
+//!   subject scheme names no applicant, so an applicant's subscriptions cannot be narrower than the event
+//!   types. Supervision notices, problems, SMS records, meetings and appeals are staff-only and never reach
+//!   an applicant.
 //! - **a county office's staff** (assistants, agents, office admins, experts; an office code that is not the
 //!   city's): only subjects under `bb.evt.<their office>.>`, each event as authz allows their role (e.g. an
 //!   assistant sees the ratings of their own cases only; an expert ratings and rectifications only).
@@ -28,10 +31,18 @@
 //! [`BUFFER`] events wait for one client, after which it is dropped (it reconnects and reads the current state
 //! through the API), and when the caller's token expires (a stream never outlives its credential). Nothing is
 //! replayed: `Last-Event-ID` is not honoured. The subscriptions end with the connection.
+//!
+//! Bounds (上限): one person (`sub`) holds at most `http.streams_per_person` streams at one gateway, the
+//! gateway at most `http.streams_max` in all ([`StreamSlots`]); one more is a 429 problem with `Retry-After`
+//! (gauge `bangban_gateway_streams_open`, counter `bangban_gateway_streams_refused_total{reason}`). The
+//! subscriptions' messages are taken from the NATS client at once into a queue of at most [`BACKLOG`]
+//! messages per stream (the client library's own buffer is 65 536 per subscription); a stream whose filter
+//! falls further behind is dropped too (`closing`, reason `backlog`).
 
 use std::{
-    collections::{HashSet, VecDeque},
+    collections::{HashMap, HashSet, VecDeque},
     convert::Infallible,
+    sync::{Arc, Mutex, PoisonError},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -39,9 +50,9 @@ use async_nats::Message;
 use axum::{
     Extension, Router,
     extract::State,
-    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header},
     response::{
-        IntoResponse,
+        IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
     },
     routing::get,
@@ -77,14 +88,17 @@ use crate::{
 
 /// Events that may wait for one client; a client further behind is dropped.
 pub const BUFFER: usize = 256;
-/// A comment line this often keeps proxies from closing an idle stream.
+/// Bus messages that may wait for one stream's filter; a stream further behind is dropped.
+pub const BACKLOG: usize = 1024;
+/// A comment line this often keeps proxies from closing an idle stream; a client gone without a word is
+/// noticed at the latest then, and its slot given back.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// An applicant's cases are read again from intake at most this often.
-const REFRESH_EVERY: Duration = Duration::from_secs(2);
 /// Event ids remembered to drop a repeated publish (JetStream de-duplicates its store, not core subscribers).
 const RECENT_IDS: usize = 1024;
-/// Case ids remembered as someone else's, so that their events do not make intake be asked again.
-const FOREIGN_CASES: usize = 4096;
+/// How long an applicant's stream holds an event naming only a case it does not know yet ([`OwnCases::hold`]).
+const HOLD: Duration = Duration::from_secs(2);
+/// At most this many events held by one applicant's stream.
+const HELD: usize = 64;
 /// An applicant's cases are read 200 at a time, at most this many pages.
 const CASE_PAGES: u64 = 25;
 const CASE_PAGE: u64 = 200;
@@ -109,6 +123,110 @@ pub struct Api;
 /// streams end only when their client goes.
 #[derive(Clone, Debug, Default)]
 pub struct StreamShutdown(pub CancellationToken);
+
+/// The live streams one gateway holds open (实时推送连接数): at most `per_person` for one person (the token's
+/// `sub`) and `max` in all. Cheap to clone; in [`AppState`].
+#[derive(Clone, Debug)]
+pub struct StreamSlots {
+    per_person: usize,
+    max: usize,
+    open: Arc<Mutex<OpenStreams>>,
+}
+
+#[derive(Debug, Default)]
+struct OpenStreams {
+    total: usize,
+    by_person: HashMap<String, usize>,
+}
+
+/// Why no slot was free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Full {
+    /// The person holds this many already.
+    Person(usize),
+    /// The gateway holds this many already.
+    Gateway(usize),
+}
+
+impl StreamSlots {
+    /// At most `per_person` streams for one person and `max` in all (`http.streams_per_person`,
+    /// `http.streams_max`).
+    pub fn new(per_person: usize, max: usize) -> Self {
+        StreamSlots { per_person, max, open: Arc::default() }
+    }
+
+    /// A slot for one more stream of `person`, given back when dropped.
+    pub(crate) fn take(&self, person: &str) -> Result<StreamSlot, Full> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let theirs = open.by_person.get(person).copied().unwrap_or(0);
+        if theirs >= self.per_person {
+            return Err(Full::Person(theirs));
+        }
+        if open.total >= self.max {
+            return Err(Full::Gateway(open.total));
+        }
+        open.total += 1;
+        *open.by_person.entry(person.to_string()).or_default() += 1;
+        metrics::gauge!("bangban_gateway_streams_open").increment(1.0);
+        Ok(StreamSlot { slots: self.clone(), person: person.to_string() })
+    }
+
+    /// Streams open now: in all, and of `person`.
+    #[cfg(test)]
+    pub(crate) fn count(&self, person: &str) -> (usize, usize) {
+        let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        (open.total, open.by_person.get(person).copied().unwrap_or(0))
+    }
+}
+
+/// One open stream's place in [`StreamSlots`]; given back when dropped (the stream has ended).
+pub(crate) struct StreamSlot {
+    slots: StreamSlots,
+    person: String,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.slots.open.lock().unwrap_or_else(PoisonError::into_inner);
+        open.total = open.total.saturating_sub(1);
+        if let Some(n) = open.by_person.get_mut(&self.person) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.by_person.remove(&self.person);
+            }
+        }
+        metrics::gauge!("bangban_gateway_streams_open").decrement(1.0);
+    }
+}
+
+/// The 429 answer when no slot is free, with `Retry-After`: a slot is given back when a stream ends, and a
+/// client gone without a word is noticed within one keep-alive.
+fn too_many_streams(full: Full, slots: &StreamSlots, path: &str) -> Response {
+    let (reason, zh, en) = match full {
+        Full::Person(n) => (
+            "per_person",
+            format!("您已打开 {n} 个实时推送连接，已达每人上限 {}；请关闭其他页面或连接后重试", slots.per_person),
+            format!(
+                "you hold {n} live streams already, the most one person may hold ({}); close one and try again",
+                slots.per_person
+            ),
+        ),
+        Full::Gateway(n) => (
+            "gateway",
+            format!("实时推送连接已满（{n} 个，上限 {}），请稍后重试", slots.max),
+            format!("the gateway holds {n} live streams, its limit ({}); try again later", slots.max),
+        ),
+    };
+    metrics::counter!("bangban_gateway_streams_refused_total", "reason" => reason).increment(1);
+    tracing::info!(reason, "stream: refused, no slot free");
+    let mut res =
+        Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-streams", "实时推送连接过多", "Too many live streams")
+            .with_detail(zh, en)
+            .with_instance(path)
+            .into_response();
+    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(KEEP_ALIVE.as_secs()));
+    res
+}
 
 /// Query of `GET /api/v1/stream`.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -238,8 +356,18 @@ impl Scope {
         Ok(Scope { office, unit, applicant, types })
     }
 
-    /// The subjects to subscribe to: as few and as narrow as the scope allows.
+    /// The subjects to subscribe to: as few and as narrow as the scope allows. An applicant's stream also
+    /// hears every `case.accepted` (which names the applicant), to learn their new cases.
     pub(crate) fn subjects(&self) -> Vec<String> {
+        let mut subjects = self.shown_subjects();
+        if self.applicant.is_some() && !self.types.contains(&EventType::CASE_ACCEPTED) {
+            subjects.push(EventType::CASE_ACCEPTED.filter_all_offices());
+        }
+        subjects
+    }
+
+    /// The subjects of the event types the stream shows.
+    fn shown_subjects(&self) -> Vec<String> {
         let office = self.office.as_deref().unwrap_or("*");
         if self.unit.is_none() && self.types.len() == EventType::ALL.len() {
             return vec![format!("bb.evt.{office}.>")];
@@ -387,18 +515,27 @@ fn redact(principal: &Principal, t: EventType, data: &mut Value) {
     }
 }
 
-/// An applicant's cases: those intake lists for them, and those events have named them in since.
+/// An applicant's cases (申请人的案件): those intake listed for them when the stream opened, and those events
+/// have named them in since. Intake is asked once per stream.
 struct OwnCases {
-    applicant: Uuid,
     known: HashSet<Uuid>,
-    foreign: HashSet<Uuid>,
-    read_at: Instant,
+    /// Events naming only a case not known yet, kept [`HOLD`] in case the event naming the applicant with it
+    /// — its `case.accepted`, published just before but heard on another subscription — comes just after.
+    held: VecDeque<(Instant, Uuid, Event)>,
+}
+
+/// What an applicant's stream does with one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Show,
+    /// Keep it a moment: it names only this case, not known yet.
+    Hold(Uuid),
+    Hide,
 }
 
 impl OwnCases {
     async fn load(state: &AppState, applicant: Uuid) -> Result<OwnCases, Problem> {
-        let known = Self::read(state, applicant).await?;
-        Ok(OwnCases { applicant, known, foreign: HashSet::new(), read_at: Instant::now() })
+        Ok(OwnCases { known: Self::read(state, applicant).await?, held: VecDeque::new() })
     }
 
     /// Every case of the applicant, as `GET /api/v1/cases` lists them for an applicant.
@@ -423,39 +560,40 @@ impl OwnCases {
         Ok(ids)
     }
 
-    /// Whether the event, by `claim`, is the applicant's. A case not known yet has intake asked again, unless
-    /// it was asked less than [`REFRESH_EVERY`] ago (then the event is not shown).
-    async fn admits(&mut self, state: &AppState, claim: Claim) -> bool {
-        let case_id = match claim {
-            Claim::NotMine => return false,
+    /// Whether the event, by `claim`, is the applicant's; an event naming them teaches its case. A case not
+    /// known is not theirs — every case of theirs accepted since the stream opened is named by its
+    /// `case.accepted`, which the stream hears — but its event is held a moment, as that may come just after.
+    fn judge(&mut self, claim: Claim, now: Instant) -> Verdict {
+        while self.held.front().is_some_and(|(at, _, _)| now.duration_since(*at) >= HOLD) {
+            self.held.pop_front();
+        }
+        match claim {
+            Claim::NotMine => Verdict::Hide,
             Claim::Mine(case_id) => {
                 self.known.insert(case_id);
-                return true;
+                Verdict::Show
             }
-            Claim::CaseOnly(case_id) => case_id,
-        };
-        if self.known.contains(&case_id) {
-            return true;
+            Claim::CaseOnly(case_id) if self.known.contains(&case_id) => Verdict::Show,
+            Claim::CaseOnly(case_id) => Verdict::Hold(case_id),
         }
-        if self.foreign.contains(&case_id) || self.read_at.elapsed() < REFRESH_EVERY {
-            return false;
+    }
+
+    /// Keeps `event` of `case_id` a moment (the oldest goes when [`HELD`] are kept).
+    fn hold(&mut self, case_id: Uuid, event: Event, now: Instant) {
+        if self.held.len() >= HELD {
+            self.held.pop_front();
         }
-        self.read_at = Instant::now();
-        match Self::read(state, self.applicant).await {
-            Ok(ids) => self.known.extend(ids),
-            Err(e) => {
-                tracing::warn!(error = %e, "stream: the applicant's cases could not be read again");
-                return false;
-            }
+        self.held.push_back((now, case_id, event));
+    }
+
+    /// The held events of `case_id`, in the order they came, now that it is known to be theirs.
+    fn release(&mut self, case_id: Uuid, out: &mut Vec<Event>) {
+        if !self.held.iter().any(|(_, c, _)| *c == case_id) {
+            return;
         }
-        if self.known.contains(&case_id) {
-            return true;
-        }
-        if self.foreign.len() >= FOREIGN_CASES {
-            self.foreign.clear();
-        }
-        self.foreign.insert(case_id);
-        false
+        let (theirs, others): (VecDeque<_>, VecDeque<_>) = self.held.drain(..).partition(|(_, c, _)| *c == case_id);
+        self.held = others;
+        out.extend(theirs.into_iter().map(|(_, _, event)| event));
     }
 }
 
@@ -485,7 +623,6 @@ impl RecentIds {
 
 /// Decides, event by event, what one caller's stream shows.
 struct Filter {
-    state: AppState,
     principal: Principal,
     scope: Scope,
     cases: Option<OwnCases>,
@@ -493,8 +630,10 @@ struct Filter {
 }
 
 impl Filter {
-    /// The SSE message for `msg`, or `None` when the caller is not to see it (or it is not a valid event).
-    async fn admit(&mut self, msg: Message) -> Option<Event> {
+    /// Adds to `out` the SSE messages `msg` makes shown, in order: usually none or its own; for an applicant, an
+    /// event that names them with a case not known yet also releases the held events of that case after it.
+    fn admit(&mut self, msg: Message, out: &mut Vec<Event>) -> Option<()> {
+        let now = Instant::now();
         let event = match CloudEvent::from_parts(msg.headers.as_ref(), msg.payload) {
             Ok(event) => event,
             Err(e) => {
@@ -508,33 +647,48 @@ impl Filter {
         }
         let t = event.event_type()?;
         let subject = EventSubject::parse(msg.subject.as_str()).ok()?;
-        let matches = subject.aggregate() == t.aggregate && subject.event() == t.event;
-        if !matches || !self.scope.types.contains(&t) {
+        let asked = self.scope.types.contains(&t);
+        // Only an applicant's stream hears what it was not asked for (their `case.accepted`, to learn from).
+        if subject.aggregate() != t.aggregate || subject.event() != t.event || !(asked || self.cases.is_some()) {
             return None;
         }
-        let mut data: Value = serde_json::from_slice(&event.data).ok()?;
+        let data: Value = serde_json::from_slice(&event.data).ok()?;
         // A task event's subject names its unit; the payload must say the same.
         if t.unit_scoped && subject.unit() != text(&data, "unit_code") {
             return None;
         }
-        let shown = match (&mut self.cases, self.scope.applicant) {
-            (Some(cases), Some(own)) => cases.admits(&self.state, applicant_claim(own, &data)).await,
-            (None, None) => admits(&self.principal, t, &subject, &data),
-            _ => false,
+        let Some(cases) = self.cases.as_mut() else {
+            if asked && self.scope.applicant.is_none() && admits(&self.principal, t, &subject, &data) {
+                out.push(render(&self.principal, t, &event, data));
+            }
+            return Some(());
         };
-        if !shown {
-            return None;
+        let own = self.scope.applicant?;
+        // Learn first (a `case.accepted` naming them, asked for or not), then show only what was asked for.
+        let claim = applicant_claim(own, &data);
+        match cases.judge(claim, now) {
+            Verdict::Show if asked => out.push(render(&self.principal, t, &event, data)),
+            Verdict::Hold(case_id) if asked => cases.hold(case_id, render(&self.principal, t, &event, data), now),
+            _ => {}
         }
-        redact(&self.principal, t, &mut data);
-        let body = json!({
-            "id": event.id,
-            "type": event.type_,
-            "subject": event.subject,
-            "time": event.time,
-            "data": data,
-        });
-        Some(Event::default().event(name_of(t)).id(event.id.clone()).data(body.to_string()))
+        if let Claim::Mine(case_id) = claim {
+            cases.release(case_id, out);
+        }
+        Some(())
     }
+}
+
+/// The SSE message of `event` (of type `t`, its payload `data`) as `principal` is shown it.
+fn render(principal: &Principal, t: EventType, event: &CloudEvent, mut data: Value) -> Event {
+    redact(principal, t, &mut data);
+    let body = json!({
+        "id": event.id,
+        "type": event.type_,
+        "subject": event.subject,
+        "time": event.time,
+        "data": data,
+    });
+    Event::default().event(name_of(t)).id(event.id.clone()).data(body.to_string())
 }
 
 /// Why a stream ended.
@@ -544,28 +698,14 @@ pub(crate) enum End {
     ClientGone,
     /// The client left more than [`BUFFER`] events unread.
     TooSlow,
+    /// More than [`BACKLOG`] bus messages waited for the stream's filter.
+    Backlog,
     /// The gateway is stopping.
     Shutdown,
     /// The caller's token expired.
     Expired,
     /// The bus connection was closed.
     BusClosed,
-}
-
-/// Counts the open streams for `/metrics`.
-struct OpenStream;
-
-impl OpenStream {
-    fn new() -> Self {
-        metrics::gauge!("bangban_gateway_streams_open").increment(1.0);
-        OpenStream
-    }
-}
-
-impl Drop for OpenStream {
-    fn drop(&mut self) {
-        metrics::gauge!("bangban_gateway_streams_open").decrement(1.0);
-    }
 }
 
 /// When the caller's token expires: its `exp`, read from the bearer token the [`Principal`] extractor has just
@@ -577,20 +717,45 @@ fn token_expiry(headers: &HeaderMap) -> Option<Instant> {
     Some(Instant::now() + Duration::from_secs(exp.saturating_sub(now).max(0) as u64))
 }
 
+/// Moves the subscriptions' `messages` into `tx` as they come, so that none waits in the NATS client's own
+/// (large) buffer: [`End::Backlog`] once `tx` is full (the filter is more than its capacity behind),
+/// [`End::BusClosed`] when the subscriptions end, [`End::ClientGone`] when the forwarder has ended. The
+/// subscriptions end with `messages`, dropped on return.
+async fn drain<S>(mut messages: S, tx: mpsc::Sender<Message>) -> End
+where
+    S: Stream<Item = Message> + Unpin,
+{
+    loop {
+        let msg = tokio::select! {
+            biased;
+            _ = tx.closed() => return End::ClientGone,
+            msg = messages.next() => msg,
+        };
+        let Some(msg) = msg else { return End::BusClosed };
+        match tx.try_send(msg) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => return End::Backlog,
+            Err(mpsc::error::TrySendError::Closed(_)) => return End::ClientGone,
+        }
+    }
+}
+
 /// Moves the events `filter` admits from `messages` to `tx` until the client goes, falls [`BUFFER`] events
-/// behind, the gateway stops, the token `expires` or the bus closes. The subscriptions end with `messages`,
-/// dropped on return.
+/// behind, the gateway stops, the token `expires` or the bus closes; `messages` wait in a queue of at most
+/// [`BACKLOG`] ([`drain`]).
 async fn forward<S>(
     mut filter: Filter,
-    mut messages: S,
+    messages: S,
     tx: mpsc::Sender<Event>,
     stop: CancellationToken,
     expires: Option<Instant>,
 ) -> End
 where
-    S: Stream<Item = Message> + Unpin,
+    S: Stream<Item = Message> + Unpin + Send + 'static,
 {
-    let _open = OpenStream::new();
+    let (queue, mut queued) = mpsc::channel(BACKLOG);
+    let mut reader = tokio::spawn(drain(messages, queue));
+    let mut shown = Vec::new();
     let expired = async {
         match expires {
             Some(at) => tokio::time::sleep_until(at).await,
@@ -604,22 +769,32 @@ where
             _ = tx.closed() => break End::ClientGone,
             _ = stop.cancelled() => break End::Shutdown,
             _ = &mut expired => break End::Expired,
-            msg = messages.next() => match msg {
+            msg = queued.recv() => match msg {
                 Some(msg) => msg,
-                None => break End::BusClosed,
+                // The reader has ended, saying why.
+                None => break (&mut reader).await.unwrap_or(End::BusClosed),
             },
         };
-        let Some(event) = filter.admit(msg).await else { continue };
-        match tx.try_send(event) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => break End::TooSlow,
-            Err(mpsc::error::TrySendError::Closed(_)) => break End::ClientGone,
+        filter.admit(msg, &mut shown);
+        let sent = shown.drain(..).try_for_each(|event| match tx.try_send(event) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => Err(End::TooSlow),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(End::ClientGone),
+        });
+        if let Err(end) = sent {
+            break end;
         }
     };
+    // The subscriptions end now, not when the reader next looks.
+    reader.abort();
     match end {
         End::TooSlow => {
             metrics::counter!("bangban_gateway_streams_dropped_total", "reason" => "slow_client").increment(1);
             tracing::warn!(role = %filter.principal.role, "stream: the client fell {BUFFER} events behind; dropped");
+        }
+        End::Backlog => {
+            metrics::counter!("bangban_gateway_streams_dropped_total", "reason" => "backlog").increment(1);
+            tracing::warn!(role = %filter.principal.role, "stream: {BACKLOG} bus messages waited for the filter; dropped");
         }
         End::BusClosed => tracing::warn!("stream: the bus connection closed"),
         End::ClientGone | End::Shutdown | End::Expired => tracing::debug!(?end, "stream: ended"),
@@ -634,6 +809,11 @@ fn closing(end: End) -> Option<Event> {
             "slow_client",
             format!("客户端读取过慢（积压超过 {BUFFER} 条），连接已断开，请重新连接并刷新"),
             format!("the client fell more than {BUFFER} events behind and was dropped; reconnect and reload"),
+        ),
+        End::Backlog => (
+            "backlog",
+            "网关处理不及，连接已断开，请重新连接并刷新".into(),
+            "the gateway fell behind on this stream and dropped it; reconnect and reload".into(),
         ),
         End::Shutdown => ("shutdown", "网关正在停止，请重新连接".into(), "the gateway is stopping; reconnect".into()),
         End::Expired => (
@@ -658,7 +838,9 @@ fn closing(end: End) -> Option<Event> {
 /// `id: <ce-id>`, `data: {"id", "type", "subject", "time", "data"}`; the stream opens with `event: ready`
 /// (data: the event names it may carry), sends a `: keep-alive` comment every 15 s, and ends with
 /// `event: closing` (data: `reason`) when the gateway stops, the token expires or the client falls 256 events
-/// behind. Events are not replayed on reconnection: read the current state through the API.
+/// behind. Events are not replayed on reconnection: read the current state through the API. One person holds at
+/// most 3 streams at a gateway, the gateway 1000 in all (`BANGBAN__HTTP__STREAMS_PER_PERSON`, `…__STREAMS_MAX`);
+/// one more is 429 with `Retry-After`.
 #[utoipa::path(
     get, path = "/api/v1/stream", tag = "stream",
     params(StreamQuery),
@@ -680,6 +862,7 @@ fn closing(end: End) -> Option<Event> {
         (status = 400, description = "查询参数有误（如未知的事件类型，指明 types）/ bad query, e.g. an unknown event type, naming `types`", body = Problem),
         (status = 401, description = "未认证 / unauthorized", body = Problem),
         (status = 403, description = "令牌缺少服务对象或所属单位，或无权接收所列事件 / the token lacks its applicant or unit, or none of the types is yours", body = Problem),
+        (status = 429, description = "本人或网关的实时推送连接已达上限（带 Retry-After）/ too many live streams, the person's or the gateway's (with Retry-After)", body = Problem),
         (status = 503, description = "消息总线或受理服务暂不可用 / the bus or intake is unavailable", body = Problem),
     ),
     security(("bearer" = []))
@@ -692,11 +875,14 @@ pub async fn stream_events(
     uri: Uri,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<StreamQuery>,
-) -> Result<impl IntoResponse, Problem> {
-    let requested = requested_types(query.types.as_deref(), uri.path())?;
-    let scope = Scope::of(&principal, requested.as_deref())?;
-    let unavailable =
-        || Problem::unavailable("消息总线暂不可用，请稍后重试", "the bus is unavailable; try again later");
+) -> Result<Response, Response> {
+    let requested = requested_types(query.types.as_deref(), uri.path()).map_err(IntoResponse::into_response)?;
+    let scope = Scope::of(&principal, requested.as_deref()).map_err(IntoResponse::into_response)?;
+    // Held by the forwarder: given back when the stream ends.
+    let slot = state.streams.take(&principal.sub).map_err(|full| too_many_streams(full, &state.streams, uri.path()))?;
+    let unavailable = || {
+        Problem::unavailable("消息总线暂不可用，请稍后重试", "the bus is unavailable; try again later").into_response()
+    };
     let mut subscriptions = Vec::new();
     for subject in scope.subjects() {
         let subscriber = state.client.subscribe(subject.clone()).await.map_err(|e| {
@@ -712,16 +898,20 @@ pub async fn stream_events(
     }
     // Subscribed first, then the cases read: a case accepted in between is named by its own event.
     let cases = match scope.applicant {
-        Some(applicant) => Some(OwnCases::load(&state, applicant).await?),
+        Some(applicant) => Some(OwnCases::load(&state, applicant).await.map_err(IntoResponse::into_response)?),
         None => None,
     };
     let names: Vec<String> = scope.types.iter().map(|t| name_of(*t)).collect();
     let ready = Event::default().event("ready").data(json!({ "types": names }).to_string());
     let stop = shutdown.map(|Extension(s)| s.0).unwrap_or_default();
-    let filter = Filter { state, principal, scope, cases, recent: RecentIds::default() };
+    let filter = Filter { principal, scope, cases, recent: RecentIds::default() };
     let (tx, rx) = mpsc::channel(BUFFER);
     let expires = token_expiry(&headers);
-    let forwarder = tokio::spawn(forward(filter, stream::select_all(subscriptions), tx, stop, expires));
+    let messages = stream::select_all(subscriptions);
+    let forwarder = tokio::spawn(async move {
+        let _slot = slot;
+        forward(filter, messages, tx, stop, expires).await
+    });
     let events = stream::unfold((rx, Some(forwarder)), |(mut rx, forwarder)| async move {
         if let Some(event) = rx.recv().await {
             return Some((event, (rx, forwarder)));
@@ -733,7 +923,7 @@ pub async fn stream_events(
     let body = stream::once(async { ready }).chain(events).map(Ok::<_, Infallible>);
     let sse = Sse::new(body).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"));
     // Reverse proxies (nginx) must pass each event on at once.
-    Ok(([(HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no"))], sse))
+    Ok(([(HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no"))], sse).into_response())
 }
 
 #[cfg(test)]
@@ -973,7 +1163,7 @@ mod tests {
             op["parameters"].as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
         assert_eq!(params, ["types"]);
         assert_eq!(op["parameters"][0]["in"], "query");
-        for status in ["400", "401", "403"] {
+        for status in ["400", "401", "403", "429"] {
             assert!(op["responses"][status].is_object(), "{status}");
         }
     }
@@ -994,7 +1184,7 @@ mod tests {
         let scope = Scope::of(&principal, None).unwrap();
         let subscriber = client.subscribe(scope.subjects()[0].clone()).await.expect("subscribe");
         client.flush().await.expect("flush");
-        let filter = Filter { state: state.clone(), principal, scope, cases: None, recent: RecentIds::default() };
+        let filter = Filter { principal, scope, cases: None, recent: RecentIds::default() };
         (nats, state, filter, subscriber)
     }
 
@@ -1062,61 +1252,105 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_applicant_s_cases_are_read_again_at_most_every_two_seconds() {
+    async fn an_applicant_s_cases_are_read_once_then_learned_from_the_events_naming_them() {
         let (_nats, state, _, _) = setup(applicant()).await;
         let own = Uuid::parse_str(APPLICANT).unwrap();
         let (first, later, foreign) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-        // A stand-in intake: the applicant's cases, `later` once it "exists"; counts the reads.
-        let cases = Arc::new(std::sync::Mutex::new(vec![first]));
+        // A stand-in intake: the applicant's cases; counts the reads.
         let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut requests = state.client.subscribe("bb.svc.intake.case.list").await.unwrap();
         state.client.flush().await.unwrap();
-        let (client, known, count) = (state.client.clone(), cases.clone(), reads.clone());
+        let (client, count) = (state.client.clone(), reads.clone());
         tokio::spawn(async move {
             while let Some(msg) = requests.next().await {
                 count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let filter: ListCases = serde_json::from_slice(&msg.payload).unwrap();
                 assert_eq!(filter.applicant, Some(own), "only the applicant's cases are asked for");
-                let items: Vec<Value> = known
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .map(|id| {
-                        json!({"id": id, "ledger_no": "BB-1", "service_type": "assist", "status": "accepted",
-                            "office": "371625", "applicant_id": own, "applicant_name": "某公司", "project_name": "某项目",
-                            "category": "industrial", "specialist_id": "s-1",
-                            "created_at": "2026-03-02T01:00:00Z", "updated_at": "2026-03-02T01:00:00Z"})
-                    })
-                    .collect();
-                let page = json!({"items": items, "total": items.len(), "limit": 200, "offset": 0});
+                let item = json!({"id": first, "ledger_no": "BB-1", "service_type": "assist", "status": "accepted",
+                    "office": "371625", "applicant_id": own, "applicant_name": "某公司", "project_name": "某项目",
+                    "category": "industrial", "specialist_id": "s-1",
+                    "created_at": "2026-03-02T01:00:00Z", "updated_at": "2026-03-02T01:00:00Z"});
+                let page = json!({"items": [item], "total": 1, "limit": 200, "offset": 0});
                 client.publish(msg.reply.unwrap(), page.to_string().into()).await.unwrap();
             }
         });
-        let reads_now = || reads.load(std::sync::atomic::Ordering::SeqCst);
         let mut mine = OwnCases::load(&state, own).await.expect("loaded");
-        assert_eq!(reads_now(), 1);
-        assert!(mine.admits(&state, Claim::CaseOnly(first)).await);
-        assert!(!mine.admits(&state, Claim::NotMine).await);
-        // An event naming the applicant teaches the case without asking intake.
-        let named = Uuid::now_v7();
-        assert!(mine.admits(&state, Claim::Mine(named)).await);
-        assert!(mine.admits(&state, Claim::CaseOnly(named)).await);
-        assert_eq!(reads_now(), 1);
-        // An unknown case within 2 s of the last read: not shown, intake not asked.
-        cases.lock().unwrap().push(later);
-        assert!(!mine.admits(&state, Claim::CaseOnly(later)).await);
-        assert_eq!(reads_now(), 1);
-        // Later: intake is asked once, and the case is theirs.
-        mine.read_at -= REFRESH_EVERY;
-        assert!(mine.admits(&state, Claim::CaseOnly(later)).await);
-        assert_eq!(reads_now(), 2);
-        // Someone else's case: asked once, then remembered as foreign.
-        mine.read_at -= REFRESH_EVERY;
-        assert!(!mine.admits(&state, Claim::CaseOnly(foreign)).await);
-        assert_eq!(reads_now(), 3);
-        mine.read_at -= REFRESH_EVERY;
-        assert!(!mine.admits(&state, Claim::CaseOnly(foreign)).await);
-        assert_eq!(reads_now(), 3, "a foreign case is not asked about again");
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let now = Instant::now();
+        assert_eq!(mine.judge(Claim::CaseOnly(first), now), Verdict::Show);
+        assert_eq!(mine.judge(Claim::NotMine, now), Verdict::Hide);
+        // A case not known is not theirs, and intake is not asked again: its events are held a moment …
+        assert_eq!(mine.judge(Claim::CaseOnly(later), now), Verdict::Hold(later));
+        assert_eq!(mine.judge(Claim::CaseOnly(foreign), now), Verdict::Hold(foreign));
+        let event = |name: &str| Event::default().event(name);
+        mine.hold(later, event("later-1"), now);
+        mine.hold(foreign, event("foreign-1"), now);
+        mine.hold(later, event("later-2"), now);
+        // … and shown, in order, once an event names them with it (their `case.accepted`).
+        assert_eq!(mine.judge(Claim::Mine(later), now), Verdict::Show);
+        let mut out = Vec::new();
+        mine.release(later, &mut out);
+        let shown = format!("{out:?}");
+        assert_eq!(out.len(), 2, "{shown}");
+        assert!(shown.find("later-1").unwrap() < shown.find("later-2").unwrap(), "{shown}");
+        assert_eq!(mine.judge(Claim::CaseOnly(later), now), Verdict::Show);
+        // Someone else's case is held no longer than HOLD, and no more than HELD events are held.
+        assert_eq!(mine.held.len(), 1);
+        assert_eq!(mine.judge(Claim::CaseOnly(foreign), now + HOLD), Verdict::Hold(foreign));
+        assert!(mine.held.is_empty(), "expired");
+        for _ in 0..HELD + 5 {
+            mine.hold(foreign, event("foreign"), now);
+        }
+        assert_eq!(mine.held.len(), HELD);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 1, "intake is read once per stream");
+    }
+
+    #[test]
+    fn an_applicant_s_stream_always_hears_case_accepted() {
+        let asked = [EventType::PLAN_REVISED];
+        assert_eq!(subjects(&applicant(), Some(&asked)), ["bb.evt.*.plan.revised", "bb.evt.*.case.accepted"]);
+        assert_eq!(subjects(&applicant(), Some(&[EventType::CASE_ACCEPTED])), ["bb.evt.*.case.accepted"]);
+        // Staff learn nothing so: no extra subject.
+        assert_eq!(subjects(&who(Role::Agent, "371625"), Some(&asked)), ["bb.evt.371625.plan.revised"]);
+    }
+
+    #[test]
+    fn slots_bound_each_person_and_the_gateway() {
+        let slots = StreamSlots::new(2, 3);
+        let a1 = slots.take("a").expect("a's first");
+        let a2 = slots.take("a").expect("a's second");
+        assert_eq!(slots.take("a").err(), Some(Full::Person(2)));
+        let b1 = slots.take("b").expect("b's first");
+        assert_eq!(slots.take("c").err(), Some(Full::Gateway(3)), "the gateway is full");
+        assert_eq!(slots.count("a"), (3, 2));
+        drop(a1);
+        assert_eq!(slots.count("a"), (2, 1));
+        let c1 = slots.take("c").expect("a slot given back");
+        assert_eq!(slots.take("a").err(), Some(Full::Gateway(3)));
+        drop((a2, b1, c1));
+        assert_eq!(slots.count("a"), (0, 0));
+        assert!(slots.open.lock().unwrap().by_person.is_empty(), "nobody is remembered once gone");
+
+        let res = too_many_streams(Full::Person(2), &slots, "/api/v1/stream");
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "15");
+        let res = too_many_streams(Full::Gateway(3), &slots, "/api/v1/stream");
+        assert_eq!(res.headers()[header::RETRY_AFTER], "15");
+    }
+
+    #[tokio::test]
+    async fn a_stream_whose_filter_falls_behind_is_dropped() {
+        let (_nats, state, _, subscriber) = setup(who(Role::OfficeAdmin, "371600")).await;
+        // Nobody takes from the queue: the reader ends once it is full, with the subscription.
+        let (queue, queued) = mpsc::channel(8);
+        let reader = tokio::spawn(drain(subscriber, queue));
+        publish(&state.client, 9).await;
+        let end = tokio::time::timeout(WAIT, reader).await.expect("the reader ends").unwrap();
+        assert_eq!(end, End::Backlog);
+        assert_eq!(queued.len(), 8, "no more than the queue holds");
+        let closing = format!("{:?}", closing(End::Backlog).expect("the client is told"));
+        assert!(closing.contains("backlog"), "{closing}");
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@ mod m20261128_000040_create_consultations;
 mod m20261128_000050_create_results_archive;
 mod m20261128_000060_create_history_audit;
 mod m20261202_000070_project_attributes;
+mod m20261208_000080_applicant_offices;
 
 /// Every migration of intake, in order.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m20261128_000060_create_history_audit::Migration));
         all.push(Box::new(m20261128_000050_create_results_archive::Migration));
         all.push(Box::new(m20261202_000070_project_attributes::Migration));
+        all.push(Box::new(m20261208_000080_applicant_offices::Migration));
         all
     }
 }

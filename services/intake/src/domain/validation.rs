@@ -24,7 +24,8 @@ fn text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) {
     }
 }
 
-fn office(field: &str, code: &str, errors: &mut Vec<FieldError>) -> bool {
+/// Is `code` a known office? Otherwise the field is named, with the reason.
+pub fn office(field: &str, code: &str, errors: &mut Vec<FieldError>) -> bool {
     if is_known_office(code) {
         true
     } else {
@@ -285,6 +286,42 @@ pub fn may_accept_for(actor: &Actor, office: &str) -> bool {
     actor.office == office || actor.office == CITY_OFFICE
 }
 
+/// Is this person the staff of an office (工作人员: assistant, agent or office admin), who register
+/// applicants and accept cases?
+pub fn is_office_staff(actor: &Actor) -> bool {
+    matches!(actor.role.as_str(), "assistant" | "agent" | "office_admin")
+}
+
+/// May this person see the applicant's personal data in full (查看完整个人信息)? The case's own specialist,
+/// or an office admin of the accepting office or of the city office.
+pub fn may_reveal(actor: &Actor, case_office: &str, specialist_id: &str) -> bool {
+    is_office_staff(actor)
+        && (actor.sub == specialist_id || (actor.role == "office_admin" && may_accept_for(actor, case_office)))
+}
+
+/// The office whose applicants this person may list (服务对象名录范围), given the one asked for:
+/// `Ok(None)` for everyone's (the city office's staff and supervisors, asking for none), `Ok(Some(office))`
+/// otherwise; a county's staff asking for another office, and anyone else, get `Err` with the reason.
+pub fn applicant_list_scope(actor: &Actor, asked: Option<&str>) -> Result<Option<String>, (String, String)> {
+    let everywhere = actor.role == "supervisor" || (is_office_staff(actor) && actor.office == CITY_OFFICE);
+    if everywhere {
+        return Ok(asked.map(str::to_string));
+    }
+    if !is_office_staff(actor) {
+        return Err((
+            "只有帮办代办机构的工作人员和监督人员可以查看服务对象名录".into(),
+            "only the offices' staff and supervisors may list applicants".into(),
+        ));
+    }
+    match asked {
+        Some(other) if other != actor.office => Err((
+            format!("只能查看本机构（{}）的服务对象，无权查看 {other}", actor.office),
+            format!("you may list the applicants of your own office ({}) only, not of {other}", actor.office),
+        )),
+        _ => Ok(Some(actor.office.clone())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -442,6 +479,38 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].field, "project.office");
         assert!(errors[0].reason.contains("辖区"));
+    }
+
+    fn actor(sub: &str, role: &str, office: &str) -> Actor {
+        Actor { sub: sub.into(), role: role.into(), office: office.into() }
+    }
+
+    #[test]
+    fn personal_data_in_full_for_the_specialist_or_an_admin_in_reach() {
+        let case = ("371625", "s-1");
+        let may = |a: &Actor| may_reveal(a, case.0, case.1);
+        assert!(may(&actor("s-1", "assistant", "371625")));
+        assert!(may(&actor("a-1", "office_admin", "371625")));
+        assert!(may(&actor("a-2", "office_admin", "371600")));
+        assert!(!may(&actor("s-2", "assistant", "371625")), "a colleague");
+        assert!(!may(&actor("a-3", "office_admin", "371681")), "another county's admin");
+        assert!(!may(&actor("s-1", "applicant", "371625")), "a role that never reveals, whatever the sub");
+        assert!(!may(&actor("x", "supervisor", "371600")));
+    }
+
+    #[test]
+    fn the_applicant_list_is_scoped_to_the_office() {
+        let county = actor("s", "assistant", "371625");
+        assert_eq!(applicant_list_scope(&county, None), Ok(Some("371625".into())));
+        assert_eq!(applicant_list_scope(&county, Some("371625")), Ok(Some("371625".into())));
+        assert!(applicant_list_scope(&county, Some("371681")).is_err());
+        let city = actor("c", "office_admin", "371600");
+        assert_eq!(applicant_list_scope(&city, None), Ok(None));
+        assert_eq!(applicant_list_scope(&city, Some("371681")), Ok(Some("371681".into())));
+        assert_eq!(applicant_list_scope(&actor("v", "supervisor", "371625"), None), Ok(None));
+        for role in ["applicant", "officer", "expert", "integrator"] {
+            assert!(applicant_list_scope(&actor("x", role, "371600"), None).is_err(), "{role}");
+        }
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 pub mod agreement;
 pub mod applicant;
+pub mod applicant_change;
+pub mod applicant_office;
 pub mod case_unit;
 pub mod cases;
 pub mod contact_card;

@@ -4,7 +4,7 @@ use std::{future::Future, sync::Arc};
 
 use async_nats::service::Service;
 use bangban_contracts::intake::{
-    ChangeSpecialist, CreateCase, GetCase, ListApplicants, ListCases, ListOffices, ListProjects, ListStaff,
+    ApplicantQuery, ChangeSpecialist, CreateCase, GetCase, ListCases, ListOffices, ListProjects, ListStaff,
     RegisterApplicant, RegisterProject, ResolveContacts, RevealApplicant, SERVICE, TerminateCase, ops,
 };
 use bangban_platform::{problem::Problem, rpc};
@@ -71,7 +71,7 @@ pub async fn serve_all(
             s,
         )
         .await?,
-        serve_op(service, i, ops::APPLICANT_LIST, |i, r: ListApplicants| async move { i.list_applicants(r).await }, s)
+        serve_op(service, i, ops::APPLICANT_LIST, |i, r: ApplicantQuery| async move { i.list_applicants(r).await }, s)
             .await?,
         serve_op(
             service,

@@ -43,11 +43,11 @@ pub mod ops {
     pub const PROBLEM_REFER: &str = "problem.refer";
     /// One problem ([`super::GetProblem`] → [`super::ProblemView`]).
     pub const PROBLEM_GET: &str = "problem.get";
-    /// Problems, filtered ([`super::ListProblems`] → `Vec<`[`super::ProblemView`]`>`).
+    /// Problems, filtered, a page ([`super::ListProblems`] → [`super::ProblemPage`]).
     pub const PROBLEM_LIST: &str = "problem.list";
     /// A consultation or joint meeting held ([`super::RecordConsultation`] → [`super::ConsultationView`]).
     pub const CONSULTATION_RECORD: &str = "consultation.record";
-    /// Consultations, filtered ([`super::ListConsultations`] → `Vec<`[`super::ConsultationView`]`>`).
+    /// Consultations, filtered, a page ([`super::ListConsultations`] → [`super::MeetingPage`]).
     pub const CONSULTATION_LIST: &str = "consultation.list";
     /// Business monitoring ([`super::MonitoringQuery`] → [`super::Monitoring`]).
     pub const MONITORING: &str = "monitoring.summary";
@@ -337,7 +337,15 @@ pub struct ListClocks {
     pub unit: Option<String>,
     pub alert: Option<AlertLevel>,
     pub status: Option<ClockStatus>,
+    /// Page size, 1–200 (default 50).
+    #[serde(default, deserialize_with = "crate::page::limit::<200, _>")]
+    #[param(minimum = 1, maximum = 200)]
+    #[schema(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
+    /// Rows to skip, 0–1 000 000 000 (default 0).
+    #[serde(default, deserialize_with = "crate::page::offset")]
+    #[param(minimum = 0, maximum = 1000000000)]
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub offset: Option<u64>,
 }
 
@@ -673,7 +681,15 @@ pub struct ListSupervision {
     pub status: Option<SupervisionStatus>,
     pub case_id: Option<Uuid>,
     pub task_id: Option<Uuid>,
+    /// Page size, 1–200 (default 50).
+    #[serde(default, deserialize_with = "crate::page::limit::<200, _>")]
+    #[param(minimum = 1, maximum = 200)]
+    #[schema(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
+    /// Rows to skip, 0–1 000 000 000 (default 0).
+    #[serde(default, deserialize_with = "crate::page::offset")]
+    #[param(minimum = 0, maximum = 1000000000)]
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub offset: Option<u64>,
 }
 
@@ -852,10 +868,33 @@ pub struct GetProblem {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListProblems {
+    /// Problems on tasks of this office's units, or on cases this office accepted.
     pub office: Option<String>,
+    /// Problems on tasks of this unit.
+    pub unit: Option<String>,
     pub case_id: Option<Uuid>,
     pub task_id: Option<Uuid>,
     pub status: Option<ProblemStatus>,
+    /// Page size, 1–200 (default 50).
+    #[serde(default, deserialize_with = "crate::page::limit::<200, _>")]
+    #[param(minimum = 1, maximum = 200)]
+    #[schema(minimum = 1, maximum = 200)]
+    pub limit: Option<u64>,
+    /// Rows to skip, 0–1 000 000 000 (default 0).
+    #[serde(default, deserialize_with = "crate::page::offset")]
+    #[param(minimum = 0, maximum = 1000000000)]
+    #[schema(minimum = 0, maximum = 1000000000)]
+    pub offset: Option<u64>,
+}
+
+/// Reply of [`ops::PROBLEM_LIST`]: a page of problems, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProblemPage {
+    pub items: Vec<ProblemView>,
+    /// Problems matching the filters.
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
 }
 
 /// Data of `problem.recorded`, `problem.referred`, `problem.solved` (on `bb.evt.<accepting office>.problem.*`).
@@ -961,7 +1000,28 @@ pub struct ConsultationView {
 #[serde(deny_unknown_fields)]
 pub struct ListConsultations {
     pub office: Option<String>,
+    /// Those that took up a problem of this case.
     pub case_id: Option<Uuid>,
+    /// Page size, 1–200 (default 50).
+    #[serde(default, deserialize_with = "crate::page::limit::<200, _>")]
+    #[param(minimum = 1, maximum = 200)]
+    #[schema(minimum = 1, maximum = 200)]
+    pub limit: Option<u64>,
+    /// Rows to skip, 0–1 000 000 000 (default 0).
+    #[serde(default, deserialize_with = "crate::page::offset")]
+    #[param(minimum = 0, maximum = 1000000000)]
+    #[schema(minimum = 0, maximum = 1000000000)]
+    pub offset: Option<u64>,
+}
+
+/// Reply of [`ops::CONSULTATION_LIST`]: a page of consultations and joint meetings, latest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MeetingPage {
+    pub items: Vec<ConsultationView>,
+    /// Consultations and joint meetings matching the filters.
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
 }
 
 /// Data of `meeting.recorded` (on `bb.evt.<office>.meeting.recorded`).

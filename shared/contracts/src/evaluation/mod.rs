@@ -328,7 +328,15 @@ pub struct ListEvaluations {
     pub case_id: Option<Uuid>,
     /// Only bad reviews.
     pub bad: Option<bool>,
+    /// Page size, 1–100 (default 20).
+    #[serde(default, deserialize_with = "crate::page::limit::<100, _>")]
+    #[param(minimum = 1, maximum = 100)]
+    #[schema(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
+    /// Rows to skip, 0–1 000 000 000 (default 0).
+    #[serde(default, deserialize_with = "crate::page::offset")]
+    #[param(minimum = 0, maximum = 1000000000)]
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub offset: Option<u64>,
 }
 
@@ -491,7 +499,15 @@ pub struct ListRectifications {
     pub specialist: Option<String>,
     pub status: Option<RectificationStatus>,
     pub escalated: Option<bool>,
+    /// Page size, 1–100 (default 20).
+    #[serde(default, deserialize_with = "crate::page::limit::<100, _>")]
+    #[param(minimum = 1, maximum = 100)]
+    #[schema(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
+    /// Rows to skip, 0–1 000 000 000 (default 0).
+    #[serde(default, deserialize_with = "crate::page::offset")]
+    #[param(minimum = 0, maximum = 1000000000)]
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub offset: Option<u64>,
 }
 

@@ -31,7 +31,7 @@ pub mod ops {
     pub const APPLICANT_REVEAL: &str = "applicant.reveal";
     /// Register an applicant, or find the registered one ([`super::RegisterApplicant`] → [`super::Registered`]`<`[`super::ApplicantView`]`>`).
     pub const APPLICANT_REGISTER: &str = "applicant.register";
-    /// Applicants, masked ([`super::ListApplicants`] → [`super::ApplicantPage`]).
+    /// Applicants, masked, within the actor's reach ([`super::ApplicantQuery`] → [`super::ApplicantPage`]).
     pub const APPLICANT_LIST: &str = "applicant.list";
     /// Register a project ([`super::RegisterProject`] → [`super::ProjectView`]).
     pub const PROJECT_REGISTER: &str = "project.register";
@@ -656,8 +656,14 @@ pub struct ListCases {
     /// Text in the ledger number, the project's name or code, or the applicant's name.
     pub q: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[serde(default, deserialize_with = "crate::page::limit::<200, _>")]
+    #[param(minimum = 1, maximum = 200)]
+    #[schema(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
-    /// Rows to skip.
+    /// Rows to skip, 0–1 000 000 000 (default 0).
+    #[serde(default, deserialize_with = "crate::page::offset")]
+    #[param(minimum = 0, maximum = 1000000000)]
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub offset: Option<u64>,
 }
 
@@ -797,16 +803,35 @@ pub struct Registered<T> {
     pub item: T,
 }
 
-/// Request of [`ops::APPLICANT_LIST`] and the query of `GET /api/v1/applicants`.
+/// The query of `GET /api/v1/applicants` (the filter of [`ApplicantQuery`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListApplicants {
+    /// Only the applicants of this office (机构): registered by it, or with a case it accepted. A county's
+    /// staff always get their own office's (asking for another is 403); the city office and supervisors
+    /// every office's, or the one asked for.
+    pub office: Option<String>,
     /// Text in the name or the credit code.
     pub q: Option<String>,
     pub kind: Option<ApplicantKind>,
     /// Page size, 1–200 (default 50).
+    #[serde(default, deserialize_with = "crate::page::limit::<200, _>")]
+    #[param(minimum = 1, maximum = 200)]
+    #[schema(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
+    /// Rows to skip, 0–1 000 000 000 (default 0).
+    #[serde(default, deserialize_with = "crate::page::offset")]
+    #[param(minimum = 0, maximum = 1000000000)]
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub offset: Option<u64>,
+}
+
+/// Request of [`ops::APPLICANT_LIST`]: who asks, and the filter. Intake scopes the list to the actor
+/// itself (服务对象名录按机构隔离), whatever the caller passed on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicantQuery {
+    pub actor: Actor,
+    pub filter: ListApplicants,
 }
 
 /// A page of applicants (personal data masked).
@@ -834,7 +859,15 @@ pub struct ListProjects {
     pub category: Option<ProjectCategory>,
     /// Text in the name or the project code.
     pub q: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[serde(default, deserialize_with = "crate::page::limit::<200, _>")]
+    #[param(minimum = 1, maximum = 200)]
+    #[schema(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
+    /// Rows to skip, 0–1 000 000 000 (default 0).
+    #[serde(default, deserialize_with = "crate::page::offset")]
+    #[param(minimum = 0, maximum = 1000000000)]
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub offset: Option<u64>,
 }
 

@@ -51,6 +51,37 @@ pub mod ops {
 /// Largest document the archive takes (单份归档资料上限): 10 MiB of content, before base64.
 pub const MAX_DOCUMENT_BYTES: u64 = 10 * 1024 * 1024;
 
+/// The media types the archive takes (归档资料格式白名单), each with its usual file extension: the
+/// documents and scans of an approvals file — PDF, OFD (版式文档, GB/T 33190, the format of electronic
+/// licences 电子证照), JPEG, PNG, TIFF, Word and Excel, and ZIP for a set of drawings. Anything else
+/// (HTML, SVG, scripts, executables…) is refused, so that nothing filed can run in a browser from the
+/// platform's origin.
+pub const ARCHIVE_MEDIA_TYPES: &[(&str, &str)] = &[
+    ("application/pdf", "pdf"),
+    ("application/ofd", "ofd"),
+    ("image/jpeg", "jpg"),
+    ("image/png", "png"),
+    ("image/tiff", "tif"),
+    ("application/msword", "doc"),
+    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
+    ("application/vnd.ms-excel", "xls"),
+    ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    ("application/zip", "zip"),
+];
+
+/// The accepted media type (one of [`ARCHIVE_MEDIA_TYPES`]) that `value` names, ignoring case, spaces and
+/// parameters (`Application/PDF; x=1` is `application/pdf`); `None` for any other.
+pub fn archive_media_type(value: &str) -> Option<&'static str> {
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    ARCHIVE_MEDIA_TYPES.iter().map(|(t, _)| *t).find(|t| t.eq_ignore_ascii_case(essence))
+}
+
+/// The file extension of an accepted media type ([`ARCHIVE_MEDIA_TYPES`]), for a downloaded file's name.
+pub fn archive_extension(media_type: &str) -> Option<&'static str> {
+    let accepted = archive_media_type(media_type)?;
+    ARCHIVE_MEDIA_TYPES.iter().find(|(t, _)| *t == accepted).map(|(_, ext)| *ext)
+}
+
 /// Most deliveries in one request.
 pub const MAX_DELIVERIES_PER_REQUEST: usize = 50;
 
@@ -469,7 +500,10 @@ pub struct NewArchiveDocument {
     pub doc_type: ArchiveDocType,
     /// 资料名称, 1–200 characters.
     pub title: String,
-    /// Media type (`application/pdf`, `image/jpeg`, …): `type/subtype[; parameters]`, printable ASCII.
+    /// Media type, one of [`ARCHIVE_MEDIA_TYPES`]: `application/pdf`, `application/ofd`, `image/jpeg`,
+    /// `image/png`, `image/tiff`, `application/msword`, `application/vnd.ms-excel`, the Office Open XML
+    /// types of `.docx` and `.xlsx`, or `application/zip`; parameters are dropped. Others: 422 naming
+    /// `media_type`.
     #[schema(example = "application/pdf")]
     pub media_type: String,
     /// The content in base64 (RFC 4648 §4, padded; line breaks are ignored), at most 10 MiB decoded.
@@ -696,5 +730,29 @@ mod tests {
             assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
         }
         assert_eq!(ArchiveDocType::parse("photo"), None);
+    }
+
+    #[test]
+    fn only_document_and_image_media_types_are_archived() {
+        assert_eq!(archive_media_type("Application/PDF"), Some("application/pdf"));
+        assert_eq!(archive_media_type(" image/jpeg ; q=1"), Some("image/jpeg"));
+        assert_eq!(
+            archive_extension("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            Some("xlsx")
+        );
+        assert_eq!(archive_extension("application/ofd"), Some("ofd"));
+        for bad in [
+            "text/javascript",
+            "application/javascript",
+            "text/html",
+            "image/svg+xml",
+            "application/xhtml+xml",
+            "text/plain",
+            "application/octet-stream",
+            "application/pdfx",
+            "",
+        ] {
+            assert_eq!(archive_media_type(bad), None, "{bad:?}");
+        }
     }
 }

@@ -142,7 +142,15 @@ pub struct ListMessages {
     pub office: Option<String>,
     pub case_id: Option<Uuid>,
     pub state: Option<MessageState>,
+    /// Page size, 1–100 (default 20).
+    #[serde(default, deserialize_with = "crate::page::limit::<100, _>")]
+    #[param(minimum = 1, maximum = 100)]
+    #[schema(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
+    /// Rows to skip, 0–1 000 000 000 (default 0).
+    #[serde(default, deserialize_with = "crate::page::offset")]
+    #[param(minimum = 0, maximum = 1000000000)]
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub offset: Option<u64>,
 }
 
@@ -234,7 +242,15 @@ pub struct InboxQuery {
     /// Only unread notices.
     #[serde(default)]
     pub unread_only: bool,
+    /// Page size, 1–100 (default 20).
+    #[serde(default, deserialize_with = "crate::page::limit::<100, _>")]
+    #[param(minimum = 1, maximum = 100)]
+    #[schema(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
+    /// Rows to skip, 0–1 000 000 000 (default 0).
+    #[serde(default, deserialize_with = "crate::page::offset")]
+    #[param(minimum = 0, maximum = 1000000000)]
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub offset: Option<u64>,
 }
 

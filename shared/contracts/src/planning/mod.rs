@@ -30,7 +30,7 @@ pub mod ops {
     pub const CALENDAR_REMOVE_OVERRIDE: &str = "calendar.remove_override";
     /// The catalog, filtered ([`super::GetCatalog`] → [`super::CatalogView`]).
     pub const CATALOG_GET: &str = "catalog.get";
-    /// Every catalog version ([`super::ListCatalogVersions`] → `Vec<`[`super::CatalogVersionView`]`>`).
+    /// Catalog versions, a page ([`super::ListCatalogVersions`] → [`super::CatalogVersionPage`]).
     pub const CATALOG_VERSIONS: &str = "catalog.versions";
     /// Add or replace one item: a new catalog version ([`super::PutCatalogItem`] → [`super::CatalogVersionView`]).
     pub const CATALOG_PUT_ITEM: &str = "catalog.put_item";
@@ -619,9 +619,32 @@ pub struct CatalogView {
     pub items: Vec<CatalogItem>,
 }
 
-/// Request of [`ops::CATALOG_VERSIONS`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ListCatalogVersions {}
+/// Request of [`ops::CATALOG_VERSIONS`] and the query of `GET /api/v1/catalog/versions`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListCatalogVersions {
+    /// Page size, 1–200 (default 50).
+    #[serde(default, deserialize_with = "crate::page::limit::<200, _>")]
+    #[param(minimum = 1, maximum = 200)]
+    #[schema(minimum = 1, maximum = 200)]
+    pub limit: Option<u64>,
+    /// Rows to skip, 0–1 000 000 000 (default 0).
+    #[serde(default, deserialize_with = "crate::page::offset")]
+    #[param(minimum = 0, maximum = 1000000000)]
+    #[schema(minimum = 0, maximum = 1000000000)]
+    pub offset: Option<u64>,
+}
+
+/// Reply of [`ops::CATALOG_VERSIONS`]: a page of catalog versions, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CatalogVersionPage {
+    pub items: Vec<CatalogVersionView>,
+    /// Every version there is.
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
+}
 
 /// One catalog version (事项库版本).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -361,7 +361,15 @@ pub struct ListTasks {
     pub office: Option<String>,
     pub status: Option<TaskStatus>,
     pub case_id: Option<Uuid>,
+    /// Page size, 1–200 (default 50).
+    #[serde(default, deserialize_with = "crate::page::limit::<200, _>")]
+    #[param(minimum = 1, maximum = 200)]
+    #[schema(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
+    /// Rows to skip, 0–1 000 000 000 (default 0).
+    #[serde(default, deserialize_with = "crate::page::offset")]
+    #[param(minimum = 0, maximum = 1000000000)]
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub offset: Option<u64>,
 }
 

@@ -1,0 +1,119 @@
+//! Fuzzing the API from its own description (模糊测试): schemathesis, a property-based fuzzer, generates requests
+//! for every operation of `/openapi.json` — valid ones, and invalid ones at the schema's edges — with the
+//! tokens of several roles, against the whole platform on real parts.
+//!
+//! Checks: no 5xx (a panicking service shows as a 503 after the call timeout), every error a problem document
+//! in both languages (`tests/security/fuzz/hooks.py`), and every answer conforming to its documented schema.
+//! The run is deterministic (a fixed seed) so CI is stable; `BANGBAN_FUZZ_SEED` and `BANGBAN_FUZZ_EXAMPLES`
+//! (examples per operation, default 12) explore further. schemathesis is installed, pinned, by
+//! `tools/ensure-security-tools.sh` into `.tools/security-venv`.
+
+use std::{path::PathBuf, process::Stdio};
+
+use serde_json::Value;
+
+use crate::{
+    matrix::{fixture, principals},
+    support::{TestApp, workspace_root},
+};
+
+/// The roles the fuzzer signs in as: the county's office admin, the case's specialist, the responsible unit's
+/// officer, the applicant and a supervisor.
+const ROLES: [&str; 5] = ["office_admin", "specialist", "officer", "applicant", "supervisor"];
+
+fn ensure_tools(root: &std::path::Path) -> PathBuf {
+    let status = std::process::Command::new("bash")
+        .arg(root.join("tools/ensure-security-tools.sh"))
+        .status()
+        .expect("run tools/ensure-security-tools.sh");
+    assert!(status.success(), "tools/ensure-security-tools.sh failed: the fuzzer cannot be installed");
+    root.join(".tools/security-venv/bin/schemathesis")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_generated_request_breaks_the_api() {
+    let root = workspace_root();
+    let schemathesis = ensure_tools(&root);
+    let app = TestApp::spawn_with_evaluation().await;
+    let f = fixture(&app).await;
+    let callers = principals(&app, &f);
+    let seed = std::env::var("BANGBAN_FUZZ_SEED").unwrap_or_else(|_| "20261207".into());
+    let examples = std::env::var("BANGBAN_FUZZ_EXAMPLES").unwrap_or_else(|_| "12".into());
+    let reports = tempfile::tempdir().unwrap();
+
+    let mut total_cases = 0u64;
+    let mut failures = Vec::new();
+    for role in ROLES {
+        let caller = callers.iter().find(|c| c.name == role).expect("a caller of that role");
+        let report = reports.path().join(format!("{role}.ndjson"));
+        let out = tokio::process::Command::new(&schemathesis)
+            .arg("run")
+            .arg(app.url("/openapi.json"))
+            .args(["--checks", "not_a_server_error,response_schema_conformance,problem_document"])
+            .args(["--phases", "examples,coverage,fuzzing"])
+            .args(["--max-examples", &examples, "--seed", &seed, "--generation-database", "none"])
+            .args(["--workers", "2", "--request-timeout", "10", "--no-color", "--output-truncate", "true"])
+            // The live stream never ends by itself; it has its own tests.
+            .args(["--exclude-path", "/api/v1/stream"])
+            .args(["--report", "ndjson", "--report-ndjson-path"])
+            .arg(&report)
+            .args(["-H", &format!("Authorization: Bearer {}", caller.token.as_deref().unwrap())])
+            .env("SCHEMATHESIS_HOOKS", "hooks")
+            .env("PYTHONPATH", root.join("tests/security/fuzz"))
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .expect("run schemathesis");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let cases = count_cases(&report);
+        total_cases += cases;
+        eprintln!("fuzzing as {role}: {cases} generated requests, exit {:?}", out.status.code());
+        if !out.status.success() {
+            failures.push(format!(
+                "as {role} (seed {seed}):\n{}\n{}",
+                tail(&stdout, 120),
+                tail(&String::from_utf8_lossy(&out.stderr), 40)
+            ));
+        }
+    }
+    eprintln!("fuzzing: {total_cases} generated requests over {} roles, {} failing roles", ROLES.len(), failures.len());
+    assert!(total_cases > 0, "the fuzzer sent no request");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Test cases of a schemathesis NDJSON report (one `ScenarioFinished`… event per scenario; every recorded
+/// interaction is one request).
+fn count_cases(report: &std::path::Path) -> u64 {
+    let Ok(text) = std::fs::read_to_string(report) else { return 0 };
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|event| {
+            let mut n = 0u64;
+            count_interactions(&event, &mut n);
+            n
+        })
+        .sum()
+}
+
+fn count_interactions(v: &Value, n: &mut u64) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Object(i)) = m.get("interactions") {
+                *n += i.len() as u64;
+            }
+            for (k, child) in m {
+                if k != "interactions" {
+                    count_interactions(child, n);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|c| count_interactions(c, n)),
+        _ => {}
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
