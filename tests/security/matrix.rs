@@ -32,6 +32,10 @@ const OTHER_COUNTY: &str = "371621";
 const CITY: &str = "371600";
 const MATRIX_FILE: &str = "authz-matrix.json";
 
+/// Operations whose object the fixture does not make although their path names none: a rating by an unknown
+/// one-time code, the removal of a calendar override never set.
+const ABSENT_OBJECTS: [&str; 2] = ["POST /api/v1/evaluations/by-code", "POST /api/v1/calendar/overrides/{date}/remove"];
+
 /// One caller: a name used in the matrix file, and the bearer token (none for the anonymous caller).
 pub(crate) struct Caller {
     pub(crate) name: &'static str,
@@ -70,6 +74,10 @@ pub(crate) async fn send(
     }
     let res = req.send().await.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
     let status = res.status().as_u16();
+    if status == 200 && path.starts_with("/api/v1/stream") {
+        // The live stream never ends by itself: its answer is the status.
+        return (status, Value::Null);
+    }
     let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let text = res.text().await.unwrap_or_default();
     let value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -92,7 +100,7 @@ pub(crate) async fn fixture(app: &TestApp) -> Fixture {
     let (status, case) = send(app, &Method::POST, "/api/v1/cases", Some(&staff), Some(&body)).await;
     assert_eq!(status, 201, "case: {case}");
     let case_id: Uuid = serde_json::from_value(case["id"].clone()).unwrap();
-    let applicant_id: Uuid = serde_json::from_value(case["applicant_id"].clone()).unwrap();
+    let applicant_id: Uuid = serde_json::from_value(case["applicant"]["id"].clone()).unwrap();
     let specialist = case["specialist_id"].as_str().unwrap().to_string();
     let spec = app.token_as(&specialist, Role::Assistant, COUNTY);
 
@@ -135,8 +143,14 @@ pub(crate) async fn fixture(app: &TestApp) -> Fixture {
         "/api/v1/consultations",
         Some(&admin),
         Some(&json!({
-            "channel": "walk_in", "office": COUNTY, "topic": "项目审批咨询",
-            "summary": "询问施工许可所需材料", "contact_name": "王经理"
+            "office": COUNTY,
+            "channel": "window",
+            "applicant": {"name": "王建国", "organisation": "博兴县某某新材料有限公司", "phone": "13812341234"},
+            "project": {"name": "年产5万吨新材料项目", "category": "industrial", "office": COUNTY, "newly_settled": true},
+            "needs": "希望帮办立项用地规划许可至施工许可阶段审批事项",
+            "project_state": "已签订投资协议，正在办理项目备案",
+            "materials": ["营业执照"],
+            "intent": "assist"
         })),
     )
     .await;
@@ -148,7 +162,7 @@ pub(crate) async fn fixture(app: &TestApp) -> Fixture {
         &Method::POST,
         &format!("/api/v1/tasks/{task_id}/problems"),
         Some(&spec),
-        Some(&json!({"kind": "materials", "description": "缺少规划许可附图"})),
+        Some(&json!({"description": "缺少规划许可附图"})),
     )
     .await;
     assert!(status == 201 || status == 200, "problem: {status} {problem}");
@@ -159,24 +173,43 @@ pub(crate) async fn fixture(app: &TestApp) -> Fixture {
 
 pub(crate) fn principals(app: &TestApp, f: &Fixture) -> Vec<Caller> {
     let c = |name, token: String| Caller { name, token: Some(token) };
+    // Callers most likely refused come first: a write that uses its object up (removing a plan item, completing
+    // the archive) is tried by them before anyone it lets through.
     vec![
         Caller { name: "anonymous", token: None },
-        c("applicant", app.token(Role::Applicant, COUNTY, Some(&f.applicant_id.to_string()))),
         c("applicant_other", app.token(Role::Applicant, COUNTY, Some(&Uuid::now_v7().to_string()))),
-        c("specialist", app.token_as(&f.specialist, Role::Assistant, COUNTY)),
-        c("assistant", app.token(Role::Assistant, COUNTY, None)),
-        c("agent", app.token(Role::Agent, COUNTY, None)),
-        c("expert", app.token(Role::Expert, COUNTY, None)),
-        c("office_admin", app.token(Role::OfficeAdmin, COUNTY, None)),
-        c("officer", app.officer_token(&f.task_unit, COUNTY)),
+        c("integrator", app.token(Role::Integrator, CITY, None)),
+        c("officer_other_county", app.officer_token(&format!("{OTHER_COUNTY}-XZSP"), OTHER_COUNTY)),
         c("assistant_other_county", app.token(Role::Assistant, OTHER_COUNTY, None)),
         c("office_admin_other_county", app.token(Role::OfficeAdmin, OTHER_COUNTY, None)),
-        c("officer_other_county", app.officer_token(&format!("{OTHER_COUNTY}-XZSP"), OTHER_COUNTY)),
-        c("city_assistant", app.token(Role::Assistant, CITY, None)),
-        c("city_admin", app.token(Role::OfficeAdmin, CITY, None)),
+        c("applicant", app.token(Role::Applicant, COUNTY, Some(&f.applicant_id.to_string()))),
+        c("expert", app.token(Role::Expert, COUNTY, None)),
         c("supervisor", app.token(Role::Supervisor, CITY, None)),
-        c("integrator", app.token(Role::Integrator, CITY, None)),
+        c("officer", app.officer_token(&f.task_unit, COUNTY)),
+        c("agent", app.token(Role::Agent, COUNTY, None)),
+        c("assistant", app.token(Role::Assistant, COUNTY, None)),
+        c("city_assistant", app.token(Role::Assistant, CITY, None)),
+        c("specialist", app.token_as(&f.specialist, Role::Assistant, COUNTY)),
+        c("office_admin", app.token(Role::OfficeAdmin, COUNTY, None)),
+        c("city_admin", app.token(Role::OfficeAdmin, CITY, None)),
     ]
+}
+
+/// Callers who may know nothing of the fixture's case: whatever they are let through to (a list, their inbox)
+/// must not name its objects.
+const OUTSIDERS: [&str; 5] =
+    ["applicant_other", "integrator", "officer_other_county", "assistant_other_county", "office_admin_other_county"];
+
+impl Fixture {
+    fn ids(&self) -> [(&'static str, String); 5] {
+        [
+            ("case", self.case_id.to_string()),
+            ("applicant", self.applicant_id.to_string()),
+            ("task", self.task_id.to_string()),
+            ("consultation", self.consultation_id.to_string()),
+            ("problem", self.problem_id.to_string()),
+        ]
+    }
 }
 
 /// The value of a path parameter, and whether it names an object that exists.
@@ -244,7 +277,8 @@ fn example(doc: &Value, schema: &Value, depth: usize) -> Value {
             if let Some(props) = schema["properties"].as_object() {
                 for (k, v) in props {
                     if required.contains(k.as_str()) {
-                        out.insert(k.clone(), example(doc, v, depth + 1));
+                        let value = if k == "office" { json!(COUNTY) } else { example(doc, v, depth + 1) };
+                        out.insert(k.clone(), value);
                     }
                 }
             }
@@ -258,10 +292,9 @@ fn example(doc: &Value, schema: &Value, depth: usize) -> Value {
             Some("date") => "2027-01-04".into(),
             Some("date-time") => "2027-01-04T09:00:00Z".into(),
             Some("uuid") => Uuid::now_v7().to_string(),
-            _ => {
-                let min = schema["minLength"].as_u64().unwrap_or(1).max(1) as usize;
-                "测试说明".chars().cycle().take(min.max(4)).collect()
-            }
+            // Empty text decodes but is refused by the rules behind the authorization, so a caller let through
+            // changes nothing (a write the matrix lets through would otherwise be done, and done again).
+            _ => String::new(),
         }),
         "integer" => json!(schema["minimum"].as_i64().unwrap_or(1).max(1)),
         "number" => json!(schema["minimum"].as_f64().unwrap_or(1.0).max(1.0)),
@@ -315,7 +348,9 @@ fn operations(doc: &Value, f: &Fixture) -> Vec<Operation> {
             let body = op["requestBody"]["content"]["application/json"]["schema"]
                 .as_object()
                 .map(|s| example(doc, &Value::Object(s.clone()), 0));
-            out.push(Operation { key: format!("{} {template}", method.as_str()), method, path, body, absent });
+            let key = format!("{} {template}", method.as_str());
+            absent |= ABSENT_OBJECTS.contains(&key.as_str());
+            out.push(Operation { key, method, path, body, absent });
         }
     }
     // Reads first, then writes; within each, the document's order (sorted paths).
@@ -334,7 +369,12 @@ fn passes(status: u16, absent: bool) -> bool {
 
 #[tokio::test]
 async fn every_operation_answers_every_caller_as_the_matrix_says() {
-    let app = TestApp::spawn_with_evaluation().await;
+    // Every caller comes from one address: the public endpoints' rate limit would answer for the authorization.
+    let app = TestApp::spawn_with_evaluation_and(|s| {
+        s.web.public_per_minute = 100_000;
+        s.web.login_per_minute = 100_000;
+    })
+    .await;
     let f = fixture(&app).await;
     let callers = principals(&app, &f);
     let (status, doc) = send(&app, &Method::GET, "/openapi.json", None, None).await;
@@ -345,14 +385,18 @@ async fn every_operation_answers_every_caller_as_the_matrix_says() {
     let file: Value = serde_json::from_str(&text).expect("authz-matrix.json is JSON");
     let expected = file["operations"].as_object().cloned().unwrap_or_default();
     let write = std::env::var("BANGBAN_MATRIX_WRITE").is_ok_and(|v| v == "1");
+    let trace = write || std::env::var("BANGBAN_MATRIX_TRACE").is_ok_and(|v| v == "1");
 
     let mut observed: BTreeMap<String, Value> = BTreeMap::new();
     let mut failures = Vec::new();
     let mut cells = 0usize;
     for op in &ops {
         let mut allowed = Vec::new();
+        let started = std::time::Instant::now();
+        let mut answers = Vec::new();
         for caller in &callers {
             let (status, body) = send(&app, &op.method, &op.path, caller.token.as_deref(), op.body.as_ref()).await;
+            answers.push(format!("{}={status}", caller.name));
             cells += 1;
             assert!(status < 500, "{} as {}: {status} {body}", op.key, caller.name);
             if caller.token.is_none() && !op.key.contains("/hooks/") {
@@ -364,6 +408,18 @@ async fn every_operation_answers_every_caller_as_the_matrix_says() {
             if passes(status, op.absent) {
                 allowed.push(caller.name);
             }
+            if OUTSIDERS.contains(&caller.name) && (200..300).contains(&status) {
+                let text = body.to_string();
+                for (what, id) in f.ids() {
+                    if text.contains(&id) {
+                        failures
+                            .push(format!("{} as {}: the answer names the fixture's {what} {id}", op.key, caller.name));
+                    }
+                }
+            }
+        }
+        if trace {
+            eprintln!("{} ({:?}) {}: {}", op.key, started.elapsed(), op.path, answers.join(" "));
         }
         let mut entry = json!({ "allow": allowed });
         if op.absent {
@@ -410,6 +466,9 @@ async fn every_operation_answers_every_caller_as_the_matrix_says() {
         out["operations"] = serde_json::to_value(&observed).unwrap();
         std::fs::write(matrix_path(), serde_json::to_string_pretty(&out).unwrap() + "\n").unwrap();
         eprintln!("wrote {}", matrix_path().display());
+        for f in &failures {
+            eprintln!("MISMATCH {f}");
+        }
         return;
     }
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));

@@ -141,26 +141,46 @@ impl EvaluationService {
     pub async fn submit(&self, req: SubmitRating) -> Result<EvaluationView> {
         let (comment, tags) = check_rating(&req.rating)?;
         let txn = db::begin_write(&self.db).await?;
+        let not_theirs = || {
+            EvaluationError::Forbidden(
+                "只有该案件的服务对象可以评价".into(),
+                "only the case's applicant may rate it".into(),
+            )
+        };
         let inv = invitation::Entity::find()
             .filter(invitation::Column::MatterKey.eq(matter_key(&req.matter)))
             .one(&txn)
-            .await?
-            .ok_or_else(|| {
+            .await?;
+        let Some(inv) = inv else {
+            // Not invited yet: only the case's own applicant learns that (another learns nothing of the matter).
+            return Err(if self.applicant_of(&txn, &req.matter).await? == Some(req.applicant_id.to_string()) {
                 EvaluationError::Conflict(
                     "该事项尚未办结，暂不能评价".into(),
                     "this matter has not concluded yet; it cannot be rated".into(),
                 )
-            })?;
+            } else {
+                not_theirs()
+            });
+        };
         if inv.applicant_id != req.applicant_id.to_string() {
-            return Err(EvaluationError::Forbidden(
-                "只有该案件的服务对象可以评价".into(),
-                "only the case's applicant may rate it".into(),
-            ));
+            return Err(not_theirs());
         }
         let view = self.rate(&txn, inv, req.rating.level, comment, tags, Channel::Platform, None, clock::now()).await?;
         txn.commit().await?;
         self.committed();
         Ok(view)
+    }
+
+    /// The applicant of a matter's case, when evaluation knows the case.
+    async fn applicant_of(&self, txn: &DatabaseTransaction, matter: &Matter) -> Result<Option<String>> {
+        let case_id = match matter {
+            Matter::Case { case_id } => Some(case_id.to_string()),
+            Matter::Task { task_id } => {
+                task_info::Entity::find_by_id(task_id.to_string()).one(txn).await?.map(|t| t.case_id)
+            }
+        };
+        let Some(case_id) = case_id else { return Ok(None) };
+        Ok(case_info::Entity::find_by_id(case_id).one(txn).await?.map(|c| c.applicant_id))
     }
 
     /// What a one-time code rates (the link's page).

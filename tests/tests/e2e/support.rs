@@ -146,6 +146,11 @@ impl TestApp {
         Self::start(Optional { notification: true, evaluation: true }, |_| {}).await
     }
 
+    /// Evaluation and notification, with `adjust` applied to the settings first.
+    pub async fn spawn_with_evaluation_and(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        Self::start(Optional { notification: true, evaluation: true }, adjust).await
+    }
+
     async fn start(optional: Optional, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let with_notification = optional.notification;
         let spans = bangban_telemetry::testing::init_in_memory();
