@@ -44,14 +44,14 @@ pub(crate) struct Caller {
 
 /// The objects every path points at.
 pub(crate) struct Fixture {
-    case_id: Uuid,
-    applicant_id: Uuid,
-    specialist: String,
-    task_id: Uuid,
-    task_unit: String,
-    item_code: String,
-    consultation_id: Uuid,
-    problem_id: Uuid,
+    pub(crate) case_id: Uuid,
+    pub(crate) applicant_id: Uuid,
+    pub(crate) specialist: String,
+    pub(crate) task_id: Uuid,
+    pub(crate) task_unit: String,
+    pub(crate) item_code: String,
+    pub(crate) consultation_id: Uuid,
+    pub(crate) problem_id: Uuid,
 }
 
 fn matrix_path() -> std::path::PathBuf {

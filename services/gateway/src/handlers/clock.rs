@@ -22,14 +22,14 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(get_clock),
-    components(schemas(ClockView)),
+    components(schemas(PlatformClock)),
     tags((name = "clock", description = "平台时钟 / the platform clock")),
 )]
 pub struct Api;
 
 /// The platform clock as the services read it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct ClockView {
+pub struct PlatformClock {
     /// Now on the platform clock (RFC 3339, UTC).
     #[schema(example = "2026-03-02T01:00:00Z")]
     pub now: DateTime<Utc>,
@@ -40,7 +40,7 @@ pub struct ClockView {
     pub speed: f64,
 }
 
-impl ClockView {
+impl PlatformClock {
     /// The clock now.
     pub fn now() -> Self {
         Self { now: clock::now(), rehearsal: clock::is_rehearsal(), speed: clock::speed() }
@@ -52,12 +52,12 @@ impl ClockView {
 #[utoipa::path(
     get, path = "/api/v1/clock", tag = "clock",
     responses(
-        (status = 200, description = "平台时间 / the platform's time", body = ClockView,
+        (status = 200, description = "平台时间 / the platform's time", body = PlatformClock,
             example = json!({"now": "2026-03-02T01:00:00Z", "rehearsal": true, "speed": 3600.0})),
     ),
 )]
-pub async fn get_clock() -> Json<ClockView> {
-    Json(ClockView::now())
+pub async fn get_clock() -> Json<PlatformClock> {
+    Json(PlatformClock::now())
 }
 
 #[cfg(test)]
@@ -76,7 +76,7 @@ mod tests {
         clock::set_manual(t0);
         let Json(view) = get_clock().await;
         clock::use_system();
-        assert_eq!(view, ClockView { now: t0, rehearsal: true, speed: 0.0 });
+        assert_eq!(view, PlatformClock { now: t0, rehearsal: true, speed: 0.0 });
         let json = serde_json::to_value(&view).unwrap();
         assert_eq!(json, serde_json::json!({"now": "2026-03-02T01:00:00Z", "rehearsal": true, "speed": 0.0}));
 
@@ -84,6 +84,6 @@ mod tests {
         let op = &doc["paths"]["/api/v1/clock"]["get"];
         assert!(op.is_object(), "documented");
         assert!(op.get("security").is_none(), "public: no bearer token");
-        assert!(doc["components"]["schemas"]["ClockView"].is_object());
+        assert!(doc["components"]["schemas"]["PlatformClock"].is_object());
     }
 }
