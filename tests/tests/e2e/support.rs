@@ -146,7 +146,8 @@ impl TestApp {
         Self::start(Optional { notification: true, evaluation: true }, |_| {}).await
     }
 
-    /// Evaluation and notification, with `adjust` applied to the settings first.
+    /// Evaluation and notification, with `adjust` applied to the settings first (the attack suite's).
+    #[allow(dead_code)]
     pub async fn spawn_with_evaluation_and(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         Self::start(Optional { notification: true, evaluation: true }, adjust).await
     }
