@@ -10,7 +10,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: help run build test chart-test lint fmt bench clean-data nats-server
+.PHONY: help run build test chart-test security lint fmt bench clean-data nats-server
 
 help: ## List the targets
 	@echo "Bangban — make targets:"
@@ -29,6 +29,9 @@ chart-test: ## Render, lint and validate the Helm chart
 	bash tools/ensure-chart-tools.sh
 	bash deploy/dev/ensure-promtool.sh || true
 	PYTHONDONTWRITEBYTECODE=1 .tools/venv/bin/python -m pytest -q tests/helm $(ARGS)
+
+security: ## Run only the attack suite (tests/security: authorization matrix, fuzzing, resource limits, personal data)
+	bash deploy/dev/with-nats-server.sh $(CARGO) nextest run -p bangban-e2e --test security $(ARGS)
 
 lint: ## rustfmt check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
