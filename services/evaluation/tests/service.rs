@@ -299,9 +299,22 @@ async fn a_concluded_item_is_rated_once_by_its_applicant_only() {
     }
     let w = world(|_| {}).await;
     let case = w.accept(SPECIALIST).await;
-    // Not concluded yet: nothing to rate.
-    let early = w.submit(&case, Matter::Task { task_id: Uuid::now_v7() }, case.applicant, 5).await;
-    assert_eq!(status(&early), StatusCode::CONFLICT);
+    // Not concluded yet: nothing to rate, the case's applicant is told (once evaluation has the case)…
+    let whole = Matter::Case { case_id: case.id };
+    let mut early = StatusCode::FORBIDDEN;
+    for _ in 0..100 {
+        early = status(&w.submit(&case, whole, case.applicant, 5).await);
+        if early != StatusCode::FORBIDDEN {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(early, StatusCode::CONFLICT);
+    // …while another applicant learns nothing of the case, and nobody of a matter evaluation does not know.
+    let nosy = w.submit(&case, whole, Uuid::now_v7(), 5).await;
+    assert_eq!(status(&nosy), StatusCode::FORBIDDEN, "another applicant");
+    let unknown = w.submit(&case, Matter::Task { task_id: Uuid::now_v7() }, case.applicant, 5).await;
+    assert_eq!(status(&unknown), StatusCode::FORBIDDEN, "an unknown matter");
     let task = w.task(&case, UNIT, true).await;
     w.code_for(Some(task), case.id).await;
     let matter = Matter::Task { task_id: task };

@@ -101,12 +101,17 @@ pub enum WebhookError {
 }
 
 impl From<WebhookError> for Problem {
-    /// 401 with a Chinese and an English detail (503 when no secret is configured). Never contains
+    /// 401 with a Chinese and an English detail (404 `hook-not-enabled` when no secret is configured: a hook
+    /// without its secret is not enabled, and no client can fix that by retrying). Never contains
     /// the expected signature or anything derived from the secret.
     fn from(e: WebhookError) -> Self {
         match e {
             WebhookError::NotConfigured => {
-                Problem::unavailable("回调接口尚未配置签名密钥", "the webhook secret is not configured")
+                Problem::new(http::StatusCode::NOT_FOUND, "hook-not-enabled", "回调未启用", "Hook not enabled")
+                    .with_detail(
+                        "回调接口未配置签名密钥，未启用",
+                        "the hook has no secret configured: it is not enabled",
+                    )
             }
             WebhookError::MissingHeader { header } => {
                 Problem::bad_signature(format!("缺少请求头 {header}"), format!("missing header {header}"))
@@ -497,7 +502,7 @@ mod tests {
         let v = WebhookVerifier::new(SecretString::from(String::new()));
         let h = headers(&T0.to_string(), &sign(b"", T0, BODY), None);
         assert_eq!(v.verify(&h, BODY, at(T0)), Err(WebhookError::NotConfigured));
-        assert_eq!(Problem::from(WebhookError::NotConfigured).status, 503);
+        assert_eq!(Problem::from(WebhookError::NotConfigured).status, 404);
     }
 
     #[test]
