@@ -85,14 +85,15 @@ PLATFORM_LIMITS = re.compile(r"^jetstream: \{ max_mem: \d+, max_file: \d+ \}$")
 
 
 def test_the_chart_renders_the_generated_accounts():
-    # With one replica of the tenants' streams: on more, the chart scales each tenant account's max_file by the
+    # With one replica of the streams: on more, the chart scales each account's max_file by the
     # replicas (tests/helm/test_tenant_streams.py), and bangban-auth.conf is for a single development server.
-    # The chart adds JetStream limits to the platform's account (nats.platformJetStream, checked in
-    # tests/helm/test_jetstream_limits.py) where the generated file enables JetStream without limits.
-    values = {"nats": {"integrators": integrators_of_the_generator(), "tenantStreams": {"replicas": 1}}}
+    # The platform's account has the JetStream limits of nats.platformJetStream (tests/helm/test_jetstream_limits.py),
+    # whose defaults the generator writes too.
+    values = {
+        "nats": {"integrators": integrators_of_the_generator(), "streamReplicas": 1, "tenantStreams": {"replicas": 1}}
+    }
     rendered = significant_lines(rendered_auth_conf(values))
     assert PLATFORM_LIMITS.match(rendered[2]), rendered[:3]
-    rendered[2] = "jetstream: enabled"
     expected = significant_lines(AUTH_CONF.read_text(encoding="utf-8"))
     if rendered != expected:
         for i, (r, e) in enumerate(zip(rendered, expected)):

@@ -143,6 +143,9 @@ const OFFICE_MAX_BYTES: u64 = 1 << 30;
 const INTEGRATOR_MAX_BYTES: u64 = 4 << 30;
 /// Memory a tenant account may use (its stream is on file; this is for consumers' state).
 const TENANT_MAX_MEMORY: u64 = 16 << 20;
+/// JetStream limits of the platform's account (memory, file), as the chart's `nats.platformJetStream` defaults.
+const PLATFORM_MAX_MEMORY: u64 = 32 << 20;
+const PLATFORM_MAX_FILE: u64 = 4 << 30;
 /// Consumers a tenant may have (the office's own, one per department, tools).
 const TENANT_MAX_CONSUMERS: u32 = 100;
 /// How long a tenant's stream keeps events: the same year as `BANGBAN_EVENTS`.
@@ -522,7 +525,8 @@ fn render_auth_conf() -> String {
     );
     out.push_str("accounts {\n");
     let _ = writeln!(out, "  {PLATFORM_ACCOUNT} {{");
-    let _ = writeln!(out, "    jetstream: enabled");
+    // The chart's defaults (nats.platformJetStream): the event streams, the audit log and the sessions share them.
+    let _ = writeln!(out, "    jetstream: {{ max_mem: {PLATFORM_MAX_MEMORY}, max_file: {PLATFORM_MAX_FILE} }}");
     let _ = writeln!(out, "    users: [");
     for user in platform_users() {
         render_user(&mut out, &user);
