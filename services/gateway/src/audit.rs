@@ -216,7 +216,14 @@ impl Default for RefusalLimits {
     }
 }
 
-/// Whose refusal a record is, for sampling.
+/// Routes whose success without a token is vouched for by something other than a session: a signed hook, a
+/// one-time evaluation code, a development sign-in (which starts the session; development mode only, and under
+/// the login rate limit).
+fn vouched_for(route: &str) -> bool {
+    route.starts_with("/api/v1/hooks/") || route == "/api/v1/evaluations/by-code" || route == "/auth/dev-login"
+}
+
+/// Whose record it is, for sampling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Class {
     /// No identity proven: anonymous, or refused by the CSRF check before the route ran.
@@ -332,7 +339,13 @@ impl Sampler {
 
     /// Whether `record` is to be stored one by one; if not, it is counted for the window's summary.
     fn admit(&mut self, record: &AuditRecord, class: Class) -> bool {
-        if record.summary.is_some() || record.status < 400 {
+        if record.summary.is_some() {
+            return true;
+        }
+        if record.status < 400 && (matches!(class, Class::Person(_)) || vouched_for(&record.route)) {
+            // A signed-in person's effect, or one a signature or one-time code vouches for (a hook, a rating by
+            // code): each is recorded. Anything else nobody vouches for — a console form's redirect to the login,
+            // a logout without a session — is bounded like a refusal.
             return true;
         }
         let class = match class {
@@ -789,8 +802,23 @@ pub(crate) async fn ensure_bounded_stream(
     if wanted.max_bytes > 0
         && let Ok(existing) = js.get_stream(&wanted.name).await
     {
-        let actual = existing.cached_info().config.clone();
+        let info = existing.cached_info().clone();
+        let actual = info.config;
         if actual.max_bytes <= 0 {
+            // Never below what the stream holds (with a quarter of the limit to spare): the server enforces a new
+            // max_bytes at once, whatever the discard policy, and would delete the oldest records to fit.
+            let held = i64::try_from(info.state.bytes).unwrap_or(i64::MAX);
+            let max_bytes = wanted.max_bytes.max(held.saturating_add(wanted.max_bytes / 4));
+            if max_bytes > wanted.max_bytes {
+                tracing::warn!(
+                    stream = %wanted.name,
+                    held,
+                    "the JetStream stream {} already holds {held} bytes, near or over its limit: the limit is raised to \
+                     {max_bytes} bytes so nothing is deleted; give it room (and the account) or move old records out",
+                    wanted.name
+                );
+            }
+            let wanted = stream::Config { max_bytes, ..wanted.clone() };
             let limited = stream::Config { max_bytes: wanted.max_bytes, discard: wanted.discard, ..actual };
             match js.update_stream(limited).await {
                 Ok(_) => tracing::warn!(
@@ -1027,7 +1055,7 @@ pub async fn list_audit(
         None => format!("{SUBJECT_PREFIX}.>"),
     };
     let deliver = match (q.after, q.from) {
-        (Some(after), _) => DeliverPolicy::ByStartSequence { start_sequence: after + 1 },
+        (Some(after), _) => DeliverPolicy::ByStartSequence { start_sequence: after.saturating_add(1) },
         (None, from) => {
             let from = from.unwrap_or_else(|| Utc::now() - chrono::Duration::days(7));
             let start_time = async_nats::datetime::parse_rfc3339(&from.to_rfc3339())
@@ -1117,6 +1145,23 @@ mod tests {
         let r = refusal("198.51.100.1", None, 401, "/api/v1/cases");
         assert!(s.admit(&r, Class::of(&r)));
         assert!(s.roll(t0 + Duration::from_secs(125)).is_empty());
+    }
+
+    #[test]
+    fn anonymous_successes_are_bounded_unless_a_signature_or_code_vouches_for_them() {
+        let t0 = Instant::now();
+        let limits = RefusalLimits { unverified_per_window: 10, per_person_per_window: 3 };
+        let mut s = Sampler::new(limits, Duration::from_secs(60), t0);
+        // A console form posted without a session is redirected to the login (303): bounded like a refusal.
+        let redirect = refusal("198.51.100.7", None, 303, "/console/cases");
+        assert_eq!((0..100).filter(|_| s.admit(&redirect, Class::of(&redirect))).count(), PER_CLIENT as usize);
+        // A signed hook's or a one-time code's success is recorded each time.
+        for route in ["/api/v1/hooks/hotline", "/api/v1/hooks/sms/{provider}", "/api/v1/evaluations/by-code"] {
+            let ok = refusal("198.51.100.8", None, 200, route);
+            assert!((0..20).all(|_| s.admit(&ok, Class::of(&ok))), "{route}");
+        }
+        let summaries = s.roll(t0 + Duration::from_secs(60));
+        assert_eq!(summaries[0].summary.as_ref().unwrap().statuses.get("303"), Some(&98));
     }
 
     #[test]

@@ -213,6 +213,9 @@ pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, proxies: &Truste
 }
 
 /// Refuses, with 429 and `Retry-After`, what is over its limit.
+/// The key of the gateway-wide budgets (no client has the unspecified address).
+const GATEWAY_WIDE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+
 pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(bucket) = Bucket::of(req.uri().path()) else {
         return next.run(req).await;
@@ -228,7 +231,15 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
         Bucket::Login => web.login_per_minute,
         Bucket::Public | Bucket::Write => web.public_per_minute,
     };
-    match state.limiter.check(bucket, ip, per_minute, Instant::now()) {
+    let now = Instant::now();
+    if req.uri().path() == "/auth/oidc/start"
+        && let Err(wait) = state.limiter.check(bucket, GATEWAY_WIDE, web.login_starts_per_minute, now)
+    {
+        tracing::warn!("the gateway's limit of logins started per minute is reached");
+        metrics::counter!("bangban_gateway_rate_limited_total", "bucket" => "login_starts").increment(1);
+        return too_many_requests(wait, "/auth/oidc/start", "本网关", "at this gateway");
+    }
+    match state.limiter.check(bucket, ip, per_minute, now) {
         Ok(()) => next.run(req).await,
         Err(wait) => {
             let path: String = req.uri().path().chars().take(crate::audit::PATH_LIMIT).collect();
@@ -242,6 +253,19 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gateway_wide_budget_is_apart_from_every_address() {
+        let l = RateLimiter::default();
+        let t0 = Instant::now();
+        for i in 0..600u32 {
+            let ip = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            assert!(l.check(Bucket::Login, ip, 10, t0).is_ok());
+            assert!(l.check(Bucket::Login, GATEWAY_WIDE, 600, t0).is_ok());
+        }
+        assert!(l.check(Bucket::Login, GATEWAY_WIDE, 600, t0).is_err(), "600 starts a minute, all addresses together");
+        assert!(l.check(Bucket::Login, "10.9.9.9".parse().unwrap(), 10, t0).is_ok());
+    }
 
     #[test]
     fn a_bucket_allows_its_burst_then_refills() {

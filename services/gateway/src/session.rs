@@ -478,13 +478,18 @@ fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> HeaderValu
         .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// A local path to go back to after login: starts with one `/`, no scheme, no backslash.
+/// The longest return path kept for after the login (it is stored with the login in progress).
+pub const RETURN_LIMIT: usize = 512;
+
+/// A local path to go back to after login: starts with one `/`, no scheme, no backslash, at most
+/// [`RETURN_LIMIT`] bytes.
 pub fn safe_return(value: Option<&str>) -> String {
     match value {
         // Browsers drop tabs and line breaks from URLs (`/\t/evil.example` becomes `//evil.example`), so no
         // control character or whitespace at all is accepted.
         Some(v)
-            if v.starts_with('/')
+            if v.len() <= RETURN_LIMIT
+                && v.starts_with('/')
                 && !v.starts_with("//")
                 && !v.contains('\\')
                 && !v.chars().any(|c| c.is_control() || c.is_whitespace()) =>
@@ -1082,6 +1087,11 @@ mod tests {
     #[test]
     fn only_local_paths_are_returned_to() {
         assert_eq!(safe_return(Some("/console/cases")), "/console/cases");
+        // A long one is not kept with the login in progress (64 KiB each would fill the session store).
+        let long = format!("/console/{}", "a".repeat(RETURN_LIMIT));
+        assert_eq!(safe_return(Some(&long)), "/console");
+        let fits = format!("/{}", "a".repeat(RETURN_LIMIT - 1));
+        assert_eq!(safe_return(Some(&fits)), fits);
         for bad in [
             "//evil.example",
             "https://evil.example",

@@ -315,8 +315,8 @@ impl IntakeService {
     }
 
     /// May `actor` change the name and contact data of the applicant (修改服务对象信息)? The staff
-    /// (assistants, agents, office admins) of the city office, of the office that registered it, or of an
-    /// office that accepted a case of it.
+    /// (assistants, agents, office admins) of the city office or of the office that registered it (for an
+    /// applicant registered before that was recorded: of an office that accepted a case of it).
     pub(crate) async fn may_change_applicant<C: ConnectionTrait>(
         &self,
         conn: &C,
@@ -329,13 +329,16 @@ impl IntakeService {
         if actor.office == CITY_OFFICE {
             return Ok(true);
         }
-        let registered = applicant_office::Entity::find_by_id((applicant_id.to_string(), actor.office.clone()))
-            .one(conn)
-            .await?
-            .is_some();
-        if registered {
-            return Ok(true);
+        // The office that registered it — and no other: accepting a case of someone else's applicant (whose
+        // name and credit code are public) must not become a way to redirect its SMS.
+        let registered = applicant_office::Entity::find()
+            .filter(applicant_office::Column::ApplicantId.eq(applicant_id))
+            .all(conn)
+            .await?;
+        if !registered.is_empty() {
+            return Ok(registered.iter().any(|r| r.office == actor.office));
         }
+        // Registered before the registering office was recorded: the offices that accepted a case of it.
         let cases = cases::Entity::find()
             .filter(cases::Column::ApplicantId.eq(applicant_id))
             .filter(cases::Column::Office.eq(actor.office.clone()))

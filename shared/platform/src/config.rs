@@ -382,16 +382,14 @@ impl AuthSettings {
             return false;
         }
         let issuer = self.issuer.trim();
-        let Some(rest) = issuer.get(..7).filter(|p| p.eq_ignore_ascii_case("http://")).map(|_| &issuer[7..]) else {
+        if !issuer.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("http://")) {
             return false;
-        };
-        // The authority: up to the path, without user info; the host without the port.
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let host_port = authority.rsplit('@').next().unwrap_or_default();
-        let host = match host_port.strip_prefix('[') {
-            Some(v6) => v6.split(']').next().unwrap_or_default(),
-            None => host_port.split(':').next().unwrap_or_default(),
-        };
+        }
+        // The host as the HTTP client will see it (WHATWG URL parsing: a backslash ends the authority, user
+        // info is dropped); anything that does not parse is not trusted as loopback.
+        let Ok(url) = reqwest::Url::parse(issuer) else { return true };
+        let host = url.host_str().unwrap_or_default();
+        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
         let loopback = host.eq_ignore_ascii_case("localhost")
             || host.parse::<std::net::IpAddr>().is_ok_and(crate::net::is_loopback);
         !loopback
@@ -703,6 +701,8 @@ mod tests {
             "http://127.0.0.1.evil.example/",
             "http://localhost@sso.example/",
             "http://[2001:db8::1]:8443/",
+            // A backslash ends the authority for the HTTP client: the host is sso.evil.
+            "http://sso.evil\\@127.0.0.1/",
         ] {
             s.auth.issuer = remote.into();
             assert!(s.auth.issuer_over_plain_http(), "{remote}");

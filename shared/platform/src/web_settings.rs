@@ -23,6 +23,9 @@ pub struct WebSettings {
     pub oidc_scopes: String,
     /// Login attempts allowed per client address per minute (登录限流).
     pub login_per_minute: u32,
+    /// OIDC logins started per minute by the whole gateway, every address together (each stores a login in
+    /// progress until `login_ttl_secs`: this bounds them however many addresses an attacker has).
+    pub login_starts_per_minute: u32,
     /// Requests per client address per minute to the token-less public endpoints (provider hooks,
     /// evaluation by one-time code).
     pub public_per_minute: u32,
@@ -70,6 +73,7 @@ impl Default for WebSettings {
             oidc_redirect_url: None,
             oidc_scopes: "openid profile".into(),
             login_per_minute: 10,
+            login_starts_per_minute: 600,
             public_per_minute: 60,
             trust_forwarded_for: false,
             trusted_proxies: Vec::new(),

@@ -334,6 +334,41 @@ async fn oidc_start_is_rate_limited_per_address_and_unfinished_logins_are_forgot
 }
 
 #[tokio::test]
+async fn logins_started_from_many_addresses_are_bounded_by_the_gateway_s_budget() {
+    let (_issuer, url) = start_issuer().await;
+    let app = TestApp::spawn_with(|s| {
+        oidc(s, &url);
+        s.web.login_per_minute = 5;
+        s.web.login_starts_per_minute = 20;
+        s.web.trusted_proxies = vec!["127.0.0.0/8".into()];
+    })
+    .await;
+    let http = browser();
+    // Each from an address of its own (a /64 of its own), with the longest return path there is.
+    let long = format!("/console/{}", "a".repeat(60_000));
+    let mut started = 0;
+    let mut refused = 0;
+    for i in 0..100u32 {
+        let client = format!("2001:db8:{:x}::1", i + 1);
+        let res = http
+            .get(app.url(&format!("/auth/oidc/start?return={long}")))
+            .header("x-forwarded-for", client)
+            .send()
+            .await
+            .unwrap();
+        match res.status() {
+            StatusCode::SEE_OTHER => started += 1,
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => panic!("{other}: {:?}", res.text().await),
+        }
+    }
+    assert_eq!((started, refused), (20, 80), "the gateway's budget, whatever the addresses");
+    assert_eq!(pending_logins(&app).await, 20);
+    let bytes = app.js().get_stream("BANGBAN_SESSIONS").await.unwrap().info().await.unwrap().state.bytes;
+    assert!(bytes < 20 * 2_048, "no 60 KB return path kept with a login: {bytes} bytes");
+}
+
+#[tokio::test]
 async fn two_concurrent_requests_of_a_session_use_its_refresh_token_once() {
     let (issuer, url) = start_issuer().await;
     let app = TestApp::spawn_with(|s| oidc(s, &url)).await;

@@ -224,16 +224,18 @@ async fn another_county_cannot_redirect_a_registered_applicant_s_contact_data() 
     let audit = audit_rows(&app).await;
     assert_eq!(audit, [("phone".to_string(), COUNTY.to_string()), ("contact_person".into(), CITY.into())]);
 
-    // A county that has accepted a case of the applicant is entitled too.
+    // A county that accepts a case of the applicant (its name and credit code are public) does not become
+    // entitled by that: the registering county or the city changes contact data.
     let mut by_id = sample_case();
     by_id["office"] = json!(OTHER_COUNTY);
     by_id["project"]["office"] = json!(OTHER_COUNTY);
     by_id["applicant"] = Value::Null;
     by_id["applicant_id"] = json!(registered.id);
     assert_eq!(app.post_case(&other, &by_id).await.status(), 201);
-    assert_eq!(register(&app, &other, &organisation("博兴某新材料有限公司", "13700001111")).await.status(), 200);
-    assert_eq!(stored_phone(&app, registered.id).await.as_deref(), Some("13700001111"));
-    assert_eq!(audit_rows(&app).await.len(), 3);
+    problem(register(&app, &other, &organisation("博兴某新材料有限公司", "13700001111")).await, 403, "after a case")
+        .await;
+    assert_eq!(stored_phone(&app, registered.id).await.as_deref(), Some("13812345678"));
+    assert_eq!(audit_rows(&app).await.len(), 2);
 }
 
 /// `(fields, actor_office)` of the applicant changes audited, in order.
