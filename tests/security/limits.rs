@@ -333,3 +333,33 @@ async fn a_fourth_stream_of_one_person_and_one_over_the_total_are_refused() {
     };
     assert!(reopened.is_some(), "a closed stream frees its place");
 }
+
+/// Sends `GET /healthz` on a raw connection and waits up to `wait` for the first bytes of the answer.
+async fn raw_get(stream: &mut tokio::net::TcpStream, send: bool, wait: Duration) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if send {
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nhost: bangban\r\n\r\n").await.unwrap();
+    }
+    let mut buf = vec![0u8; 2048];
+    match tokio::time::timeout(wait, stream.read(&mut buf)).await {
+        Ok(Ok(n)) if n > 0 => Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn idle_connections_beyond_the_gateway_s_cap_wait_unaccepted() {
+    let app = TestApp::spawn_with(|s| s.http.max_connections = 3).await;
+    // Three connections opened and left idle (a slow client, or many) hold every place…
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        idle.push(tokio::net::TcpStream::connect(app.addr).await.unwrap());
+    }
+    // …so one more is not read at all, however long it waits (no task, no buffer spent on it)…
+    let mut next = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    assert_eq!(raw_get(&mut next, true, Duration::from_millis(500)).await, None, "served beyond the cap");
+    // …until one of them closes.
+    idle.pop();
+    let answer = raw_get(&mut next, false, Duration::from_secs(5)).await.expect("served once a place is free");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}

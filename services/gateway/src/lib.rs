@@ -168,7 +168,7 @@ pub async fn start(
     }
     // Open live streams end when the gateway stops, not at the end of the grace period.
     let app = router(state, readiness).layer(axum::Extension(handlers::stream::StreamShutdown(shutdown.token())));
-    let addr = runtime::serve_http(settings.http.listen, app, shutdown).await?;
+    let addr = runtime::serve_http_limited(settings.http.listen, app, shutdown, settings.http.max_connections).await?;
     runtime::serve_metrics(settings, shutdown).await?;
     tracing::info!(%addr, "gateway listening");
     handlers::consultations::log_hooks(settings);

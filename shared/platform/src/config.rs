@@ -296,6 +296,9 @@ pub struct HttpSettings {
     pub streams_per_person: usize,
     /// `BANGBAN__HTTP__STREAMS_MAX`: live streams one gateway holds open in all; one more is refused with 429.
     pub streams_max: usize,
+    /// `BANGBAN__HTTP__MAX_CONNECTIONS`: connections the gateway holds open at once; one more waits in the
+    /// kernel's backlog, unaccepted, until another closes (`bangban_http_connections_open`).
+    pub max_connections: usize,
 }
 
 impl Default for HttpSettings {
@@ -307,6 +310,7 @@ impl Default for HttpSettings {
             metrics_listen: None,
             streams_per_person: 3,
             streams_max: 1000,
+            max_connections: 10_000,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! platform clock, the rustls provider, NATS with the streams, the HTTP listener, and a graceful stop on
 //! SIGTERM.
 
-use std::{net::SocketAddr, path::Path, time::Duration};
+use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use axum::Router;
 use bangban_telemetry::{TelemetryGuard, TelemetryOptions};
@@ -116,12 +116,41 @@ pub async fn bootstrap_keeping(
 
 /// Binds `listen` and serves `router` until shutdown; returns the bound address.
 pub async fn serve_http(listen: SocketAddr, router: Router, shutdown: &Shutdown) -> anyhow::Result<SocketAddr> {
+    serve_http_limited(listen, router, shutdown, DEFAULT_MAX_CONNECTIONS).await
+}
+
+/// Connections an HTTP listener holds open at once unless told otherwise (`http.max_connections`).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// [`serve_http`] holding at most `max_connections` connections open: the next one is accepted only when
+/// another closes (it waits in the kernel's backlog meanwhile), so no number of idle or slow clients takes
+/// more than that many tasks and sockets (连接数上限).
+pub async fn serve_http_limited(
+    listen: SocketAddr,
+    router: Router,
+    shutdown: &Shutdown,
+    max_connections: usize,
+) -> anyhow::Result<SocketAddr> {
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;
+    let listener = LimitedListener {
+        inner: listener,
+        permits: Arc::new(tokio::sync::Semaphore::new(max_connections.max(1))),
+        max: max_connections.max(1),
+    };
+    // Handlers read the peer as `ConnectInfo<SocketAddr>`, as with a plain listener.
+    let router =
+        router.layer(axum::middleware::map_request(
+            |axum::extract::ConnectInfo(Peer(addr)): axum::extract::ConnectInfo<Peer>,
+             mut req: axum::extract::Request| async move {
+                req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+                req
+            },
+        ));
     let token = shutdown.token();
     shutdown.spawn(async move {
-        let result = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        let result = axum::serve(listener, router.into_make_service_with_connect_info::<Peer>())
             .with_graceful_shutdown(async move { token.cancelled().await })
             .await;
         if let Err(e) = result {
@@ -129,6 +158,105 @@ pub async fn serve_http(listen: SocketAddr, router: Router, shutdown: &Shutdown)
         }
     });
     Ok(addr)
+}
+
+/// A TCP listener that accepts a connection only while it holds fewer than its maximum.
+struct LimitedListener {
+    inner: tokio::net::TcpListener,
+    permits: Arc<tokio::sync::Semaphore>,
+    max: usize,
+}
+
+impl axum::serve::Listener for LimitedListener {
+    type Io = CountedStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                tracing::warn!(max = self.max, "HTTP connection limit reached: new connections wait until one closes");
+                metrics::counter!("bangban_http_connections_waited_total").increment(1);
+                // The semaphore is never closed.
+                self.permits.clone().acquire_owned().await.expect("the connection semaphore is never closed")
+            }
+        };
+        let (io, addr) = axum::serve::Listener::accept(&mut self.inner).await;
+        metrics::gauge!("bangban_http_connections_open").increment(1.0);
+        (CountedStream { io, _permit: permit }, addr)
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// An accepted connection holding its place under the limit until it is dropped.
+struct CountedStream {
+    io: tokio::net::TcpStream,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Drop for CountedStream {
+    fn drop(&mut self) {
+        metrics::gauge!("bangban_http_connections_open").decrement(1.0);
+    }
+}
+
+impl tokio::io::AsyncRead for CountedStream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for CountedStream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+}
+
+/// The peer of a connection of a [`LimitedListener`] (made `ConnectInfo<SocketAddr>` for the handlers).
+#[derive(Debug, Clone, Copy)]
+struct Peer(SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, LimitedListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, LimitedListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
 }
 
 /// `/metrics` for the main listener: there in local development, absent when `http.metrics_listen` gives it a
@@ -186,6 +314,50 @@ mod tests {
 
     use super::*;
     use crate::config::{AuthMode, ClockSettings};
+
+    /// Sends a GET on `stream` and waits up to `wait` for the first bytes of the answer.
+    async fn ask(stream: &mut tokio::net::TcpStream, wait: Duration) -> Option<String> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        stream.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+        let mut buf = vec![0u8; 1024];
+        match tokio::time::timeout(wait, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_listener_holds_at_most_its_connections_and_takes_the_next_when_one_closes() {
+        use axum::{extract::ConnectInfo, routing::get};
+        let shutdown = Shutdown::new();
+        // The handlers still read the peer as ConnectInfo<SocketAddr>.
+        let router =
+            Router::new().route("/", get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }));
+        let addr = serve_http_limited(SocketAddr::from(([127, 0, 0, 1], 0)), router, &shutdown, 2).await.unwrap();
+        let mut first = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut second = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let answer = ask(&mut first, Duration::from_secs(5)).await.expect("the first is served");
+        assert!(answer.starts_with("HTTP/1.1 200") && answer.contains("127.0.0.1:"), "{answer}");
+        assert!(ask(&mut second, Duration::from_secs(5)).await.is_some(), "the second is served");
+        // A third waits unaccepted while two are open (the kernel completes its handshake; nobody reads it)…
+        let mut third = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert_eq!(ask(&mut third, Duration::from_millis(500)).await, None, "the third waits");
+        // …and is served once one closes.
+        drop(first);
+        let answer = ask_again(&mut third, Duration::from_secs(5)).await.expect("served after a close");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        shutdown.trigger();
+    }
+
+    /// Waits for an answer to a request already sent.
+    async fn ask_again(stream: &mut tokio::net::TcpStream, wait: Duration) -> Option<String> {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 1024];
+        match tokio::time::timeout(wait, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
+            _ => None,
+        }
+    }
 
     // One test: the clock is process-wide.
     #[test]
