@@ -515,7 +515,7 @@ impl DeadlineService {
         let c = clock::Entity::find_by_id(task_id.to_string())
             .one(txn)
             .await?
-            .ok_or_else(|| DeadlineError::no_clock(&task_id.to_string()))?;
+            .ok_or_else(|| crate::error::no_clock(&task_id.to_string()))?;
         let status = status_of(&c)?;
         if !status.is_open() {
             return Err(DeadlineError::Conflict(
@@ -754,7 +754,7 @@ impl DeadlineService {
         let c = clock::Entity::find_by_id(task_id.to_string())
             .one(&self.db)
             .await?
-            .ok_or_else(|| DeadlineError::no_clock(&task_id.to_string()))?;
+            .ok_or_else(|| crate::error::no_clock(&task_id.to_string()))?;
         let calendar = self.calendar(&self.db).await?;
         self.view(&self.db, &calendar, c, true, time::now()).await
     }

@@ -336,16 +336,6 @@ pub struct Follower {
     pub service: Arc<DeadlineService>,
 }
 
-impl From<DeadlineError> for HandlerError {
-    fn from(e: DeadlineError) -> Self {
-        match e {
-            DeadlineError::Db(e) => HandlerError::Transient(format!("database: {e}")),
-            DeadlineError::Unavailable(m) => HandlerError::Transient(m),
-            other => HandlerError::Permanent(other.to_string()),
-        }
-    }
-}
-
 /// The task events routing publishes (deadline's own `task.warning`, `task.overdue` and `task.clock_changed`
 /// travel on the same subjects and are not followed).
 pub const ROUTING_TASK_EVENTS: [EventType; 10] = [

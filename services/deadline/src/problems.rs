@@ -108,7 +108,7 @@ impl DeadlineService {
         let c = clock_e::Entity::find_by_id(req.task_id.to_string())
             .one(&txn)
             .await?
-            .ok_or_else(|| DeadlineError::no_clock(&req.task_id.to_string()))?;
+            .ok_or_else(|| crate::error::no_clock(&req.task_id.to_string()))?;
         let calendar = self.calendar(&txn).await?;
         let solve_by =
             calendar.add_working_days(domain::local_date(now), self.settings.problem_working_days.max(1)).value;
@@ -170,7 +170,7 @@ impl DeadlineService {
         problem::Entity::find_by_id(id.to_string())
             .one(conn)
             .await?
-            .ok_or_else(|| DeadlineError::no_problem(&id.to_string()))
+            .ok_or_else(|| crate::error::no_problem(&id.to_string()))
     }
 
     /// The specialist (or the office) solved it.

@@ -262,7 +262,7 @@ impl DeadlineService {
         let c = clock::Entity::find_by_id(task_id.to_string())
             .one(txn)
             .await?
-            .ok_or_else(|| DeadlineError::no_clock(task_id))?;
+            .ok_or_else(|| crate::error::no_clock(task_id))?;
         let clock = self.view(txn, calendar, c, true, now).await?;
         let notices = supervision::Entity::find()
             .filter(supervision::Column::TaskId.eq(task_id.to_string()))
@@ -401,7 +401,7 @@ impl DeadlineService {
         supervision::Entity::find_by_id(id.to_string())
             .one(conn)
             .await?
-            .ok_or_else(|| DeadlineError::no_notice(&id.to_string()))
+            .ok_or_else(|| crate::error::no_notice(&id.to_string()))
     }
 
     fn notice_view(&self, n: &supervision::Model) -> Result<SupervisionView> {

@@ -175,7 +175,7 @@ impl PlanningService {
         plan::Entity::find_by_id(case_id.to_string())
             .one(conn)
             .await?
-            .ok_or_else(|| PlanningError::no_plan(&case_id.to_string()))
+            .ok_or_else(|| crate::error::no_plan(&case_id.to_string()))
     }
 
     /// The plan as clients see it, with its live schedule and history.
@@ -813,15 +813,6 @@ pub struct PlanFollower {
 
 fn permanent(e: impl std::fmt::Display) -> HandlerError {
     HandlerError::Permanent(e.to_string())
-}
-
-impl From<PlanningError> for HandlerError {
-    fn from(e: PlanningError) -> Self {
-        match e {
-            PlanningError::Db(e) => HandlerError::Transient(format!("database: {e}")),
-            other => HandlerError::Permanent(other.to_string()),
-        }
-    }
 }
 
 impl EventHandler for PlanFollower {

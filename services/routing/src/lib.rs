@@ -171,7 +171,7 @@ impl RoutingService {
         let t = task::Entity::find_by_id(id.to_string())
             .one(&self.db)
             .await?
-            .ok_or_else(|| RoutingError::no_task(&id.to_string()))?;
+            .ok_or_else(|| crate::error::no_task(&id.to_string()))?;
         self.view(&self.db, t).await
     }
 
@@ -228,7 +228,7 @@ impl RoutingService {
         let t = task::Entity::find_by_id(req.task_id.to_string())
             .one(&txn)
             .await?
-            .ok_or_else(|| RoutingError::no_task(&req.task_id.to_string()))?;
+            .ok_or_else(|| crate::error::no_task(&req.task_id.to_string()))?;
         let from = status_of(&t)?;
         let to = domain::next(from, &req.action).map_err(|e| {
             RoutingError::Conflict(
@@ -797,16 +797,6 @@ fn view_with(t: task::Model, steps: Vec<task_step::Model>) -> Result<TaskView> {
 /// Follows planning and intake.
 pub struct Follower {
     pub service: Arc<RoutingService>,
-}
-
-impl From<RoutingError> for HandlerError {
-    fn from(e: RoutingError) -> Self {
-        match e {
-            RoutingError::Db(e) => HandlerError::Transient(format!("database: {e}")),
-            RoutingError::Unavailable(m) => HandlerError::Transient(m),
-            other => HandlerError::Permanent(other.to_string()),
-        }
-    }
 }
 
 impl EventHandler for Follower {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod consumer;
 pub mod db;
 pub mod deadline_settings;
+pub mod error;
 pub mod evaluation_settings;
 pub mod health;
 pub mod metrics;
