@@ -22,6 +22,9 @@ pub enum ServiceError {
     /// The service's own check refuses the actor (403): Chinese, English.
     #[error("forbidden: {1}")]
     Forbidden(String, String),
+    /// A refusal the service states as a whole problem, e.g. a webhook verifier's 401 (its own status).
+    #[error("refused: {0:?}")]
+    Refused(Box<Problem>),
     /// A dependency is not ready or not reachable now; try again later (503; an event is retried).
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -58,6 +61,7 @@ impl From<ServiceError> for Problem {
             ServiceError::NotFound(zh, en) => Problem::not_found(zh, en),
             ServiceError::Conflict(zh, en) => Problem::conflict(zh, en),
             ServiceError::Forbidden(zh, en) => Problem::forbidden(zh, en),
+            ServiceError::Refused(problem) => *problem,
             ServiceError::Unavailable(reason) => {
                 tracing::warn!(%reason, "unavailable");
                 Problem::unavailable("服务暂不可用，请稍后重试", "the service is unavailable; try again later")
@@ -95,6 +99,7 @@ mod tests {
             (ServiceError::NotFound("无".into(), "none".into()), 404, false),
             (ServiceError::Conflict("冲突".into(), "conflict".into()), 409, false),
             (ServiceError::Forbidden("禁止".into(), "forbidden".into()), 403, false),
+            (ServiceError::Refused(Box::new(Problem::bad_signature("签名错误", "bad signature"))), 401, false),
             (ServiceError::Unavailable("directory empty".into()), 503, true),
             (ServiceError::Db(sea_orm::DbErr::Custom("down".into())), 500, true),
             (ServiceError::Event("bad".into()), 500, false),
