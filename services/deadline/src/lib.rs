@@ -104,11 +104,7 @@ pub(crate) async fn enqueue<C: ConnectionTrait, T: serde::Serialize>(
     aggregate_id: &str,
     data: &T,
 ) -> Result<()> {
-    let event = CloudEvent::new(event_type, SERVICE, aggregate_id.to_string(), data)
-        .map_err(|e| DeadlineError::Event(e.to_string()))?;
-    let subject = event_type.subject(office, unit).map_err(|e| DeadlineError::Event(e.to_string()))?;
-    outbox::enqueue(conn, &subject, &event).await?;
-    Ok(())
+    outbox::emit(conn, SERVICE, event_type, office, unit, aggregate_id, data).await
 }
 
 /// Appends one entry to a clock's timeline.

@@ -87,11 +87,7 @@ pub(crate) async fn enqueue<C: ConnectionTrait, T: serde::Serialize>(
     aggregate_id: &str,
     data: &T,
 ) -> Result<()> {
-    let event = CloudEvent::new(t, SERVICE, aggregate_id.to_string(), data)
-        .map_err(|e| EvaluationError::Event(e.to_string()))?;
-    let subject = t.subject(office, None).map_err(|e| EvaluationError::Event(e.to_string()))?;
-    outbox::enqueue(conn, &subject, &event).await?;
-    Ok(())
+    outbox::emit(conn, SERVICE, t, office, None, aggregate_id, data).await
 }
 
 /// Evaluation's state.

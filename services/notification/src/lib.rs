@@ -421,11 +421,7 @@ pub(crate) async fn announce<C: ConnectionTrait>(
         case_id: uuid_opt(&m.case_id),
         at,
     };
-    let event =
-        CloudEvent::new(t, SERVICE, m.id.clone(), &data).map_err(|e| NotificationError::Event(e.to_string()))?;
-    let subject = t.subject(&m.office, None).map_err(|e| NotificationError::Event(e.to_string()))?;
-    outbox::enqueue(conn, &subject, &event).await?;
-    Ok(())
+    outbox::emit(conn, SERVICE, t, &m.office, None, &m.id, &data).await
 }
 
 /// Follows the events that concern someone's phone.

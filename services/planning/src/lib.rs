@@ -21,7 +21,7 @@ pub mod plans;
 use std::sync::Arc;
 
 use bangban_contracts::{
-    CloudEvent, EventType,
+    EventType,
     office::CITY_OFFICE,
     planning::{
         CalendarAnswer, CalendarChange, CalendarChangeKind, CalendarDay, CalendarInfo, CalendarQuery,
@@ -250,11 +250,8 @@ impl PlanningService {
             changed_by: actor.to_string(),
             changed_at: at,
         };
-        let event = CloudEvent::new(EventType::CALENDAR_CHANGED, SERVICE, format!("calendar-{revision}"), &data)
-            .map_err(|e| PlanningError::Event(e.to_string()))?;
-        let subject =
-            EventType::CALENDAR_CHANGED.subject(CITY_OFFICE, None).map_err(|e| PlanningError::Event(e.to_string()))?;
-        outbox::enqueue(&txn, &subject, &event).await?;
+        let aggregate = format!("calendar-{revision}");
+        outbox::emit(&txn, SERVICE, EventType::CALENDAR_CHANGED, CITY_OFFICE, None, &aggregate, &data).await?;
         txn.commit().await?;
         self.notifier.notify();
         self.calendar.remember(revision, Arc::new(after));

@@ -137,11 +137,7 @@ async fn enqueue<C: ConnectionTrait, T: serde::Serialize>(
     aggregate_id: &str,
     data: &T,
 ) -> Result<()> {
-    let event = CloudEvent::new(event_type, SERVICE, aggregate_id.to_string(), data)
-        .map_err(|e| PlanningError::Event(e.to_string()))?;
-    let subject = event_type.subject(office, None).map_err(|e| PlanningError::Event(e.to_string()))?;
-    outbox::enqueue(conn, &subject, &event).await?;
-    Ok(())
+    outbox::emit(conn, SERVICE, event_type, office, None, aggregate_id, data).await
 }
 
 fn text_opt(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {

@@ -572,12 +572,7 @@ impl RoutingService {
         active.status = Set("completed".into());
         active.updated_at = Set(now);
         active.update(txn).await?;
-        let event = CloudEvent::new(EventType::PLAN_COMPLETED, SERVICE, case_id.to_string(), &data)
-            .map_err(|e| RoutingError::Event(e.to_string()))?;
-        let subject =
-            EventType::PLAN_COMPLETED.subject(&office, None).map_err(|e| RoutingError::Event(e.to_string()))?;
-        outbox::enqueue(txn, &subject, &event).await?;
-        Ok(())
+        outbox::emit(txn, SERVICE, EventType::PLAN_COMPLETED, &office, None, case_id, &data).await
     }
 
     /// Withdraws every open task of a terminated case; later plan versions are ignored.
@@ -725,12 +720,7 @@ async fn enqueue_task<C: ConnectionTrait>(
     t: &task::Model,
     data: &TaskEvent,
 ) -> Result<()> {
-    let event =
-        CloudEvent::new(event_type, SERVICE, t.id.clone(), data).map_err(|e| RoutingError::Event(e.to_string()))?;
-    let subject =
-        event_type.subject(&t.unit_office, Some(&t.unit_code)).map_err(|e| RoutingError::Event(e.to_string()))?;
-    outbox::enqueue(conn, &subject, &event).await?;
-    Ok(())
+    outbox::emit(conn, SERVICE, event_type, &t.unit_office, Some(&t.unit_code), &t.id, data).await
 }
 
 fn unit_view(u: unit::Model) -> Result<UnitView> {

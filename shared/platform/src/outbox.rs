@@ -53,6 +53,25 @@ fn placeholders(backend: DbBackend, from: usize, count: usize) -> String {
     (from..from + count).map(|i| ph(backend, i)).collect::<Vec<_>>().join(", ")
 }
 
+/// Emits an event in the current transaction (发布事件): builds `event_type` from `source` about
+/// `aggregate_id`, and enqueues it on its subject for `office` (and `unit`, for the events a unit receives).
+pub async fn emit<C: ConnectionTrait, T: serde::Serialize>(
+    conn: &C,
+    source: &str,
+    event_type: bangban_contracts::EventType,
+    office: &str,
+    unit: Option<&str>,
+    aggregate_id: &str,
+    data: &T,
+) -> Result<(), crate::error::ServiceError> {
+    use crate::error::ServiceError;
+    let event = CloudEvent::new(event_type, source, aggregate_id.to_string(), data)
+        .map_err(|e| ServiceError::Event(e.to_string()))?;
+    let subject = event_type.subject(office, unit).map_err(|e| ServiceError::Event(e.to_string()))?;
+    enqueue(conn, &subject, &event).await?;
+    Ok(())
+}
+
 /// Writes `event` for `subject` into the outbox of the connection's schema. Call it with the
 /// transaction that makes the state change; the current trace context is stored with the row so
 /// the publish continues the trace of the request that caused it.
