@@ -173,7 +173,7 @@ impl IntakeService {
         if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
             q = q.lock_exclusive();
         }
-        q.one(txn).await?.ok_or_else(|| IntakeError::CaseNotFound(id.to_string()))
+        q.one(txn).await?.ok_or_else(|| crate::error::case_not_found(id.to_string()))
     }
 
     /// Hands a case to another specialist (§4.2.3): history kept, a new contact card issued,
@@ -192,7 +192,7 @@ impl IntakeService {
             ));
         }
         if !validation::may_accept_for(&req.actor, &c.office) {
-            return Err(IntakeError::OfficeForbidden { actor: req.actor.sub, office: c.office });
+            return Err(crate::error::office_forbidden(&c.office));
         }
         let role = if c.service_type == "commission" { "agent" } else { "assistant" };
         if req.change.specialist_id.as_deref() == Some(c.specialist_id.as_str()) {
@@ -250,7 +250,7 @@ impl IntakeService {
         let txn = bangban_platform::db::begin_write(&self.db).await?;
         let c = self.case_for_update(&txn, req.id).await?;
         if !validation::may_accept_for(&req.actor, &c.office) {
-            return Err(IntakeError::OfficeForbidden { actor: req.actor.sub, office: c.office });
+            return Err(crate::error::office_forbidden(&c.office));
         }
         let previous = status_of(&c)?;
         let reason = req.termination.reason;
@@ -293,7 +293,7 @@ impl IntakeService {
         let c = cases::Entity::find_by_id(req.case_id.to_string())
             .one(&txn)
             .await?
-            .ok_or_else(|| IntakeError::CaseNotFound(req.case_id.to_string()))?;
+            .ok_or_else(|| crate::error::case_not_found(req.case_id.to_string()))?;
         if !validation::may_reveal(&req.actor, &c.office, &c.specialist_id) {
             tracing::warn!(role = %req.actor.role, office = %req.actor.office, "reveal of personal data refused");
             return Err(IntakeError::Forbidden(
@@ -422,11 +422,7 @@ async fn enqueue<T: serde::Serialize>(
     case_id: &str,
     data: &T,
 ) -> Result<()> {
-    let event = CloudEvent::new(event_type, SERVICE, case_id.to_string(), data)
-        .map_err(|e| IntakeError::Event(e.to_string()))?;
-    let subject = event_type.subject(office, None).map_err(|e| IntakeError::Event(e.to_string()))?;
-    outbox::enqueue(txn, &subject, &event).await?;
-    Ok(())
+    outbox::emit(txn, SERVICE, event_type, office, None, case_id, data).await
 }
 
 /// The case id an event of another service is about: its `case_id` field.

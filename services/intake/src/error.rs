@@ -1,52 +1,32 @@
-//! Intake's errors, and how each becomes a problem for the client.
+//! Intake's errors: the platform's [`ServiceError`] (one mapping to problems and to event-handler outcomes for
+//! every service), with intake's own texts. (Results and consultations still have their own error types.)
 
-use bangban_platform::problem::{FieldError, Problem};
+pub use bangban_platform::error::ServiceError;
+use bangban_platform::problem::Problem;
+
+use crate::domain::lifecycle::TransitionError;
 
 /// Everything that can go wrong in intake.
-#[derive(Debug, thiserror::Error)]
-pub enum IntakeError {
-    #[error("invalid request: {0:?}")]
-    Validation(Vec<FieldError>),
-    #[error("case {0} not found")]
-    CaseNotFound(String),
-    #[error("{actor} may not accept cases for office {office}")]
-    OfficeForbidden { actor: String, office: String },
-    /// The actor may not do this (403): the reason in Chinese and English.
-    #[error("forbidden: {1}")]
-    Forbidden(String, String),
-    #[error("conflict: {1}")]
-    Conflict(String, String),
-    #[error(transparent)]
-    Transition(#[from] crate::domain::lifecycle::TransitionError),
-    #[error("database: {0}")]
-    Db(#[from] sea_orm::DbErr),
-    #[error("event: {0}")]
-    Event(String),
-    #[error("stored data is inconsistent: {0}")]
-    Corrupt(String),
-}
+pub type IntakeError = ServiceError;
 
 pub type Result<T, E = IntakeError> = std::result::Result<T, E>;
 
-impl From<IntakeError> for Problem {
-    fn from(e: IntakeError) -> Self {
-        match e {
-            IntakeError::Validation(errors) => Problem::validation(errors),
-            IntakeError::CaseNotFound(id) => {
-                Problem::not_found(format!("案件 {id} 不存在"), format!("case {id} does not exist"))
-            }
-            IntakeError::OfficeForbidden { office, .. } => Problem::forbidden(
-                format!("无权为机构 {office} 受理案件"),
-                format!("you may not accept cases for office {office}"),
-            ),
-            IntakeError::Forbidden(zh, en) => Problem::forbidden(zh, en),
-            IntakeError::Conflict(zh, en) => Problem::conflict(zh, en),
-            IntakeError::Transition(e) => e.into(),
-            other => {
-                // The cause is logged here, once; the client learns only that it was our fault.
-                tracing::error!(error = %other, "intake failed");
-                Problem::internal()
-            }
-        }
+/// No such case (404).
+pub fn case_not_found(id: impl std::fmt::Display) -> IntakeError {
+    IntakeError::NotFound(format!("案件 {id} 不存在"), format!("case {id} does not exist"))
+}
+
+/// The actor may not act for the office (403).
+pub fn office_forbidden(office: &str) -> IntakeError {
+    IntakeError::Forbidden(
+        format!("无权为机构 {office} 受理案件"),
+        format!("you may not accept cases for office {office}"),
+    )
+}
+
+impl From<TransitionError> for ServiceError {
+    /// A step the case's state does not allow: 409, naming the state and the states the step needs.
+    fn from(e: TransitionError) -> Self {
+        ServiceError::Refused(Box::new(Problem::from(e)))
     }
 }

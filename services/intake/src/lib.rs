@@ -83,7 +83,7 @@ impl IntakeService {
         let identity =
             validation::validate_new_case(&case, identity::today_in_china()).map_err(IntakeError::Validation)?;
         if !validation::may_accept_for(&actor, &case.office) {
-            return Err(IntakeError::OfficeForbidden { actor: actor.sub, office: case.office });
+            return Err(crate::error::office_forbidden(&case.office));
         }
         // Two first acceptances of the same new applicant can race on PostgreSQL: the loser's
         // insert hits the unique ID-number index or credit code. Its transaction is rolled back
@@ -503,7 +503,7 @@ impl IntakeService {
         let row = cases::Entity::find_by_id(id.to_string())
             .one(&self.db)
             .await?
-            .ok_or_else(|| IntakeError::CaseNotFound(id.to_string()))?;
+            .ok_or_else(|| crate::error::case_not_found(id.to_string()))?;
         self.view(&self.db, row).await
     }
 }

@@ -132,7 +132,7 @@ impl IntakeService {
         let mut errors = Vec::new();
         let ok = validation::project(&req.project, &mut errors);
         if ok && !validation::may_accept_for(&req.actor, &req.project.office) {
-            return Err(IntakeError::OfficeForbidden { actor: req.actor.sub, office: req.project.office });
+            return Err(crate::error::office_forbidden(&req.project.office));
         }
         if !errors.is_empty() {
             return Err(IntakeError::Validation(errors));

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use async_nats::service::Service;
 use bangban_contracts::{
-    CloudEvent, EventType,
+    EventType,
     intake::{
         Actor, CaseStatus, SERVICE, ServiceType,
         results::{
@@ -609,7 +609,7 @@ impl ResultsService {
         if lock && conn.get_database_backend() == DbBackend::Postgres {
             q = q.lock_exclusive();
         }
-        Ok(q.one(conn).await?.ok_or_else(|| IntakeError::CaseNotFound(id.to_string()))?)
+        Ok(q.one(conn).await?.ok_or_else(|| crate::error::case_not_found(id.to_string()))?)
     }
 
     /// The actor's office must reach the case's (the gateway checks too; this is the service's own guard).
@@ -652,11 +652,7 @@ impl ResultsService {
         case_id: &str,
         data: &T,
     ) -> Result<()> {
-        let event = CloudEvent::new(event_type, SERVICE, case_id.to_string(), data)
-            .map_err(|e| ResultsError::Event(e.to_string()))?;
-        let subject = event_type.subject(office, None).map_err(|e| ResultsError::Event(e.to_string()))?;
-        outbox::enqueue(txn, &subject, &event).await?;
-        Ok(())
+        Ok(outbox::emit(txn, SERVICE, event_type, office, None, case_id, data).await?)
     }
 
     /// Deliveries and the custody list of a case (办理结果).
