@@ -152,14 +152,15 @@ impl EvaluationService {
             .one(&txn)
             .await?;
         let Some(inv) = inv else {
-            // Not invited yet: only the case's own applicant learns that (another learns nothing of the matter).
-            return Err(if self.applicant_of(&txn, &req.matter).await? == Some(req.applicant_id.to_string()) {
-                EvaluationError::Conflict(
+            // Not invited yet. Another applicant's matter is refused without saying more; a matter evaluation has
+            // not heard of yet (its events may still be on their way, and the gateway has checked the caller) is
+            // simply not yet to be rated.
+            return Err(match self.applicant_of(&txn, &req.matter).await? {
+                Some(owner) if owner != req.applicant_id.to_string() => not_theirs(),
+                _ => EvaluationError::Conflict(
                     "该事项尚未办结，暂不能评价".into(),
                     "this matter has not concluded yet; it cannot be rated".into(),
-                )
-            } else {
-                not_theirs()
+                ),
             });
         };
         if inv.applicant_id != req.applicant_id.to_string() {

@@ -299,22 +299,25 @@ async fn a_concluded_item_is_rated_once_by_its_applicant_only() {
     }
     let w = world(|_| {}).await;
     let case = w.accept(SPECIALIST).await;
-    // Not concluded yet: nothing to rate, the case's applicant is told (once evaluation has the case)…
+    // Not concluded yet: nothing to rate, the case's applicant is told…
     let whole = Matter::Case { case_id: case.id };
-    let mut early = StatusCode::FORBIDDEN;
+    let early = w.submit(&case, whole, case.applicant, 5).await;
+    assert_eq!(status(&early), StatusCode::CONFLICT);
+    // …while another applicant is refused without learning more; a matter evaluation has not heard of yet is
+    // not yet to be rated (its events may still be on their way).
+    let stranger_id = Uuid::now_v7();
+    let mut nosy = StatusCode::CONFLICT;
     for _ in 0..100 {
-        early = status(&w.submit(&case, whole, case.applicant, 5).await);
-        if early != StatusCode::FORBIDDEN {
+        // Once evaluation has heard of the case.
+        nosy = status(&w.submit(&case, whole, stranger_id, 5).await);
+        if nosy != StatusCode::CONFLICT {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(early, StatusCode::CONFLICT);
-    // …while another applicant learns nothing of the case, and nobody of a matter evaluation does not know.
-    let nosy = w.submit(&case, whole, Uuid::now_v7(), 5).await;
-    assert_eq!(status(&nosy), StatusCode::FORBIDDEN, "another applicant");
+    assert_eq!(nosy, StatusCode::FORBIDDEN, "another applicant");
     let unknown = w.submit(&case, Matter::Task { task_id: Uuid::now_v7() }, case.applicant, 5).await;
-    assert_eq!(status(&unknown), StatusCode::FORBIDDEN, "an unknown matter");
+    assert_eq!(status(&unknown), StatusCode::CONFLICT, "a matter not heard of yet");
     let task = w.task(&case, UNIT, true).await;
     w.code_for(Some(task), case.id).await;
     let matter = Matter::Task { task_id: task };
