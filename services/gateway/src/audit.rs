@@ -216,11 +216,11 @@ impl Default for RefusalLimits {
     }
 }
 
-/// Routes whose success without a token is vouched for by something other than a session: a signed hook, a
-/// one-time evaluation code, a development sign-in (which starts the session; development mode only, and under
-/// the login rate limit).
+/// Routes whose success without a token is vouched for by something other than a session: the token-less public
+/// endpoints (a signed hook, a one-time evaluation code — [`Bucket::Public`]), and a development sign-in (which
+/// starts the session; development mode only, and under the login rate limit).
 fn vouched_for(route: &str) -> bool {
-    route.starts_with("/api/v1/hooks/") || route == "/api/v1/evaluations/by-code" || route == "/auth/dev-login"
+    Bucket::of(route) == Some(Bucket::Public) || route == "/auth/dev-login"
 }
 
 /// Whose record it is, for sampling.
