@@ -11,12 +11,15 @@ pub mod events;
 pub mod intake;
 pub mod notification;
 pub mod office;
+pub mod operation;
 pub mod page;
 pub mod pii;
 pub mod planning;
 pub mod project;
 pub mod routing;
+pub mod state;
 pub mod subjects;
 
 pub use envelope::{CloudEvent, EnvelopeError};
-pub use events::EventType;
+pub use events::{Event, EventType};
+pub use operation::Operation;

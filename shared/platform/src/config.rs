@@ -24,16 +24,10 @@ pub struct Settings {
     pub storage: crate::objects::StorageSettings,
     /// The 12345 hotline's webhook.
     pub hotline: HotlineSettings,
-    /// Time targets of service plans (`BANGBAN__PLANNING__…`).
-    pub planning: PlanningSettings,
-    /// Routed tasks (`BANGBAN__ROUTING__…`).
-    pub routing: RoutingSettings,
-    /// Clocks, alarms and supervision (`BANGBAN__DEADLINE__…`).
-    pub deadline: crate::deadline_settings::DeadlineSettings,
-    /// `BANGBAN__NOTIFICATION__…`.
-    pub notification: crate::notification_settings::NotificationSettings,
-    /// `BANGBAN__EVALUATION__…`.
-    pub evaluation: crate::evaluation_settings::EvaluationSettings,
+    /// Each service's own section (`BANGBAN__DEADLINE__…`, `BANGBAN__NOTIFICATION__…`), read by the service
+    /// that owns it ([`Settings::section`]).
+    #[serde(skip)]
+    pub sections: Sections,
     /// The console: sessions, OIDC login, rate limits, audit (`BANGBAN__WEB__…`).
     pub web: crate::web_settings::WebSettings,
     /// The platform clock (`BANGBAN__CLOCK__…`): a rehearsal clock for development, never in production.
@@ -120,35 +114,16 @@ impl ClockSettings {
     }
 }
 
-/// Routed tasks and linked handling (联动帮办代办).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct RoutingSettings {
-    /// Working hours (09:00–17:00 on working days) the linked office has to acknowledge a linked task.
-    pub link_ack_working_hours: u32,
+/// The services' own sections of the configuration (see [`Settings::section`]).
+#[derive(Clone, Default)]
+pub struct Sections {
+    raw: Option<std::sync::Arc<config::Config>>,
+    overrides: std::collections::BTreeMap<String, std::sync::Arc<dyn std::any::Any + Send + Sync>>,
 }
 
-impl Default for RoutingSettings {
-    fn default() -> Self {
-        Self { link_ack_working_hours: 8 }
-    }
-}
-
-/// Time targets a plan's schedule is compared with (审批时限目标), in working days.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct PlanningSettings {
-    /// The whole approval process (全流程), from 立项 to 竣工验收 with the utility connections.
-    pub whole_process_days: u32,
-    /// The main flow (主流程, the four stages) of a government-invested project.
-    pub main_flow_government_days: u32,
-    /// The main flow of a social-investment project.
-    pub main_flow_social_days: u32,
-}
-
-impl Default for PlanningSettings {
-    fn default() -> Self {
-        Self { whole_process_days: 100, main_flow_government_days: 70, main_flow_social_days: 45 }
+impl std::fmt::Debug for Sections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sections").field("overridden", &self.overrides.keys().collect::<Vec<_>>()).finish()
     }
 }
 
@@ -183,11 +158,7 @@ impl Default for Settings {
             pii: PiiSettings::default(),
             storage: Default::default(),
             hotline: HotlineSettings::default(),
-            planning: PlanningSettings::default(),
-            routing: RoutingSettings::default(),
-            deadline: Default::default(),
-            notification: Default::default(),
-            evaluation: Default::default(),
+            sections: Sections::default(),
             web: Default::default(),
             clock: ClockSettings::default(),
             allow_insecure_dev: false,
@@ -497,7 +468,33 @@ impl Settings {
                 .try_parsing(true)
                 .source(Some(env)),
         );
-        Ok(builder.build()?.try_deserialize()?)
+        let config = builder.build()?;
+        let mut settings: Settings = config.clone().try_deserialize()?;
+        settings.sections.raw = Some(std::sync::Arc::new(config));
+        Ok(settings)
+    }
+
+    /// A service's own section (`BANGBAN__<NAME>__…` or `[<name>]` in the file): its defaults where unset.
+    /// The platform does not know the services' settings; each service reads its own.
+    pub fn section<T: serde::de::DeserializeOwned + Default + Clone + 'static>(
+        &self,
+        name: &str,
+    ) -> Result<T, ConfigError> {
+        if let Some(value) = self.sections.overrides.get(name) {
+            return value.downcast_ref::<T>().cloned().ok_or_else(|| {
+                ConfigError(config::ConfigError::Message(format!("section {name} was set as another type")))
+            });
+        }
+        match self.sections.raw.as_deref().map(|raw| raw.get::<T>(name)) {
+            None | Some(Err(config::ConfigError::NotFound(_))) => Ok(T::default()),
+            Some(Err(e)) => Err(ConfigError(e)),
+            Some(Ok(v)) => Ok(v),
+        }
+    }
+
+    /// Sets a service's section, replacing what the configuration says (tests and tools).
+    pub fn set_section<T: Send + Sync + 'static>(&mut self, name: &str, value: T) {
+        self.sections.overrides.insert(name.to_string(), std::sync::Arc::new(value));
     }
 
     /// Development defaults where production is expected (生产环境拒绝开发默认值), each as a sentence naming the

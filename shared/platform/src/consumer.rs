@@ -9,7 +9,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use async_nats::jetstream::{self, AckKind, consumer::pull};
 use bangban_contracts::{
-    CloudEvent,
+    CloudEvent, Event,
     subjects::{EVENTS_STREAM, dlq_subject},
 };
 use bangban_telemetry::{propagation, spans};
@@ -49,6 +49,54 @@ pub trait EventHandler: Send + Sync + 'static {
     /// Called after the transaction of a handled event committed (e.g. to wake the outbox relay for the
     /// events the handler enqueued).
     fn committed(&self) {}
+}
+
+/// The data of `event` if it is an `E` (one route of a consumer's dispatch); data that does not decode as the
+/// registry says is a permanent failure.
+pub fn data_of<E: Event>(event: &CloudEvent) -> Result<Option<E::Data>, HandlerError> {
+    if event.event_type() != Some(E::TYPE) {
+        return Ok(None);
+    }
+    event.data_as::<E::Data>().map(Some).map_err(|e| HandlerError::Permanent(format!("{}: {e}", E::TYPE.ce_type())))
+}
+
+/// Routes an event by its type to typed handlers (消费分派): each arm names one or more event types (markers of
+/// [`bangban_contracts::events`]) sharing one payload type, binds the decoded data (and, optionally, the
+/// event's type), and evaluates to `Result<(), HandlerError>`. Types no arm names are acknowledged and ignored.
+///
+/// ```ignore
+/// use bangban_contracts::events::{PlanPublished, TaskApproved, TaskRejected};
+/// dispatch!(event, {
+///     PlanPublished => |plan| self.on_plan(txn, &plan).await,
+///     TaskApproved | TaskRejected => |task, t| self.on_concluded(txn, t, &task).await,
+/// })
+/// ```
+#[macro_export]
+macro_rules! dispatch {
+    ($event:expr, { $( $first:path $(| $rest:path)* => |$data:pat_param $(, $t:pat_param)?| $body:expr ),* $(,)? }) => {{
+        let __event: &$crate::contracts::CloudEvent = $event;
+        match __event.event_type() {
+            $(
+                Some(__t) if __t == <$first as $crate::contracts::Event>::TYPE
+                    $(|| __t == <$rest as $crate::contracts::Event>::TYPE)* => {
+                    // Every type of one arm carries the same payload.
+                    $( let _same_payload: fn(<$rest as $crate::contracts::Event>::Data) -> <$first as $crate::contracts::Event>::Data = |d| d; )*
+                    let __data = __event
+                        .data_as::<<$first as $crate::contracts::Event>::Data>()
+                        .map_err(|e| $crate::consumer::HandlerError::Permanent(format!("{}: {e}", __t.ce_type())));
+                    match __data {
+                        Ok($data) => {
+                            $( let $t = __t; )?
+                            let __result: Result<(), $crate::consumer::HandlerError> = $body;
+                            __result
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+            )*
+            _ => Ok(()),
+        }
+    }};
 }
 
 /// A durable consumer on `BANGBAN_EVENTS`.
@@ -311,6 +359,35 @@ async fn dead_letter(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn route(event: &CloudEvent, seen: &mut Vec<String>) -> Result<(), HandlerError> {
+        use bangban_contracts::events::{CaseAccepted, TaskApproved, TaskRejected};
+        crate::dispatch!(event, {
+            CaseAccepted => |case| {
+                seen.push(format!("accepted {}", case.case_id));
+                Ok(())
+            },
+            TaskApproved | TaskRejected => |task, t| {
+                seen.push(format!("{} {}", t.event, task.task_id));
+                Ok(())
+            },
+        })
+    }
+
+    #[test]
+    fn dispatch_routes_by_type_and_decodes_the_registered_payload() {
+        use bangban_contracts::EventType;
+        let mut seen = Vec::new();
+        let other = CloudEvent::new(EventType::SMS_SENT, "t", "x", &serde_json::json!({})).unwrap();
+        route(&other, &mut seen).unwrap();
+        assert!(seen.is_empty(), "an event no arm names is ignored");
+        let bad = CloudEvent::new(EventType::TASK_APPROVED, "t", "x", &serde_json::json!({"nope": 1})).unwrap();
+        assert!(matches!(route(&bad, &mut seen), Err(HandlerError::Permanent(_))), "undecodable data is permanent");
+        assert!(data_of::<bangban_contracts::events::TaskApproved>(&other).unwrap().is_none());
+        assert!(seen.is_empty());
+    }
+
     #[test]
     fn backoff_grows_and_caps() {
         use std::time::Duration;

@@ -15,7 +15,7 @@ use std::{
 };
 
 use async_nats::{HeaderMap, jetstream};
-use bangban_contracts::{CloudEvent, subjects::EventSubject};
+use bangban_contracts::{CloudEvent, Event, EventType, subjects::EventSubject};
 use bangban_telemetry::{propagation, spans};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
 use tokio::sync::Notify;
@@ -53,12 +53,56 @@ fn placeholders(backend: DbBackend, from: usize, count: usize) -> String {
     (from..from + count).map(|i| ph(backend, i)).collect::<Vec<_>>().join(", ")
 }
 
-/// Emits an event in the current transaction (发布事件): builds `event_type` from `source` about
+/// Emits an event of type `E` in the current transaction (发布事件): builds it from `source` about
 /// `aggregate_id`, and enqueues it on its subject for `office` (and `unit`, for the events a unit receives).
-pub async fn emit<C: ConnectionTrait, T: serde::Serialize>(
+/// The data is the type the registry names for `E`.
+pub async fn emit<E: Event, C: ConnectionTrait>(
     conn: &C,
     source: &str,
-    event_type: bangban_contracts::EventType,
+    office: &str,
+    unit: Option<&str>,
+    aggregate_id: &str,
+    data: &E::Data,
+) -> Result<(), crate::error::ServiceError> {
+    emit_unchecked(conn, source, E::TYPE, office, unit, aggregate_id, data).await
+}
+
+/// [`emit`] where the event is chosen at run time among types that share one payload type (a task's
+/// transition picks `task.received` or `task.approved`, both [`routing::TaskEvent`](bangban_contracts::routing::TaskEvent)).
+/// Refuses an `event_type` whose registered payload is not `D`.
+pub async fn emit_as<D: serde::Serialize, C: ConnectionTrait>(
+    conn: &C,
+    source: &str,
+    event_type: EventType,
+    office: &str,
+    unit: Option<&str>,
+    aggregate_id: &str,
+    data: &D,
+) -> Result<(), crate::error::ServiceError> {
+    if !payload_matches::<D>(event_type) {
+        return Err(crate::error::ServiceError::Event(format!(
+            "{} carries {}, not {}",
+            event_type.ce_type(),
+            event_type.data,
+            std::any::type_name::<D>()
+        )));
+    }
+    emit_unchecked(conn, source, event_type, office, unit, aggregate_id, data).await
+}
+
+/// Is `D` the payload type the registry names for `event_type`? (The registry writes `crate::routing::TaskEvent`,
+/// the compiler `bangban_contracts::routing::TaskEvent`.)
+pub fn payload_matches<D>(event_type: EventType) -> bool {
+    let registered: String = event_type.data.chars().filter(|c| !c.is_whitespace()).collect();
+    let registered = registered.trim_start_matches("crate::");
+    let actual = std::any::type_name::<D>();
+    actual.strip_prefix("bangban_contracts::") == Some(registered)
+}
+
+async fn emit_unchecked<C: ConnectionTrait, T: serde::Serialize>(
+    conn: &C,
+    source: &str,
+    event_type: EventType,
     office: &str,
     unit: Option<&str>,
     aggregate_id: &str,
@@ -499,4 +543,17 @@ pub async fn has_pending<C: ConnectionTrait>(conn: &C) -> Result<bool, DbErr> {
         ))
         .await?;
     Ok(row.map(|r| r.try_get::<bool>("", "pending")).transpose()?.unwrap_or(false))
+}
+
+#[cfg(test)]
+mod payload_tests {
+    use bangban_contracts::{EventType, routing::TaskEvent};
+
+    #[test]
+    fn a_runtime_event_type_must_carry_the_registered_payload() {
+        assert!(super::payload_matches::<TaskEvent>(EventType::TASK_APPROVED));
+        assert!(super::payload_matches::<bangban_contracts::intake::CaseAccepted>(EventType::CASE_ACCEPTED));
+        assert!(!super::payload_matches::<TaskEvent>(EventType::CASE_ACCEPTED));
+        assert!(!super::payload_matches::<String>(EventType::TASK_APPROVED));
+    }
 }

@@ -8,7 +8,7 @@ use async_nats::{
     Client, HeaderMap,
     service::{Service, ServiceExt},
 };
-use bangban_contracts::subjects::SERVICE_PREFIX;
+use bangban_contracts::{Operation, subjects::SERVICE_PREFIX};
 use bangban_telemetry::{propagation, spans};
 use bytes::Bytes;
 use futures::StreamExt;
@@ -21,7 +21,7 @@ use crate::{bus, problem::Problem};
 pub const SERVICE_ERROR: &str = "Nats-Service-Error";
 pub const SERVICE_ERROR_CODE: &str = "Nats-Service-Error-Code";
 
-/// Starts the NATS service `name` (discoverable with `$SRV.PING`); endpoints are added with [`serve`].
+/// Starts the NATS service `name` (discoverable with `$SRV.PING`); endpoints are added with [`Endpoints`].
 pub async fn start_service(client: &Client, name: &str, description: &str) -> Result<Service, async_nats::Error> {
     client
         .service_builder()
@@ -31,36 +31,61 @@ pub async fn start_service(client: &Client, name: &str, description: &str) -> Re
         .await
 }
 
-/// [`serve`] with shared state: `f` gets the state and the decoded request, and its error becomes the problem
-/// the caller receives. Every service registers its operations through this.
-pub async fn serve_with_state<S, Req, Resp, E, F, Fut>(
-    service: &Service,
-    service_name: &str,
-    state: &Arc<S>,
-    operation: &str,
-    f: F,
-    shutdown: &CancellationToken,
-) -> Result<tokio::task::JoinHandle<()>, async_nats::Error>
-where
-    S: Send + Sync + 'static,
-    Req: DeserializeOwned + Send + 'static,
-    Resp: Serialize + Send + 'static,
-    E: Into<Problem> + Send + 'static,
-    F: Fn(Arc<S>, Req) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Resp, E>> + Send + 'static,
-{
-    let state = state.clone();
-    serve(
-        service,
-        service_name,
-        operation,
-        move |req: Req| {
-            let fut = f(state.clone(), req);
-            async move { fut.await.map_err(Into::into) }
-        },
-        shutdown.clone(),
-    )
-    .await
+/// A service's endpoints on the bus (服务端点), registered by operation type: each handler gets the service's
+/// state and the decoded request of its operation, and returns its reply or an error that becomes the problem
+/// the caller receives.
+///
+/// ```ignore
+/// let mut ep = Endpoints::new(&nats_service, state, shutdown.token());
+/// ep.add::<ops::ClockGet, _, _, _>(|d, q| async move { d.get_clock(q.task_id).await }).await?;
+/// ```
+pub struct Endpoints<'a, S> {
+    service: &'a Service,
+    state: Arc<S>,
+    shutdown: CancellationToken,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+    names: Vec<&'static str>,
+}
+
+impl<'a, S: Send + Sync + 'static> Endpoints<'a, S> {
+    pub fn new(service: &'a Service, state: Arc<S>, shutdown: CancellationToken) -> Self {
+        Self { service, state, shutdown, handles: Vec::new(), names: Vec::new() }
+    }
+
+    /// Serves operation `O` with `f` until shutdown.
+    pub async fn add<O, E, F, Fut>(&mut self, f: F) -> Result<&mut Self, async_nats::Error>
+    where
+        O: Operation,
+        E: Into<Problem> + Send + 'static,
+        F: Fn(Arc<S>, O::Request) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O::Response, E>> + Send + 'static,
+    {
+        let state = self.state.clone();
+        let handle = serve(
+            self.service,
+            O::SERVICE,
+            O::NAME,
+            move |req: O::Request| {
+                let fut = f(state.clone(), req);
+                async move { fut.await.map_err(Into::into) }
+            },
+            self.shutdown.clone(),
+        )
+        .await?;
+        self.handles.push(handle);
+        self.names.push(O::NAME);
+        Ok(self)
+    }
+
+    /// The operations registered so far (`clock.get`, …).
+    pub fn names(&self) -> &[&'static str] {
+        &self.names
+    }
+
+    /// The tasks serving the endpoints; each ends at shutdown.
+    pub fn into_handles(self) -> Vec<tokio::task::JoinHandle<()>> {
+        self.handles
+    }
 }
 
 /// Serves `operation` of `service` (`bb.svc.<service>.<operation>`) until shutdown. Each request runs
@@ -173,15 +198,24 @@ impl From<CallError> for Problem {
     }
 }
 
-/// Calls `bb.svc.<service>.<operation>` with `req`, continuing the current trace.
-pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
+/// Calls the operation `O` with `req`, continuing the current trace: the request and the reply are the types
+/// the contract pairs (`rpc::call::<deadline::ops::ClockGet>(&client, &GetClock { task_id }, timeout)`).
+pub async fn call<O: Operation>(
     client: &Client,
-    service: &str,
-    operation: &str,
+    req: &O::Request,
+    timeout: Duration,
+) -> Result<O::Response, CallError> {
+    call_subject(client, O::subject(), req, timeout).await
+}
+
+/// Calls a subject no contract names, for tests that probe what the bus refuses (permissions, unknown
+/// operations). Services and the gateway use [`call`].
+pub async fn call_subject<Req: Serialize, Resp: DeserializeOwned>(
+    client: &Client,
+    subject: String,
     req: &Req,
     timeout: Duration,
 ) -> Result<Resp, CallError> {
-    let subject = format!("{SERVICE_PREFIX}.{service}.{operation}");
     let span = spans::client_span(&subject);
     async {
         // Fail fast rather than queue a request behind a dead connection.

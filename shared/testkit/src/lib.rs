@@ -6,10 +6,14 @@
 //! - [`TestDatabase`] is a temporary SQLite file, or a fresh PostgreSQL schema when the environment
 //!   variable `TEST_DATABASE_URL` is set; either is removed on drop.
 //!
+//! - [`Harness`] runs one service on both, through the shared service skeleton.
+//!
 //! No fixed ports, no sleeps as synchronisation: readiness is read from the server's own log.
 
 mod database;
+pub mod harness;
 mod nats;
 
 pub use database::{TEST_DATABASE_URL, TestDatabase};
+pub use harness::Harness;
 pub use nats::NatsServer;

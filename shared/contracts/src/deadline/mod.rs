@@ -15,42 +15,44 @@ pub const SERVICE: &str = "deadline";
 
 /// Operations of `bb.svc.deadline.<operation>`.
 pub mod ops {
-    /// One task's clock with its timeline ([`super::GetClock`] → [`super::ClockView`]).
-    pub const CLOCK_GET: &str = "clock.get";
-    /// Every clock of a case ([`super::CaseClocks`] → `Vec<`[`super::ClockView`]`>`).
-    pub const CLOCK_CASE: &str = "clock.case";
-    /// Clocks, filtered ([`super::ListClocks`] → [`super::ClockPage`]).
-    pub const CLOCK_LIST: &str = "clock.list";
-    /// A statutory pause (Art. 45) ([`super::PauseClock`] → [`super::ClockView`]).
-    pub const CLOCK_PAUSE: &str = "clock.pause";
-    /// Ends a statutory pause ([`super::ResumeClock`] → [`super::ClockView`]).
-    pub const CLOCK_RESUME: &str = "clock.resume";
-    /// An approved extension ([`super::ExtendClock`] → [`super::ClockView`]).
-    pub const CLOCK_EXTEND: &str = "clock.extend";
-    /// Supervision notices, filtered ([`super::ListSupervision`] → [`super::SupervisionPage`]).
-    pub const SUPERVISION_LIST: &str = "supervision.list";
-    /// One notice ([`super::GetSupervision`] → [`super::SupervisionView`]).
-    pub const SUPERVISION_GET: &str = "supervision.get";
-    /// The unit's answer ([`super::AnswerSupervision`] → [`super::SupervisionView`]).
-    pub const SUPERVISION_ANSWER: &str = "supervision.answer";
-    /// The supervisor's outcome of an escalation ([`super::DecideSupervision`] → [`super::SupervisionView`]).
-    pub const SUPERVISION_DECIDE: &str = "supervision.decide";
-    /// A problem on a task ([`super::RecordProblem`] → [`super::ProblemView`]).
-    pub const PROBLEM_RECORD: &str = "problem.record";
-    /// The specialist solved it ([`super::SolveProblem`] → [`super::ProblemView`]).
-    pub const PROBLEM_SOLVE: &str = "problem.solve";
-    /// To the office for a consultation ([`super::ReferProblem`] → [`super::ProblemView`]).
-    pub const PROBLEM_REFER: &str = "problem.refer";
-    /// One problem ([`super::GetProblem`] → [`super::ProblemView`]).
-    pub const PROBLEM_GET: &str = "problem.get";
-    /// Problems, filtered, a page ([`super::ListProblems`] → [`super::ProblemPage`]).
-    pub const PROBLEM_LIST: &str = "problem.list";
-    /// A consultation or joint meeting held ([`super::RecordConsultation`] → [`super::ConsultationView`]).
-    pub const CONSULTATION_RECORD: &str = "consultation.record";
-    /// Consultations, filtered, a page ([`super::ListConsultations`] → [`super::MeetingPage`]).
-    pub const CONSULTATION_LIST: &str = "consultation.list";
-    /// Business monitoring ([`super::MonitoringQuery`] → [`super::Monitoring`]).
-    pub const MONITORING: &str = "monitoring.summary";
+    crate::operations! { service = super::SERVICE, module = "deadline";
+        /// One task's clock with its timeline
+        ClockGet = "clock.get": super::GetClock => super::ClockView;
+        /// Every clock of a case
+        ClockCase = "clock.case": super::CaseClocks => Vec<super::ClockView>;
+        /// Clocks, filtered
+        ClockList = "clock.list": super::ListClocks => super::ClockPage;
+        /// A statutory pause (Art. 45)
+        ClockPause = "clock.pause": super::PauseClock => super::ClockView;
+        /// Ends a statutory pause
+        ClockResume = "clock.resume": super::ResumeClock => super::ClockView;
+        /// An approved extension
+        ClockExtend = "clock.extend": super::ExtendClock => super::ClockView;
+        /// Supervision notices, filtered
+        SupervisionList = "supervision.list": super::ListSupervision => super::SupervisionPage;
+        /// One notice
+        SupervisionGet = "supervision.get": super::GetSupervision => super::SupervisionView;
+        /// The unit's answer
+        SupervisionAnswer = "supervision.answer": super::AnswerSupervision => super::SupervisionView;
+        /// The supervisor's outcome of an escalation
+        SupervisionDecide = "supervision.decide": super::DecideSupervision => super::SupervisionView;
+        /// A problem on a task
+        ProblemRecord = "problem.record": super::RecordProblem => super::ProblemView;
+        /// The specialist solved it
+        ProblemSolve = "problem.solve": super::SolveProblem => super::ProblemView;
+        /// To the office for a consultation
+        ProblemRefer = "problem.refer": super::ReferProblem => super::ProblemView;
+        /// One problem
+        ProblemGet = "problem.get": super::GetProblem => super::ProblemView;
+        /// Problems, filtered, a page
+        ProblemList = "problem.list": super::ListProblems => super::ProblemPage;
+        /// A consultation or joint meeting held
+        ConsultationRecord = "consultation.record": super::RecordConsultation => super::ConsultationView;
+        /// Consultations, filtered, a page
+        ConsultationList = "consultation.list": super::ListConsultations => super::MeetingPage;
+        /// Business monitoring
+        Monitoring = "monitoring.summary": super::MonitoringQuery => super::Monitoring;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------

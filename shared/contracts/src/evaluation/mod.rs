@@ -14,35 +14,36 @@ pub const SERVICE: &str = "evaluation";
 
 /// Operations of `bb.svc.evaluation.<operation>`.
 pub mod ops {
-    /// Rate a matter as its applicant ([`super::SubmitRating`] → [`super::EvaluationView`]).
-    pub const SUBMIT: &str = "evaluation.submit";
-    /// What a one-time code rates ([`super::CodeLookup`] → [`super::InvitationView`]).
-    pub const INVITATION_BY_CODE: &str = "invitation.by_code";
-    /// Rate with a one-time code: the SMS link, or a window terminal ([`super::SubmitByCode`] →
-    /// [`super::EvaluationView`]).
-    pub const SUBMIT_BY_CODE: &str = "evaluation.submit_by_code";
-    /// Ratings, filtered ([`super::ListEvaluations`] → [`super::EvaluationPage`]).
-    pub const LIST: &str = "evaluation.list";
-    /// One rating ([`super::GetEvaluation`] → [`super::EvaluationView`]).
-    pub const GET: &str = "evaluation.get";
-    /// Invitations of a case ([`super::CaseInvitations`] → `Vec<`[`super::InvitationView`]`>`).
-    pub const INVITATION_LIST: &str = "invitation.list";
-    /// Rectifications, filtered ([`super::ListRectifications`] → [`super::RectificationPage`]).
-    pub const RECTIFICATION_LIST: &str = "rectification.list";
-    /// One rectification ([`super::GetRectification`] → [`super::RectificationView`]).
-    pub const RECTIFICATION_GET: &str = "rectification.get";
-    /// A step of a rectification ([`super::RectificationStep`] → [`super::RectificationView`]).
-    pub const RECTIFICATION_STEP: &str = "rectification.step";
-    /// Appeal a rating ([`super::FileAppeal`] → [`super::AppealView`]).
-    pub const APPEAL_FILE: &str = "appeal.file";
-    /// Decide an appeal ([`super::DecideAppeal`] → [`super::AppealView`]).
-    pub const APPEAL_DECIDE: &str = "appeal.decide";
-    /// Appeals, filtered ([`super::ListAppeals`] → `Vec<`[`super::AppealView`]`>`).
-    pub const APPEAL_LIST: &str = "appeal.list";
-    /// Staff assessment over a period ([`super::AssessmentQuery`] → [`super::Assessment`]).
-    pub const ASSESSMENT: &str = "assessment.get";
-    /// Rating statistics ([`super::StatisticsQuery`] → [`super::Statistics`]).
-    pub const STATISTICS: &str = "statistics.get";
+    crate::operations! { service = super::SERVICE, module = "evaluation";
+        /// Rate a matter as its applicant
+        Submit = "evaluation.submit": super::SubmitRating => super::EvaluationView;
+        /// What a one-time code rates
+        InvitationByCode = "invitation.by_code": super::CodeLookup => super::InvitationView;
+        /// Rate with a one-time code: the SMS link, or a window terminal
+        SubmitByCode = "evaluation.submit_by_code": super::SubmitByCode => super::EvaluationView;
+        /// Ratings, filtered
+        List = "evaluation.list": super::ListEvaluations => super::EvaluationPage;
+        /// One rating
+        Get = "evaluation.get": super::GetEvaluation => super::EvaluationView;
+        /// Invitations of a case
+        InvitationList = "invitation.list": super::CaseInvitations => Vec<super::InvitationView>;
+        /// Rectifications, filtered
+        RectificationList = "rectification.list": super::ListRectifications => super::RectificationPage;
+        /// One rectification
+        RectificationGet = "rectification.get": super::GetRectification => super::RectificationView;
+        /// A step of a rectification
+        RectificationStep = "rectification.step": super::RectificationStep => super::RectificationView;
+        /// Appeal a rating
+        AppealFile = "appeal.file": super::FileAppeal => super::AppealView;
+        /// Decide an appeal
+        AppealDecide = "appeal.decide": super::DecideAppeal => super::AppealView;
+        /// Appeals, filtered
+        AppealList = "appeal.list": super::ListAppeals => Vec<super::AppealView>;
+        /// Staff assessment over a period
+        Assessment = "assessment.get": super::AssessmentQuery => super::Assessment;
+        /// Rating statistics
+        Statistics = "statistics.get": super::StatisticsQuery => super::Statistics;
+    }
 }
 
 /// The five levels (评价等级) of the national 好差评 practice; `1` the lowest. JSON: the number.

@@ -14,21 +14,20 @@ use super::{Actor, ProjectCategory, ServiceType};
 
 /// Operations of `bb.svc.intake.<operation>` for consultations.
 pub mod ops {
-    /// Record a consultation ([`super::RecordConsultation`] → [`super::ConsultationView`]).
-    pub const CONSULTATION_RECORD: &str = "consultation.record";
-    /// Record a consultation posted by the hotline's webhook ([`super::HotlineDelivery`] →
-    /// [`super::HotlineReceipt`]).
-    pub const CONSULTATION_HOTLINE: &str = "consultation.hotline";
-    /// List consultations ([`super::ListConsultations`] → [`super::ConsultationPage`]).
-    pub const CONSULTATION_LIST: &str = "consultation.list";
-    /// Read one consultation ([`super::GetConsultation`] → [`super::ConsultationView`]).
-    pub const CONSULTATION_GET: &str = "consultation.get";
-    /// Schedule the joint meeting of a consultation ([`super::ScheduleJointMeeting`] →
-    /// [`super::ConsultationView`]).
-    pub const JOINT_MEETING_SCHEDULE: &str = "consultation.joint_meeting.schedule";
-    /// Record the minutes of a joint meeting ([`super::RecordJointMeetingMinutes`] →
-    /// [`super::ConsultationView`]).
-    pub const JOINT_MEETING_MINUTES: &str = "consultation.joint_meeting.minutes";
+    crate::operations! { service = super::super::SERVICE, module = "intake";
+        /// Record a consultation
+        ConsultationRecord = "consultation.record": super::RecordConsultation => super::ConsultationView;
+        /// Record a consultation posted by the hotline's webhook
+        ConsultationHotline = "consultation.hotline": super::HotlineDelivery => super::HotlineReceipt;
+        /// List consultations
+        ConsultationList = "consultation.list": super::ListConsultations => super::ConsultationPage;
+        /// Read one consultation
+        ConsultationGet = "consultation.get": super::GetConsultation => super::ConsultationView;
+        /// Schedule the joint meeting of a consultation
+        JointMeetingSchedule = "consultation.joint_meeting.schedule": super::ScheduleJointMeeting => super::ConsultationView;
+        /// Record the minutes of a joint meeting
+        JointMeetingMinutes = "consultation.joint_meeting.minutes": super::RecordJointMeetingMinutes => super::ConsultationView;
+    }
 }
 
 /// Who records a hotline consultation: the 12345 system itself (`recorded_by`).

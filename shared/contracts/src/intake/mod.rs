@@ -13,33 +13,35 @@ pub const SERVICE: &str = "intake";
 
 /// Operations of `bb.svc.intake.<operation>`.
 pub mod ops {
-    /// Accept a new case ([`super::CreateCase`] → [`super::CaseView`]).
-    pub const CASE_CREATE: &str = "case.create";
-    /// Read one case ([`super::GetCase`] → [`super::CaseView`]).
-    pub const CASE_GET: &str = "case.get";
-    /// Every office ([`super::ListOffices`] → `Vec<`[`super::OfficeView`]`>`).
-    pub const OFFICE_LIST: &str = "office.list";
-    /// Staff, filtered ([`super::ListStaff`] → `Vec<`[`super::StaffView`]`>`).
-    pub const STAFF_LIST: &str = "staff.list";
-    /// The ledger, filtered ([`super::ListCases`] → [`super::CasePage`]).
-    pub const CASE_LIST: &str = "case.list";
-    /// End a case (§7.8) ([`super::TerminateCase`] → [`super::CaseView`]).
-    pub const CASE_TERMINATE: &str = "case.terminate";
-    /// Hand a case to another specialist (§4.2.3) ([`super::ChangeSpecialist`] → [`super::CaseView`]).
-    pub const CASE_CHANGE_SPECIALIST: &str = "case.change_specialist";
-    /// An applicant's personal data in full, audited ([`super::RevealApplicant`] → [`super::RevealedApplicant`]).
-    pub const APPLICANT_REVEAL: &str = "applicant.reveal";
-    /// Register an applicant, or find the registered one ([`super::RegisterApplicant`] → [`super::Registered`]`<`[`super::ApplicantView`]`>`).
-    pub const APPLICANT_REGISTER: &str = "applicant.register";
-    /// Applicants, masked, within the actor's reach ([`super::ApplicantQuery`] → [`super::ApplicantPage`]).
-    pub const APPLICANT_LIST: &str = "applicant.list";
-    /// Register a project ([`super::RegisterProject`] → [`super::ProjectView`]).
-    pub const PROJECT_REGISTER: &str = "project.register";
-    /// Projects ([`super::ListProjects`] → [`super::ProjectPage`]).
-    pub const PROJECT_LIST: &str = "project.list";
-    /// How to reach applicants and staff, for notification only ([`super::ResolveContacts`] →
-    /// [`super::ResolvedContacts`]): numbers travel encrypted under the platform's PII key.
-    pub const CONTACT_RESOLVE: &str = "contact.resolve";
+    crate::operations! { service = super::SERVICE, module = "intake";
+        /// Accept a new case
+        CaseCreate = "case.create": super::CreateCase => super::CaseView;
+        /// Read one case
+        CaseGet = "case.get": super::GetCase => super::CaseView;
+        /// Every office
+        OfficeList = "office.list": super::ListOffices => Vec<super::OfficeView>;
+        /// Staff, filtered
+        StaffList = "staff.list": super::ListStaff => Vec<super::StaffView>;
+        /// The ledger, filtered
+        CaseList = "case.list": super::ListCases => super::CasePage;
+        /// End a case (§7.8)
+        CaseTerminate = "case.terminate": super::TerminateCase => super::CaseView;
+        /// Hand a case to another specialist (§4.2.3)
+        CaseChangeSpecialist = "case.change_specialist": super::ChangeSpecialist => super::CaseView;
+        /// An applicant's personal data in full, audited
+        ApplicantReveal = "applicant.reveal": super::RevealApplicant => super::RevealedApplicant;
+        /// Register an applicant, or find the registered one
+        ApplicantRegister = "applicant.register": super::RegisterApplicant => super::Registered<super::ApplicantView>;
+        /// Applicants, masked, within the actor's reach
+        ApplicantList = "applicant.list": super::ApplicantQuery => super::ApplicantPage;
+        /// Register a project
+        ProjectRegister = "project.register": super::RegisterProject => super::ProjectView;
+        /// Projects
+        ProjectList = "project.list": super::ListProjects => super::ProjectPage;
+        /// How to reach applicants and staff, for notification only — numbers travel encrypted under the
+        /// platform's PII key.
+        ContactResolve = "contact.resolve": super::ResolveContacts => super::ResolvedContacts;
+    }
 }
 
 /// Level of an office (§4.1.3).

@@ -25,27 +25,28 @@ use super::{Actor, CaseStatus, ServiceType};
 
 /// Operations of `bb.svc.intake.<operation>` for results and the archive.
 pub mod ops {
-    /// Deliveries and the custody list of a case ([`super::GetResults`] → [`super::ResultsView`]).
-    pub const RESULTS_GET: &str = "results.get";
-    /// Record deliveries of result documents ([`super::RecordDeliveries`] → [`super::ResultsView`]).
-    pub const RESULTS_RECORD: &str = "results.record";
-    /// Declare the results delivered: `in_progress → results_delivered`
-    /// ([`super::DeclareDelivered`] → [`super::ResultsView`]).
-    pub const RESULTS_DELIVERED: &str = "results.delivered";
-    /// Take an original material into custody ([`super::ReceiveCustody`] → [`super::CustodyItem`]).
-    pub const CUSTODY_RECEIVE: &str = "results.custody.receive";
-    /// Return a material in custody ([`super::ReturnCustody`] → [`super::CustodyItem`]).
-    pub const CUSTODY_RETURN: &str = "results.custody.return";
-    /// The archive of a case ([`super::ListArchive`] → [`super::ArchiveView`]).
-    pub const ARCHIVE_LIST: &str = "archive.list";
-    /// Stage one chunk of a large document ([`super::UploadChunk`] → [`super::ChunkStaged`]).
-    pub const ARCHIVE_CHUNK: &str = "archive.chunk";
-    /// File a document ([`super::FileDocument`] → [`super::FiledDocument`]).
-    pub const ARCHIVE_FILE: &str = "archive.file";
-    /// Read one chunk of a filed document ([`super::ReadDocument`] → [`super::DocumentChunk`]).
-    pub const ARCHIVE_READ: &str = "archive.read";
-    /// Archive the case: `results_delivered → archived` ([`super::CompleteArchive`] → [`super::ArchiveView`]).
-    pub const ARCHIVE_COMPLETE: &str = "archive.complete";
+    crate::operations! { service = super::super::SERVICE, module = "intake";
+        /// Deliveries and the custody list of a case
+        ResultsGet = "results.get": super::GetResults => super::ResultsView;
+        /// Record deliveries of result documents
+        ResultsRecord = "results.record": super::RecordDeliveries => super::ResultsView;
+        /// Declare the results delivered: `in_progress → results_delivered`
+        ResultsDelivered = "results.delivered": super::DeclareDelivered => super::ResultsView;
+        /// Take an original material into custody
+        CustodyReceive = "results.custody.receive": super::ReceiveCustody => super::CustodyItem;
+        /// Return a material in custody
+        CustodyReturn = "results.custody.return": super::ReturnCustody => super::CustodyItem;
+        /// The archive of a case
+        ArchiveList = "archive.list": super::ListArchive => super::ArchiveView;
+        /// Stage one chunk of a large document
+        ArchiveChunk = "archive.chunk": super::UploadChunk => super::ChunkStaged;
+        /// File a document
+        ArchiveFile = "archive.file": super::FileDocument => super::FiledDocument;
+        /// Read one chunk of a filed document
+        ArchiveRead = "archive.read": super::ReadDocument => super::DocumentChunk;
+        /// Archive the case: `results_delivered → archived`
+        ArchiveComplete = "archive.complete": super::CompleteArchive => super::ArchiveView;
+    }
 }
 
 /// Largest document the archive takes (单份归档资料上限): 10 MiB of content, before base64.

@@ -14,14 +14,16 @@ pub const SERVICE: &str = "notification";
 
 /// Operations of `bb.svc.notification.<operation>`.
 pub mod ops {
-    /// A person's inbox ([`super::ListInbox`] → [`super::InboxPage`]).
-    pub const INBOX_LIST: &str = "inbox.list";
-    /// Marks notices read ([`super::MarkRead`] → [`super::InboxPage`]).
-    pub const INBOX_MARK_READ: &str = "inbox.mark_read";
-    /// Messages, filtered, for office staff ([`super::ListMessages`] → [`super::MessagePage`]).
-    pub const MESSAGE_LIST: &str = "message.list";
-    /// Delivery receipts a provider posted ([`super::RecordReceipts`] → [`super::ReceiptsRecorded`]).
-    pub const RECEIPT_RECORD: &str = "receipt.record";
+    crate::operations! { service = super::SERVICE, module = "notification";
+        /// A person's inbox
+        InboxList = "inbox.list": super::ListInbox => super::InboxPage;
+        /// Marks notices read
+        InboxMarkRead = "inbox.mark_read": super::MarkRead => super::InboxPage;
+        /// Messages, filtered, for office staff
+        MessageList = "message.list": super::ListMessages => super::MessagePage;
+        /// Delivery receipts a provider posted
+        ReceiptRecord = "receipt.record": super::RecordReceipts => super::ReceiptsRecorded;
+    }
 }
 
 /// The providers whose receipts are accepted (`POST /api/v1/hooks/sms/{provider}`).

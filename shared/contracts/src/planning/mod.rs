@@ -16,40 +16,42 @@ pub const SERVICE: &str = "planning";
 
 /// Operations of `bb.svc.planning.<operation>`.
 pub mod ops {
-    /// One date of the calendar ([`super::GetDay`] → [`super::CalendarDay`]).
-    pub const CALENDAR_DAY: &str = "calendar.day";
-    /// The loaded years and overrides ([`super::GetCalendar`] → [`super::CalendarInfo`]).
-    pub const CALENDAR_INFO: &str = "calendar.info";
-    /// Working-day arithmetic ([`super::CalendarQuery`] → [`super::CalendarAnswer`]).
-    pub const CALENDAR_COMPUTE: &str = "calendar.compute";
-    /// Load or replace a year's schedule ([`super::LoadYear`] → [`super::CalendarChange`]).
-    pub const CALENDAR_LOAD_YEAR: &str = "calendar.load_year";
-    /// Set a local closure or correction ([`super::SetOverride`] → [`super::CalendarChange`]).
-    pub const CALENDAR_SET_OVERRIDE: &str = "calendar.set_override";
-    /// Remove an override ([`super::RemoveOverride`] → [`super::CalendarChange`]).
-    pub const CALENDAR_REMOVE_OVERRIDE: &str = "calendar.remove_override";
-    /// The catalog, filtered ([`super::GetCatalog`] → [`super::CatalogView`]).
-    pub const CATALOG_GET: &str = "catalog.get";
-    /// Catalog versions, a page ([`super::ListCatalogVersions`] → [`super::CatalogVersionPage`]).
-    pub const CATALOG_VERSIONS: &str = "catalog.versions";
-    /// Add or replace one item: a new catalog version ([`super::PutCatalogItem`] → [`super::CatalogVersionView`]).
-    pub const CATALOG_PUT_ITEM: &str = "catalog.put_item";
-    /// Remove one item: a new catalog version ([`super::RemoveCatalogItem`] → [`super::CatalogVersionView`]).
-    pub const CATALOG_REMOVE_ITEM: &str = "catalog.remove_item";
-    /// A case's plan ([`super::GetPlan`] → [`super::PlanView`]).
-    pub const PLAN_GET: &str = "plan.get";
-    /// A published version of a case's plan ([`super::GetPlanVersion`] → [`super::PlanVersionView`]).
-    pub const PLAN_VERSION: &str = "plan.version";
-    /// Generate the draft again from the catalog ([`super::RegeneratePlan`] → [`super::PlanView`]).
-    pub const PLAN_REGENERATE: &str = "plan.regenerate";
-    /// Add an item to the draft ([`super::AddPlanItem`] → [`super::PlanView`]).
-    pub const PLAN_ADD_ITEM: &str = "plan.add_item";
-    /// Change an item of the draft ([`super::EditPlanItem`] → [`super::PlanView`]).
-    pub const PLAN_EDIT_ITEM: &str = "plan.edit_item";
-    /// Remove an item from the draft ([`super::RemovePlanItem`] → [`super::PlanView`]).
-    pub const PLAN_REMOVE_ITEM: &str = "plan.remove_item";
-    /// Publish the draft as a new version ([`super::PublishPlan`] → [`super::PlanView`]).
-    pub const PLAN_PUBLISH: &str = "plan.publish";
+    crate::operations! { service = super::SERVICE, module = "planning";
+        /// One date of the calendar
+        CalendarDay = "calendar.day": super::GetDay => super::CalendarDay;
+        /// The loaded years and overrides
+        CalendarInfo = "calendar.info": super::GetCalendar => super::CalendarInfo;
+        /// Working-day arithmetic
+        CalendarCompute = "calendar.compute": super::CalendarQuery => super::CalendarAnswer;
+        /// Load or replace a year's schedule
+        CalendarLoadYear = "calendar.load_year": super::LoadYear => super::CalendarChange;
+        /// Set a local closure or correction
+        CalendarSetOverride = "calendar.set_override": super::SetOverride => super::CalendarChange;
+        /// Remove an override
+        CalendarRemoveOverride = "calendar.remove_override": super::RemoveOverride => super::CalendarChange;
+        /// The catalog, filtered
+        CatalogGet = "catalog.get": super::GetCatalog => super::CatalogView;
+        /// Catalog versions, a page
+        CatalogVersions = "catalog.versions": super::ListCatalogVersions => super::CatalogVersionPage;
+        /// Add or replace one item: a new catalog version
+        CatalogPutItem = "catalog.put_item": super::PutCatalogItem => super::CatalogVersionView;
+        /// Remove one item: a new catalog version
+        CatalogRemoveItem = "catalog.remove_item": super::RemoveCatalogItem => super::CatalogVersionView;
+        /// A case's plan
+        PlanGet = "plan.get": super::GetPlan => super::PlanView;
+        /// A published version of a case's plan
+        PlanVersion = "plan.version": super::GetPlanVersion => super::PlanVersionView;
+        /// Generate the draft again from the catalog
+        PlanRegenerate = "plan.regenerate": super::RegeneratePlan => super::PlanView;
+        /// Add an item to the draft
+        PlanAddItem = "plan.add_item": super::AddPlanItem => super::PlanView;
+        /// Change an item of the draft
+        PlanEditItem = "plan.edit_item": super::EditPlanItem => super::PlanView;
+        /// Remove an item from the draft
+        PlanRemoveItem = "plan.remove_item": super::RemovePlanItem => super::PlanView;
+        /// Publish the draft as a new version
+        PlanPublish = "plan.publish": super::PublishPlan => super::PlanView;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------

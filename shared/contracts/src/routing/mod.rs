@@ -17,16 +17,18 @@ pub const SERVICE: &str = "routing";
 
 /// Operations of `bb.svc.routing.<operation>`.
 pub mod ops {
-    /// The unit directory ([`super::ListUnits`] → `Vec<`[`super::UnitView`]`>`).
-    pub const UNIT_LIST: &str = "unit.list";
-    /// Tasks, filtered ([`super::ListTasks`] → [`super::TaskPage`]).
-    pub const TASK_LIST: &str = "task.list";
-    /// One task ([`super::GetTask`] → [`super::TaskView`]).
-    pub const TASK_GET: &str = "task.get";
-    /// Every task of a case ([`super::CaseTasks`] → `Vec<`[`super::TaskView`]`>`).
-    pub const CASE_TASKS: &str = "case.tasks";
-    /// A status step ([`super::TransitionTask`] → [`super::TaskView`]).
-    pub const TASK_TRANSITION: &str = "task.transition";
+    crate::operations! { service = super::SERVICE, module = "routing";
+        /// The unit directory
+        UnitList = "unit.list": super::ListUnits => Vec<super::UnitView>;
+        /// Tasks, filtered
+        TaskList = "task.list": super::ListTasks => super::TaskPage;
+        /// One task
+        TaskGet = "task.get": super::GetTask => super::TaskView;
+        /// Every task of a case
+        CaseTasks = "case.tasks": super::CaseTasks => Vec<super::TaskView>;
+        /// A status step
+        TaskTransition = "task.transition": super::TransitionTask => super::TaskView;
+    }
 }
 
 /// An officer of a unit (联络人).

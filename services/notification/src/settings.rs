@@ -102,3 +102,5 @@ pub struct TencentSettings {
     /// Default `https://sms.tencentcloudapi.com`.
     pub endpoint: Option<String>,
 }
+
+impl bangban_platform::service::ServiceSettings for NotificationSettings {}

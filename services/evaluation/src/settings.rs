@@ -34,3 +34,5 @@ impl Default for EvaluationSettings {
         }
     }
 }
+
+impl bangban_platform::service::ServiceSettings for EvaluationSettings {}

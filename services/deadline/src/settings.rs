@@ -50,3 +50,5 @@ impl Default for DeadlineSettings {
         }
     }
 }
+
+impl bangban_platform::service::ServiceSettings for DeadlineSettings {}
