@@ -15,7 +15,7 @@
 //!   rows. The due clocks (`BENCH_DEADLINE_DUE`, default 10 000, spread evenly through the table) are seeded
 //!   already warned (alert `warning`, the warning alarm fired) with no alarm yet. On PostgreSQL the tables are `ANALYZE`d afterwards
 //!   (what autovacuum does shortly after such a load).
-//! - **Service**: `bangban_deadline::start_with_db` in this process (its alarm engine, outbox relay, bus
+//! - **Service**: `service::start_with_db::<DeadlineService>` in this process (its alarm engine, outbox relay, bus
 //!   endpoints and consumers, default settings but `deadline.supervise` per variant), on its own NATS connection.
 //! - **Observer**: a core NATS subscription on `bb.evt.*.task.overdue.*`, made before anything is armed, on its
 //!   own connection; per event it keeps the instant of receipt, the `ce-id`, the task id and the two instants of the
@@ -75,10 +75,12 @@ use bangban_contracts::{
     planning::Stage,
     subjects::EventSubject,
 };
+use bangban_deadline::{DeadlineService, settings::DeadlineSettings};
 use bangban_deadline_migration::Migrator;
 use bangban_platform::{
     Settings, bus,
     db::{self, DbTarget},
+    service::{self, Service},
     shutdown::Shutdown,
 };
 use bangban_testkit::{NatsServer, TestDatabase};
@@ -909,7 +911,8 @@ async fn run_scale(config: &Config, scale: usize, report: &mut Report) -> anyhow
     let mut generation = 0;
     for &variant in &config.variants {
         let mut variant_settings = settings.clone();
-        variant_settings.deadline.supervise = variant.supervise;
+        let own = DeadlineSettings { supervise: variant.supervise, ..settings.section(DeadlineService::NAME)? };
+        variant_settings.set_section(DeadlineService::NAME, own.clone());
         let peak_reset = Mem::reset_peak();
         let mem_before = Mem::read();
         let shutdown = Shutdown::new();
@@ -917,7 +920,9 @@ async fn run_scale(config: &Config, scale: usize, report: &mut Report) -> anyhow
         for _ in 0..variant.replicas {
             // Each replica its own pool and NATS connection, as separate processes would have.
             let conn = db::connect(&target, pool).await?;
-            bangban_deadline::start_with_db(&variant_settings, server.client().await?, conn.clone(), &shutdown).await?;
+            let client = server.client().await?;
+            service::start_with_db::<DeadlineService>(&variant_settings, own.clone(), client, conn.clone(), &shutdown)
+                .await?;
             conns.push(conn);
         }
         let started = Utc::now();
@@ -988,6 +993,7 @@ async fn run_scale(config: &Config, scale: usize, report: &mut Report) -> anyhow
 
 impl Environment {
     async fn probe(client: &async_nats::Client, db: &DatabaseConnection, settings: &Settings) -> Self {
+        let deadline: DeadlineSettings = settings.section(DeadlineService::NAME).unwrap_or_default();
         let backend = if db.get_database_backend() == DbBackend::Postgres {
             let version = db
                 .query_one_raw(Statement::from_string(
@@ -1016,8 +1022,8 @@ impl Environment {
             nats_version: client.server_info().version,
             backend,
             pool: settings.database.max_connections,
-            engine_batch: settings.deadline.batch_size,
-            engine_poll_ms: settings.deadline.poll_interval_ms,
+            engine_batch: deadline.batch_size,
+            engine_poll_ms: deadline.poll_interval_ms,
             relay_batch: settings.outbox.batch_size,
             relay_poll_ms: settings.outbox.poll_interval.as_millis() as u64,
         }
@@ -1193,7 +1199,7 @@ impl Report {
                 if config.postgres { ", ANALYZEd after seeding" } else { "" }
             );
             println!(
-                "  service    bangban_deadline::start_with_db in this process: engine batch {} alarms per transaction, \
+                "  service    service::start_with_db::<DeadlineService> in this process: engine batch {} alarms per transaction, \
                  poll {} ms; outbox relay batch {}, poll {} ms",
                 e.engine_batch, e.engine_poll_ms, e.relay_batch, e.relay_poll_ms
             );

@@ -23,7 +23,7 @@
 //!   parts are handed the case —, planning `plan.get` once — the schedule is the plan's —, routing `case.tasks`,
 //!   deadline `clock.case` and `supervision.list`, notification `message.list`, evaluation `evaluation.list`),
 //!   two one after another, and the JSON of the whole dossier; the body is read, not parsed.
-//! - **direct, parallel**: the same 7 calls with `bangban_platform::rpc::call`, decoded into the same contract
+//! - **direct, parallel**: the same 7 calls with `bangban_platform::rpc::call::<Op>`, decoded into the same contract
 //!   types, in the dossier's shape: the case, then the six parts at once (`tokio::join!`).
 //! - **direct, sequential**: the same 7 calls one after another — the sum of the direct calls — each timed.
 //!
@@ -62,6 +62,7 @@ use std::{
 use anyhow::{Context as _, bail};
 use async_nats::jetstream;
 use bangban_contracts::{
+    Operation,
     deadline::{self, ClockView, ListSupervision, SupervisionPage},
     evaluation::{self, EvaluationPage, ListEvaluations},
     intake::{self, CaseView, GetCase},
@@ -69,18 +70,24 @@ use bangban_contracts::{
     planning::{self, CatalogView, GetPlan, PlanView, Schedule},
     routing::{self, CaseTasks, TaskStatus, TaskView},
 };
+use bangban_deadline::DeadlineService;
+use bangban_evaluation::EvaluationService;
+use bangban_gateway::auth::{Authenticator, Role};
 use bangban_gateway::handlers::dossier::Dossier;
+use bangban_intake::IntakeService;
+use bangban_notification::{NotificationService, settings::NotificationSettings};
+use bangban_planning::PlanningService;
 use bangban_platform::{
-    Settings,
-    auth::{Authenticator, Role},
-    bus,
+    Settings, bus,
     health::Readiness,
     rpc,
+    service::{Service, start},
     shutdown::Shutdown,
 };
+use bangban_routing::RoutingService;
 use bangban_testkit::{NatsServer, TestDatabase};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
-use serde::{Serialize, de::DeserializeOwned};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -188,14 +195,17 @@ impl Op {
     ];
 
     fn service_op(self) -> (&'static str, &'static str) {
+        fn of<O: Operation>() -> (&'static str, &'static str) {
+            (O::SERVICE, O::NAME)
+        }
         match self {
-            Op::CaseGet => (intake::SERVICE, intake::ops::CASE_GET),
-            Op::PlanGet => (planning::SERVICE, planning::ops::PLAN_GET),
-            Op::CaseTasks => (routing::SERVICE, routing::ops::CASE_TASKS),
-            Op::ClockCase => (deadline::SERVICE, deadline::ops::CLOCK_CASE),
-            Op::SupervisionList => (deadline::SERVICE, deadline::ops::SUPERVISION_LIST),
-            Op::MessageList => (notification::SERVICE, notification::ops::MESSAGE_LIST),
-            Op::EvaluationList => (evaluation::SERVICE, evaluation::ops::LIST),
+            Op::CaseGet => of::<intake::ops::CaseGet>(),
+            Op::PlanGet => of::<planning::ops::PlanGet>(),
+            Op::CaseTasks => of::<routing::ops::CaseTasks>(),
+            Op::ClockCase => of::<deadline::ops::ClockCase>(),
+            Op::SupervisionList => of::<deadline::ops::SupervisionList>(),
+            Op::MessageList => of::<notification::ops::MessageList>(),
+            Op::EvaluationList => of::<evaluation::ops::List>(),
         }
     }
 
@@ -262,33 +272,30 @@ struct Direct {
 }
 
 impl Direct {
-    async fn call<Req: Serialize, Resp: DeserializeOwned>(&self, op: Op, req: &Req) -> anyhow::Result<Resp> {
-        let (service, operation) = op.service_op();
-        rpc::call(&self.client, service, operation, req, self.timeout)
-            .await
-            .map_err(|e| anyhow::anyhow!("{service} {operation}: {e}"))
+    async fn call<O: Operation>(&self, req: &O::Request) -> anyhow::Result<O::Response> {
+        rpc::call::<O>(&self.client, req, self.timeout).await.map_err(|e| anyhow::anyhow!("{}: {e}", O::subject()))
     }
 
     async fn case(&self) -> anyhow::Result<CaseView> {
-        self.call(Op::CaseGet, &GetCase { id: self.case_id }).await
+        self.call::<intake::ops::CaseGet>(&GetCase { id: self.case_id }).await
     }
 
     async fn plan(&self) -> anyhow::Result<PlanView> {
-        self.call(Op::PlanGet, &GetPlan { case_id: self.case_id }).await
+        self.call::<planning::ops::PlanGet>(&GetPlan { case_id: self.case_id }).await
     }
 
     async fn tasks(&self) -> anyhow::Result<Vec<TaskView>> {
-        self.call(Op::CaseTasks, &CaseTasks { case_id: self.case_id }).await
+        self.call::<routing::ops::CaseTasks>(&CaseTasks { case_id: self.case_id }).await
     }
 
     async fn clocks(&self) -> anyhow::Result<Vec<ClockView>> {
-        self.call(Op::ClockCase, &deadline::CaseClocks { case_id: self.case_id }).await
+        self.call::<deadline::ops::ClockCase>(&deadline::CaseClocks { case_id: self.case_id }).await
     }
 
     async fn supervision(&self) -> anyhow::Result<SupervisionPage> {
         let req =
             ListSupervision { case_id: Some(self.case_id), office: Some(self.office.clone()), ..Default::default() };
-        self.call(Op::SupervisionList, &req).await
+        self.call::<deadline::ops::SupervisionList>(&req).await
     }
 
     async fn messages(&self) -> anyhow::Result<MessagePage> {
@@ -299,7 +306,7 @@ impl Direct {
             offset: Some(0),
             ..Default::default()
         };
-        self.call(Op::MessageList, &req).await
+        self.call::<notification::ops::MessageList>(&req).await
     }
 
     async fn evaluations(&self) -> anyhow::Result<EvaluationPage> {
@@ -310,7 +317,7 @@ impl Direct {
             offset: Some(0),
             ..Default::default()
         };
-        self.call(Op::EvaluationList, &req).await
+        self.call::<evaluation::ops::List>(&req).await
     }
 
     /// The dossier's shape: the case (authorisation), then the six parts at once; the plan part's schedule is
@@ -519,20 +526,22 @@ async fn start_platform(config: &Config) -> anyhow::Result<Platform> {
     settings.http.listen = "127.0.0.1:0".parse()?;
     database.apply_to(&mut settings);
     // The acceptance SMS goes at once, whatever the hour of the run.
-    settings.notification.quiet_hours = "none".into();
+    let notification =
+        NotificationSettings { quiet_hours: "none".into(), ..settings.section(NotificationService::NAME)? };
+    settings.set_section(NotificationService::NAME, notification);
     let shutdown = Shutdown::new();
 
     bus::ensure_streams(&jetstream::new(connect(&settings, "bench-streams").await?), settings.nats.stream_replicas)
         .await?;
-    let intake = bangban_intake::start(&settings, connect(&settings, "intake").await?, &shutdown).await?;
+    let intake = start::<IntakeService>(&settings, connect(&settings, "intake").await?, &shutdown).await?;
     bangban_intake::seed::seed(&intake.db).await?;
-    let planning = bangban_planning::start(&settings, connect(&settings, "planning").await?, &shutdown).await?;
-    let routing = bangban_routing::start(&settings, connect(&settings, "routing").await?, &shutdown).await?;
+    let planning = start::<PlanningService>(&settings, connect(&settings, "planning").await?, &shutdown).await?;
+    let routing = start::<RoutingService>(&settings, connect(&settings, "routing").await?, &shutdown).await?;
     bangban_routing::seed::seed(&routing.db).await?;
-    let deadline = bangban_deadline::start(&settings, connect(&settings, "deadline").await?, &shutdown).await?;
+    let deadline = start::<DeadlineService>(&settings, connect(&settings, "deadline").await?, &shutdown).await?;
     let notification =
-        bangban_notification::start(&settings, connect(&settings, "notification").await?, &shutdown).await?;
-    let evaluation = bangban_evaluation::start(&settings, connect(&settings, "evaluation").await?, &shutdown).await?;
+        start::<NotificationService>(&settings, connect(&settings, "notification").await?, &shutdown).await?;
+    let evaluation = start::<EvaluationService>(&settings, connect(&settings, "evaluation").await?, &shutdown).await?;
     let gateway_client = connect(&settings, "gateway").await?;
     let readiness = Readiness {
         nats: gateway_client.clone(),

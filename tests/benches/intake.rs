@@ -65,18 +65,18 @@ use bangban_contracts::{
     office::{CITY_OFFICE, OFFICES},
     subjects::EVENTS_STREAM,
 };
+use bangban_gateway::auth::{Authenticator, Role};
 use bangban_intake::{
     IntakeService, Migrator,
     domain::{attributes, identity, ledger, validation},
     entity::{applicant, case_unit, cases, contact_card, project, staff},
 };
 use bangban_platform::{
-    Settings,
-    auth::{Authenticator, Role},
-    bus,
+    Settings, bus,
     db::connect_and_migrate,
     health::Readiness,
     outbox::{self, OutboxNotifier},
+    service,
     shutdown::Shutdown,
 };
 use bangban_testkit::{NatsServer, TestDatabase};
@@ -293,7 +293,7 @@ impl RawWriter {
                 } else {
                     applicant::ActiveModel {
                         id: Set(Uuid::now_v7().to_string()),
-                        kind: Set(new.kind.as_str().to_string()),
+                        kind: Set(new.kind),
                         name: Set(new.name.trim().to_string()),
                         id_number_enc: Set(None),
                         id_number_index: Set(None),
@@ -387,8 +387,8 @@ impl RawWriter {
         cases::Entity::insert(cases::ActiveModel {
             id: Set(case_id.to_string()),
             ledger_no: Set(ledger_no),
-            service_type: Set(case.service_type.as_str().to_string()),
-            status: Set(CaseStatus::Accepted.as_str().to_string()),
+            service_type: Set(case.service_type),
+            status: Set(CaseStatus::Accepted),
             office: Set(case.office.clone()),
             applicant_id: Set(applicant.id.clone()),
             project_id: Set(project.id.clone()),
@@ -722,8 +722,10 @@ async fn run_path(
     let actors: Vec<Actor> = (0..OFFICES.len()).map(actor).collect();
     let target = match path {
         Path::Gateway => {
+            // Intake has no settings of its own (`()`).
             let running =
-                bangban_intake::start_with_db(&settings, shared.client.clone(), conn.clone(), &shutdown).await?;
+                service::start_with_db::<IntakeService>(&settings, (), shared.client.clone(), conn.clone(), &shutdown)
+                    .await?;
             let readiness = Readiness { nats: shared.client.clone(), databases: vec![("intake", running.db.clone())] };
             let addr = bangban_gateway::start(&settings, shared.client.clone(), readiness, &shutdown).await?;
             let auth = Authenticator::from_settings(&settings)?;
@@ -735,8 +737,10 @@ async fn run_path(
             Target::Gateway { http, url: format!("http://{addr}/api/v1/cases"), tokens }
         }
         Path::Service => {
+            // Intake has no settings of its own (`()`).
             let running =
-                bangban_intake::start_with_db(&settings, shared.client.clone(), conn.clone(), &shutdown).await?;
+                service::start_with_db::<IntakeService>(&settings, (), shared.client.clone(), conn.clone(), &shutdown)
+                    .await?;
             Target::Service { intake: running.service, actors }
         }
         Path::ServiceNoRelay => {

@@ -5,11 +5,11 @@
 //! The run has a real `nats-server` (random port, own JetStream store, the platform's streams) and a fresh
 //! database (a temporary SQLite file per service, or fresh PostgreSQL schemas when `TEST_DATABASE_URL` is set):
 //!
-//! - **intake** (`bangban_intake::start`, seeded with the offices and the demo roster) answers notification's
+//! - **intake** (`service::start::<IntakeService>`, seeded with the offices and the demo roster) answers notification's
 //!   `contact.resolve`. The bench writes `2 × BENCH_SMS` applicants into intake's `applicant` table, each with
 //!   its own mobile number (`139…`, distinct, so the one-per-minute limit defers none), encrypted with the
 //!   platform's PII cipher (`cipher_from_settings`, the key intake and notification use).
-//! - **notification** (`bangban_notification::start`) with the `webhook` provider pointing at a **stand-in
+//! - **notification** (`service::start::<NotificationService>`) with the `webhook` provider pointing at a **stand-in
 //!   gateway** (axum on `127.0.0.1:0`) that verifies every request's `x-bangban-signature` (HMAC-SHA256 of
 //!   `"<timestamp>.<body>"`, `WebhookVerifier`), records the instant of receipt and counts calls, distinct
 //!   `idempotency-key`s and distinct events (by the `ledger_no` parameter, unique per event). Production settings
@@ -65,10 +65,12 @@ use bangban_contracts::{
     intake::{ApplicantKind, CaseAccepted, ProjectCategory, ProjectView, ServiceType},
     office::OFFICES,
 };
-use bangban_intake::entity::applicant;
+use bangban_intake::{IntakeService, entity::applicant};
+use bangban_notification::{NotificationService, settings::NotificationSettings};
 use bangban_platform::{
     Settings, bus, outbox,
     pii::PiiCipher,
+    service,
     shutdown::Shutdown,
     webhook::{WebhookVerifier, sign},
 };
@@ -233,14 +235,15 @@ async fn run(config: &Config) -> anyhow::Result<Report> {
     let mut settings = Settings::default();
     settings.nats.url = server.url();
     database.apply_to(&mut settings);
-    let n = &mut settings.notification;
+    let mut n: NotificationSettings = settings.section("notification")?;
     n.provider = "webhook".into();
     n.webhook.url = Some(url.clone());
     n.webhook.secret = Some(secrecy::SecretString::from(SECRET.to_string()));
     n.quiet_hours = "none".into();
+    settings.set_section("notification", n);
     let backend = if database.is_postgres() { "PostgreSQL" } else { "SQLite" }.to_string();
 
-    let intake = bangban_intake::start(&settings, server.client().await?, &shutdown).await?;
+    let intake = service::start::<IntakeService>(&settings, server.client().await?, &shutdown).await?;
     bangban_intake::seed::seed(&intake.db).await?;
     let pii = bangban_platform::pii::cipher_from_settings(&settings)?;
     let seeding = Instant::now();
@@ -248,7 +251,7 @@ async fn run(config: &Config) -> anyhow::Result<Report> {
     let seeded_secs = seeding.elapsed().as_secs_f64();
     eprintln!("notification bench ({backend}): {} applicants seeded in {seeded_secs:.1} s", applicants.len());
 
-    let notification = bangban_notification::start(&settings, server.client().await?, &shutdown).await?;
+    let notification = service::start::<NotificationService>(&settings, server.client().await?, &shutdown).await?;
     let env = Env { js: jetstream::new(client.clone()), gateway: gateway.clone(), notification_db: notification.db };
     let mut report = Report { backend, seeded_secs, runs: Vec::new(), baseline: None, failures: Vec::new() };
 
@@ -287,7 +290,7 @@ async fn seed_applicants(db: &DatabaseConnection, pii: &PiiCipher, n: usize) -> 
         ids.push(id);
         rows.push(applicant::ActiveModel {
             id: Set(id.to_string()),
-            kind: Set(ApplicantKind::LegalPerson.as_str().into()),
+            kind: Set(ApplicantKind::LegalPerson),
             name: Set(format!("滨州市基准测试{k}有限公司")),
             id_number_enc: Set(None),
             id_number_index: Set(None),

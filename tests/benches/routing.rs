@@ -3,7 +3,7 @@
 //!
 //! Every run starts a real `nats-server` of its own (random port, own JetStream store, the platform's
 //! streams) and a fresh database for routing (a temporary SQLite file, or fresh PostgreSQL schemas when
-//! `TEST_DATABASE_URL` is set), starts routing as production does (`bangban_routing::start`: its
+//! `TEST_DATABASE_URL` is set), starts routing as production does (`service::start::<RoutingService>`: its
 //! `plan.published` consumer, its outbox relay, default settings) and seeds the unit directory.
 //!
 //! - **County consumers**: one durable pull consumer per county office (`county-<code>`, filter
@@ -73,7 +73,8 @@ use bangban_contracts::{
     routing::{TaskEvent, TaskStatus},
     subjects::{DLQ_STREAM, EVENTS_STREAM, EventSubject, office_filter},
 };
-use bangban_platform::{Settings, bus, shutdown::Shutdown};
+use bangban_platform::{Settings, bus, service, shutdown::Shutdown};
+use bangban_routing::RoutingService;
 use bangban_testkit::{NatsServer, TestDatabase};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use futures::StreamExt;
@@ -146,12 +147,11 @@ fn county_unit_types() -> Vec<UnitType> {
     let directory = bangban_routing::seed::directory();
     let counties = counties();
     UnitType::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|t| {
             counties.iter().all(|office| {
-                directory
-                    .iter()
-                    .any(|u| u.unit_type == t.as_str() && u.office == *office && u.level == Level::County.as_str())
+                directory.iter().any(|u| u.unit_type == *t && u.office == *office && u.level == Level::County)
             })
         })
         .collect()
@@ -420,7 +420,7 @@ async fn run_once(
     database.apply_to(&mut settings);
     let shutdown = Shutdown::new();
     let routing_client = server.client().await?;
-    let running = bangban_routing::start(&settings, routing_client, &shutdown).await?;
+    let running = service::start::<RoutingService>(&settings, routing_client, &shutdown).await?;
     let units = bangban_routing::seed::seed(&running.db).await?;
     let db = running.db.clone();
     if env.is_none() {

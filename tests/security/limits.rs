@@ -8,14 +8,9 @@
 //! - live streams (`GET /api/v1/stream`): a fourth stream of one person, and one over the gateway's total, are
 //!   refused with 429; a closed stream frees its place.
 
-use std::{
-    net::SocketAddr,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
-use axum::{Json, Router, extract::State, routing::get};
-use bangban_platform::auth::Role;
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use bangban_gateway::auth::Role;
 use futures::StreamExt;
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
@@ -59,25 +54,6 @@ fn junk() -> String {
     (0..256).map(|_| Uuid::new_v4().simple().to_string()).collect()
 }
 
-/// A stand-in OIDC issuer: discovery and keys only (nobody signs in; the flood only starts logins).
-async fn start_issuer() -> String {
-    async fn discovery(State(url): State<String>) -> Json<Value> {
-        Json(json!({
-            "issuer": url, "jwks_uri": format!("{url}/keys"),
-            "authorization_endpoint": format!("{url}/authorize"), "token_endpoint": format!("{url}/token"),
-        }))
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the issuer");
-    let addr: SocketAddr = listener.local_addr().expect("addr");
-    let url = format!("http://{addr}");
-    let app = Router::new()
-        .route("/.well-known/openid-configuration", get(discovery))
-        .route("/keys", get(|| async { Json(issuer_jwks()) }))
-        .with_state(url.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.expect("the issuer") });
-    url
-}
-
 /// `n` requests made by `make(i)`, [`IN_FLIGHT`] at a time; their statuses.
 async fn flood(n: usize, make: impl Fn(usize) -> reqwest::RequestBuilder) -> Vec<StatusCode> {
     futures::stream::iter((0..n).map(|i| {
@@ -104,16 +80,12 @@ fn tally(statuses: &[StatusCode]) -> Vec<(u16, usize)> {
 
 #[tokio::test]
 async fn anonymous_write_floods_leave_the_audit_and_session_streams_bounded() {
-    let issuer = start_issuer().await;
+    // The stand-in issuer: nobody signs in, the flood only starts logins.
+    let issuer = OidcIssuer::start().await;
     let app = TestApp::spawn_with(|s| {
-        s.auth.mode = bangban_platform::config::AuthMode::Oidc;
-        s.auth.issuer = issuer.clone();
-        s.web.oidc_client_id = Some("bangban-console".into());
+        oidc_settings(s, &issuer.url);
         // The test client is the ingress: the writes below come from many addresses (`X-Forwarded-For`).
         s.web.trusted_proxies = vec!["127.0.0.0/8".into()];
-        s.http.public_url = Some("https://bangban.example".into());
-        // Production mode wants a real PII key (32 bytes, base64).
-        s.pii.key = Some(secrecy::SecretString::from(URL_SAFE_NO_PAD.encode([7u8; 32])));
     })
     .await;
     let http = reqwest::Client::builder()

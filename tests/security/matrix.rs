@@ -20,7 +20,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bangban_platform::auth::Role;
+use bangban_gateway::auth::Role;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;

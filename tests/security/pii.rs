@@ -20,7 +20,7 @@ use std::{
     time::Duration,
 };
 
-use bangban_platform::auth::Role;
+use bangban_gateway::auth::Role;
 use base64::{
     Engine,
     engine::general_purpose::{STANDARD, URL_SAFE},

@@ -1,23 +1,121 @@
 //! `bangban`: the all-in-one binary and CLI — every service in one process (`serve`), development
-//! tokens (`token`), migrations (`migrate`) and the tenants' streams on the secured NATS
-//! (`provision-tenants`).
+//! tokens (`token`), migrations (`migrate`), reference data (`seed`), the tenants' streams on the secured NATS
+//! (`provision-tenants`) and the catalogue of operations and events (`catalogue`).
 
-use std::{path::PathBuf, time::Duration};
+mod catalogue;
+
+use std::{future::Future, path::PathBuf, pin::Pin, time::Duration};
 
 use anyhow::Context as _;
+use async_nats::Client;
+use bangban_deadline::DeadlineService;
+use bangban_evaluation::EvaluationService;
+use bangban_gateway::auth::{Authenticator, Role};
+use bangban_intake::IntakeService;
+use bangban_notification::NotificationService;
+use bangban_planning::PlanningService;
 use bangban_platform::{
-    Settings,
-    auth::{Authenticator, Role},
-    clock,
+    Settings, clock,
     config::AuthMode,
     db::{self, DbTarget},
     health::Readiness,
     runtime,
+    service::{self, Service},
+    shutdown::Shutdown,
 };
+use bangban_routing::RoutingService;
 use clap::{Parser, Subcommand};
+use sea_orm::DatabaseConnection;
 
-/// Every service this binary can run, in start order.
-const SERVICES: [&str; 7] = ["intake", "planning", "routing", "deadline", "notification", "evaluation", "gateway"];
+/// Every service this binary runs, in start order; the gateway, in front of them, starts last ([`GATEWAY`]).
+/// Adding a service is one line here.
+const SERVICES: [Entry; 6] = [
+    Entry::seeded::<IntakeService>(),
+    Entry::seeded::<RoutingService>(),
+    Entry::of::<PlanningService>(),
+    Entry::of::<DeadlineService>(),
+    Entry::of::<NotificationService>(),
+    Entry::of::<EvaluationService>(),
+];
+
+/// The HTTP gateway: not a [`Service`] of the bus but the console and API in front of them.
+const GATEWAY: &str = "gateway";
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+/// Starts a service in this process; its database, for the readiness check.
+type StartFn = for<'a> fn(&'a Settings, Client, &'a Shutdown) -> BoxFuture<'a, anyhow::Result<DatabaseConnection>>;
+/// Runs a step of the CLI for a service (`migrate`: where its database is; `seed`).
+type StepFn<T> = for<'a> fn(&'a Settings) -> BoxFuture<'a, anyhow::Result<T>>;
+
+/// One service of [`SERVICES`]: its name and what `serve`, `migrate` and `seed` do with it, all through
+/// [`bangban_platform::service`].
+struct Entry {
+    name: &'static str,
+    /// Starts it in this process (its database migrated); returns its database for the readiness check.
+    start: StartFn,
+    /// Brings its schema up to date; returns where its database is.
+    migrate: StepFn<String>,
+    /// Loads its reference data, when it has some ([`Seed`]).
+    seed: Option<StepFn<()>>,
+}
+
+impl Entry {
+    const fn of<S: Service>() -> Self {
+        Self { name: S::NAME, start: start_one::<S>, migrate: migrate_one::<S>, seed: None }
+    }
+
+    const fn seeded<S: Seed>() -> Self {
+        Self { seed: Some(seed_one::<S>), ..Self::of::<S>() }
+    }
+}
+
+fn start_one<'a, S: Service>(
+    settings: &'a Settings,
+    client: Client,
+    shutdown: &'a Shutdown,
+) -> BoxFuture<'a, anyhow::Result<DatabaseConnection>> {
+    Box::pin(async move { Ok(service::start::<S>(settings, client, shutdown).await?.db) })
+}
+
+fn migrate_one<S: Service>(settings: &Settings) -> BoxFuture<'_, anyhow::Result<String>> {
+    Box::pin(async move {
+        let target = DbTarget::for_service(settings, S::NAME)?.describe();
+        service::migrate::<S>(settings).await.with_context(|| format!("migrating {} at {target}", S::NAME))?;
+        Ok(target)
+    })
+}
+
+fn seed_one<S: Seed>(settings: &Settings) -> BoxFuture<'_, anyhow::Result<()>> {
+    Box::pin(async move {
+        let target = DbTarget::for_service(settings, S::NAME)?;
+        let db = db::connect_and_migrate::<S::Migrator>(&target, 1)
+            .await
+            .with_context(|| format!("opening {} at {}", S::NAME, target.describe()))?;
+        let loaded = S::seed(&db).await?;
+        println!("seeded {loaded} into {}", target.describe());
+        Ok(())
+    })
+}
+
+/// A service with reference data `bangban seed` loads (idempotent).
+trait Seed: Service {
+    /// Loads it into the service's migrated database; says what was loaded (`350 responsible units`).
+    fn seed(db: &DatabaseConnection) -> impl Future<Output = anyhow::Result<String>>;
+}
+
+impl Seed for IntakeService {
+    async fn seed(db: &DatabaseConnection) -> anyhow::Result<String> {
+        let report = bangban_intake::seed::seed(db).await?;
+        Ok(format!("{} offices and {} staff", report.offices, report.staff))
+    }
+}
+
+impl Seed for RoutingService {
+    async fn seed(db: &DatabaseConnection) -> anyhow::Result<String> {
+        let units = bangban_routing::seed::seed(db).await?;
+        Ok(format!("{units} responsible units"))
+    }
+}
 
 #[derive(Parser)]
 #[command(name = "bangban", version, about = "帮办代办平台 Bangban — construction-project approval assistance")]
@@ -54,7 +152,7 @@ enum Command {
         #[arg(long, default_value_t = 12)]
         ttl_hours: u64,
     },
-    /// Load the offices and the demo roster (idempotent), then exit.
+    /// Load the offices, the demo roster and the responsible units (idempotent), then exit.
     Seed,
     /// Bring every service's schema up to date, then exit.
     Migrate {
@@ -76,18 +174,29 @@ enum Command {
         #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
         replicas: Option<u8>,
     },
+    /// Print the catalogue of every operation and event (docs/catalogue.md), generated from the contracts.
+    Catalogue {
+        /// Write it to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// The names of every service and the gateway.
+fn known() -> impl Iterator<Item = &'static str> {
+    SERVICES.iter().map(|e| e.name).chain([GATEWAY])
 }
 
 fn selected(only: &[String]) -> anyhow::Result<Vec<&'static str>> {
     if only.is_empty() {
-        return Ok(SERVICES.to_vec());
+        return Ok(known().collect());
     }
     let mut out = Vec::new();
     for name in only {
         let name = name.trim();
-        match SERVICES.iter().find(|s| **s == name) {
-            Some(s) => out.push(*s),
-            None => anyhow::bail!("unknown service {name:?}; known: {}", SERVICES.join(", ")),
+        match known().find(|s| *s == name) {
+            Some(s) => out.push(s),
+            None => anyhow::bail!("unknown service {name:?}; known: {}", known().collect::<Vec<_>>().join(", ")),
         }
     }
     Ok(out)
@@ -113,65 +222,17 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Seed => {
             let settings = Settings::load(cli.config.as_deref())?;
-            let target = DbTarget::for_service(&settings, "intake")?;
-            let db = db::connect_and_migrate::<bangban_intake_migration::Migrator>(&target, 1)
-                .await
-                .with_context(|| format!("opening intake at {}", target.describe()))?;
-            let report = bangban_intake::seed::seed(&db).await?;
-            println!("seeded {} offices and {} staff into {}", report.offices, report.staff, target.describe());
-            let target = DbTarget::for_service(&settings, "routing")?;
-            let db = db::connect_and_migrate::<bangban_routing_migration::Migrator>(&target, 1)
-                .await
-                .with_context(|| format!("opening routing at {}", target.describe()))?;
-            let units = bangban_routing::seed::seed(&db).await?;
-            println!("seeded {units} responsible units into {}", target.describe());
+            for seed in SERVICES.iter().filter_map(|e| e.seed) {
+                seed(&settings).await?;
+            }
             Ok(())
         }
         Command::Migrate { only } => {
             let settings = Settings::load(cli.config.as_deref())?;
-            for service in selected(&only)? {
-                if service == "intake" {
-                    let target = DbTarget::for_service(&settings, service)?;
-                    db::connect_and_migrate::<bangban_intake_migration::Migrator>(&target, 1)
-                        .await
-                        .with_context(|| format!("migrating {service} at {}", target.describe()))?;
-                    println!("{service}: up to date ({})", target.describe());
-                }
-                if service == "routing" {
-                    let target = DbTarget::for_service(&settings, service)?;
-                    db::connect_and_migrate::<bangban_routing_migration::Migrator>(&target, 1)
-                        .await
-                        .with_context(|| format!("migrating {service} at {}", target.describe()))?;
-                    println!("{service}: up to date ({})", target.describe());
-                }
-                if service == "deadline" {
-                    let target = DbTarget::for_service(&settings, service)?;
-                    db::connect_and_migrate::<bangban_deadline_migration::Migrator>(&target, 1)
-                        .await
-                        .with_context(|| format!("migrating {service} at {}", target.describe()))?;
-                    println!("{service}: up to date ({})", target.describe());
-                }
-                if service == "notification" {
-                    let target = DbTarget::for_service(&settings, service)?;
-                    db::connect_and_migrate::<bangban_notification_migration::Migrator>(&target, 1)
-                        .await
-                        .with_context(|| format!("migrating {service} at {}", target.describe()))?;
-                    println!("{service}: up to date ({})", target.describe());
-                }
-                if service == "evaluation" {
-                    let target = DbTarget::for_service(&settings, service)?;
-                    db::connect_and_migrate::<bangban_evaluation_migration::Migrator>(&target, 1)
-                        .await
-                        .with_context(|| format!("migrating {service} at {}", target.describe()))?;
-                    println!("{service}: up to date ({})", target.describe());
-                }
-                if service == "planning" {
-                    let target = DbTarget::for_service(&settings, service)?;
-                    db::connect_and_migrate::<bangban_planning_migration::Migrator>(&target, 1)
-                        .await
-                        .with_context(|| format!("migrating {service} at {}", target.describe()))?;
-                    println!("{service}: up to date ({})", target.describe());
-                }
+            let only = selected(&only)?;
+            for entry in SERVICES.iter().filter(|e| only.contains(&e.name)) {
+                let target = (entry.migrate)(&settings).await?;
+                println!("{}: up to date ({target})", entry.name);
             }
             Ok(())
         }
@@ -182,6 +243,16 @@ async fn main() -> anyhow::Result<()> {
                 bangban_telemetry::init(&runtime::telemetry_options(&settings, "bangban-provision-tenants"))?;
             let replicas = replicas.map_or(settings.nats.stream_replicas, usize::from);
             provision::run(&settings.nats, &streams_dir, replicas).await
+        }
+        Command::Catalogue { out } => {
+            let text = catalogue::render();
+            match out {
+                Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display())),
+                None => {
+                    print!("{text}");
+                    Ok(())
+                }
+            }
         }
     }
 }
@@ -198,32 +269,12 @@ async fn serve(config: Option<PathBuf>, services: Vec<&'static str>) -> anyhow::
         );
     }
     let mut databases = Vec::new();
-    if services.contains(&"intake") {
-        let running = bangban_intake::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
-        databases.push(("intake", running.db));
-    }
-    if services.contains(&"routing") {
-        let running = bangban_routing::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
-        databases.push(("routing", running.db));
-    }
-    if services.contains(&"planning") {
-        let running = bangban_planning::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
-        databases.push(("planning", running.db));
-    }
-    if services.contains(&"deadline") {
-        let running = bangban_deadline::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
-        databases.push(("deadline", running.db));
-    }
-    if services.contains(&"notification") {
-        let running = bangban_notification::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
-        databases.push(("notification", running.db));
-    }
-    if services.contains(&"evaluation") {
-        let running = bangban_evaluation::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
-        databases.push(("evaluation", running.db));
+    for entry in SERVICES.iter().filter(|e| services.contains(&e.name)) {
+        let db = (entry.start)(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
+        databases.push((entry.name, db));
     }
     let readiness = Readiness { nats: ctx.client.clone(), databases };
-    if services.contains(&"gateway") {
+    if services.contains(&GATEWAY) {
         let addr = bangban_gateway::start(&ctx.settings, ctx.client.clone(), readiness, &ctx.shutdown).await?;
         let url = ctx.settings.http.public_url.clone().unwrap_or_else(|| format!("http://{addr}/"));
         tracing::info!(%url, "console ready");

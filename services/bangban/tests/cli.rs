@@ -6,7 +6,8 @@ use std::{
     time::Duration,
 };
 
-use bangban_platform::{Settings, auth::Authenticator};
+use bangban_gateway::auth::Authenticator;
+use bangban_platform::Settings;
 use bangban_testkit::NatsServer;
 
 fn bangban() -> Command {

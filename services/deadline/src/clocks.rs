@@ -9,8 +9,9 @@ use bangban_contracts::{
         AlertLevel, CaseClocks, ClockAlarm, ClockPage, ClockStatus, ClockView, ExtendClock, Extension, ListClocks,
         Pause, PauseClock, PauseKind, ResumeClock, StartBasis, SupervisionKind, TimelineEntry,
     },
+    events::TaskClockChanged,
     planning::{CalendarChange, Stage},
-    routing::{TaskEvent, TaskStatus},
+    routing::TaskEvent,
 };
 use bangban_platform::{clock as time, db};
 use bangban_workdays::Calendar;
@@ -23,26 +24,29 @@ use uuid::Uuid;
 
 use crate::{
     DeadlineService, date_str,
+    decision::{self, Acknowledge, ClockState, Decision, Finish, Supplement},
     domain::{self, ClockInput},
+    emit,
     engine::{self, AlarmKind},
-    enqueue,
     entity::{alarm, case_info, clock, clock_extension, clock_pause, clock_timeline, task_message},
     error::{DeadlineError, Result},
     from_us, parse_date, timeline, us, uuid,
 };
 
-pub(crate) fn status_of(c: &clock::Model) -> Result<ClockStatus> {
-    ClockStatus::parse(&c.status).ok_or_else(|| DeadlineError::corrupt(format!("clock status {:?}", c.status)))
-}
-
-pub(crate) fn alert_of(c: &clock::Model) -> Result<AlertLevel> {
-    AlertLevel::parse(&c.alert).ok_or_else(|| DeadlineError::corrupt(format!("clock alert {:?}", c.alert)))
+/// The open supplement pause (补正) of a task, if any.
+async fn open_supplement<C: ConnectionTrait>(conn: &C, task_id: &str) -> Result<Option<clock_pause::Model>> {
+    Ok(clock_pause::Entity::find()
+        .filter(clock_pause::Column::TaskId.eq(task_id.to_string()))
+        .filter(clock_pause::Column::Kind.eq(PauseKind::Supplement))
+        .filter(clock_pause::Column::EndedAt.is_null())
+        .one(conn)
+        .await?)
 }
 
 fn pause_view(p: clock_pause::Model) -> Result<Pause> {
     Ok(Pause {
         id: uuid(&p.id)?,
-        kind: PauseKind::parse(&p.kind).ok_or_else(|| DeadlineError::corrupt(format!("pause kind {:?}", p.kind)))?,
+        kind: p.kind,
         reason: p.reason,
         started_at: p.started_at,
         ended_at: p.ended_at,
@@ -73,8 +77,8 @@ pub(crate) fn alarm_data(
         unit_office: c.unit_office.clone(),
         applicant_id: uuid(&c.applicant_id)?,
         specialist_id: c.specialist_id.clone(),
-        alert: alert_of(c)?,
-        status: status_of(c)?,
+        alert: c.alert,
+        status: c.status,
         promised_working_days: c.promised_working_days as u32,
         extension_working_days: c.extension_working_days as u32,
         due_at,
@@ -93,7 +97,8 @@ pub(crate) fn alarm_data(
 }
 
 impl DeadlineService {
-    /// Applies one of routing's task events to the task's clock (creating it on first sight).
+    /// Applies one of routing's task events to the task's clock (creating it on first sight): keeps the event as
+    /// evidence, lets [`decision::decide`] say what changes, and stores the changes.
     pub(crate) async fn on_task_event(
         &self,
         txn: &DatabaseTransaction,
@@ -117,132 +122,86 @@ impl DeadlineService {
         if event_type == EventType::TASK_LINK_REPORTED {
             return Ok(());
         }
+        let existing = clock::Entity::find_by_id(task_id.clone()).one(txn).await?;
+        let open_supplement = match &existing {
+            Some(c) if c.status.is_open() => open_supplement(txn, &task_id).await?,
+            _ => None,
+        };
+        let state = existing.as_ref().map(|c| ClockState {
+            status: c.status,
+            last_event_at: c.last_event_at,
+            linked: c.linked,
+            acknowledged: c.acknowledged_at.is_some(),
+            supplement_open: open_supplement.is_some(),
+        });
+        let changes = match decision::decide(state.as_ref(), event_type, data) {
+            Decision::Nothing => return Ok(()),
+            Decision::Touch => {
+                if let Some(c) = existing {
+                    let mut active: clock::ActiveModel = c.into();
+                    active.last_event_at = Set(Some(data.at));
+                    active.update(txn).await?;
+                }
+                return Ok(());
+            }
+            Decision::Apply(changes) => changes,
+        };
         let now = time::now();
         let calendar = self.calendar(txn).await?;
-        let existing = clock::Entity::find_by_id(task_id.clone()).one(txn).await?;
-        let mut c = match existing {
-            Some(c) => {
-                if c.last_event_at.is_some_and(|last| data.at < last) {
-                    // An older fact than one already applied: kept as evidence, changes nothing.
-                    return Ok(());
-                }
-                c
-            }
-            None => {
-                if data.status == TaskStatus::Pending {
-                    return Ok(());
-                }
-                self.create(txn, &calendar, data, now).await?
-            }
+        let mut c = match (existing, changes.create) {
+            (Some(c), _) => c,
+            (None, Some(dispatched_at)) => self.create(txn, &calendar, data, dispatched_at, now).await?,
+            (None, None) => return Ok(()),
         };
-        let status = status_of(&c)?;
-        if !status.is_open() {
+        if let Some(at) = changes.start {
+            c = self.start(txn, &calendar, c, at, StartBasis::Received, &data.actor, now).await?;
+        }
+        if changes.resolve_feedback {
+            self.resolve_notices(txn, &c, Some(SupervisionKind::Feedback), now).await?;
+        }
+        match changes.supplement {
+            Some(Supplement::Pause { since, reason }) => {
+                clock_pause::ActiveModel {
+                    id: Set(Uuid::now_v7().to_string()),
+                    task_id: Set(task_id.clone()),
+                    kind: Set(PauseKind::Supplement),
+                    reason: Set(reason.clone()),
+                    started_at: Set(since),
+                    ended_at: Set(None),
+                    started_by: Set(data.actor.clone()),
+                    ended_by: Set(None),
+                }
+                .insert(txn)
+                .await?;
+                let note = format!("暂停计时（补正）：{reason}");
+                c = self.reschedule(txn, &calendar, c, now, "paused", &data.actor, note).await?;
+                self.announce(txn, &calendar, &c, "paused", now).await?;
+            }
+            Some(Supplement::Resume { at }) => {
+                if let Some(p) = open_supplement {
+                    let mut active: clock_pause::ActiveModel = p.into();
+                    active.ended_at = Set(Some(at));
+                    active.ended_by = Set(Some(data.actor.clone()));
+                    active.update(txn).await?;
+                }
+                let note = "申请人已补正，恢复计时".to_string();
+                c = self.reschedule(txn, &calendar, c, now, "resumed", &data.actor, note).await?;
+                self.announce(txn, &calendar, &c, "resumed", now).await?;
+            }
+            None => {}
+        }
+        if let Some(Finish { at, withdrawn }) = changes.finish {
+            c = self.stop(txn, &calendar, c, at, &data.actor, withdrawn, now).await?;
+        }
+        if let Some(Acknowledge { at, resolve_feedback }) = changes.acknowledge {
             let mut active: clock::ActiveModel = c.into();
-            active.last_event_at = Set(Some(data.at));
-            active.update(txn).await?;
-            return Ok(());
-        }
-        match data.status {
-            TaskStatus::Pending | TaskStatus::Dispatched => {}
-            TaskStatus::Approved | TaskStatus::Rejected | TaskStatus::ResultCollected => {
-                if status == ClockStatus::AwaitingReceipt {
-                    c = self
-                        .start(
-                            txn,
-                            &calendar,
-                            c,
-                            data.received_at.unwrap_or(data.at),
-                            StartBasis::Received,
-                            &data.actor,
-                            now,
-                        )
-                        .await?;
-                }
-                c = self.stop(txn, &calendar, c, data.at, &data.actor, false, now).await?;
-            }
-            TaskStatus::Withdrawn => {
-                c = self.stop(txn, &calendar, c, data.at, &data.actor, true, now).await?;
-            }
-            TaskStatus::Received
-            | TaskStatus::InReview
-            | TaskStatus::SupplementRequested
-            | TaskStatus::Supplemented => {
-                if status == ClockStatus::AwaitingReceipt {
-                    c = self
-                        .start(
-                            txn,
-                            &calendar,
-                            c,
-                            data.received_at.unwrap_or(data.at),
-                            StartBasis::Received,
-                            &data.actor,
-                            now,
-                        )
-                        .await?;
-                }
-                if event_type == EventType::TASK_RECEIVED || status == ClockStatus::AwaitingReceipt {
-                    self.resolve_feedback(txn, &c, true, now).await?;
-                }
-                let open = clock_pause::Entity::find()
-                    .filter(clock_pause::Column::TaskId.eq(task_id.clone()))
-                    .filter(clock_pause::Column::Kind.eq(PauseKind::Supplement.as_str()))
-                    .filter(clock_pause::Column::EndedAt.is_null())
-                    .one(txn)
-                    .await?;
-                match (data.paused_since, open) {
-                    (Some(since), None) => {
-                        let reason = data
-                            .supplement
-                            .as_ref()
-                            .map(|s| s.items.iter().map(|i| i.material.as_str()).collect::<Vec<_>>().join("、"))
-                            .filter(|s| !s.is_empty())
-                            .map_or_else(|| "等待申请人补正材料".to_string(), |m| format!("等待申请人补正：{m}"));
-                        clock_pause::ActiveModel {
-                            id: Set(Uuid::now_v7().to_string()),
-                            task_id: Set(task_id.clone()),
-                            kind: Set(PauseKind::Supplement.as_str().into()),
-                            reason: Set(reason.clone()),
-                            started_at: Set(since),
-                            ended_at: Set(None),
-                            started_by: Set(data.actor.clone()),
-                            ended_by: Set(None),
-                        }
-                        .insert(txn)
-                        .await?;
-                        c = self
-                            .reschedule(
-                                txn,
-                                &calendar,
-                                c,
-                                now,
-                                "paused",
-                                &data.actor,
-                                format!("暂停计时（补正）：{reason}"),
-                            )
-                            .await?;
-                        self.announce(txn, &calendar, &c, "paused", now).await?;
-                    }
-                    (None, Some(p)) => {
-                        let mut active: clock_pause::ActiveModel = p.into();
-                        active.ended_at = Set(Some(data.at));
-                        active.ended_by = Set(Some(data.actor.clone()));
-                        active.update(txn).await?;
-                        c = self
-                            .reschedule(txn, &calendar, c, now, "resumed", &data.actor, "申请人已补正，恢复计时".into())
-                            .await?;
-                        self.announce(txn, &calendar, &c, "resumed", now).await?;
-                    }
-                    _ => {}
-                }
-            }
-        }
-        if event_type == EventType::TASK_LINK_ACKNOWLEDGED && c.acknowledged_at.is_none() {
-            let mut active: clock::ActiveModel = c.clone().into();
-            active.acknowledged_at = Set(Some(data.at));
+            active.acknowledged_at = Set(Some(at));
             c = active.update(txn).await?;
             engine::cancel(txn, &c.task_id, &[AlarmKind::LinkAck]).await?;
             timeline(txn, &c.task_id, now, "link_acknowledged", &data.actor, "联动机构已响应", None).await?;
-            self.resolve_feedback(txn, &c, data.status != TaskStatus::Dispatched, now).await?;
+            if resolve_feedback {
+                self.resolve_notices(txn, &c, Some(SupervisionKind::Feedback), now).await?;
+            }
         }
         let mut active: clock::ActiveModel = c.into();
         active.last_event_at = Set(Some(data.at));
@@ -257,11 +216,10 @@ impl DeadlineService {
         txn: &DatabaseTransaction,
         calendar: &Calendar,
         data: &TaskEvent,
+        dispatched_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<clock::Model> {
         let category = case_info::Entity::find_by_id(data.case_id.to_string()).one(txn).await?.map(|c| c.category);
-        let dispatched_at =
-            if data.status == TaskStatus::Dispatched { data.at } else { data.received_at.unwrap_or(data.at) };
         let c = clock::ActiveModel {
             task_id: Set(data.task_id.to_string()),
             case_id: Set(data.case_id.to_string()),
@@ -276,8 +234,8 @@ impl DeadlineService {
             unit_office: Set(data.unit_office.clone()),
             specialist_id: Set(data.specialist_id.clone()),
             applicant_id: Set(data.applicant_id.to_string()),
-            status: Set(ClockStatus::AwaitingReceipt.as_str().into()),
-            alert: Set(AlertLevel::Normal.as_str().into()),
+            status: Set(ClockStatus::AwaitingReceipt),
+            alert: Set(AlertLevel::Normal),
             promised_working_days: Set(data.promised_working_days as i32),
             extension_working_days: Set(0),
             paused_working_days: Set(0),
@@ -339,14 +297,8 @@ impl DeadlineService {
         engine::cancel(txn, &c.task_id, &[AlarmKind::Receipt]).await?;
         let mut active: clock::ActiveModel = c.into();
         active.started_at = Set(Some(at));
-        active.start_basis = Set(Some(
-            match basis {
-                StartBasis::Received => "received",
-                StartBasis::DispatchedUnacknowledged => "dispatched_unacknowledged",
-            }
-            .into(),
-        ));
-        active.status = Set(ClockStatus::Running.as_str().into());
+        active.start_basis = Set(Some(basis));
+        active.status = Set(ClockStatus::Running);
         let c = active.update(txn).await?;
         let note = match basis {
             StartBasis::Received => "责任单位已接收，开始计时".to_string(),
@@ -382,7 +334,7 @@ impl DeadlineService {
         let computed = domain::compute(calendar, &input, self.thresholds());
         let generation = c.generation + 1;
         engine::cancel(txn, &c.task_id, &[AlarmKind::Warning, AlarmKind::Overdue]).await?;
-        let mut alert = alert_of(&c)?;
+        let mut alert = c.alert;
         if !computed.paused {
             let implied = match (computed.due_at, computed.warn_at) {
                 (Some(d), _) if now >= d => AlertLevel::Overdue,
@@ -416,8 +368,8 @@ impl DeadlineService {
         timeline(txn, &c.task_id, now, kind, actor, note, computed.due_at).await?;
         let mut active: clock::ActiveModel = c.into();
         active.generation = Set(generation);
-        active.status = Set(if computed.paused { ClockStatus::Paused } else { ClockStatus::Running }.as_str().into());
-        active.alert = Set(alert.as_str().into());
+        active.status = Set(if computed.paused { ClockStatus::Paused } else { ClockStatus::Running });
+        active.alert = Set(alert);
         active.paused_working_days = Set(computed.excluded_working_days as i32);
         active.due_date = Set(computed.due_date.map(date_str));
         active.due_us = Set(computed.due_at.map(us));
@@ -461,7 +413,7 @@ impl DeadlineService {
         let on_time = c.due_us.map(|d| us(at) < d);
         let used = c.started_at.map(|s| domain::used_working_days(calendar, s, at, c.paused_working_days as u32));
         let mut active: clock::ActiveModel = c.clone().into();
-        active.status = Set(if withdrawn { ClockStatus::Cancelled } else { ClockStatus::Stopped }.as_str().into());
+        active.status = Set(if withdrawn { ClockStatus::Cancelled } else { ClockStatus::Stopped });
         active.finished_at = Set(Some(at));
         active.finished_date = Set(Some(date_str(domain::local_date(at))));
         active.on_time = Set(if withdrawn { None } else { on_time });
@@ -493,22 +445,7 @@ impl DeadlineService {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let data = alarm_data(calendar, c, reason, None, now)?;
-        enqueue(txn, EventType::TASK_CLOCK_CHANGED, &c.unit_office, Some(&c.unit_code), &c.task_id, &data).await
-    }
-
-    /// Resolves the open late-feedback notices of a clock once the unit has received the task and, when linked,
-    /// the linked office has acknowledged it.
-    async fn resolve_feedback(
-        &self,
-        txn: &DatabaseTransaction,
-        c: &clock::Model,
-        received: bool,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        if received && (!c.linked || c.acknowledged_at.is_some()) {
-            self.resolve_notices(txn, c, Some(SupervisionKind::Feedback), now).await?;
-        }
-        Ok(())
+        emit::<TaskClockChanged, _>(txn, &c.unit_office, Some(&c.unit_code), &c.task_id, &data).await
     }
 
     async fn open_clock(&self, txn: &DatabaseTransaction, task_id: Uuid) -> Result<clock::Model> {
@@ -516,7 +453,7 @@ impl DeadlineService {
             .one(txn)
             .await?
             .ok_or_else(|| crate::error::no_clock(&task_id.to_string()))?;
-        let status = status_of(&c)?;
+        let status = c.status;
         if !status.is_open() {
             return Err(DeadlineError::Conflict(
                 format!("事项计时已结束（{}）", status.label_zh()),
@@ -559,7 +496,7 @@ impl DeadlineService {
         let calendar = self.calendar(&txn).await?;
         let same = clock_pause::Entity::find()
             .filter(clock_pause::Column::TaskId.eq(c.task_id.clone()))
-            .filter(clock_pause::Column::Kind.eq(req.pause.kind.as_str()))
+            .filter(clock_pause::Column::Kind.eq(req.pause.kind))
             .filter(clock_pause::Column::EndedAt.is_null())
             .count(&txn)
             .await?;
@@ -572,7 +509,7 @@ impl DeadlineService {
         clock_pause::ActiveModel {
             id: Set(Uuid::now_v7().to_string()),
             task_id: Set(c.task_id.clone()),
-            kind: Set(req.pause.kind.as_str().into()),
+            kind: Set(req.pause.kind),
             reason: Set(reason.clone()),
             started_at: Set(now),
             ended_at: Set(None),
@@ -609,13 +546,13 @@ impl DeadlineService {
         if p.ended_at.is_some() {
             return Err(DeadlineError::Conflict("该暂停已结束".into(), "the pause has already ended".into()));
         }
-        if p.kind == PauseKind::Supplement.as_str() {
+        if p.kind == PauseKind::Supplement {
             return Err(DeadlineError::Conflict(
                 "补正暂停在申请人补正后自动结束".into(),
                 "a supplement pause ends when the applicant supplements".into(),
             ));
         }
-        let kind = PauseKind::parse(&p.kind).map_or("暂停", |k| k.label_zh());
+        let kind = p.kind.label_zh();
         let mut active: clock_pause::ActiveModel = p.into();
         active.ended_at = Set(Some(now));
         active.ended_by = Set(Some(req.actor.sub.clone()));
@@ -697,7 +634,7 @@ impl DeadlineService {
         let mut after = String::new();
         loop {
             let page = clock::Entity::find()
-                .filter(clock::Column::Status.is_in([ClockStatus::Running.as_str(), ClockStatus::Paused.as_str()]))
+                .filter(clock::Column::Status.is_in([ClockStatus::Running, ClockStatus::Paused]))
                 .filter(Condition::any().add(clock::Column::DueUs.gte(from)).add(clock::Column::DueUs.is_null()))
                 .filter(clock::Column::TaskId.gt(after.clone()))
                 .order_by_asc(clock::Column::TaskId)
@@ -814,11 +751,11 @@ impl DeadlineService {
             q = q.filter(clock::Column::UnitCode.eq(u.clone()));
         }
         if let Some(a) = req.alert {
-            q = q.filter(clock::Column::Alert.eq(a.as_str()));
+            q = q.filter(clock::Column::Alert.eq(a));
         }
         q = match req.status {
-            Some(s) => q.filter(clock::Column::Status.eq(s.as_str())),
-            None => q.filter(clock::Column::Status.is_in(ClockStatus::OPEN.map(ClockStatus::as_str))),
+            Some(s) => q.filter(clock::Column::Status.eq(s)),
+            None => q.filter(clock::Column::Status.is_in(ClockStatus::OPEN)),
         };
         let total = q.clone().count(&self.db).await?;
         // Soonest due first; clocks without a due instant (awaiting receipt, paused) last on every database.
@@ -849,7 +786,7 @@ pub(crate) fn view_of(
 ) -> Result<ClockView> {
     let due_date = c.due_date.as_deref().map(parse_date).transpose()?;
     let due_at = c.due_us.map(from_us);
-    let status = status_of(&c)?;
+    let status = c.status;
     Ok(ClockView {
         task_id: uuid(&c.task_id)?,
         case_id: uuid(&c.case_id)?,
@@ -857,12 +794,8 @@ pub(crate) fn view_of(
         category: c.category.as_deref().and_then(bangban_contracts::intake::ProjectCategory::parse),
         applicant_id: uuid(&c.applicant_id)?,
         status,
-        alert: alert_of(&c)?,
-        start_basis: match c.start_basis.as_deref() {
-            Some("received") => Some(StartBasis::Received),
-            Some("dispatched_unacknowledged") => Some(StartBasis::DispatchedUnacknowledged),
-            _ => None,
-        },
+        alert: c.alert,
+        start_basis: c.start_basis,
         remaining_working_days: match (due_date, due_at, c.started_at) {
             (Some(d), Some(a), Some(s)) if status.is_open() => {
                 Some(domain::remaining_working_days(calendar, domain::local_date(s), d, a, now))

@@ -9,8 +9,8 @@
 use std::{sync::Arc, time::Duration};
 
 use bangban_contracts::{
-    EventType,
     deadline::{AlertLevel, ClockStatus, ProblemStatus, StartBasis, SupervisionKind, SupervisionStatus},
+    events::{TaskOverdue, TaskWarning},
 };
 use bangban_platform::{clock, db};
 use bangban_workdays::Calendar;
@@ -26,61 +26,37 @@ use uuid::Uuid;
 
 use crate::{
     DeadlineService,
-    clocks::{alarm_data, alert_of, status_of},
-    enqueue,
+    clocks::alarm_data,
+    emit,
     entity::{alarm, clock as clock_e, problem, supervision},
     error::Result,
     from_us, timeline, us,
 };
 
-/// What an alarm is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AlarmKind {
-    /// The warning threshold of a clock state.
-    Warning,
-    /// The due instant of a clock state.
-    Overdue,
-    /// The unit has not received the task in time.
-    Receipt,
-    /// The linked office has not acknowledged in time.
-    LinkAck,
-    /// A supervision notice not answered by its response date.
-    SupervisionResponse,
-    /// A supervision notice still unresolved on its escalation date.
-    SupervisionEscalation,
-    /// A problem not solved in time goes to the office.
-    Problem,
+bangban_contracts::labelled_enum! {
+    /// What an alarm is for (提醒类别). The `alarm.kind` column stays text, read with [`AlarmKind::parse`], so a
+    /// kind this version does not know is dropped by the engine instead of failing every batch it is in.
+    pub enum AlarmKind {
+        /// The warning threshold of a clock state.
+        Warning = "warning", "预警";
+        /// The due instant of a clock state.
+        Overdue = "overdue", "逾期";
+        /// The unit has not received the task in time.
+        Receipt = "receipt", "接收超时";
+        /// The linked office has not acknowledged in time.
+        LinkAck = "link_ack", "联动响应超时";
+        /// A supervision notice not answered by its response date.
+        SupervisionResponse = "supervision_response", "督办反馈期限";
+        /// A supervision notice still unresolved on its escalation date.
+        SupervisionEscalation = "supervision_escalation", "督办移送期限";
+        /// A problem not solved in time goes to the office.
+        Problem = "problem", "问题协调期限";
+    }
 }
 
 impl AlarmKind {
     /// The alarms of a clock.
     pub const CLOCK: [AlarmKind; 4] = [Self::Warning, Self::Overdue, Self::Receipt, Self::LinkAck];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Warning => "warning",
-            Self::Overdue => "overdue",
-            Self::Receipt => "receipt",
-            Self::LinkAck => "link_ack",
-            Self::SupervisionResponse => "supervision_response",
-            Self::SupervisionEscalation => "supervision_escalation",
-            Self::Problem => "problem",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Warning,
-            Self::Overdue,
-            Self::Receipt,
-            Self::LinkAck,
-            Self::SupervisionResponse,
-            Self::SupervisionEscalation,
-            Self::Problem,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
 }
 
 /// Schedules one alarm.
@@ -257,26 +233,27 @@ impl DeadlineService {
                     return Ok(false);
                 };
                 let level = if kind == AlarmKind::Warning { AlertLevel::Warning } else { AlertLevel::Overdue };
-                if c.generation != a.generation || status_of(&c)? != ClockStatus::Running || alert_of(&c)? >= level {
+                if c.generation != a.generation || c.status != ClockStatus::Running || c.alert >= level {
                     return Ok(false);
                 }
                 let mut active: clock_e::ActiveModel = c.into();
-                active.alert = Set(level.as_str().into());
+                active.alert = Set(level);
                 active.updated_at = Set(now);
                 let c = active.update(txn).await?;
                 let data = alarm_data(calendar, &c, kind.as_str(), Some(scheduled), now)?;
-                let (event_type, note) = match level {
-                    AlertLevel::Overdue => (EventType::TASK_OVERDUE, "已超过承诺时限（逾期）".to_string()),
-                    _ => (
-                        EventType::TASK_WARNING,
-                        format!(
-                            "临近办结期限（预警），剩余 {} 个工作日",
-                            data.remaining_working_days.unwrap_or(0).max(0)
-                        ),
+                let note = match level {
+                    AlertLevel::Overdue => "已超过承诺时限（逾期）".to_string(),
+                    _ => format!(
+                        "临近办结期限（预警），剩余 {} 个工作日",
+                        data.remaining_working_days.unwrap_or(0).max(0)
                     ),
                 };
                 timeline(txn, &c.task_id, now, kind.as_str(), "deadline", note, c.due_us.map(from_us)).await?;
-                enqueue(txn, event_type, &c.unit_office, Some(&c.unit_code), &c.task_id, &data).await?;
+                let (office, unit) = (&c.unit_office, Some(c.unit_code.as_str()));
+                match level {
+                    AlertLevel::Overdue => emit::<TaskOverdue, _>(txn, office, unit, &c.task_id, &data).await?,
+                    _ => emit::<TaskWarning, _>(txn, office, unit, &c.task_id, &data).await?,
+                }
                 if level == AlertLevel::Overdue && self.settings.supervise {
                     let reason = format!(
                         "“{}”超过承诺时限 {} 个工作日未办结",
@@ -291,7 +268,7 @@ impl DeadlineService {
                 let Some(c) = clock_e::Entity::find_by_id(a.subject_id.clone()).one(txn).await? else {
                     return Ok(false);
                 };
-                if status_of(&c)? != ClockStatus::AwaitingReceipt {
+                if c.status != ClockStatus::AwaitingReceipt {
                     return Ok(false);
                 }
                 let at = c.dispatched_at.unwrap_or(now);
@@ -310,7 +287,7 @@ impl DeadlineService {
                 let Some(c) = clock_e::Entity::find_by_id(a.subject_id.clone()).one(txn).await? else {
                     return Ok(false);
                 };
-                if !c.linked || c.acknowledged_at.is_some() || !status_of(&c)?.is_open() {
+                if !c.linked || c.acknowledged_at.is_some() || !c.status.is_open() {
                     return Ok(false);
                 }
                 timeline(txn, &c.task_id, now, "link_late", "deadline", "联动机构未在规定时间内响应", None).await?;
@@ -324,10 +301,9 @@ impl DeadlineService {
                 let Some(n) = supervision::Entity::find_by_id(a.subject_id.clone()).one(txn).await? else {
                     return Ok(false);
                 };
-                let status = SupervisionStatus::parse(&n.status);
                 let escalate = match kind {
-                    AlarmKind::SupervisionResponse => status == Some(SupervisionStatus::Issued),
-                    _ => status.is_some_and(SupervisionStatus::is_open),
+                    AlarmKind::SupervisionResponse => n.status == SupervisionStatus::Issued,
+                    _ => n.status.is_open(),
                 };
                 if !escalate {
                     return Ok(false);
@@ -344,7 +320,7 @@ impl DeadlineService {
                 let Some(p) = problem::Entity::find_by_id(a.subject_id.clone()).one(txn).await? else {
                     return Ok(false);
                 };
-                if p.status != ProblemStatus::Open.as_str() {
+                if p.status != ProblemStatus::Open {
                     return Ok(false);
                 }
                 let reason = format!(

@@ -15,6 +15,7 @@
 //!   rate and average working days.
 
 pub mod clocks;
+pub mod decision;
 pub mod domain;
 pub mod engine;
 pub mod entity;
@@ -22,26 +23,25 @@ pub mod error;
 pub mod handlers;
 pub mod monitoring;
 pub mod problems;
+pub mod settings;
 pub mod supervision;
 
 use std::sync::{Arc, RwLock};
 
 use bangban_contracts::{
-    CloudEvent, EventType,
+    CloudEvent, Event, EventType,
     deadline::{ClockStatus, SERVICE},
+    events,
     intake::SpecialistChanged,
     planning::{CalendarChange, CalendarChangeKind, PlanPublished},
-    routing::TaskEvent,
 };
 use bangban_deadline_migration::Migrator;
 use bangban_platform::{
-    Settings, clock,
-    consumer::{ConsumerSpec, EventHandler, HandlerError},
-    db::{self, DbTarget},
-    deadline_settings::DeadlineSettings,
-    outbox::{self, OutboxNotifier, Relay},
-    rpc,
-    shutdown::Shutdown,
+    clock,
+    consumer::{EventHandler, HandlerError},
+    outbox::{self, OutboxNotifier},
+    rpc::Endpoints,
+    service::{Context, Service},
 };
 use bangban_workdays::{Calendar, Override, load_year_json};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -52,6 +52,7 @@ use sea_orm::{
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+pub use crate::settings::DeadlineSettings;
 use crate::{
     entity::{calendar_override, calendar_state, calendar_year, case_info, clock as clock_e, clock_timeline},
     error::{DeadlineError, Result},
@@ -95,16 +96,15 @@ pub(crate) fn in_office<C: ColumnTrait>(unit_office: C, office: C, code: &str) -
     sea_orm::Condition::any().add(unit_office.eq(code)).add(office.eq(code))
 }
 
-/// Enqueues one event in the outbox of the current transaction.
-pub(crate) async fn enqueue<C: ConnectionTrait, T: serde::Serialize>(
+/// Emits one event of type `E` from deadline in the outbox of the current transaction.
+pub(crate) async fn emit<E: Event, C: ConnectionTrait>(
     conn: &C,
-    event_type: EventType,
     office: &str,
     unit: Option<&str>,
     aggregate_id: &str,
-    data: &T,
+    data: &E::Data,
 ) -> Result<()> {
-    outbox::emit(conn, SERVICE, event_type, office, unit, aggregate_id, data).await
+    outbox::emit::<E, C>(conn, SERVICE, office, unit, aggregate_id, data).await
 }
 
 /// Appends one entry to a clock's timeline.
@@ -269,7 +269,7 @@ impl DeadlineService {
         // A re-plan may change an item's promised time in place (routing keeps the task): its clock follows.
         let open = clock_e::Entity::find()
             .filter(clock_e::Column::CaseId.eq(plan.case_id.to_string()))
-            .filter(clock_e::Column::Status.is_in(ClockStatus::OPEN.map(ClockStatus::as_str)))
+            .filter(clock_e::Column::Status.is_in(ClockStatus::OPEN))
             .all(txn)
             .await?;
         if open.is_empty() {
@@ -327,14 +327,14 @@ async fn load_calendar<C: ConnectionTrait>(conn: &C) -> Result<Calendar> {
     Ok(calendar)
 }
 
-/// Follows routing's task events, planning's plans and calendar.
+/// Follows routing's task events, planning's plans and calendar, and intake's specialist changes.
 pub struct Follower {
     pub service: Arc<DeadlineService>,
 }
 
 /// The task events routing publishes (deadline's own `task.warning`, `task.overdue` and `task.clock_changed`
 /// travel on the same subjects and are not followed).
-pub const ROUTING_TASK_EVENTS: [EventType; 10] = [
+pub const ROUTING_TASK_EVENTS: [EventType; 11] = [
     EventType::TASK_DISPATCHED,
     EventType::TASK_RECEIVED,
     EventType::TASK_IN_REVIEW,
@@ -345,26 +345,33 @@ pub const ROUTING_TASK_EVENTS: [EventType; 10] = [
     EventType::TASK_RESULT_COLLECTED,
     EventType::TASK_WITHDRAWN,
     EventType::TASK_LINK_ACKNOWLEDGED,
+    EventType::TASK_LINK_REPORTED,
 ];
 
 impl EventHandler for Follower {
     async fn handle(&self, txn: &DatabaseTransaction, _subject: &str, event: &CloudEvent) -> Result<(), HandlerError> {
-        let permanent = |e: bangban_contracts::EnvelopeError| HandlerError::Permanent(e.to_string());
-        let Some(t) = event.event_type() else { return Ok(()) };
-        if ROUTING_TASK_EVENTS.contains(&t) || t == EventType::TASK_LINK_REPORTED {
-            let data: TaskEvent = event.data_as().map_err(permanent)?;
-            self.service.on_task_event(txn, t, &event.id, &data).await?;
-        } else if t == EventType::PLAN_PUBLISHED {
-            let data: PlanPublished = event.data_as().map_err(permanent)?;
-            self.service.on_plan_published(txn, &data).await?;
-        } else if t == EventType::CASE_SPECIALIST_CHANGED {
-            let data: SpecialistChanged = event.data_as().map_err(permanent)?;
-            self.service.on_specialist_changed(txn, &data).await?;
-        } else if t == EventType::CALENDAR_CHANGED {
-            let data: CalendarChange = event.data_as().map_err(permanent)?;
-            self.service.on_calendar_changed(txn, &data).await?;
-        }
-        Ok(())
+        use events::{
+            CalendarChanged, CaseSpecialistChanged, TaskApproved, TaskDispatched, TaskInReview, TaskLinkAcknowledged,
+            TaskLinkReported, TaskReceived, TaskRejected, TaskResultCollected, TaskSupplementRequested,
+            TaskSupplemented, TaskWithdrawn,
+        };
+        let s = &self.service;
+        bangban_platform::dispatch!(event, {
+            TaskDispatched
+            | TaskReceived
+            | TaskInReview
+            | TaskSupplementRequested
+            | TaskSupplemented
+            | TaskApproved
+            | TaskRejected
+            | TaskResultCollected
+            | TaskWithdrawn
+            | TaskLinkAcknowledged
+            | TaskLinkReported => |task, t| Ok(s.on_task_event(txn, t, &event.id, &task).await?),
+            events::PlanPublished => |plan| Ok(s.on_plan_published(txn, &plan).await?),
+            CaseSpecialistChanged => |change| Ok(s.on_specialist_changed(txn, &change).await?),
+            CalendarChanged => |change| Ok(s.on_calendar_changed(txn, &change).await?),
+        })
     }
 
     fn committed(&self) {
@@ -372,54 +379,64 @@ impl EventHandler for Follower {
     }
 }
 
-/// Deadline running in this process.
-pub struct Running {
-    pub service: Arc<DeadlineService>,
-    pub db: DatabaseConnection,
-}
+impl Service for DeadlineService {
+    const NAME: &'static str = SERVICE;
+    const DESCRIPTION: &'static str = "限时办结与督办 / deadline";
+    type Migrator = Migrator;
+    type Settings = DeadlineSettings;
 
-/// Connects deadline's database (migrating it), then as [`start_with_db`].
-pub async fn start(settings: &Settings, client: async_nats::Client, shutdown: &Shutdown) -> anyhow::Result<Running> {
-    let target = DbTarget::for_service(settings, SERVICE)?;
-    tracing::info!(db = %target.describe(), "deadline: connecting database");
-    let db = db::connect_for_service::<Migrator>(&target, &settings.database).await?;
-    start_with_db(settings, client, db, shutdown).await
-}
-
-/// Starts the outbox relay, the alarm engine, the bus endpoints and the consumers.
-pub async fn start_with_db(
-    settings: &Settings,
-    client: async_nats::Client,
-    db: DatabaseConnection,
-    shutdown: &Shutdown,
-) -> anyhow::Result<Running> {
-    let notifier = OutboxNotifier::new();
-    let service = Arc::new(DeadlineService::new(db.clone(), notifier.clone(), settings.deadline.clone()));
-    let relay = Relay::new(SERVICE, db.clone(), client.clone(), notifier, settings.outbox.clone());
-    shutdown.spawn(relay.run(shutdown.token()));
-    shutdown.spawn(engine::run(service.clone(), shutdown.token()));
-    let nats_service = rpc::start_service(&client, SERVICE, "限时办结与督办 / deadline")
-        .await
-        .map_err(|e| anyhow::anyhow!("starting NATS service: {e}"))?;
-    let handles = handlers::serve_all(&nats_service, service.clone(), shutdown.token())
-        .await
-        .map_err(|e| anyhow::anyhow!("adding endpoints: {e}"))?;
-    for (name, filter) in [
-        ("deadline-tasks", "bb.evt.*.task.>".to_string()),
-        ("deadline-plans", EventType::PLAN_PUBLISHED.filter_all_offices()),
-        ("deadline-calendar", EventType::CALENDAR_CHANGED.filter_all_offices()),
-        ("deadline-specialists", EventType::CASE_SPECIALIST_CHANGED.filter_all_offices()),
-    ] {
-        let spec = ConsumerSpec { name: name.to_string(), filter_subject: filter, settings: settings.consumer.clone() };
-        let follower = Arc::new(Follower { service: service.clone() });
-        bangban_platform::consumer::spawn(shutdown, client.clone(), db.clone(), spec, follower);
+    async fn build(ctx: &Context<'_>, settings: DeadlineSettings) -> anyhow::Result<Arc<Self>> {
+        Ok(Arc::new(DeadlineService::new(ctx.db.clone(), ctx.notifier.clone(), settings)))
     }
-    shutdown.spawn(async move {
-        for h in handles {
-            let _ = h.await;
+
+    async fn endpoints(ep: &mut Endpoints<'_, Self>) -> Result<(), async_nats::Error> {
+        handlers::register(ep).await
+    }
+
+    /// The alarm engine, and the consumers of task events, plans, the calendar and specialist changes (their
+    /// durable names are those of existing deployments).
+    fn run(self: &Arc<Self>, ctx: &Context<'_>) -> anyhow::Result<()> {
+        let service = self.clone();
+        ctx.spawn(move |token| engine::run(service, token));
+        for (name, filter) in [
+            ("deadline-tasks", EventType::TASK_DISPATCHED.aggregate_filter_all_offices()),
+            ("deadline-plans", EventType::PLAN_PUBLISHED.filter_all_offices()),
+            ("deadline-calendar", EventType::CALENDAR_CHANGED.filter_all_offices()),
+            ("deadline-specialists", EventType::CASE_SPECIALIST_CHANGED.filter_all_offices()),
+        ] {
+            ctx.consume(name, filter, Arc::new(Follower { service: self.clone() }));
         }
-        let _ = nats_service.stop().await;
-    });
-    tracing::info!("deadline started");
-    Ok(Running { service, db })
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Does the NATS subject filter `filter` match `subject` (`*`: one token, `>`: the rest)?
+    fn matches(filter: &str, subject: &str) -> bool {
+        let (mut f, mut s) = (filter.split('.'), subject.split('.'));
+        loop {
+            match (f.next(), s.next()) {
+                (Some(">"), Some(_)) => return true,
+                (Some("*"), Some(_)) => {}
+                (Some(a), Some(b)) if a == b => {}
+                (None, None) => return true,
+                _ => return false,
+            }
+        }
+    }
+
+    #[test]
+    fn the_task_filter_takes_every_routing_task_event() {
+        let filter = EventType::TASK_DISPATCHED.aggregate_filter_all_offices();
+        assert_eq!(filter, "bb.evt.*.task.>");
+        for t in ROUTING_TASK_EVENTS {
+            let subject = t.subject("371625", Some("371625-XZSP")).unwrap().to_string();
+            assert!(matches(&filter, &subject), "{subject} not under {filter}");
+        }
+        let plan = EventType::PLAN_PUBLISHED.subject("371625", None).unwrap().to_string();
+        assert!(!matches(&filter, &plan));
+    }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use bangban_contracts::{
-    deadline::{AlertLevel, ClockStatus, Monitoring, MonitoringFigures, MonitoringQuery},
+    deadline::{AlertLevel, ClockStatus, Monitoring, MonitoringFigures, MonitoringQuery, ProblemStatus},
     office::office_name,
     planning::Stage,
 };
@@ -52,7 +52,7 @@ fn roll(map: &BTreeMap<String, Acc>) -> Vec<MonitoringFigures> {
 }
 
 /// Open clocks grouped: unit office, unit, unit name, stage, category, status, alert, count.
-type OpenRow = (String, String, Option<String>, String, Option<String>, String, String, i64);
+type OpenRow = (String, String, Option<String>, String, Option<String>, ClockStatus, AlertLevel, i64);
 /// Concluded clocks grouped: unit office, unit, unit name, stage, category, count, on time, working days used.
 type ConcludedRow = (String, String, Option<String>, String, Option<String>, i64, Option<i64>, Option<i64>);
 
@@ -76,7 +76,7 @@ impl DeadlineService {
             .column(clock_e::Column::Alert)
             .expr(Expr::cust("COUNT(*)"))
             .filter(scope(&req.office))
-            .filter(clock_e::Column::Status.is_in(ClockStatus::OPEN.map(ClockStatus::as_str)))
+            .filter(clock_e::Column::Status.is_in(ClockStatus::OPEN))
             .group_by(clock_e::Column::UnitOffice)
             .group_by(clock_e::Column::UnitCode)
             .group_by(clock_e::Column::Stage)
@@ -97,7 +97,7 @@ impl DeadlineService {
             .expr(Expr::cust("SUM(CASE WHEN on_time THEN 1 ELSE 0 END)"))
             .expr(Expr::cust("SUM(COALESCE(used_working_days, 0))"))
             .filter(scope(&req.office))
-            .filter(clock_e::Column::Status.eq(ClockStatus::Stopped.as_str()));
+            .filter(clock_e::Column::Status.eq(ClockStatus::Stopped));
         if let Some(from) = req.from {
             concluded_q = concluded_q.filter(clock_e::Column::FinishedDate.gte(date_str(from)));
         }
@@ -125,8 +125,7 @@ impl DeadlineService {
             |c: &str| bangban_contracts::intake::ProjectCategory::parse(c).map(|c| c.label_zh().to_string());
         for (office, unit, unit_name, stage, category, status, alert, n) in open {
             let n = n.max(0) as u64;
-            let paused = status == ClockStatus::Paused.as_str();
-            let alert = AlertLevel::parse(&alert).unwrap_or(AlertLevel::Normal);
+            let paused = status == ClockStatus::Paused;
             let category = category.unwrap_or_else(|| "unknown".into());
             for (map, key, label) in [
                 (&mut by_office, office.clone(), office_name(&office).map(str::to_string)),
@@ -157,7 +156,7 @@ impl DeadlineService {
             add_concluded(&mut total, n, on_time, used);
         }
         let (supervision_open, supervision_escalated) = self.notice_counts(&self.db, req.office.as_deref()).await?;
-        let mut problems = problem::Entity::find().filter(problem::Column::Status.ne("solved"));
+        let mut problems = problem::Entity::find().filter(problem::Column::Status.ne(ProblemStatus::Solved));
         if let Some(o) = &req.office {
             problems = problems.filter(crate::in_office(problem::Column::UnitOffice, problem::Column::Office, o));
         }

@@ -5,12 +5,12 @@
 use std::collections::BTreeSet;
 
 use bangban_contracts::{
-    EventType,
+    Event,
     deadline::{
-        ConsultationEvent, ConsultationKind, ConsultationView, ListConsultations, ListProblems, MeetingPage,
-        ProblemEvent, ProblemPage, ProblemStatus, ProblemView, RecordConsultation, RecordProblem, ReferProblem,
-        SolveProblem,
+        ConsultationEvent, ConsultationView, ListConsultations, ListProblems, MeetingPage, ProblemEvent, ProblemPage,
+        ProblemStatus, ProblemView, RecordConsultation, RecordProblem, ReferProblem, SolveProblem,
     },
+    events::{MeetingRecorded, ProblemRecorded, ProblemReferred, ProblemSolved},
     office::is_known_office,
     page::{DEFAULT_LIMIT, MAX_LIMIT, db_offset},
 };
@@ -23,9 +23,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    DeadlineService, date_str, domain,
+    DeadlineService, date_str, domain, emit,
     engine::{self, AlarmKind},
-    enqueue,
     entity::{clock as clock_e, consultation, problem},
     error::{DeadlineError, Result},
     from_json, json, parse_date, timeline, uuid,
@@ -40,8 +39,7 @@ fn view(p: &problem::Model) -> Result<ProblemView> {
         unit_office: p.unit_office.clone(),
         unit_code: p.unit_code.clone(),
         description: p.description.clone(),
-        status: ProblemStatus::parse(&p.status)
-            .ok_or_else(|| DeadlineError::corrupt(format!("problem status {:?}", p.status)))?,
+        status: p.status,
         recorded_by: p.recorded_by.clone(),
         recorded_at: p.recorded_at,
         solve_by: parse_date(&p.solve_by)?,
@@ -56,8 +54,7 @@ fn view(p: &problem::Model) -> Result<ProblemView> {
 fn consultation_view(c: &consultation::Model) -> Result<ConsultationView> {
     Ok(ConsultationView {
         id: uuid(&c.id)?,
-        kind: ConsultationKind::parse(&c.kind)
-            .ok_or_else(|| DeadlineError::corrupt(format!("consultation kind {:?}", c.kind)))?,
+        kind: c.kind,
         office: c.office.clone(),
         topic: c.topic.clone(),
         held_at: c.held_at,
@@ -71,8 +68,13 @@ fn consultation_view(c: &consultation::Model) -> Result<ConsultationView> {
     })
 }
 
-async fn announce<C: ConnectionTrait>(conn: &C, t: EventType, p: &problem::Model, now: DateTime<Utc>) -> Result<()> {
-    enqueue(conn, t, &p.office, None, &p.id, &ProblemEvent { problem: view(p)?, at: now }).await
+/// Publishes one of the problem's events (on the accepting office).
+async fn announce<E: Event<Data = ProblemEvent>, C: ConnectionTrait>(
+    conn: &C,
+    p: &problem::Model,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    emit::<E, _>(conn, &p.office, None, &p.id, &ProblemEvent { problem: view(p)?, at: now }).await
 }
 
 fn text(field: &str, value: &str, max: usize, zh: &str, en: &str, errors: &mut Vec<FieldError>) -> String {
@@ -120,7 +122,7 @@ impl DeadlineService {
             unit_office: Set(c.unit_office.clone()),
             unit_code: Set(c.unit_code.clone()),
             description: Set(description.clone()),
-            status: Set(ProblemStatus::Open.as_str().into()),
+            status: Set(ProblemStatus::Open),
             recorded_by: Set(req.actor.sub.clone()),
             recorded_at: Set(now),
             solve_by: Set(date_str(solve_by)),
@@ -134,7 +136,7 @@ impl DeadlineService {
         .await?;
         timeline(&txn, &c.task_id, now, "problem_recorded", &req.actor.sub, format!("记录问题：{description}"), None)
             .await?;
-        announce(&txn, EventType::PROBLEM_RECORDED, &p, now).await?;
+        announce::<ProblemRecorded, _>(&txn, &p, now).await?;
         let p = if req.problem.refer_now {
             self.refer_problem(&txn, p, "帮办代办专员提报机构会商", &req.actor.sub, now).await?
         } else {
@@ -157,12 +159,12 @@ impl DeadlineService {
     ) -> Result<problem::Model> {
         engine::cancel(txn, &p.id, &[AlarmKind::Problem]).await?;
         let mut active: problem::ActiveModel = p.into();
-        active.status = Set(ProblemStatus::Referred.as_str().into());
+        active.status = Set(ProblemStatus::Referred);
         active.referred_at = Set(Some(now));
         active.referral_reason = Set(Some(reason.to_string()));
         let p = active.update(txn).await?;
         timeline(txn, &p.task_id, now, "problem_referred", actor, format!("问题提报机构会商：{reason}"), None).await?;
-        announce(txn, EventType::PROBLEM_REFERRED, &p, now).await?;
+        announce::<ProblemReferred, _>(txn, &p, now).await?;
         Ok(p)
     }
 
@@ -184,7 +186,7 @@ impl DeadlineService {
         let now = clock::now();
         let txn = db::begin_write(&self.db).await?;
         let p = self.problem(&txn, req.id).await?;
-        if p.status == ProblemStatus::Solved.as_str() {
+        if p.status == ProblemStatus::Solved {
             return Err(DeadlineError::Conflict("该问题已解决".into(), "the problem is already solved".into()));
         }
         let p = self.mark_solved(&txn, p, &solution, None, &req.actor.sub, now).await?;
@@ -205,7 +207,7 @@ impl DeadlineService {
     ) -> Result<problem::Model> {
         engine::cancel(txn, &p.id, &[AlarmKind::Problem]).await?;
         let mut active: problem::ActiveModel = p.into();
-        active.status = Set(ProblemStatus::Solved.as_str().into());
+        active.status = Set(ProblemStatus::Solved);
         active.solved_at = Set(Some(now));
         active.solution = Set(Some(solution.to_string()));
         if let Some(c) = consultation_id {
@@ -213,7 +215,7 @@ impl DeadlineService {
         }
         let p = active.update(txn).await?;
         timeline(txn, &p.task_id, now, "problem_solved", actor, format!("问题已解决：{solution}"), None).await?;
-        announce(txn, EventType::PROBLEM_SOLVED, &p, now).await?;
+        announce::<ProblemSolved, _>(txn, &p, now).await?;
         Ok(p)
     }
 
@@ -227,7 +229,7 @@ impl DeadlineService {
         let now = clock::now();
         let txn = db::begin_write(&self.db).await?;
         let p = self.problem(&txn, req.id).await?;
-        if p.status != ProblemStatus::Open.as_str() {
+        if p.status != ProblemStatus::Open {
             return Err(DeadlineError::Conflict(
                 "只有协调中的问题可以提报".into(),
                 format!("the problem is {}", p.status),
@@ -262,7 +264,7 @@ impl DeadlineService {
             q = q.filter(problem::Column::TaskId.eq(t.to_string()));
         }
         if let Some(s) = req.status {
-            q = q.filter(problem::Column::Status.eq(s.as_str()));
+            q = q.filter(problem::Column::Status.eq(s));
         }
         let total = q.clone().count(&self.db).await?;
         let rows = q
@@ -326,7 +328,7 @@ impl DeadlineService {
                 .one(&txn)
                 .await?
                 .ok_or_else(|| DeadlineError::field(&format!("problem_ids[{i}]"), "问题不存在", "no such problem"))?;
-            if p.status == ProblemStatus::Solved.as_str() {
+            if p.status == ProblemStatus::Solved {
                 return Err(DeadlineError::field(
                     &format!("problem_ids[{i}]"),
                     "该问题已解决",
@@ -339,7 +341,7 @@ impl DeadlineService {
         let id = Uuid::now_v7().to_string();
         let row = consultation::ActiveModel {
             id: Set(id.clone()),
-            kind: Set(c.kind.as_str().into()),
+            kind: Set(c.kind),
             office: Set(office),
             topic: Set(topic),
             held_at: Set(c.held_at),
@@ -353,24 +355,17 @@ impl DeadlineService {
         }
         .insert(&txn)
         .await?;
-        let label = match c.kind {
-            ConsultationKind::Consultation => "会商",
-            ConsultationKind::JointMeeting => "联席会议",
-        };
-        let solution = format!("{label}决定：{}", c.decisions.iter().map(|d| d.trim()).collect::<Vec<_>>().join("；"));
+        let solution = format!(
+            "{}决定：{}",
+            c.kind.label_zh(),
+            c.decisions.iter().map(|d| d.trim()).collect::<Vec<_>>().join("；")
+        );
         for p in problems {
             self.mark_solved(&txn, p, &solution, Some(&id), &req.actor.sub, now).await?;
         }
         let v = consultation_view(&row)?;
-        enqueue(
-            &txn,
-            EventType::MEETING_RECORDED,
-            &row.office,
-            None,
-            &id,
-            &ConsultationEvent { consultation: v.clone() },
-        )
-        .await?;
+        emit::<MeetingRecorded, _>(&txn, &row.office, None, &id, &ConsultationEvent { consultation: v.clone() })
+            .await?;
         txn.commit().await?;
         self.committed();
         Ok(v)

@@ -1,6 +1,7 @@
 //! Settings of the deadline service (`BANGBAN__DEADLINE__…`): alarm thresholds, supervision and problem
 //! time limits, and the engine's pacing.
 
+use bangban_contracts::deadline::EscalationTarget;
 use serde::Deserialize;
 
 /// Clocks, alarms, supervision (督办) and problems (`BANGBAN__DEADLINE__…`).
@@ -51,4 +52,62 @@ impl Default for DeadlineSettings {
     }
 }
 
-impl bangban_platform::service::ServiceSettings for DeadlineSettings {}
+impl bangban_platform::service::ServiceSettings for DeadlineSettings {
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.warn_percent > 100 {
+            problems.push(format!("warn_percent must be at most 100, got {}", self.warn_percent));
+        }
+        if self.batch_size == 0 {
+            problems.push("batch_size must be at least 1".to_string());
+        }
+        if self.poll_interval_ms == 0 {
+            problems.push("poll_interval_ms must be at least 1".to_string());
+        }
+        if EscalationTarget::parse(&self.escalation_target).is_none() {
+            let known: Vec<&str> = EscalationTarget::ALL.iter().map(|t| t.as_str()).collect();
+            problems.push(format!(
+                "escalation_target must be one of {}, got {:?}",
+                known.join(", "),
+                self.escalation_target
+            ));
+        }
+        if self.max_extension_working_days == 0 {
+            problems.push("max_extension_working_days must be at least 1".to_string());
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bangban_platform::service::ServiceSettings;
+
+    use super::*;
+
+    #[test]
+    fn defaults_are_usable() {
+        assert_eq!(DeadlineSettings::default().problems(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_unusable_value_is_named() {
+        let s = DeadlineSettings {
+            warn_percent: 101,
+            batch_size: 0,
+            poll_interval_ms: 0,
+            escalation_target: "police".into(),
+            max_extension_working_days: 0,
+            ..Default::default()
+        };
+        let problems = s.problems();
+        assert_eq!(problems.len(), 5, "{problems:?}");
+        for name in
+            ["warn_percent", "batch_size", "poll_interval_ms", "escalation_target", "max_extension_working_days"]
+        {
+            assert!(problems.iter().any(|p| p.starts_with(name)), "{name} missing from {problems:?}");
+        }
+        let audit = DeadlineSettings { escalation_target: "audit".into(), warn_percent: 100, ..Default::default() };
+        assert!(audit.problems().is_empty());
+    }
+}

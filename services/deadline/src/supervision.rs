@@ -3,12 +3,13 @@
 //! no result; the supervisor's outcome (警告、通报批评、问责).
 
 use bangban_contracts::{
-    EventType,
+    Event,
     deadline::{
         AnswerSupervision, DecideSupervision, Escalation, EscalationTarget, EvidencePack, GetSupervision,
         ListSupervision, SupervisionAnswer, SupervisionDecision, SupervisionEvent, SupervisionKind, SupervisionPage,
         SupervisionStatus, SupervisionSummary, SupervisionView, TaskMessage,
     },
+    events::{SupervisionAnswered, SupervisionDecided, SupervisionEscalated, SupervisionIssued, SupervisionResolved},
 };
 use bangban_platform::{clock as time, db, problem::FieldError};
 use bangban_workdays::Calendar;
@@ -23,9 +24,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    DeadlineService, date_str, domain,
+    DeadlineService, date_str, domain, emit,
     engine::{self, AlarmKind},
-    enqueue,
     entity::{clock, supervision, supervision_seq, task_message},
     error::{DeadlineError, Result},
     from_us, json, opt_json, parse_date, timeline, uuid,
@@ -35,10 +35,8 @@ pub(crate) fn summary(n: &supervision::Model) -> Result<SupervisionSummary> {
     Ok(SupervisionSummary {
         id: uuid(&n.id)?,
         number: n.number.clone(),
-        kind: SupervisionKind::parse(&n.kind)
-            .ok_or_else(|| DeadlineError::corrupt(format!("notice kind {:?}", n.kind)))?,
-        status: SupervisionStatus::parse(&n.status)
-            .ok_or_else(|| DeadlineError::corrupt(format!("notice status {:?}", n.status)))?,
+        kind: n.kind,
+        status: n.status,
         task_id: uuid(&n.task_id)?,
         case_id: uuid(&n.case_id)?,
         ledger_no: n.ledger_no.clone(),
@@ -70,13 +68,13 @@ fn event(n: &supervision::Model, now: DateTime<Utc>) -> Result<SupervisionEvent>
     })
 }
 
-async fn announce<C: ConnectionTrait>(
+/// Publishes one of the notice's events (on its unit's office).
+async fn announce<E: Event<Data = SupervisionEvent>, C: ConnectionTrait>(
     conn: &C,
-    t: EventType,
     n: &supervision::Model,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    enqueue(conn, t, &n.unit_office, None, &n.id, &event(n, now)?).await
+    emit::<E, _>(conn, &n.unit_office, None, &n.id, &event(n, now)?).await
 }
 
 /// The next notice number of an office in a year: `滨督〔2026〕371625-00012号`.
@@ -112,8 +110,8 @@ impl DeadlineService {
     ) -> Result<Option<supervision::Model>> {
         let open = supervision::Entity::find()
             .filter(supervision::Column::TaskId.eq(c.task_id.clone()))
-            .filter(supervision::Column::Kind.eq(kind.as_str()))
-            .filter(supervision::Column::Status.is_in(SupervisionStatus::OPEN.map(SupervisionStatus::as_str)))
+            .filter(supervision::Column::Kind.eq(kind))
+            .filter(supervision::Column::Status.is_in(SupervisionStatus::OPEN))
             .count(txn)
             .await?;
         if open > 0 {
@@ -134,8 +132,8 @@ impl DeadlineService {
         let n = supervision::ActiveModel {
             id: Set(id.clone()),
             number: Set(next_number(txn, &c.unit_office, today.year()).await?),
-            kind: Set(kind.as_str().into()),
-            status: Set(SupervisionStatus::Issued.as_str().into()),
+            kind: Set(kind),
+            status: Set(SupervisionStatus::Issued),
             task_id: Set(c.task_id.clone()),
             case_id: Set(c.case_id.clone()),
             ledger_no: Set(c.ledger_no.clone()),
@@ -174,7 +172,7 @@ impl DeadlineService {
             None,
         )
         .await?;
-        announce(txn, EventType::SUPERVISION_ISSUED, &n, now).await?;
+        announce::<SupervisionIssued, _>(txn, &n, now).await?;
         tracing::info!(notice = %n.number, task.id = %c.task_id, kind = kind.as_str(), "supervision notice issued");
         Ok(Some(n))
     }
@@ -189,14 +187,14 @@ impl DeadlineService {
     ) -> Result<()> {
         let mut q = supervision::Entity::find()
             .filter(supervision::Column::TaskId.eq(c.task_id.clone()))
-            .filter(supervision::Column::Status.is_in(SupervisionStatus::OPEN.map(SupervisionStatus::as_str)));
+            .filter(supervision::Column::Status.is_in(SupervisionStatus::OPEN));
         if let Some(k) = kind {
-            q = q.filter(supervision::Column::Kind.eq(k.as_str()));
+            q = q.filter(supervision::Column::Kind.eq(k));
         }
         for n in q.all(txn).await? {
             engine::cancel(txn, &n.id, &[AlarmKind::SupervisionResponse, AlarmKind::SupervisionEscalation]).await?;
             let mut active: supervision::ActiveModel = n.into();
-            active.status = Set(SupervisionStatus::Resolved.as_str().into());
+            active.status = Set(SupervisionStatus::Resolved);
             active.resolved_at = Set(Some(now));
             active.updated_at = Set(now);
             let n = active.update(txn).await?;
@@ -210,7 +208,7 @@ impl DeadlineService {
                 None,
             )
             .await?;
-            announce(txn, EventType::SUPERVISION_RESOLVED, &n, now).await?;
+            announce::<SupervisionResolved, _>(txn, &n, now).await?;
         }
         Ok(())
     }
@@ -231,7 +229,7 @@ impl DeadlineService {
         let escalation = Escalation { target, reason: reason.clone(), at: now };
         let task_id = n.task_id.clone();
         let mut active: supervision::ActiveModel = n.into();
-        active.status = Set(SupervisionStatus::Escalated.as_str().into());
+        active.status = Set(SupervisionStatus::Escalated);
         active.escalation = Set(Some(json(&escalation)?));
         active.evidence = Set(Some(json(&evidence)?));
         active.updated_at = Set(now);
@@ -246,7 +244,7 @@ impl DeadlineService {
             None,
         )
         .await?;
-        announce(txn, EventType::SUPERVISION_ESCALATED, &n, now).await?;
+        announce::<SupervisionEscalated, _>(txn, &n, now).await?;
         tracing::info!(notice = %n.number, target = target.as_str(), "supervision escalated");
         Ok(())
     }
@@ -315,7 +313,7 @@ impl DeadlineService {
         }
         let txn = db::begin_write(&self.db).await?;
         let n = self.notice(&txn, req.id).await?;
-        if n.status != SupervisionStatus::Issued.as_str() {
+        if n.status != SupervisionStatus::Issued {
             return Err(DeadlineError::Conflict(
                 "该督办单已反馈或已结束".into(),
                 format!("the notice is {}; only an issued notice can be answered", n.status),
@@ -329,7 +327,7 @@ impl DeadlineService {
         };
         engine::cancel(&txn, &n.id, &[AlarmKind::SupervisionResponse]).await?;
         let mut active: supervision::ActiveModel = n.into();
-        active.status = Set(SupervisionStatus::Answered.as_str().into());
+        active.status = Set(SupervisionStatus::Answered);
         active.answer = Set(Some(json(&answer)?));
         active.updated_at = Set(now);
         let n = active.update(&txn).await?;
@@ -343,7 +341,7 @@ impl DeadlineService {
             None,
         )
         .await?;
-        announce(&txn, EventType::SUPERVISION_ANSWERED, &n, now).await?;
+        announce::<SupervisionAnswered, _>(&txn, &n, now).await?;
         let view = SupervisionView { notice: summary(&n)?, evidence: None };
         txn.commit().await?;
         self.committed();
@@ -363,7 +361,7 @@ impl DeadlineService {
         }
         let txn = db::begin_write(&self.db).await?;
         let n = self.notice(&txn, req.id).await?;
-        if n.status != SupervisionStatus::Escalated.as_str() {
+        if n.status != SupervisionStatus::Escalated {
             return Err(DeadlineError::Conflict(
                 "只有已移送的督办单才能记录处理结果".into(),
                 format!("the notice is {}; only an escalated notice can be decided", n.status),
@@ -376,7 +374,7 @@ impl DeadlineService {
             at: now,
         };
         let mut active: supervision::ActiveModel = n.into();
-        active.status = Set(SupervisionStatus::Decided.as_str().into());
+        active.status = Set(SupervisionStatus::Decided);
         active.decision = Set(Some(json(&decision)?));
         active.updated_at = Set(now);
         let n = active.update(&txn).await?;
@@ -390,7 +388,7 @@ impl DeadlineService {
             None,
         )
         .await?;
-        announce(&txn, EventType::SUPERVISION_DECIDED, &n, now).await?;
+        announce::<SupervisionDecided, _>(&txn, &n, now).await?;
         let view = self.notice_view(&n)?;
         txn.commit().await?;
         self.committed();
@@ -424,7 +422,7 @@ impl DeadlineService {
             q = q.filter(supervision::Column::UnitCode.eq(u.clone()));
         }
         if let Some(s) = req.status {
-            q = q.filter(supervision::Column::Status.eq(s.as_str()));
+            q = q.filter(supervision::Column::Status.eq(s));
         }
         if let Some(c) = req.case_id {
             q = q.filter(supervision::Column::CaseId.eq(c.to_string()));
@@ -445,15 +443,15 @@ impl DeadlineService {
 
     /// Counts for monitoring.
     pub(crate) async fn notice_counts<C: ConnectionTrait>(&self, conn: &C, office: Option<&str>) -> Result<(u64, u64)> {
-        let scoped = |statuses: Vec<&'static str>| {
+        let scoped = |statuses: Vec<SupervisionStatus>| {
             let mut q = supervision::Entity::find().filter(supervision::Column::Status.is_in(statuses));
             if let Some(o) = office {
                 q = q.filter(crate::in_office(supervision::Column::UnitOffice, supervision::Column::Office, o));
             }
             q
         };
-        let open = scoped(SupervisionStatus::OPEN.map(SupervisionStatus::as_str).to_vec()).count(conn).await?;
-        let escalated = scoped(vec![SupervisionStatus::Escalated.as_str()]).count(conn).await?;
+        let open = scoped(SupervisionStatus::OPEN.to_vec()).count(conn).await?;
+        let escalated = scoped(vec![SupervisionStatus::Escalated]).count(conn).await?;
         Ok((open, escalated))
     }
 }

@@ -2,7 +2,7 @@
 //! routing's task events and planning's calendar changes are published as those services would. Time is the
 //! platform's manual clock (process-wide: nextest runs every test in its own process).
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{collections::HashMap, time::Duration};
 
 use async_nats::jetstream::{self, consumer::pull};
 use bangban_contracts::{
@@ -16,9 +16,9 @@ use bangban_contracts::{
     planning::{CalendarChange, CalendarChangeKind, CalendarOverride, Stage},
     routing::{SupplementItem, SupplementNotice, TaskEvent, TaskStatus},
 };
-use bangban_deadline::{DeadlineService, error::DeadlineError};
-use bangban_platform::{Settings, bus, clock, shutdown::Shutdown};
-use bangban_testkit::{NatsServer, TestDatabase};
+use bangban_deadline::{DeadlineService, DeadlineSettings, error::DeadlineError};
+use bangban_platform::clock;
+use bangban_testkit::Harness;
 use chrono::{DateTime, Duration as Span, NaiveDate, Utc};
 use futures::StreamExt;
 use uuid::Uuid;
@@ -42,45 +42,18 @@ fn own_process() -> bool {
     true
 }
 
-struct Instance {
-    service: Arc<DeadlineService>,
-    shutdown: Shutdown,
-}
+/// Deadline on its own nats-server and database, started through the platform's service skeleton.
+type Deadline = Harness<DeadlineService>;
 
-struct Deadline {
-    nats: NatsServer,
-    db: TestDatabase,
-    js: jetstream::Context,
-    settings: Settings,
-    a: Instance,
-}
-
-async fn instance(settings: &Settings, name: &str) -> Instance {
-    let client = bus::connect(&settings.nats, name).await.expect("connect");
-    let shutdown = Shutdown::new();
-    let running = bangban_deadline::start(settings, client, &shutdown).await.expect("deadline");
-    Instance { service: running.service, shutdown }
-}
-
-async fn spawn_with(tune: impl FnOnce(&mut Settings)) -> Deadline {
-    bangban_platform::runtime::install_crypto_provider();
+/// Starts deadline at [`t0`] on the manual clock, its engine polling fast, after `tune` adjusted its settings.
+async fn spawn_with(tune: impl FnOnce(&mut DeadlineSettings)) -> Deadline {
     if std::env::var_os("DEADLINE_TEST_LOG").is_some() {
         bangban_telemetry::testing::init_in_memory();
     }
     clock::set_manual(t0());
-    let nats = NatsServer::start().await.expect("nats-server");
-    let db = TestDatabase::new("deadline").await.expect("database");
-    let mut settings = Settings::default();
-    settings.nats.url = nats.url();
-    settings.outbox.poll_interval = Duration::from_millis(50);
-    settings.deadline.poll_interval_ms = 50;
-    db.apply_to(&mut settings);
-    tune(&mut settings);
-    let client = bus::connect(&settings.nats, "deadline-test").await.expect("connect");
-    let js = jetstream::new(client);
-    bus::ensure_streams(&js, settings.nats.stream_replicas).await.expect("streams");
-    let a = instance(&settings, "deadline-a").await;
-    Deadline { nats, db, js, settings, a }
+    let mut own = DeadlineSettings { poll_interval_ms: 50, ..Default::default() };
+    tune(&mut own);
+    Harness::start_with(|settings| settings.set_section("deadline", own)).await.expect("deadline")
 }
 
 async fn spawn() -> Deadline {
@@ -234,11 +207,11 @@ async fn a_clock_runs_from_receipt_warns_once_and_goes_overdue_once() {
         return;
     }
     let dl = spawn().await;
-    let warnings = consumer(&dl.js, "bb.evt.*.task.warning.*").await;
-    let overdue = consumer(&dl.js, "bb.evt.*.task.overdue.*").await;
+    let warnings = consumer(&dl.js, &EventType::TASK_WARNING.filter_all_offices()).await;
+    let overdue = consumer(&dl.js, &EventType::TASK_OVERDUE.filter_all_offices()).await;
     let t = task(10);
     dispatch_and_receive(&dl, &t).await;
-    let c = clock_when(&dl.a.service, t.id, |c| c.status == ClockStatus::Running).await;
+    let c = clock_when(dl.service(), t.id, |c| c.status == ClockStatus::Running).await;
     // Received Monday 03-02: ten working days end on Monday 03-16.
     assert_eq!(c.due_date, Some(d("2026-03-16")));
     assert_eq!(c.due_at, Some(DateTime::parse_from_rfc3339("2026-03-16T16:00:00Z").unwrap().with_timezone(&Utc)));
@@ -250,12 +223,12 @@ async fn a_clock_runs_from_receipt_warns_once_and_goes_overdue_once() {
     // A second before the warning: nothing. Then past it: one warning.
     clock::set(c.warn_at.unwrap() - Span::seconds(1));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(dl.a.service.get_clock(t.id).await.unwrap().alert, AlertLevel::Normal);
+    assert_eq!(dl.service().get_clock(t.id).await.unwrap().alert, AlertLevel::Normal);
     clock::set(c.warn_at.unwrap() + Span::milliseconds(1));
-    let c2 = clock_when(&dl.a.service, t.id, |c| c.alert == AlertLevel::Warning).await;
+    let c2 = clock_when(dl.service(), t.id, |c| c.alert == AlertLevel::Warning).await;
     assert_eq!(c2.remaining_working_days, Some(2));
     clock::set(c.due_at.unwrap() + Span::milliseconds(1));
-    clock_when(&dl.a.service, t.id, |c| c.alert == AlertLevel::Overdue).await;
+    clock_when(dl.service(), t.id, |c| c.alert == AlertLevel::Overdue).await;
     // The same event delivered again, a later step of the task: no second alarm.
     send(&dl, EventType::TASK_IN_REVIEW, &event(&t, TaskStatus::InReview, "start_review", Some(c.started_at.unwrap())))
         .await;
@@ -271,15 +244,15 @@ async fn a_clock_runs_from_receipt_warns_once_and_goes_overdue_once() {
     // Approved late: stopped, not on time; the overdue notice is resolved.
     clock::advance(Span::days(1));
     send(&dl, EventType::TASK_APPROVED, &event(&t, TaskStatus::Approved, "approve", Some(c.started_at.unwrap()))).await;
-    let done = clock_when(&dl.a.service, t.id, |c| c.status == ClockStatus::Stopped).await;
+    let done = clock_when(dl.service(), t.id, |c| c.status == ClockStatus::Stopped).await;
     assert_eq!(done.on_time, Some(false));
     assert_eq!(done.used_working_days, Some(12));
     let kinds: Vec<&str> = done.timeline.iter().map(|e| e.kind.as_str()).collect();
     for k in ["created", "started", "warning", "overdue", "supervision_issued", "stopped", "supervision_resolved"] {
         assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
     }
-    assert!(dl.a.service.pending_alarms(&t.id.to_string()).await.unwrap().is_empty());
-    dl.a.shutdown.shutdown(Duration::from_secs(5)).await;
+    assert!(dl.service().pending_alarms(&t.id.to_string()).await.unwrap().is_empty());
+    dl.shutdown.shutdown(Duration::from_secs(5)).await;
 }
 
 #[tokio::test]
@@ -288,10 +261,10 @@ async fn supplement_and_statutory_pauses_and_extensions_move_the_due_date() {
         return;
     }
     let dl = spawn().await;
-    let changed = consumer(&dl.js, "bb.evt.*.task.clock_changed.*").await;
+    let changed = consumer(&dl.js, &EventType::TASK_CLOCK_CHANGED.filter_all_offices()).await;
     let t = task(10);
     dispatch_and_receive(&dl, &t).await;
-    let c = clock_when(&dl.a.service, t.id, |c| c.status == ClockStatus::Running).await;
+    let c = clock_when(dl.service(), t.id, |c| c.status == ClockStatus::Running).await;
     assert_eq!(c.due_date, Some(d("2026-03-16")));
     let received = c.started_at.unwrap();
 
@@ -307,85 +280,85 @@ async fn supplement_and_statutory_pauses_and_extensions_move_the_due_date() {
         supplemented_at: None,
     });
     send(&dl, EventType::TASK_SUPPLEMENT_REQUESTED, &e).await;
-    let paused = clock_when(&dl.a.service, t.id, |c| c.status == ClockStatus::Paused).await;
+    let paused = clock_when(dl.service(), t.id, |c| c.status == ClockStatus::Paused).await;
     assert_eq!(paused.due_at, None);
     assert_eq!(paused.pauses.len(), 1);
     assert_eq!(paused.pauses[0].kind, PauseKind::Supplement);
     assert!(paused.pauses[0].reason.contains("授权委托书"));
     // A supplement pause cannot be opened by hand.
-    let refused =
-        dl.a.service
-            .pause(PauseClock {
-                actor: officer(),
-                task_id: t.id,
-                pause: NewPause { kind: PauseKind::Supplement, reason: "x".into() },
-            })
-            .await;
+    let refused = dl
+        .service()
+        .pause(PauseClock {
+            actor: officer(),
+            task_id: t.id,
+            pause: NewPause { kind: PauseKind::Supplement, reason: "x".into() },
+        })
+        .await;
     assert!(matches!(refused, Err(DeadlineError::Validation(ref f)) if f[0].field == "kind"), "{refused:?}");
 
     // Monday 03-09: supplemented → Thursday, Friday and Monday excluded: due 03-19.
     clock::set(DateTime::parse_from_rfc3339("2026-03-09T02:00:00Z").unwrap().with_timezone(&Utc));
     send(&dl, EventType::TASK_SUPPLEMENTED, &event(&t, TaskStatus::Supplemented, "supplement", Some(received))).await;
-    let resumed = clock_when(&dl.a.service, t.id, |c| c.status == ClockStatus::Running).await;
+    let resumed = clock_when(dl.service(), t.id, |c| c.status == ClockStatus::Running).await;
     assert_eq!(resumed.paused_working_days, 3);
     assert_eq!(resumed.due_date, Some(d("2026-03-19")));
 
     // Expert review from Tuesday 03-10 to Thursday 03-12: two more days.
     clock::set(DateTime::parse_from_rfc3339("2026-03-10T02:00:00Z").unwrap().with_timezone(&Utc));
-    let v =
-        dl.a.service
-            .pause(PauseClock {
-                actor: officer(),
-                task_id: t.id,
-                pause: NewPause { kind: PauseKind::ExpertReview, reason: "组织施工图专家论证".into() },
-            })
-            .await
-            .unwrap();
+    let v = dl
+        .service()
+        .pause(PauseClock {
+            actor: officer(),
+            task_id: t.id,
+            pause: NewPause { kind: PauseKind::ExpertReview, reason: "组织施工图专家论证".into() },
+        })
+        .await
+        .unwrap();
     assert_eq!(v.status, ClockStatus::Paused);
     clock::set(DateTime::parse_from_rfc3339("2026-03-12T02:00:00Z").unwrap().with_timezone(&Utc));
     let pause_id = v.pauses.iter().find(|p| p.kind == PauseKind::ExpertReview).unwrap().id;
-    let v =
-        dl.a.service
-            .resume(ResumeClock {
-                actor: officer(),
-                task_id: t.id,
-                pause_id,
-                end: EndPause { note: Some("论证完成".into()) },
-            })
-            .await
-            .unwrap();
+    let v = dl
+        .service()
+        .resume(ResumeClock {
+            actor: officer(),
+            task_id: t.id,
+            pause_id,
+            end: EndPause { note: Some("论证完成".into()) },
+        })
+        .await
+        .unwrap();
     assert_eq!(v.paused_working_days, 5);
     assert_eq!(v.due_date, Some(d("2026-03-23")));
 
     // An extension of 5 working days: 03-30. Zero days is a 422 naming the field.
-    let bad =
-        dl.a.service
-            .extend(ExtendClock {
-                actor: admin(),
-                task_id: t.id,
-                extension: NewExtension { working_days: 0, reason: "x".into(), requested_by: None },
-            })
-            .await;
+    let bad = dl
+        .service()
+        .extend(ExtendClock {
+            actor: admin(),
+            task_id: t.id,
+            extension: NewExtension { working_days: 0, reason: "x".into(), requested_by: None },
+        })
+        .await;
     assert!(matches!(bad, Err(DeadlineError::Validation(ref f)) if f[0].field == "working_days"), "{bad:?}");
-    let v =
-        dl.a.service
-            .extend(ExtendClock {
-                actor: admin(),
-                task_id: t.id,
-                extension: NewExtension {
-                    working_days: 5,
-                    reason: "情况复杂，经负责人批准延长".into(),
-                    requested_by: Some("officer-371625-XZSP".into()),
-                },
-            })
-            .await
-            .unwrap();
+    let v = dl
+        .service()
+        .extend(ExtendClock {
+            actor: admin(),
+            task_id: t.id,
+            extension: NewExtension {
+                working_days: 5,
+                reason: "情况复杂，经负责人批准延长".into(),
+                requested_by: Some("officer-371625-XZSP".into()),
+            },
+        })
+        .await
+        .unwrap();
     assert_eq!(v.due_date, Some(d("2026-03-30")));
     assert_eq!(v.extensions[0].approved_by, "admin-371625");
     let events = drain(&changed, Duration::from_secs(1)).await;
     let reasons: Vec<String> = events.iter().map(|(_, e)| e.data_as::<ClockAlarm>().unwrap().reason).collect();
     assert_eq!(reasons, ["paused", "resumed", "paused", "resumed", "extended"]);
-    dl.a.shutdown.shutdown(Duration::from_secs(5)).await;
+    dl.shutdown.shutdown(Duration::from_secs(5)).await;
 }
 
 #[tokio::test]
@@ -396,7 +369,7 @@ async fn a_calendar_change_recomputes_running_clocks() {
     let dl = spawn().await;
     let t = task(10);
     dispatch_and_receive(&dl, &t).await;
-    let c = clock_when(&dl.a.service, t.id, |c| c.status == ClockStatus::Running).await;
+    let c = clock_when(dl.service(), t.id, |c| c.status == ClockStatus::Running).await;
     assert_eq!(c.due_date, Some(d("2026-03-16")));
     // A typhoon closure on Tuesday 03-10, as planning announces it.
     let change = CalendarChange {
@@ -416,17 +389,16 @@ async fn a_calendar_change_recomputes_running_clocks() {
         changed_by: "admin-371600".into(),
         changed_at: clock::now(),
     };
-    publish(&dl.js, EventType::CALENDAR_CHANGED, "bb.evt.371600.calendar.changed".into(), "calendar".into(), &change)
-        .await;
-    let moved = clock_when(&dl.a.service, t.id, |c| c.due_date == Some(d("2026-03-17"))).await;
+    let subject = EventType::CALENDAR_CHANGED.subject("371600", None).unwrap().to_string();
+    publish(&dl.js, EventType::CALENDAR_CHANGED, subject.clone(), "calendar".into(), &change).await;
+    let moved = clock_when(dl.service(), t.id, |c| c.due_date == Some(d("2026-03-17"))).await;
     assert!(moved.timeline.iter().any(|e| e.kind == "recomputed"));
     // The same change again (redelivered, or replayed by a new replica): nothing moves twice.
-    publish(&dl.js, EventType::CALENDAR_CHANGED, "bb.evt.371600.calendar.changed".into(), "calendar".into(), &change)
-        .await;
+    publish(&dl.js, EventType::CALENDAR_CHANGED, subject, "calendar".into(), &change).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let again = dl.a.service.get_clock(t.id).await.unwrap();
+    let again = dl.service().get_clock(t.id).await.unwrap();
     assert_eq!(again.timeline.iter().filter(|e| e.kind == "recomputed").count(), 1);
-    dl.a.shutdown.shutdown(Duration::from_secs(5)).await;
+    dl.shutdown.shutdown(Duration::from_secs(5)).await;
 }
 
 #[tokio::test]
@@ -435,11 +407,11 @@ async fn supervision_is_issued_answered_and_escalated_with_evidence_then_decided
         return;
     }
     let dl = spawn().await;
-    let issued = consumer(&dl.js, "bb.evt.*.supervision.>").await;
+    let issued = consumer(&dl.js, &EventType::SUPERVISION_ISSUED.aggregate_filter_all_offices()).await;
     let t = task(3);
     dispatch_and_receive(&dl, &t).await;
-    let c = clock_when(&dl.a.service, t.id, |c| c.status == ClockStatus::Running).await;
-    dl.a.service
+    let c = clock_when(dl.service(), t.id, |c| c.status == ClockStatus::Running).await;
+    dl.service()
         .record_problem(RecordProblem {
             actor: Actor { sub: "staff-371625-agent-1".into(), role: "agent".into(), office: "371625".into() },
             task_id: t.id,
@@ -448,8 +420,8 @@ async fn supervision_is_issued_answered_and_escalated_with_evidence_then_decided
         .await
         .unwrap();
     clock::set(c.due_at.unwrap() + Span::minutes(1));
-    clock_when(&dl.a.service, t.id, |c| c.alert == AlertLevel::Overdue).await;
-    let page = dl.a.service.list_notices(ListSupervision { task_id: Some(t.id), ..Default::default() }).await.unwrap();
+    clock_when(dl.service(), t.id, |c| c.alert == AlertLevel::Overdue).await;
+    let page = dl.service().list_notices(ListSupervision { task_id: Some(t.id), ..Default::default() }).await.unwrap();
     assert_eq!(page.total, 1);
     let n = &page.items[0];
     assert_eq!(n.kind, SupervisionKind::Overdue);
@@ -459,36 +431,36 @@ async fn supervision_is_issued_answered_and_escalated_with_evidence_then_decided
     // Overdue at the end of Thursday 03-05, issued on Friday: answer by Tuesday 03-10, escalate after Friday 03-13.
     assert_eq!(n.response_due, d("2026-03-10"));
     assert_eq!(n.escalate_on, d("2026-03-13"));
-    let past =
-        dl.a.service
-            .answer(AnswerSupervision {
-                actor: officer(),
-                id: n.id,
-                answer: NewAnswer { reason: "x".into(), committed_on: d("2026-03-01") },
-            })
-            .await;
+    let past = dl
+        .service()
+        .answer(AnswerSupervision {
+            actor: officer(),
+            id: n.id,
+            answer: NewAnswer { reason: "x".into(), committed_on: d("2026-03-01") },
+        })
+        .await;
     assert!(matches!(past, Err(DeadlineError::Validation(ref f)) if f[0].field == "committed_on"), "{past:?}");
-    let answered =
-        dl.a.service
-            .answer(AnswerSupervision {
-                actor: officer(),
-                id: n.id,
-                answer: NewAnswer { reason: "需征求规划部门意见".into(), committed_on: d("2026-03-10") },
-            })
-            .await
-            .unwrap();
+    let answered = dl
+        .service()
+        .answer(AnswerSupervision {
+            actor: officer(),
+            id: n.id,
+            answer: NewAnswer { reason: "需征求规划部门意见".into(), committed_on: d("2026-03-10") },
+        })
+        .await
+        .unwrap();
     assert_eq!(answered.notice.status, SupervisionStatus::Answered);
     // The response date passes answered: no escalation. The escalation date passes unresolved: escalated.
     clock::set(DateTime::parse_from_rfc3339("2026-03-11T02:00:00Z").unwrap().with_timezone(&Utc));
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(
-        dl.a.service.get_notice(bangban_contracts::deadline::GetSupervision { id: n.id }).await.unwrap().notice.status,
+        dl.service().get_notice(bangban_contracts::deadline::GetSupervision { id: n.id }).await.unwrap().notice.status,
         SupervisionStatus::Answered
     );
     clock::set(DateTime::parse_from_rfc3339("2026-03-13T16:00:01Z").unwrap().with_timezone(&Utc));
     let mut escalated = None;
     for _ in 0..100 {
-        let v = dl.a.service.get_notice(bangban_contracts::deadline::GetSupervision { id: n.id }).await.unwrap();
+        let v = dl.service().get_notice(bangban_contracts::deadline::GetSupervision { id: n.id }).await.unwrap();
         if v.notice.status == SupervisionStatus::Escalated {
             escalated = Some(v);
             break;
@@ -502,29 +474,29 @@ async fn supervision_is_issued_answered_and_escalated_with_evidence_then_decided
     assert_eq!(evidence.problems.len(), 1, "the problem recorded on the task");
     assert_eq!(evidence.messages.iter().map(|m| m.action.as_str()).collect::<Vec<_>>(), ["dispatch", "receive"]);
     // The problem was not solved within three working days: referred to the office.
-    let problems = dl.a.service.list_problems(Default::default()).await.unwrap().items;
+    let problems = dl.service().list_problems(Default::default()).await.unwrap().items;
     assert_eq!(problems[0].status, bangban_contracts::deadline::ProblemStatus::Referred);
-    let refused =
-        dl.a.service
-            .answer(AnswerSupervision {
-                actor: officer(),
-                id: n.id,
-                answer: NewAnswer { reason: "再次反馈".into(), committed_on: d("2026-03-20") },
-            })
-            .await;
+    let refused = dl
+        .service()
+        .answer(AnswerSupervision {
+            actor: officer(),
+            id: n.id,
+            answer: NewAnswer { reason: "再次反馈".into(), committed_on: d("2026-03-20") },
+        })
+        .await;
     assert!(matches!(refused, Err(DeadlineError::Conflict(..))));
-    let decided =
-        dl.a.service
-            .decide(DecideSupervision {
-                actor: Actor { sub: "supervisor-1".into(), role: "supervisor".into(), office: "371600".into() },
-                id: n.id,
-                decision: NewDecision {
-                    outcome: SupervisionOutcome::CirculatedCriticism,
-                    note: "对责任单位通报批评".into(),
-                },
-            })
-            .await
-            .unwrap();
+    let decided = dl
+        .service()
+        .decide(DecideSupervision {
+            actor: Actor { sub: "supervisor-1".into(), role: "supervisor".into(), office: "371600".into() },
+            id: n.id,
+            decision: NewDecision {
+                outcome: SupervisionOutcome::CirculatedCriticism,
+                note: "对责任单位通报批评".into(),
+            },
+        })
+        .await
+        .unwrap();
     assert_eq!(decided.notice.status, SupervisionStatus::Decided);
     let types: Vec<String> = drain(&issued, Duration::from_secs(1))
         .await
@@ -533,14 +505,14 @@ async fn supervision_is_issued_answered_and_escalated_with_evidence_then_decided
         .collect();
     assert_eq!(types, ["issued", "answered", "escalated", "decided"]);
     let m =
-        dl.a.service.monitoring(MonitoringQuery { office: Some("371625".into()), ..Default::default() }).await.unwrap();
+        dl.service().monitoring(MonitoringQuery { office: Some("371625".into()), ..Default::default() }).await.unwrap();
     assert_eq!(m.total.overdue, 1);
     assert_eq!(m.supervision_escalated, 0, "decided");
     assert_eq!(m.problems_open, 1);
     let elsewhere =
-        dl.a.service.monitoring(MonitoringQuery { office: Some("371681".into()), ..Default::default() }).await.unwrap();
+        dl.service().monitoring(MonitoringQuery { office: Some("371681".into()), ..Default::default() }).await.unwrap();
     assert_eq!(elsewhere.total.open, 0);
-    dl.a.shutdown.shutdown(Duration::from_secs(5)).await;
+    dl.shutdown.shutdown(Duration::from_secs(5)).await;
 }
 
 #[tokio::test]
@@ -555,21 +527,21 @@ async fn a_unit_that_does_not_receive_in_time_is_supervised_and_its_clock_counts
     t.unit_code = "371600-ZRZY".into();
     t.acknowledge_by = Some(clock::now() + Span::hours(8));
     send(&dl, EventType::TASK_DISPATCHED, &event(&t, TaskStatus::Dispatched, "dispatch", None)).await;
-    clock_when(&dl.a.service, t.id, |c| c.status == ClockStatus::AwaitingReceipt).await;
+    clock_when(dl.service(), t.id, |c| c.status == ClockStatus::AwaitingReceipt).await;
     // Eight working hours: Monday 09:00 → Monday 17:00.
     clock::set(DateTime::parse_from_rfc3339("2026-03-02T09:00:01Z").unwrap().with_timezone(&Utc));
-    let c = clock_when(&dl.a.service, t.id, |c| c.status == ClockStatus::Running).await;
+    let c = clock_when(dl.service(), t.id, |c| c.status == ClockStatus::Running).await;
     assert_eq!(c.start_basis, Some(StartBasis::DispatchedUnacknowledged));
     assert_eq!(c.started_at, c.dispatched_at);
     assert_eq!(c.due_date, Some(d("2026-03-09")));
     let mut notices = Vec::new();
     for _ in 0..100 {
-        notices =
-            dl.a.service
-                .list_notices(ListSupervision { task_id: Some(t.id), ..Default::default() })
-                .await
-                .unwrap()
-                .items;
+        notices = dl
+            .service()
+            .list_notices(ListSupervision { task_id: Some(t.id), ..Default::default() })
+            .await
+            .unwrap()
+            .items;
         if !notices.is_empty() {
             break;
         }
@@ -586,9 +558,9 @@ async fn a_unit_that_does_not_receive_in_time_is_supervised_and_its_clock_counts
         &event(&t, TaskStatus::Received, "acknowledge_link", Some(clock::now())),
     )
     .await;
-    let c = clock_when(&dl.a.service, t.id, |c| c.timeline.iter().any(|e| e.kind == "supervision_resolved")).await;
+    let c = clock_when(dl.service(), t.id, |c| c.timeline.iter().any(|e| e.kind == "supervision_resolved")).await;
     assert_eq!(c.start_basis, Some(StartBasis::DispatchedUnacknowledged), "the clock keeps counting from dispatch");
-    dl.a.shutdown.shutdown(Duration::from_secs(5)).await;
+    dl.shutdown.shutdown(Duration::from_secs(5)).await;
 }
 
 /// Publishes `n` received tasks and waits for their running clocks.
@@ -608,14 +580,14 @@ async fn alarms_fire_exactly_once_across_a_crash_and_a_restart_in_the_middle_of_
     if !own_process() {
         return;
     }
-    let mut dl = spawn_with(|s| s.deadline.batch_size = 7).await;
-    let overdue = consumer(&dl.js, "bb.evt.*.task.overdue.*").await;
-    let warnings = consumer(&dl.js, "bb.evt.*.task.warning.*").await;
-    let issued = consumer(&dl.js, "bb.evt.*.supervision.issued").await;
-    let tasks = open_clocks(&dl, &dl.a.service, 60).await;
+    let mut dl = spawn_with(|s| s.batch_size = 7).await;
+    let overdue = consumer(&dl.js, &EventType::TASK_OVERDUE.filter_all_offices()).await;
+    let warnings = consumer(&dl.js, &EventType::TASK_WARNING.filter_all_offices()).await;
+    let issued = consumer(&dl.js, &EventType::SUPERVISION_ISSUED.filter_all_offices()).await;
+    let tasks = open_clocks(&dl, dl.service(), 60).await;
     // Everything due at once.
     clock::advance(Span::days(30));
-    let watch = consumer(&dl.js, "bb.evt.*.task.overdue.*").await;
+    let watch = consumer(&dl.js, &EventType::TASK_OVERDUE.filter_all_offices()).await;
     let mut first = watch.messages().await.unwrap();
     for _ in 0..10 {
         tokio::time::timeout(Duration::from_secs(20), first.next()).await.expect("burst started").unwrap().unwrap();
@@ -623,11 +595,11 @@ async fn alarms_fire_exactly_once_across_a_crash_and_a_restart_in_the_middle_of_
     drop(first);
     // A crash in the middle of a batch: its transaction is dropped unfinished.
     for _ in 0..3 {
-        let _ = tokio::time::timeout(Duration::from_micros(200), dl.a.service.fire_due()).await;
+        let _ = tokio::time::timeout(Duration::from_micros(200), dl.service().fire_due()).await;
     }
     // Then the service stops and another process takes over.
-    dl.a.shutdown.shutdown(Duration::from_secs(5)).await;
-    dl.a = instance(&dl.settings, "deadline-b").await;
+    dl.shutdown.shutdown(Duration::from_secs(5)).await;
+    (dl.running, dl.shutdown) = Deadline::instance(&dl.settings, "b").await.expect("deadline b");
     let o = at_least(&overdue, 60).await;
     let w = at_least(&warnings, 60).await;
     let s = at_least(&issued, 60).await;
@@ -637,9 +609,9 @@ async fn alarms_fire_exactly_once_across_a_crash_and_a_restart_in_the_middle_of_
     assert!(per_task(&w).values().all(|n| *n == 1), "one warning per clock");
     assert_eq!(s.len(), 60, "one notice per clock");
     for t in &tasks {
-        assert_eq!(dl.a.service.get_clock(t.id).await.unwrap().alert, AlertLevel::Overdue);
+        assert_eq!(dl.service().get_clock(t.id).await.unwrap().alert, AlertLevel::Overdue);
     }
-    dl.a.shutdown.shutdown(Duration::from_secs(5)).await;
+    dl.shutdown.shutdown(Duration::from_secs(5)).await;
     let _ = (&dl.nats, &dl.db);
 }
 
@@ -648,17 +620,18 @@ async fn two_replicas_fire_each_alarm_once() {
     if !own_process() {
         return;
     }
-    let dl = spawn_with(|s| s.deadline.batch_size = 5).await;
-    let b = instance(&dl.settings, "deadline-b").await;
-    let overdue = consumer(&dl.js, "bb.evt.*.task.overdue.*").await;
-    let tasks = open_clocks(&dl, &dl.a.service, 50).await;
+    let dl = spawn_with(|s| s.batch_size = 5).await;
+    let (b, b_shutdown) = Deadline::instance(&dl.settings, "b").await.expect("deadline b");
+    let overdue = consumer(&dl.js, &EventType::TASK_OVERDUE.filter_all_offices()).await;
+    let tasks = open_clocks(&dl, dl.service(), 50).await;
     clock::advance(Span::days(30));
     let o = at_least(&overdue, 50).await;
     assert_eq!(o.len(), 50);
     let counts = per_task(&o);
     assert!(tasks.iter().all(|t| counts.get(&t.id) == Some(&1)));
-    b.shutdown.shutdown(Duration::from_secs(5)).await;
-    dl.a.shutdown.shutdown(Duration::from_secs(5)).await;
+    drop(b);
+    b_shutdown.shutdown(Duration::from_secs(5)).await;
+    dl.shutdown.shutdown(Duration::from_secs(5)).await;
 }
 
 #[tokio::test]
@@ -673,7 +646,7 @@ async fn a_replan_that_changes_the_promised_time_moves_the_due_date_and_stamps_t
     let dl = spawn().await;
     let t = task(10);
     dispatch_and_receive(&dl, &t).await;
-    let c = clock_when(&dl.a.service, t.id, |c| c.status == ClockStatus::Running).await;
+    let c = clock_when(dl.service(), t.id, |c| c.status == ClockStatus::Running).await;
     assert_eq!(c.due_date, Some(d("2026-03-16")));
     assert_eq!(c.category, None);
     let item = PublishedItem {
@@ -715,13 +688,13 @@ async fn a_replan_that_changes_the_promised_time_moves_the_due_date_and_stamps_t
         published_by: "staff-371625-agent-1".into(),
         published_at: clock::now(),
     };
-    publish(&dl.js, EventType::PLAN_PUBLISHED, "bb.evt.371625.plan.published".into(), t.case_id.to_string(), &plan)
-        .await;
-    let c = clock_when(&dl.a.service, t.id, |c| c.promised_working_days == 15).await;
+    let subject = EventType::PLAN_PUBLISHED.subject("371625", None).unwrap().to_string();
+    publish(&dl.js, EventType::PLAN_PUBLISHED, subject, t.case_id.to_string(), &plan).await;
+    let c = clock_when(dl.service(), t.id, |c| c.promised_working_days == 15).await;
     assert_eq!(c.due_date, Some(d("2026-03-23")));
     assert_eq!(c.category, Some(ProjectCategory::Industrial));
     assert!(c.timeline.iter().any(|e| e.kind == "replanned"));
-    let m = dl.a.service.monitoring(MonitoringQuery::default()).await.unwrap();
+    let m = dl.service().monitoring(MonitoringQuery::default()).await.unwrap();
     assert_eq!(m.by_category.iter().find(|f| f.key == "industrial").map(|f| f.open), Some(1));
-    dl.a.shutdown.shutdown(Duration::from_secs(5)).await;
+    dl.shutdown.shutdown(Duration::from_secs(5)).await;
 }

@@ -18,27 +18,24 @@ pub mod error;
 pub mod handlers;
 pub mod ratings;
 pub mod rectify;
+pub mod settings;
 
 use std::sync::Arc;
 
 use bangban_contracts::{
-    CloudEvent, EventType,
-    deadline::ClockAlarm,
+    CloudEvent, Event, EventType,
     evaluation::SERVICE,
-    intake::{CaseAccepted, CaseTerminated, SpecialistChanged, results::CaseResultsDelivered},
+    intake::{CaseAccepted, CaseTerminated, SpecialistChanged},
     planning::PlanPublished,
     routing::TaskEvent,
 };
 use bangban_evaluation_migration::Migrator;
 use bangban_platform::{
-    Settings,
-    consumer::{ConsumerSpec, EventHandler, HandlerError},
-    db::{self, DbTarget},
-    evaluation_settings::EvaluationSettings,
-    outbox::{self, OutboxNotifier, Relay},
+    consumer::{EventHandler, HandlerError},
+    outbox::{self, OutboxNotifier},
     pii::PiiCipher,
-    rpc,
-    shutdown::Shutdown,
+    rpc::Endpoints,
+    service::{Context, Service},
 };
 use bangban_workdays::{Calendar, shanghai};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -48,8 +45,12 @@ use sea_orm::{
 };
 use tokio::sync::Notify;
 
+pub use crate::settings::EvaluationSettings;
 use crate::{
-    entity::{case_info, task_info},
+    entity::{
+        case_info,
+        task_info::{self, TaskOutcome},
+    },
     error::{EvaluationError, Result},
 };
 
@@ -79,15 +80,14 @@ pub(crate) fn uuid(s: &str) -> Result<uuid::Uuid> {
     uuid::Uuid::parse_str(s).map_err(|_| EvaluationError::corrupt(format!("id {s:?}")))
 }
 
-/// Enqueues one event on `bb.evt.<office>.<aggregate>.<event>` in the current transaction.
-pub(crate) async fn enqueue<C: ConnectionTrait, T: serde::Serialize>(
+/// Emits `E` on `bb.evt.<office>.<aggregate>.<event>` in the current transaction.
+pub(crate) async fn emit<E: Event, C: ConnectionTrait>(
     conn: &C,
-    t: EventType,
     office: &str,
     aggregate_id: &str,
-    data: &T,
+    data: &E::Data,
 ) -> Result<()> {
-    outbox::emit(conn, SERVICE, t, office, None, aggregate_id, data).await
+    outbox::emit::<E, _>(conn, SERVICE, office, None, aggregate_id, data).await
 }
 
 /// Evaluation's state.
@@ -129,58 +129,56 @@ impl EvaluationService {
         self.wake.notify_one();
     }
 
-    async fn on_event(&self, txn: &DatabaseTransaction, t: EventType, event: &CloudEvent) -> Result<()> {
-        let data = |e: bangban_contracts::EnvelopeError| EvaluationError::Event(e.to_string());
-        if t == EventType::CASE_ACCEPTED {
-            let d: CaseAccepted = event.data_as().map_err(data)?;
-            case_info::Entity::insert(case_info::ActiveModel {
-                case_id: Set(d.case_id.to_string()),
-                ledger_no: Set(d.ledger_no),
-                office: Set(d.office),
-                applicant_id: Set(d.applicant_id.to_string()),
-                specialist_id: Set(d.specialist_id),
-                service_type: Set(d.service_type.as_str().into()),
-                category: Set(Some(d.project.category.as_str().into())),
-                terminated: Set(false),
-            })
-            .on_conflict(OnConflict::column(case_info::Column::CaseId).do_nothing().to_owned())
-            .exec_without_returning(txn)
-            .await?;
-        } else if t == EventType::CASE_SPECIALIST_CHANGED {
-            let d: SpecialistChanged = event.data_as().map_err(data)?;
-            if let Some(c) = case_info::Entity::find_by_id(d.case_id.to_string()).one(txn).await? {
-                let mut c: case_info::ActiveModel = c.into();
-                c.specialist_id = Set(d.to_specialist);
-                c.update(txn).await?;
-            }
-        } else if t == EventType::CASE_TERMINATED {
-            let d: CaseTerminated = event.data_as().map_err(data)?;
-            if let Some(c) = case_info::Entity::find_by_id(d.case_id.to_string()).one(txn).await? {
-                let mut c: case_info::ActiveModel = c.into();
-                c.terminated = Set(true);
-                c.update(txn).await?;
-            }
-        } else if t == EventType::CASE_RESULTS_DELIVERED {
-            let d: CaseResultsDelivered = event.data_as().map_err(data)?;
-            self.invite_case(txn, d.case_id).await?;
-        } else if t == EventType::PLAN_PUBLISHED {
-            let d: PlanPublished = event.data_as().map_err(data)?;
-            if let Some(c) = case_info::Entity::find_by_id(d.case_id.to_string()).one(txn).await? {
-                let mut c: case_info::ActiveModel = c.into();
-                c.category = Set(Some(d.category.as_str().into()));
-                c.update(txn).await?;
-            }
-        } else if t == EventType::TASK_OVERDUE {
-            let d: ClockAlarm = event.data_as().map_err(data)?;
-            task_info::Entity::update_many()
-                .col_expr(task_info::Column::Overdue, sea_orm::sea_query::Expr::value(true))
-                .filter(task_info::Column::TaskId.eq(d.task_id.to_string()))
-                .exec(txn)
-                .await?;
-        } else if is_routing_task_event(t) {
-            let d: TaskEvent = event.data_as().map_err(data)?;
-            self.on_task(txn, t, &d).await?;
+    async fn on_case_accepted(&self, txn: &DatabaseTransaction, d: CaseAccepted) -> Result<()> {
+        case_info::Entity::insert(case_info::ActiveModel {
+            case_id: Set(d.case_id.to_string()),
+            ledger_no: Set(d.ledger_no),
+            office: Set(d.office),
+            applicant_id: Set(d.applicant_id.to_string()),
+            specialist_id: Set(d.specialist_id),
+            service_type: Set(d.service_type.as_str().into()),
+            category: Set(Some(d.project.category.as_str().into())),
+            terminated: Set(false),
+        })
+        .on_conflict(OnConflict::column(case_info::Column::CaseId).do_nothing().to_owned())
+        .exec_without_returning(txn)
+        .await?;
+        Ok(())
+    }
+
+    async fn on_specialist_changed(&self, txn: &DatabaseTransaction, d: SpecialistChanged) -> Result<()> {
+        if let Some(c) = case_info::Entity::find_by_id(d.case_id.to_string()).one(txn).await? {
+            let mut c: case_info::ActiveModel = c.into();
+            c.specialist_id = Set(d.to_specialist);
+            c.update(txn).await?;
         }
+        Ok(())
+    }
+
+    async fn on_case_terminated(&self, txn: &DatabaseTransaction, d: CaseTerminated) -> Result<()> {
+        if let Some(c) = case_info::Entity::find_by_id(d.case_id.to_string()).one(txn).await? {
+            let mut c: case_info::ActiveModel = c.into();
+            c.terminated = Set(true);
+            c.update(txn).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_plan_published(&self, txn: &DatabaseTransaction, d: PlanPublished) -> Result<()> {
+        if let Some(c) = case_info::Entity::find_by_id(d.case_id.to_string()).one(txn).await? {
+            let mut c: case_info::ActiveModel = c.into();
+            c.category = Set(Some(d.category.as_str().into()));
+            c.update(txn).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_task_overdue(&self, txn: &DatabaseTransaction, task_id: uuid::Uuid) -> Result<()> {
+        task_info::Entity::update_many()
+            .col_expr(task_info::Column::Overdue, sea_orm::sea_query::Expr::value(true))
+            .filter(task_info::Column::TaskId.eq(task_id.to_string()))
+            .exec(txn)
+            .await?;
         Ok(())
     }
 
@@ -210,7 +208,8 @@ impl EvaluationService {
         let concluded = t == EventType::TASK_APPROVED || t == EventType::TASK_REJECTED;
         if concluded && existing.as_ref().is_none_or(|e| e.concluded_at.is_none()) {
             row.concluded_at = Set(Some(d.at));
-            row.outcome = Set(Some(if t == EventType::TASK_APPROVED { "approved" } else { "rejected" }.into()));
+            row.outcome =
+                Set(Some(if t == EventType::TASK_APPROVED { TaskOutcome::Approved } else { TaskOutcome::Rejected }));
             row.working_days = Set(d
                 .received_at
                 .map(|r| self.calendar.working_days_between(local_date(r), local_date(d.at)).value as i32));
@@ -223,21 +222,6 @@ impl EvaluationService {
     }
 }
 
-fn is_routing_task_event(t: EventType) -> bool {
-    [
-        EventType::TASK_DISPATCHED,
-        EventType::TASK_RECEIVED,
-        EventType::TASK_IN_REVIEW,
-        EventType::TASK_SUPPLEMENT_REQUESTED,
-        EventType::TASK_SUPPLEMENTED,
-        EventType::TASK_APPROVED,
-        EventType::TASK_REJECTED,
-        EventType::TASK_RESULT_COLLECTED,
-        EventType::TASK_WITHDRAWN,
-    ]
-    .contains(&t)
-}
-
 /// Follows cases, plans and tasks.
 pub struct Follower {
     pub service: Arc<EvaluationService>,
@@ -245,9 +229,19 @@ pub struct Follower {
 
 impl EventHandler for Follower {
     async fn handle(&self, txn: &DatabaseTransaction, _subject: &str, event: &CloudEvent) -> Result<(), HandlerError> {
-        let Some(t) = event.event_type() else { return Ok(()) };
-        self.service.on_event(txn, t, event).await?;
-        Ok(())
+        use bangban_contracts::events as e;
+        let s = &self.service;
+        bangban_platform::dispatch!(event, {
+            e::CaseAccepted => |d| Ok(s.on_case_accepted(txn, d).await?),
+            e::CaseSpecialistChanged => |d| Ok(s.on_specialist_changed(txn, d).await?),
+            e::CaseTerminated => |d| Ok(s.on_case_terminated(txn, d).await?),
+            e::CaseResultsDelivered => |d| Ok(s.invite_case(txn, d.case_id).await?),
+            e::PlanPublished => |d| Ok(s.on_plan_published(txn, d).await?),
+            e::TaskOverdue => |d| Ok(s.on_task_overdue(txn, d.task_id).await?),
+            e::TaskDispatched | e::TaskReceived | e::TaskInReview | e::TaskSupplementRequested | e::TaskSupplemented
+                | e::TaskApproved | e::TaskRejected | e::TaskResultCollected | e::TaskWithdrawn
+                => |d, t| Ok(s.on_task(txn, t, &d).await?),
+        })
     }
 
     fn committed(&self) {
@@ -255,62 +249,44 @@ impl EventHandler for Follower {
     }
 }
 
-/// Evaluation running in this process.
-pub struct Running {
-    pub service: Arc<EvaluationService>,
-    pub db: DatabaseConnection,
-}
+impl Service for EvaluationService {
+    const NAME: &'static str = SERVICE;
+    const DESCRIPTION: &'static str = "评价 / evaluation";
+    type Migrator = Migrator;
+    type Settings = EvaluationSettings;
 
-/// Connects evaluation's database (migrating it), then as [`start_with_db`].
-pub async fn start(settings: &Settings, client: async_nats::Client, shutdown: &Shutdown) -> anyhow::Result<Running> {
-    let target = DbTarget::for_service(settings, SERVICE)?;
-    tracing::info!(db = %target.describe(), "evaluation: connecting database");
-    let db = db::connect_for_service::<Migrator>(&target, &settings.database).await?;
-    start_with_db(settings, client, db, shutdown).await
-}
+    async fn build(ctx: &Context<'_>, settings: EvaluationSettings) -> anyhow::Result<Arc<Self>> {
+        let link_base = settings.link_base.clone().unwrap_or_else(|| ctx.settings.public_url());
+        let pii = bangban_platform::pii::cipher_from_settings(ctx.settings)?;
+        Ok(Arc::new(Self::new(ctx.db.clone(), ctx.notifier.clone(), pii, settings, link_base)))
+    }
 
-/// Starts the outbox relay, the scan, the bus endpoints and the consumers.
-pub async fn start_with_db(
-    settings: &Settings,
-    client: async_nats::Client,
-    db: DatabaseConnection,
-    shutdown: &Shutdown,
-) -> anyhow::Result<Running> {
-    let s = settings.evaluation.clone();
-    if !(1..=5).contains(&s.default_level) {
-        anyhow::bail!("BANGBAN__EVALUATION__DEFAULT_LEVEL must be 1 to 5");
+    async fn endpoints(ep: &mut Endpoints<'_, Self>) -> Result<(), async_nats::Error> {
+        handlers::endpoints(ep).await
     }
-    if s.rectification_working_days == 0 || s.contact_working_days == 0 {
-        anyhow::bail!("BANGBAN__EVALUATION__CONTACT_WORKING_DAYS and RECTIFICATION_WORKING_DAYS must be at least 1");
-    }
-    let link_base = s.link_base.clone().unwrap_or_else(|| settings.public_url());
-    let pii = bangban_platform::pii::cipher_from_settings(settings)?;
-    let notifier = OutboxNotifier::new();
-    let service = Arc::new(EvaluationService::new(db.clone(), notifier.clone(), pii, s, link_base));
-    let relay = Relay::new(SERVICE, db.clone(), client.clone(), notifier, settings.outbox.clone());
-    shutdown.spawn(relay.run(shutdown.token()));
-    shutdown.spawn(rectify::run(service.clone(), shutdown.token()));
-    let nats_service = rpc::start_service(&client, SERVICE, "评价 / evaluation")
-        .await
-        .map_err(|e| anyhow::anyhow!("starting NATS service: {e}"))?;
-    let handles = handlers::serve_all(&nats_service, service.clone(), shutdown.token())
-        .await
-        .map_err(|e| anyhow::anyhow!("adding endpoints: {e}"))?;
-    for (name, filter) in [
-        ("evaluation-cases", "bb.evt.*.case.>".to_string()),
-        ("evaluation-plans", EventType::PLAN_PUBLISHED.filter_all_offices()),
-        ("evaluation-tasks", "bb.evt.*.task.>".to_string()),
-    ] {
-        let spec = ConsumerSpec { name: name.to_string(), filter_subject: filter, settings: settings.consumer.clone() };
-        let follower = Arc::new(Follower { service: service.clone() });
-        bangban_platform::consumer::spawn(shutdown, client.clone(), db.clone(), spec, follower);
-    }
-    shutdown.spawn(async move {
-        for h in handles {
-            let _ = h.await;
+
+    /// The scan for late rectifications and default ratings, and the consumers of cases, plans and tasks.
+    fn run(self: &Arc<Self>, ctx: &Context<'_>) -> anyhow::Result<()> {
+        let service = self.clone();
+        ctx.spawn(move |token| rectify::run(service, token));
+        for (name, filter) in [
+            ("evaluation-cases", EventType::CASE_ACCEPTED.aggregate_filter_all_offices()),
+            ("evaluation-plans", EventType::PLAN_PUBLISHED.filter_all_offices()),
+            ("evaluation-tasks", EventType::TASK_DISPATCHED.aggregate_filter_all_offices()),
+        ] {
+            ctx.consume(name, filter, Arc::new(Follower { service: self.clone() }));
         }
-        let _ = nats_service.stop().await;
-    });
-    tracing::info!("evaluation started");
-    Ok(Running { service, db })
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_consumers_follow_every_event_of_their_aggregate() {
+        assert_eq!(EventType::CASE_ACCEPTED.aggregate_filter_all_offices(), "bb.evt.*.case.>");
+        assert_eq!(EventType::TASK_DISPATCHED.aggregate_filter_all_offices(), "bb.evt.*.task.>");
+    }
 }

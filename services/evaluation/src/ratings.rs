@@ -2,11 +2,11 @@
 //! matter, only by the case's applicant.
 
 use bangban_contracts::{
-    EventType,
     evaluation::{
         CaseInvitations, Channel, CodeLookup, EvaluationInvited, EvaluationPage, EvaluationSubmitted, EvaluationView,
         GetEvaluation, InvitationView, Level, ListEvaluations, Matter, NewRating, SubmitByCode, SubmitRating, Tag,
     },
+    events,
 };
 use bangban_platform::{clock, db};
 use chrono::{DateTime, Utc};
@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{
-    EvaluationService, enqueue,
+    EvaluationService, emit,
     entity::{appeal, case_info, evaluation, invitation, task_info},
     error::{EvaluationError, Result},
     json, us, uuid,
@@ -131,7 +131,7 @@ impl EvaluationService {
             link_enc: self.pii.encrypt(&link),
             invited_at: now,
         };
-        enqueue(txn, EventType::EVALUATION_INVITED, &c.office, &id.to_string(), &data).await?;
+        emit::<events::EvaluationInvited, _>(txn, &c.office, &id.to_string(), &data).await?;
         tracing::info!(invitation = %id, matter = %key, "evaluation invited");
         Ok(())
     }
@@ -271,7 +271,7 @@ impl EvaluationService {
             level: Set(i32::from(level.number())),
             comment: Set(comment),
             tags: Set(json(&tags)?),
-            channel: Set(channel.as_str().into()),
+            channel: Set(channel),
             entered_by: Set(entered_by),
             submitted_at: Set(now),
             bad: Set(level.is_bad()),
@@ -287,16 +287,15 @@ impl EvaluationService {
         inv_row.evaluation_id = Set(Some(m.id.clone()));
         inv_row.update(txn).await?;
         let view = evaluation_view(&m, None)?;
-        enqueue(
+        emit::<events::EvaluationSubmitted, _>(
             txn,
-            EventType::EVALUATION_SUBMITTED,
             &m.office,
             &m.id,
             &EvaluationSubmitted { evaluation: view.clone() },
         )
         .await?;
         if let Some(r) = &rectification {
-            self.announce_rectification(txn, EventType::RECTIFICATION_OPENED, r, now).await?;
+            self.announce_rectification::<events::RectificationOpened, _>(txn, r, now).await?;
         }
         tracing::info!(evaluation = %m.id, level = level.number(), channel = channel.as_str(), bad = level.is_bad(), "rated");
         Ok(view)
@@ -420,7 +419,7 @@ pub fn evaluation_view(m: &evaluation::Model, appeal: Option<&appeal::Model>) ->
         level_label: level.label_zh().into(),
         comment: m.comment.clone(),
         tags: serde_json::from_str(&m.tags).map_err(|e| EvaluationError::corrupt(format!("evaluation.tags: {e}")))?,
-        channel: Channel::parse(&m.channel).ok_or_else(|| EvaluationError::corrupt("evaluation.channel"))?,
+        channel: m.channel,
         entered_by: m.entered_by.clone(),
         submitted_at: m.submitted_at,
         bad: m.bad,

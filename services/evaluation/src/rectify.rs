@@ -4,12 +4,13 @@
 use std::{sync::Arc, time::Duration};
 
 use bangban_contracts::{
-    EventType,
+    Event,
     evaluation::{
-        AppealDecided, AppealStatus, AppealView, Assignee, DecideAppeal, FileAppeal, FixRating, GetRectification,
-        Level, ListAppeals, ListRectifications, RectificationAction, RectificationEvent, RectificationPage,
+        AppealDecided, AppealStatus, AppealView, Assignee, DecideAppeal, FileAppeal, GetRectification, Level,
+        ListAppeals, ListRectifications, RectificationAction, RectificationEvent, RectificationPage,
         RectificationStatus, RectificationStep, RectificationView,
     },
+    events,
     intake::Actor,
 };
 use bangban_platform::{clock, db};
@@ -22,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    EvaluationService, day_start, enqueue,
+    EvaluationService, day_start, emit,
     entity::{appeal, case_info, evaluation, invitation, rectification, task_info},
     error::{EvaluationError, Result},
     json, local_date, us, uuid,
@@ -113,7 +114,7 @@ impl EvaluationService {
             assignee_office: Set(office),
             specialist_id: Set(c.specialist_id.clone()),
             office: Set(c.office.clone()),
-            status: Set(RectificationStatus::Opened.as_str().into()),
+            status: Set(RectificationStatus::Opened),
             opened_at: Set(now),
             contact_due: Set(date_str(contact_due)),
             due: Set(date_str(due)),
@@ -132,15 +133,15 @@ impl EvaluationService {
         Ok(row.insert(txn).await?)
     }
 
-    pub(crate) async fn announce_rectification<C: ConnectionTrait>(
+    /// Emits `rectification.opened` or `rectification.closed` (`E`) for `r`.
+    pub(crate) async fn announce_rectification<E: Event<Data = RectificationEvent>, C: ConnectionTrait>(
         &self,
         conn: &C,
-        t: EventType,
         r: &rectification::Model,
         at: DateTime<Utc>,
     ) -> Result<()> {
         let data = RectificationEvent { rectification: rectification_view(r)?, at };
-        enqueue(conn, t, &r.office, &r.id, &data).await
+        emit::<E, _>(conn, &r.office, &r.id, &data).await
     }
 
     /// One rectification.
@@ -178,7 +179,7 @@ impl EvaluationService {
             q = q.filter(rectification::Column::SpecialistId.eq(s.clone()));
         }
         if let Some(s) = req.status {
-            q = q.filter(rectification::Column::Status.eq(s.as_str()));
+            q = q.filter(rectification::Column::Status.eq(s));
         }
         if let Some(e) = req.escalated {
             q = q.filter(if e {
@@ -205,10 +206,10 @@ impl EvaluationService {
         let now = clock::now();
         let txn = db::begin_write(&self.db).await?;
         let r = self.find_rectification(&txn, req.id).await?;
-        let status = RectificationStatus::parse(&r.status).ok_or_else(|| EvaluationError::corrupt("status"))?;
+        let status = r.status;
         let wrong = |what: &str, en: &str| {
             EvaluationError::Conflict(
-                format!("整改单当前为“{}”状态，不能{what}", status_zh(status)),
+                format!("整改单当前为“{}”状态，不能{what}", status.label_zh()),
                 format!("the rectification is {}; it cannot {en}", status.as_str()),
             )
         };
@@ -221,7 +222,7 @@ impl EvaluationService {
                 }
                 row.contact_note = Set(Some(text("note", &note, 2, 1000)?));
                 row.contacted_at = Set(Some(now));
-                row.status = Set(RectificationStatus::Contacted.as_str().into());
+                row.status = Set(RectificationStatus::Contacted);
                 let due = parse_date(&r.due)?;
                 row.check_us = Set(Some(us(self.end_of(due))));
             }
@@ -236,7 +237,7 @@ impl EvaluationService {
                     row.contacted_at = Set(Some(now));
                 }
                 row.on_time = Set(Some(now < self.end_of(parse_date(&r.due)?)));
-                row.status = Set(RectificationStatus::Answered.as_str().into());
+                row.status = Set(RectificationStatus::Answered);
                 row.check_us = Set(None);
             }
             RectificationAction::Rate { rating } => {
@@ -253,15 +254,15 @@ impl EvaluationService {
                 if status != RectificationStatus::Answered {
                     return Err(wrong("评价整改结果", "have its fix rated"));
                 }
-                row.fix_rating = Set(Some(rating.as_str().into()));
+                row.fix_rating = Set(Some(rating));
                 row.closed_at = Set(Some(now));
-                row.status = Set(RectificationStatus::Closed.as_str().into());
+                row.status = Set(RectificationStatus::Closed);
                 closed = true;
             }
         }
         let r = row.update(&txn).await?;
         if closed {
-            self.announce_rectification(&txn, EventType::RECTIFICATION_CLOSED, &r, now).await?;
+            self.announce_rectification::<events::RectificationClosed, _>(&txn, &r, now).await?;
         }
         txn.commit().await?;
         self.committed();
@@ -387,7 +388,7 @@ impl EvaluationService {
             filed_by: Set(req.actor.sub.clone()),
             reason: Set(reason),
             evidence: Set(json(&evidence)?),
-            status: Set(AppealStatus::Pending.as_str().into()),
+            status: Set(AppealStatus::Pending),
             decided_by: Set(None),
             decision_note: Set(None),
             filed_at: Set(clock::now()),
@@ -435,19 +436,19 @@ impl EvaluationService {
             tracing::warn!(filed_by = %a.filed_by, "an appeal's own party tried to decide it");
             return Err(EvaluationError::Forbidden(zh, en));
         }
-        if a.status != AppealStatus::Pending.as_str() {
+        if a.status != AppealStatus::Pending {
             return Err(EvaluationError::Conflict("该申诉已裁定".into(), "the appeal is already decided".into()));
         }
         let status = if req.decision.upheld { AppealStatus::Upheld } else { AppealStatus::Rejected };
         let mut row: appeal::ActiveModel = a.into();
-        row.status = Set(status.as_str().into());
+        row.status = Set(status);
         row.decided_by = Set(Some(req.actor.sub.clone()));
         row.decision_note = Set(Some(note));
         row.decided_at = Set(Some(now));
         let a = row.update(&txn).await?;
         let view = appeal_view(&a)?;
         let data = AppealDecided { appeal: view.clone(), office: e.office.clone(), case_id: uuid(&e.case_id)? };
-        enqueue(&txn, EventType::APPEAL_DECIDED, &e.office, &a.id, &data).await?;
+        emit::<events::AppealDecided, _>(&txn, &e.office, &a.id, &data).await?;
         txn.commit().await?;
         self.committed();
         Ok(view)
@@ -472,7 +473,7 @@ impl EvaluationService {
             );
         }
         if let Some(s) = req.status {
-            q = q.filter(appeal::Column::Status.eq(s.as_str()));
+            q = q.filter(appeal::Column::Status.eq(s));
         }
         let rows = q.order_by_desc(appeal::Column::FiledAt).limit(500).all(&self.db).await?;
         rows.iter().map(appeal_view).collect()
@@ -516,15 +517,6 @@ fn conflict_of_interest(actor: &Actor, a: &appeal::Model, e: &evaluation::Model)
     }
 }
 
-fn status_zh(s: RectificationStatus) -> &'static str {
-    match s {
-        RectificationStatus::Opened => "待联系",
-        RectificationStatus::Contacted => "整改中",
-        RectificationStatus::Answered => "已答复",
-        RectificationStatus::Closed => "已办结",
-    }
-}
-
 pub(crate) fn appeal_view(a: &appeal::Model) -> Result<AppealView> {
     Ok(AppealView {
         id: uuid(&a.id)?,
@@ -532,7 +524,7 @@ pub(crate) fn appeal_view(a: &appeal::Model) -> Result<AppealView> {
         filed_by: a.filed_by.clone(),
         reason: a.reason.clone(),
         evidence: serde_json::from_str(&a.evidence).map_err(|e| EvaluationError::corrupt(format!("evidence: {e}")))?,
-        status: AppealStatus::parse(&a.status).ok_or_else(|| EvaluationError::corrupt("appeal.status"))?,
+        status: a.status,
         decided_by: a.decided_by.clone(),
         decision_note: a.decision_note.clone(),
         filed_at: a.filed_at,
@@ -551,7 +543,7 @@ pub(crate) fn rectification_view(r: &rectification::Model) -> Result<Rectificati
         comment: r.comment.clone(),
         assignee: serde_json::from_str(&r.assignee).map_err(|e| EvaluationError::corrupt(format!("assignee: {e}")))?,
         office: r.office.clone(),
-        status: RectificationStatus::parse(&r.status).ok_or_else(|| EvaluationError::corrupt("status"))?,
+        status: r.status,
         opened_at: r.opened_at,
         contact_due: parse_date(&r.contact_due)?,
         due: parse_date(&r.due)?,
@@ -560,7 +552,7 @@ pub(crate) fn rectification_view(r: &rectification::Model) -> Result<Rectificati
         fix: r.fix.clone(),
         answer: r.answer.clone(),
         answered_at: r.answered_at,
-        fix_rating: r.fix_rating.as_deref().and_then(FixRating::parse),
+        fix_rating: r.fix_rating,
         closed_at: r.closed_at,
         escalated_at: r.escalated_at,
         escalation_reason: r.escalation_reason.clone(),

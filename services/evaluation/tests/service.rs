@@ -18,14 +18,14 @@ use bangban_contracts::{
     routing::{TaskEvent, TaskStatus},
     subjects::EVENTS_STREAM,
 };
-use bangban_evaluation::EvaluationService;
-use bangban_platform::{Settings, bus, clock, pii::PiiCipher, rpc, shutdown::Shutdown};
-use bangban_testkit::{NatsServer, TestDatabase};
+use bangban_contracts::{Operation, evaluation::ops};
+use bangban_evaluation::{EvaluationService, EvaluationSettings};
+use bangban_platform::{clock, pii::PiiCipher, rpc};
+use bangban_testkit::Harness;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
 use http::StatusCode;
 use secrecy::SecretString;
-use std::sync::Arc;
 use uuid::Uuid;
 
 const OFFICE: &str = "371625";
@@ -50,13 +50,10 @@ fn own_process() -> bool {
 }
 
 struct World {
-    _nats: NatsServer,
-    _db: TestDatabase,
+    _h: Harness<EvaluationService>,
     client: async_nats::Client,
     js: jetstream::Context,
     pii: PiiCipher,
-    _service: Arc<EvaluationService>,
-    _shutdown: Shutdown,
 }
 
 struct Case {
@@ -64,34 +61,22 @@ struct Case {
     applicant: Uuid,
 }
 
-async fn world(tune: impl FnOnce(&mut Settings)) -> World {
-    bangban_platform::runtime::install_crypto_provider();
+async fn world(tune: impl FnOnce(&mut EvaluationSettings)) -> World {
     clock::set_manual(t0());
-    let nats = NatsServer::start().await.expect("nats-server");
-    let db = TestDatabase::new("evaluation").await.expect("database");
-    let mut settings = Settings::default();
-    settings.nats.url = nats.url();
-    settings.outbox.poll_interval = Duration::from_millis(50);
-    settings.evaluation.poll_interval_ms = 50;
-    settings.evaluation.link_base = Some("https://bangban.example.invalid".into());
-    db.apply_to(&mut settings);
     let key = PiiCipher::generate_base64_key();
-    settings.pii.key = Some(SecretString::from(key.clone()));
-    tune(&mut settings);
-    let client = bus::connect(&settings.nats, "evaluation-test").await.expect("connect");
-    let js = jetstream::new(client.clone());
-    bus::ensure_streams(&js, settings.nats.stream_replicas).await.expect("streams");
-    let shutdown = Shutdown::new();
-    let running = bangban_evaluation::start(&settings, client.clone(), &shutdown).await.expect("evaluation");
-    World {
-        _nats: nats,
-        _db: db,
-        client,
-        js,
-        pii: PiiCipher::from_base64_key(&key).unwrap(),
-        _service: running.service,
-        _shutdown: shutdown,
-    }
+    let h = Harness::<EvaluationService>::start_with(|settings| {
+        let mut own = EvaluationSettings {
+            poll_interval_ms: 50,
+            link_base: Some("https://bangban.example.invalid".into()),
+            ..Default::default()
+        };
+        tune(&mut own);
+        settings.set_section("evaluation", own);
+        settings.pii.key = Some(SecretString::from(key.clone()));
+    })
+    .await
+    .expect("evaluation");
+    World { client: h.client.clone(), js: h.js.clone(), pii: PiiCipher::from_base64_key(&key).unwrap(), _h: h }
 }
 
 fn actor(sub: &str, role: &str, office: &str) -> Actor {
@@ -114,12 +99,8 @@ impl World {
         self.js.publish_with_headers(subject, headers, event.data.clone()).await.unwrap().await.unwrap();
     }
 
-    async fn call<Req: serde::Serialize, Resp: serde::de::DeserializeOwned>(
-        &self,
-        op: &str,
-        req: &Req,
-    ) -> Result<Resp, rpc::CallError> {
-        rpc::call(&self.client, contract::SERVICE, op, req, Duration::from_secs(5)).await
+    async fn call<O: Operation>(&self, req: &O::Request) -> Result<O::Response, rpc::CallError> {
+        rpc::call::<O>(&self.client, req, Duration::from_secs(5)).await
     }
 
     async fn accept(&self, specialist: &str) -> Case {
@@ -214,20 +195,17 @@ impl World {
         level: u8,
     ) -> Result<EvaluationView, rpc::CallError> {
         let _ = case;
-        self.call(
-            contract::ops::SUBMIT,
-            &SubmitRating {
-                actor: actor("applicant", "applicant", OFFICE),
-                applicant_id: applicant,
-                matter,
-                rating: rating(level),
-            },
-        )
+        self.call::<ops::Submit>(&SubmitRating {
+            actor: actor("applicant", "applicant", OFFICE),
+            applicant_id: applicant,
+            matter,
+            rating: rating(level),
+        })
         .await
     }
 
     async fn rectification(&self, id: Uuid) -> RectificationView {
-        self.call(contract::ops::RECTIFICATION_GET, &GetRectification { id }).await.unwrap()
+        self.call::<ops::RectificationGet>(&GetRectification { id }).await.unwrap()
     }
 
     async fn step(
@@ -236,18 +214,22 @@ impl World {
         applicant: Option<Uuid>,
         action: RectificationAction,
     ) -> Result<RectificationView, rpc::CallError> {
-        self.call(
-            contract::ops::RECTIFICATION_STEP,
-            &RectificationStep { actor: actor("officer-1", "officer", OFFICE), applicant_id: applicant, id, action },
-        )
+        self.call::<ops::RectificationStep>(&RectificationStep {
+            actor: actor("officer-1", "officer", OFFICE),
+            applicant_id: applicant,
+            id,
+            action,
+        })
         .await
     }
 
     async fn assessment(&self, by: AssessmentScope) -> Assessment {
-        self.call(
-            contract::ops::ASSESSMENT,
-            &AssessmentQuery { by, office: Some(OFFICE.into()), from: d("2026-03-01"), to: d("2026-04-30") },
-        )
+        self.call::<ops::Assessment>(&AssessmentQuery {
+            by,
+            office: Some(OFFICE.into()),
+            from: d("2026-03-01"),
+            to: d("2026-04-30"),
+        })
         .await
         .unwrap()
     }
@@ -337,10 +319,7 @@ async fn a_concluded_item_is_rated_once_by_its_applicant_only() {
     // The code of a rated matter no longer works either.
     let code = w.code_for(Some(task), case.id).await;
     let by_code = w
-        .call::<_, EvaluationView>(
-            contract::ops::SUBMIT_BY_CODE,
-            &SubmitByCode { code, channel: Channel::SmsLink, actor: None, rating: rating(2) },
-        )
+        .call::<ops::SubmitByCode>(&SubmitByCode { code, channel: Channel::SmsLink, actor: None, rating: rating(2) })
         .await;
     assert_eq!(status(&by_code), StatusCode::CONFLICT);
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -349,7 +328,7 @@ async fn a_concluded_item_is_rated_once_by_its_applicant_only() {
     let rejected = w.task(&case, UNIT, false).await;
     w.code_for(Some(rejected), case.id).await;
     let invitations: Vec<InvitationView> =
-        w.call(contract::ops::INVITATION_LIST, &contract::CaseInvitations { case_id: case.id }).await.unwrap();
+        w.call::<ops::InvitationList>(&contract::CaseInvitations { case_id: case.id }).await.unwrap();
     assert_eq!(invitations.len(), 2);
     assert!(invitations.iter().any(|i| i.rated_at.is_some()) && invitations.iter().any(|i| i.rated_at.is_none()));
 }
@@ -367,49 +346,50 @@ async fn the_one_time_code_works_once_through_the_link_or_at_a_window() {
     let code_b = w.code_for(Some(b), case.id).await;
     assert_ne!(code_a, code_b);
     assert_eq!(code_a.len(), 16);
-    let page: InvitationView =
-        w.call(contract::ops::INVITATION_BY_CODE, &CodeLookup { code: code_a.clone() }).await.unwrap();
+    let page: InvitationView = w.call::<ops::InvitationByCode>(&CodeLookup { code: code_a.clone() }).await.unwrap();
     assert_eq!(
         (page.matter, page.item_name.as_str(), page.rated_at),
         (Matter::Task { task_id: a }, "建设工程规划许可证核发", None)
     );
-    let unknown =
-        w.call::<_, InvitationView>(contract::ops::INVITATION_BY_CODE, &CodeLookup { code: "x".repeat(16) }).await;
+    let unknown = w.call::<ops::InvitationByCode>(&CodeLookup { code: "x".repeat(16) }).await;
     assert_eq!(status(&unknown), StatusCode::NOT_FOUND);
 
     let v: EvaluationView = w
-        .call(
-            contract::ops::SUBMIT_BY_CODE,
-            &SubmitByCode { code: code_a.clone(), channel: Channel::SmsLink, actor: None, rating: rating(4) },
-        )
+        .call::<ops::SubmitByCode>(&SubmitByCode {
+            code: code_a.clone(),
+            channel: Channel::SmsLink,
+            actor: None,
+            rating: rating(4),
+        })
         .await
         .unwrap();
     assert_eq!((v.channel, v.applicant_id, v.entered_by.as_deref()), (Channel::SmsLink, case.applicant, None));
     let twice = w
-        .call::<_, EvaluationView>(
-            contract::ops::SUBMIT_BY_CODE,
-            &SubmitByCode { code: code_a, channel: Channel::SmsLink, actor: None, rating: rating(5) },
-        )
+        .call::<ops::SubmitByCode>(&SubmitByCode {
+            code: code_a,
+            channel: Channel::SmsLink,
+            actor: None,
+            rating: rating(5),
+        })
         .await;
     assert_eq!(status(&twice), StatusCode::CONFLICT);
     // A window terminal needs the staff member at the window.
     let anonymous_window = w
-        .call::<_, EvaluationView>(
-            contract::ops::SUBMIT_BY_CODE,
-            &SubmitByCode { code: code_b.clone(), channel: Channel::Window, actor: None, rating: rating(5) },
-        )
+        .call::<ops::SubmitByCode>(&SubmitByCode {
+            code: code_b.clone(),
+            channel: Channel::Window,
+            actor: None,
+            rating: rating(5),
+        })
         .await;
     assert_eq!(status(&anonymous_window), StatusCode::UNPROCESSABLE_ENTITY);
     let window: EvaluationView = w
-        .call(
-            contract::ops::SUBMIT_BY_CODE,
-            &SubmitByCode {
-                code: code_b,
-                channel: Channel::Window,
-                actor: Some(actor("staff-371625-assistant-1", "assistant", OFFICE)),
-                rating: rating(3),
-            },
-        )
+        .call::<ops::SubmitByCode>(&SubmitByCode {
+            code: code_b,
+            channel: Channel::Window,
+            actor: Some(actor("staff-371625-assistant-1", "assistant", OFFICE)),
+            rating: rating(3),
+        })
         .await
         .unwrap();
     assert_eq!((window.channel, window.entered_by.as_deref()), (Channel::Window, Some("staff-371625-assistant-1")));
@@ -564,51 +544,39 @@ async fn an_upheld_appeal_leaves_the_assessment_and_figures_come_from_the_events
 
     // The unit appeals the bad review; another county's admin may not decide; the office's admin upholds it.
     let appeal: AppealView = w
-        .call(
-            contract::ops::APPEAL_FILE,
-            &FileAppeal {
-                actor: actor("officer-zjj", "officer", OFFICE),
-                evaluation_id: bad.id,
-                appeal: NewAppeal {
-                    reason: "超期系服务对象补正材料延迟所致，补正期间依法不计时".into(),
-                    evidence: vec!["补正通知书 2026-03-03 签收记录".into()],
-                },
+        .call::<ops::AppealFile>(&FileAppeal {
+            actor: actor("officer-zjj", "officer", OFFICE),
+            evaluation_id: bad.id,
+            appeal: NewAppeal {
+                reason: "超期系服务对象补正材料延迟所致，补正期间依法不计时".into(),
+                evidence: vec!["补正通知书 2026-03-03 签收记录".into()],
             },
-        )
+        })
         .await
         .unwrap();
     let twice = w
-        .call::<_, AppealView>(
-            contract::ops::APPEAL_FILE,
-            &FileAppeal {
-                actor: actor("officer-zjj", "officer", OFFICE),
-                evaluation_id: bad.id,
-                appeal: NewAppeal { reason: "再次申诉再次申诉".into(), evidence: vec!["同上材料".into()] },
-            },
-        )
+        .call::<ops::AppealFile>(&FileAppeal {
+            actor: actor("officer-zjj", "officer", OFFICE),
+            evaluation_id: bad.id,
+            appeal: NewAppeal { reason: "再次申诉再次申诉".into(), evidence: vec!["同上材料".into()] },
+        })
         .await;
     assert_eq!(status(&twice), StatusCode::CONFLICT);
     let decision = AppealDecision { upheld: true, note: "证据属实，申诉成立".into() };
     let foreign = w
-        .call::<_, AppealView>(
-            contract::ops::APPEAL_DECIDE,
-            &DecideAppeal {
-                actor: actor("staff-371621-office_admin-1", "office_admin", "371621"),
-                id: appeal.id,
-                decision: decision.clone(),
-            },
-        )
+        .call::<ops::AppealDecide>(&DecideAppeal {
+            actor: actor("staff-371621-office_admin-1", "office_admin", "371621"),
+            id: appeal.id,
+            decision: decision.clone(),
+        })
         .await;
     assert_eq!(status(&foreign), StatusCode::FORBIDDEN);
     let decided: AppealView = w
-        .call(
-            contract::ops::APPEAL_DECIDE,
-            &DecideAppeal {
-                actor: actor("staff-371625-office_admin-1", "office_admin", OFFICE),
-                id: appeal.id,
-                decision,
-            },
-        )
+        .call::<ops::AppealDecide>(&DecideAppeal {
+            actor: actor("staff-371625-office_admin-1", "office_admin", OFFICE),
+            id: appeal.id,
+            decision,
+        })
         .await
         .unwrap();
     assert_eq!(decided.status, AppealStatus::Upheld);
@@ -616,7 +584,7 @@ async fn an_upheld_appeal_leaves_the_assessment_and_figures_come_from_the_events
     let row = after.rows.iter().find(|r| r.key == SPECIALIST).unwrap();
     assert_eq!((row.ratings, row.satisfied, row.bad_reviews, row.appeals_upheld), (2, 2, 0, 1));
     assert_eq!(row.satisfaction_rate, Some(1.0));
-    let v: EvaluationView = w.call(contract::ops::GET, &contract::GetEvaluation { id: bad.id }).await.unwrap();
+    let v: EvaluationView = w.call::<ops::Get>(&contract::GetEvaluation { id: bad.id }).await.unwrap();
     assert!(!v.counts && v.appeal.is_some());
 
     let units = w.assessment(AssessmentScope::Unit).await;
@@ -629,7 +597,7 @@ async fn an_upheld_appeal_leaves_the_assessment_and_figures_come_from_the_events
         (OFFICE, 2, 3)
     );
 
-    let stats: Statistics = w.call(contract::ops::STATISTICS, &StatisticsQuery::default()).await.unwrap();
+    let stats: Statistics = w.call::<ops::Statistics>(&StatisticsQuery::default()).await.unwrap();
     assert_eq!((stats.total.total, stats.total.by_level), (2, [0, 0, 1, 0, 1]));
     assert_eq!(stats.by_category.len(), 1);
     assert_eq!((stats.by_category[0].key.as_str(), stats.by_month[0].key.as_str()), ("industrial", "2026-03"));
@@ -642,25 +610,23 @@ async fn silence_counts_only_when_a_default_rating_is_configured() {
     if !own_process() {
         return;
     }
-    let w = world(|s| s.evaluation.default_rating_after_working_days = Some(3)).await;
+    let w = world(|s| s.default_rating_after_working_days = Some(3)).await;
     let case = w.accept(SPECIALIST).await;
     let task = w.task(&case, UNIT, true).await;
     w.code_for(Some(task), case.id).await;
     // Monday + 3 working days: after Thursday.
     clock::set(DateTime::parse_from_rfc3339("2026-03-05T15:59:00Z").unwrap().with_timezone(&Utc));
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let none: contract::EvaluationPage =
-        w.call(contract::ops::LIST, &contract::ListEvaluations::default()).await.unwrap();
+    let none: contract::EvaluationPage = w.call::<ops::List>(&contract::ListEvaluations::default()).await.unwrap();
     assert_eq!(none.total, 0, "not before three working days");
     clock::set(DateTime::parse_from_rfc3339("2026-03-05T16:00:01Z").unwrap().with_timezone(&Utc));
-    let mut page: contract::EvaluationPage =
-        w.call(contract::ops::LIST, &contract::ListEvaluations::default()).await.unwrap();
+    let mut page: contract::EvaluationPage = w.call::<ops::List>(&contract::ListEvaluations::default()).await.unwrap();
     for _ in 0..100 {
         if page.total > 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-        page = w.call(contract::ops::LIST, &contract::ListEvaluations::default()).await.unwrap();
+        page = w.call::<ops::List>(&contract::ListEvaluations::default()).await.unwrap();
     }
     assert_eq!(page.total, 1);
     assert_eq!((page.items[0].level, page.items[0].channel), (Level::Satisfied, Channel::Default));

@@ -45,11 +45,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use bangban_platform::{
-    auth::{Principal, Role},
-    problem::Problem,
-    web_settings::WebSettings,
-};
+use bangban_platform::{problem::Problem, web_settings::WebSettings};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -59,6 +55,7 @@ use uuid::Uuid;
 
 use crate::{
     AppState,
+    auth::{Principal, Role},
     extract::ApiQuery,
     security::{Bucket, too_many_requests},
     session::SessionContext,
@@ -932,7 +929,7 @@ pub async fn audit(State(state): State<AppState>, req: Request, next: Next) -> R
     } else {
         "anonymous"
     };
-    let principal = match bangban_platform::auth::bearer_token(req.headers()) {
+    let principal = match crate::auth::bearer_token(req.headers()) {
         Ok(Some(token)) => state.auth.verify(token).await.ok(),
         _ => None,
     };

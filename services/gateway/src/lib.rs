@@ -2,6 +2,7 @@
 //! It owns no tables: commands and queries go to the services over the bus.
 
 pub mod audit;
+pub mod auth;
 pub mod authz;
 pub mod console;
 pub mod extract;
@@ -19,14 +20,18 @@ use axum::{
     middleware,
     routing::get,
 };
+use bangban_contracts::Operation;
 use bangban_platform::{
     Settings,
-    auth::Authenticator,
     health::{self, Readiness},
     problem::Problem,
-    runtime,
+    rpc, runtime,
     shutdown::Shutdown,
 };
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::auth::Authenticator;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -45,6 +50,14 @@ pub struct AppState {
     pub trusted_proxies: Arc<bangban_platform::net::TrustedProxies>,
     /// The live streams open at this gateway, per person and in all (`http.streams_per_person`, `…_max`).
     pub streams: handlers::stream::StreamSlots,
+}
+
+impl AppState {
+    /// Calls the operation `O` of a service with this gateway's client and timeout. The service's problems
+    /// (400, 403, 404, 409, 422…) reach the client unchanged; no answer is 503.
+    pub async fn call<O: Operation>(&self, req: &O::Request) -> Result<O::Response, Problem> {
+        Ok(rpc::call::<O>(&self.client, req, self.request_timeout).await?)
+    }
 }
 
 impl FromRef<AppState> for Authenticator {
@@ -69,45 +82,28 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
     .with_instance(uri.path())
 }
 
+/// The documented API: the handlers' routes with the OpenAPI document they make (the document's own
+/// parts are [`openapi::ApiDoc`]).
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(handlers::router())
+        .merge(documented(session::routes(), session::Api::openapi()))
+        .merge(documented(audit::routes(), audit::Api::openapi()))
+}
+
+/// Routes declared as plain axum routes, with the document of those among them that are in the API.
+fn documented(routes: Router<AppState>, doc: utoipa::openapi::OpenApi) -> OpenApiRouter<AppState> {
+    let mut router = OpenApiRouter::from(routes);
+    router.get_openapi_mut().merge(doc);
+    router
+}
+
 /// The whole HTTP surface.
 pub fn router(state: AppState, readiness: Readiness) -> Router {
     let body_limit = state.settings.http.body_limit;
-    let api = Router::new()
-        .merge(handlers::results::routes())
-        .merge(handlers::consultations::routes())
-        .merge(handlers::calendar::routes())
-        .merge(handlers::catalog::routes())
-        .merge(handlers::plans::routes())
-        .merge(handlers::tasks::routes())
-        .merge(handlers::clock::routes())
-        .merge(handlers::clocks::routes())
-        .merge(handlers::dossier::routes())
-        .merge(handlers::supervision::routes())
-        .merge(handlers::problems::routes())
-        .merge(handlers::meetings::routes())
-        .merge(handlers::monitoring::routes())
-        .merge(handlers::notifications::routes())
-        .merge(handlers::evaluations::routes())
-        .merge(handlers::stream::routes())
-        .merge(session::routes())
+    let (api, _) = api().split_for_parts();
+    let api = api
         .merge(console::routes())
-        .merge(audit::routes())
-        .route("/api/v1/cases", axum::routing::post(handlers::cases::create_case).get(handlers::cases::list_cases))
-        .route("/api/v1/cases/{id}/terminate", axum::routing::post(handlers::cases::terminate_case))
-        .route("/api/v1/cases/{id}/specialist", axum::routing::post(handlers::cases::change_specialist))
-        .route("/api/v1/cases/{id}/applicant/reveal", axum::routing::post(handlers::cases::reveal_applicant))
-        .route("/api/v1/cases/{id}", get(handlers::cases::get_case))
-        .route("/api/v1/me", get(handlers::me::me))
-        .route(
-            "/api/v1/applicants",
-            axum::routing::post(handlers::registry::register_applicant).get(handlers::registry::list_applicants),
-        )
-        .route(
-            "/api/v1/projects",
-            axum::routing::post(handlers::registry::register_project).get(handlers::registry::list_projects),
-        )
-        .route("/api/v1/offices", get(handlers::directory::list_offices))
-        .route("/api/v1/staff", get(handlers::directory::list_staff))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(openapi::docs))
         .route("/", get(openapi::index))

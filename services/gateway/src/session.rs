@@ -36,6 +36,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::auth::{Principal, Role};
 use async_nats::jetstream;
 use axum::{
     Extension, Form, Json, Router,
@@ -46,13 +47,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use bangban_platform::{
-    Settings,
-    auth::{Principal, Role},
-    config::AuthMode,
-    problem::Problem,
-    web_settings::WebSettings,
-};
+use bangban_platform::{Settings, config::AuthMode, problem::Problem, web_settings::WebSettings};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::RngCore;
 use secrecy::ExposeSecret;

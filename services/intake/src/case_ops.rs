@@ -3,17 +3,17 @@
 //! follow other services' events (`plan.published`, `task.dispatched`).
 
 use bangban_contracts::{
-    CloudEvent, EventType,
+    CloudEvent, Event, events,
     intake::{
         ApplicantContact, CasePage, CaseStatus, CaseSummary, CaseTerminated, CaseView, ChangeSpecialist, ListCases,
-        ProjectCategory, ResolveContacts, ResolvedContacts, RevealApplicant, RevealedApplicant, SERVICE, ServiceType,
+        ProjectCategory, ResolveContacts, ResolvedContacts, RevealApplicant, RevealedApplicant, SERVICE,
         SpecialistChanged, StaffContact, TerminateCase,
     },
 };
 use bangban_platform::{
     clock,
     consumer::{EventHandler, HandlerError},
-    outbox,
+    dispatch, outbox,
     problem::FieldError,
 };
 use chrono::SubsecRound;
@@ -48,10 +48,6 @@ fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String> {
         )]));
     }
     Ok(t.to_string())
-}
-
-fn status_of(c: &cases::Model) -> Result<CaseStatus> {
-    parse("status", &c.status, CaseStatus::parse)
 }
 
 impl IntakeService {
@@ -148,12 +144,8 @@ impl IntakeService {
             items.push(CaseSummary {
                 id: parse_uuid(&c.id)?,
                 ledger_no: c.ledger_no.clone(),
-                service_type: if c.service_type == "commission" {
-                    ServiceType::Commission
-                } else {
-                    ServiceType::Assist
-                },
-                status: status_of(&c)?,
+                service_type: c.service_type,
+                status: c.status,
                 office: c.office.clone(),
                 applicant_id: parse_uuid(&a.id)?,
                 applicant_name: a.name.clone(),
@@ -184,17 +176,17 @@ impl IntakeService {
         let now = clock::now().trunc_subsecs(6);
         let txn = bangban_platform::db::begin_write(&self.db).await?;
         let c = self.case_for_update(&txn, req.id).await?;
-        let status = status_of(&c)?;
+        let status = c.status;
         if matches!(status, CaseStatus::Archived | CaseStatus::Terminated) {
             return Err(IntakeError::Conflict(
-                format!("案件当前状态为“{}”，不能调整帮办代办专员", lifecycle::status_label_zh(status)),
+                format!("案件当前状态为“{}”，不能调整帮办代办专员", status.label_zh()),
                 format!("the case is {}; its specialist can no longer change", status.as_str()),
             ));
         }
         if !validation::may_accept_for(&req.actor, &c.office) {
             return Err(crate::error::office_forbidden(&c.office));
         }
-        let role = if c.service_type == "commission" { "agent" } else { "assistant" };
+        let role = validation::specialist_role(c.service_type);
         if req.change.specialist_id.as_deref() == Some(c.specialist_id.as_str()) {
             return Err(IntakeError::Validation(vec![FieldError::new(
                 "specialist_id",
@@ -233,7 +225,7 @@ impl IntakeService {
             changed_by: req.actor.sub.clone(),
             changed_at: now,
         };
-        enqueue(&txn, EventType::CASE_SPECIALIST_CHANGED, &c.office, &c.id, &data).await?;
+        emit::<events::CaseSpecialistChanged>(&txn, &c.office, &c.id, &data).await?;
         let view = self.view(&txn, c).await?;
         txn.commit().await?;
         self.notifier.notify();
@@ -252,12 +244,12 @@ impl IntakeService {
         if !validation::may_accept_for(&req.actor, &c.office) {
             return Err(crate::error::office_forbidden(&c.office));
         }
-        let previous = status_of(&c)?;
+        let previous = c.status;
         let reason = req.termination.reason;
         lifecycle::transition(previous, &Transition::Terminate { reason })?;
         let mut active: cases::ActiveModel = c.clone().into();
-        active.status = Set(CaseStatus::Terminated.as_str().to_string());
-        active.termination_reason = Set(Some(reason.as_str().to_string()));
+        active.status = Set(CaseStatus::Terminated);
+        active.termination_reason = Set(Some(reason));
         active.termination_note = Set(Some(note.clone()));
         active.terminated_at = Set(Some(now));
         active.updated_at = Set(now);
@@ -275,7 +267,7 @@ impl IntakeService {
             terminated_by: req.actor.sub.clone(),
             terminated_at: now,
         };
-        enqueue(&txn, EventType::CASE_TERMINATED, &c.office, &c.id, &data).await?;
+        emit::<events::CaseTerminated>(&txn, &c.office, &c.id, &data).await?;
         let view = self.view(&txn, c).await?;
         txn.commit().await?;
         self.notifier.notify();
@@ -392,11 +384,10 @@ impl IntakeService {
         let Some(c) = cases::Entity::find_by_id(case_id.to_string()).one(txn).await? else {
             return Err(HandlerError::Permanent(format!("no case {case_id}")));
         };
-        let current = status_of(&c).map_err(|e| HandlerError::Permanent(e.to_string()))?;
-        match lifecycle::transition(current, &transition) {
+        match lifecycle::transition(c.status, &transition) {
             Ok(Outcome::Moved(next)) => {
                 let mut active: cases::ActiveModel = c.into();
-                active.status = Set(next.as_str().to_string());
+                active.status = Set(next);
                 active.updated_at = Set(clock::now().trunc_subsecs(6));
                 active.update(txn).await?;
                 Ok(())
@@ -415,20 +406,9 @@ impl IntakeService {
     }
 }
 
-async fn enqueue<T: serde::Serialize>(
-    txn: &DatabaseTransaction,
-    event_type: EventType,
-    office: &str,
-    case_id: &str,
-    data: &T,
-) -> Result<()> {
-    outbox::emit(txn, SERVICE, event_type, office, None, case_id, data).await
-}
-
-/// The case id an event of another service is about: its `case_id` field.
-#[derive(serde::Deserialize)]
-struct AboutCase {
-    case_id: Uuid,
+/// Emits `E` about the case in the transaction.
+async fn emit<E: Event>(txn: &DatabaseTransaction, office: &str, case_id: &str, data: &E::Data) -> Result<()> {
+    outbox::emit::<E, _>(txn, SERVICE, office, None, case_id, data).await
 }
 
 /// Moves cases along as planning and routing report (`plan.published` → planned, the first
@@ -444,34 +424,60 @@ impl EventHandler for LifecycleFollower {
         subject: &str,
         event: &CloudEvent,
     ) -> std::result::Result<(), HandlerError> {
-        let transition = match event.event_type() {
-            Some(t) if t == EventType::PLAN_PUBLISHED => Transition::PlanPublished,
-            Some(t) if t == EventType::TASK_DISPATCHED => Transition::TaskDispatched,
-            Some(t) if t == EventType::PLAN_COMPLETED => Transition::AllTasksConcluded,
-            _ => return Ok(()),
-        };
-        let about: AboutCase = event.data_as().map_err(|e| HandlerError::Permanent(e.to_string()))?;
-        let case_id = about.case_id.to_string();
-        self.intake.follow_event(txn, &case_id, transition).await?;
-        if transition == Transition::TaskDispatched {
-            // The unit is the subject's last token; its officers may then read the case's archive.
-            let parsed = bangban_contracts::subjects::EventSubject::parse(subject)
-                .map_err(|e| HandlerError::Permanent(e.to_string()))?;
-            if let Some(unit) = parsed.unit() {
-                case_unit::Entity::insert(case_unit::ActiveModel {
-                    case_id: Set(case_id),
-                    unit: Set(unit.to_string()),
-                    office: Set(parsed.office().to_string()),
-                    first_dispatched_at: Set(clock::now().trunc_subsecs(6)),
-                })
-                .on_conflict(
-                    sea_orm::sea_query::OnConflict::columns([case_unit::Column::CaseId, case_unit::Column::Unit])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(txn)
-                .await?;
-            }
+        dispatch!(event, {
+            events::PlanPublished => |plan| self.follow(txn, plan.case_id, Transition::PlanPublished).await,
+            events::TaskDispatched => |task| {
+                self.follow(txn, task.case_id, Transition::TaskDispatched).await?;
+                self.record_unit(txn, task.case_id, subject).await
+            },
+            events::PlanCompleted => |done| self.follow(txn, done.case_id, Transition::AllTasksConcluded).await,
+        })
+    }
+}
+
+impl LifecycleFollower {
+    /// The consumers the follower runs (name, filter): one per event it follows.
+    pub fn consumers() -> [(&'static str, String); 3] {
+        [
+            ("intake-plan-published", events::PlanPublished::TYPE.filter_all_offices()),
+            ("intake-task-dispatched", events::TaskDispatched::TYPE.filter_all_offices()),
+            ("intake-plan-completed", events::PlanCompleted::TYPE.filter_all_offices()),
+        ]
+    }
+
+    async fn follow(
+        &self,
+        txn: &DatabaseTransaction,
+        case_id: Uuid,
+        transition: Transition,
+    ) -> std::result::Result<(), HandlerError> {
+        self.intake.follow_event(txn, &case_id.to_string(), transition).await
+    }
+
+    /// Records the unit a task of the case was dispatched to: the subject's last token. Its officers may then
+    /// read the case's archive.
+    async fn record_unit(
+        &self,
+        txn: &DatabaseTransaction,
+        case_id: Uuid,
+        subject: &str,
+    ) -> std::result::Result<(), HandlerError> {
+        let parsed = bangban_contracts::subjects::EventSubject::parse(subject)
+            .map_err(|e| HandlerError::Permanent(e.to_string()))?;
+        if let Some(unit) = parsed.unit() {
+            case_unit::Entity::insert(case_unit::ActiveModel {
+                case_id: Set(case_id.to_string()),
+                unit: Set(unit.to_string()),
+                office: Set(parsed.office().to_string()),
+                first_dispatched_at: Set(clock::now().trunc_subsecs(6)),
+            })
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::columns([case_unit::Column::CaseId, case_unit::Column::Unit])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
         }
         Ok(())
     }

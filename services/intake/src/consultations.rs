@@ -10,40 +10,38 @@
 //!   signature's time window is refused with 409 and creates nothing, on every replica.
 //! - The ticket number (工单号) of a channel is unique: the same ticket re-signed later is refused too.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
-use async_nats::service::Service;
 use bangban_contracts::{
-    CloudEvent, EventType,
+    events,
     intake::{
         Actor, ProjectCategory, SERVICE,
         consultation::{
             Attendee, ConsultationApplicant, ConsultationApplicantView, ConsultationChannel, ConsultationIntent,
             ConsultationPage, ConsultationProject, ConsultationRecorded, ConsultationView, FollowUp, FollowUpDue,
-            GetConsultation, HOTLINE_RECORDER, HotlineDelivery, HotlineReceipt, HotlineTicket, JointMeetingMinutes,
+            HOTLINE_RECORDER, HotlineDelivery, HotlineReceipt, HotlineTicket, JointMeetingMinutes,
             JointMeetingRecorded, JointMeetingScheduled, JointMeetingStatus, JointMeetingView, ListConsultations,
             MAX_LIMIT, NewConsultation, NewJointMeeting, RecordConsultation, RecordJointMeetingMinutes,
-            ScheduleJointMeeting, ops,
+            ScheduleJointMeeting,
         },
     },
     office::is_known_office,
     page::MAX_OFFSET,
 };
-use bangban_platform::{
-    clock, outbox,
-    problem::{FieldError, Problem},
-};
+use bangban_platform::{clock, outbox, problem::FieldError};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, SubsecRound, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
     IntakeService,
     domain::{identity, pii, validation},
+    entity::{consultation, joint_meeting, webhook_delivery},
+    error::{self, IntakeError},
+    parse_uuid,
 };
 
 /// How far in the future a time may lie to allow for clocks that disagree (时钟偏差).
@@ -55,187 +53,7 @@ const REPLAY_KEY_RETENTION: Duration = Duration::days(1);
 /// The project state recorded when the hotline did not say (项目现状未说明).
 pub const STATE_NOT_STATED: &str = "未说明";
 
-/// Intake's consultation tables (对接需求表) as sea-orm entities.
-pub mod tables {
-    /// `consultation` (对接需求记录).
-    pub mod consultation {
-        use sea_orm::entity::prelude::*;
-
-        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-        #[sea_orm(table_name = "consultation")]
-        pub struct Model {
-            #[sea_orm(primary_key, auto_increment = false)]
-            pub id: String,
-            pub office: String,
-            pub channel: String,
-            pub external_id: Option<String>,
-            pub applicant_name: String,
-            pub organisation: Option<String>,
-            /// The mobile number, encrypted (`v1:…`).
-            pub phone_enc: Option<String>,
-            pub project_name: String,
-            pub project_category: String,
-            pub project_office: String,
-            pub newly_settled: bool,
-            pub needs: String,
-            pub project_state: String,
-            /// JSON array of material names.
-            pub materials: String,
-            pub intent: String,
-            pub consulted_at: DateTimeUtc,
-            pub recorded_by: String,
-            pub recorded_at: DateTimeUtc,
-        }
-
-        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-        pub enum Relation {}
-
-        impl ActiveModelBehavior for ActiveModel {}
-    }
-
-    /// `joint_meeting` (联席会议): one per consultation.
-    pub mod joint_meeting {
-        use sea_orm::entity::prelude::*;
-
-        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-        #[sea_orm(table_name = "joint_meeting")]
-        pub struct Model {
-            #[sea_orm(primary_key, auto_increment = false)]
-            pub id: String,
-            pub consultation_id: String,
-            pub office: String,
-            pub scheduled_at: DateTimeUtc,
-            pub place: String,
-            /// JSON array of attendees.
-            pub attendees: String,
-            pub scheduled_by: String,
-            pub created_at: DateTimeUtc,
-            /// JSON array of decisions, once the minutes are recorded.
-            pub decisions: Option<String>,
-            /// JSON array of follow-ups, once the minutes are recorded.
-            pub follow_ups: Option<String>,
-            pub minutes_recorded_by: Option<String>,
-            pub minutes_recorded_at: Option<DateTimeUtc>,
-        }
-
-        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-        pub enum Relation {}
-
-        impl ActiveModelBehavior for ActiveModel {}
-    }
-
-    /// `webhook_delivery`: replay keys of accepted webhook deliveries (回调防重放).
-    pub mod webhook_delivery {
-        use sea_orm::entity::prelude::*;
-
-        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-        #[sea_orm(table_name = "webhook_delivery")]
-        pub struct Model {
-            #[sea_orm(primary_key, auto_increment = false)]
-            pub key: String,
-            pub source: String,
-            pub consultation_id: String,
-            pub received_at: DateTimeUtc,
-        }
-
-        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-        pub enum Relation {}
-
-        impl ActiveModelBehavior for ActiveModel {}
-    }
-}
-
-use tables::{consultation, joint_meeting, webhook_delivery};
-
-// -------------------------------------------------------------------------------------------------
-// Errors
-// -------------------------------------------------------------------------------------------------
-
-/// What can go wrong with a consultation or its joint meeting (对接需求错误).
-#[derive(Debug, thiserror::Error)]
-pub enum ConsultationError {
-    /// Fields are wrong (422).
-    #[error("invalid request: {0:?}")]
-    Validation(Vec<FieldError>),
-    /// No such consultation, or not in the caller's jurisdiction (404).
-    #[error("consultation {0} not found")]
-    NotFound(String),
-    /// The caller may not record consultations for this office (403).
-    #[error("{actor} may not record consultations for office {office}")]
-    OfficeForbidden { actor: String, office: String },
-    /// A joint meeting is only for a newly settled project (409).
-    #[error("the project of consultation {0} is not newly settled")]
-    NotNewlySettled(String),
-    /// The joint meeting is already scheduled (409).
-    #[error("consultation {0} already has a joint meeting")]
-    AlreadyScheduled(String),
-    /// Minutes without a scheduled meeting (409).
-    #[error("consultation {0} has no joint meeting")]
-    NoMeeting(String),
-    /// The minutes are already recorded (409).
-    #[error("the minutes of consultation {0} are already recorded")]
-    MinutesRecorded(String),
-    /// The channel's reference is already recorded (409).
-    #[error("{channel} reference {external_id} is already recorded")]
-    DuplicateExternalId { channel: &'static str, external_id: String },
-    /// A signed webhook request (or delivery) already processed (409).
-    #[error("webhook delivery already processed as consultation {consultation_id}")]
-    Replay { consultation_id: String },
-    #[error("database: {0}")]
-    Db(#[from] DbErr),
-    #[error("event: {0}")]
-    Event(String),
-    #[error("stored data is inconsistent: {0}")]
-    Corrupt(String),
-}
-
-type Result<T, E = ConsultationError> = std::result::Result<T, E>;
-
-impl From<ConsultationError> for Problem {
-    fn from(e: ConsultationError) -> Self {
-        use ConsultationError::*;
-        match e {
-            Validation(errors) => Problem::validation(errors),
-            NotFound(id) => {
-                Problem::not_found(format!("咨询记录 {id} 不存在"), format!("consultation {id} does not exist"))
-            }
-            OfficeForbidden { office, .. } => Problem::forbidden(
-                format!("无权为机构 {office} 登记咨询"),
-                format!("you may not record consultations for office {office}"),
-            ),
-            NotNewlySettled(_) => Problem::conflict(
-                "该咨询的项目不是新落户项目，联席会议仅适用于新落户项目",
-                "the project is not newly settled; joint meetings are for newly settled projects only",
-            ),
-            AlreadyScheduled(_) => Problem::conflict(
-                "该咨询已安排联席会议，不能重复安排",
-                "a joint meeting is already scheduled for this consultation",
-            ),
-            NoMeeting(_) => Problem::conflict(
-                "该咨询尚未安排联席会议，请先安排会议再记录纪要",
-                "no joint meeting is scheduled for this consultation; schedule one before recording minutes",
-            ),
-            MinutesRecorded(_) => Problem::conflict(
-                "该联席会议的纪要已记录，不能重复记录",
-                "the minutes of this joint meeting are already recorded",
-            ),
-            DuplicateExternalId { channel, external_id } => Problem::conflict(
-                format!("渠道 {channel} 的工单号 {external_id} 已登记"),
-                format!("{channel} reference {external_id} is already recorded"),
-            ),
-            Replay { consultation_id } => Problem::conflict(
-                format!("重复投递：该请求已处理（咨询记录 {consultation_id}），未重复登记"),
-                format!(
-                    "replayed delivery: this request was already processed (consultation {consultation_id}); nothing was recorded again"
-                ),
-            ),
-            other => {
-                tracing::error!(error = %other, "consultation failed");
-                Problem::internal()
-            }
-        }
-    }
-}
+type Result<T, E = IntakeError> = std::result::Result<T, E>;
 
 // -------------------------------------------------------------------------------------------------
 // Validation (pure)
@@ -531,12 +349,14 @@ fn distinct_units(attendees: &[Attendee]) -> Vec<String> {
 
 use bangban_platform::db::is_unique_violation;
 
-fn parse_uuid(value: &str) -> Result<Uuid> {
-    Uuid::parse_str(value).map_err(|_| ConsultationError::Corrupt(format!("id {value:?}")))
-}
-
-fn event_error(e: impl std::fmt::Display) -> ConsultationError {
-    ConsultationError::Event(e.to_string())
+/// Emits `E` about a consultation or a joint meeting (`aggregate_id`) in the transaction.
+async fn emit<E: events::Event>(
+    txn: &DatabaseTransaction,
+    office: &str,
+    aggregate_id: &str,
+    data: &E::Data,
+) -> Result<()> {
+    outbox::emit::<E, _>(txn, SERVICE, office, None, aggregate_id, data).await
 }
 
 impl IntakeService {
@@ -546,9 +366,9 @@ impl IntakeService {
     pub async fn record_consultation(&self, req: RecordConsultation) -> Result<ConsultationView> {
         let RecordConsultation { actor, consultation } = req;
         let now = clock::now().trunc_subsecs(6);
-        let c = validate_consultation(&consultation, now).map_err(ConsultationError::Validation)?;
+        let c = validate_consultation(&consultation, now).map_err(IntakeError::Validation)?;
         if !validation::may_accept_for(&actor, &c.office) {
-            return Err(ConsultationError::OfficeForbidden { actor: actor.sub, office: c.office });
+            return Err(error::consultation_office_forbidden(&c.office));
         }
         let txn = bangban_platform::db::begin_write(&self.db).await?;
         let view = self.insert_consultation(&txn, Uuid::now_v7(), c, &actor.sub, now).await?;
@@ -566,14 +386,14 @@ impl IntakeService {
     pub async fn record_hotline(&self, req: HotlineDelivery) -> Result<HotlineReceipt> {
         let HotlineDelivery { ticket, replay_keys } = req;
         if replay_keys.is_empty() || replay_keys.iter().any(|k| k.is_empty() || k.len() > 160) {
-            return Err(ConsultationError::Validation(vec![FieldError::new(
+            return Err(IntakeError::Validation(vec![FieldError::new(
                 "replay_keys",
                 "须附带 1 个以上、每个不超过 160 字符的防重放键",
                 "one or more replay keys of at most 160 characters are required",
             )]));
         }
         let now = clock::now().trunc_subsecs(6);
-        let c = validate_ticket(&ticket, now).map_err(ConsultationError::Validation)?;
+        let c = validate_ticket(&ticket, now).map_err(IntakeError::Validation)?;
         let id = Uuid::now_v7();
 
         let txn = bangban_platform::db::begin_write(&self.db).await?;
@@ -591,7 +411,7 @@ impl IntakeService {
                 let earlier = webhook_delivery::Entity::find_by_id(key.clone()).one(&txn).await?;
                 let consultation_id = earlier.map(|d| d.consultation_id).unwrap_or_default();
                 tracing::warn!(%consultation_id, "replayed hotline delivery refused");
-                return Err(ConsultationError::Replay { consultation_id });
+                return Err(error::replayed_delivery(&consultation_id));
             }
         }
         let view = self.insert_consultation(&txn, id, c, HOTLINE_RECORDER, now).await?;
@@ -622,16 +442,13 @@ impl IntakeService {
                 .one(txn)
                 .await?;
             if existing.is_some() {
-                return Err(ConsultationError::DuplicateExternalId {
-                    channel: c.channel.as_str(),
-                    external_id: ext.clone(),
-                });
+                return Err(error::duplicate_external_id(c.channel.as_str(), ext));
             }
         }
         let model = consultation::Model {
             id: id.to_string(),
             office: c.office.clone(),
-            channel: c.channel.as_str().to_string(),
+            channel: c.channel,
             external_id: c.external_id.clone(),
             applicant_name: c.name.clone(),
             organisation: c.organisation.clone(),
@@ -643,7 +460,7 @@ impl IntakeService {
             needs: c.needs.clone(),
             project_state: c.project_state.clone(),
             materials: serde_json::to_string(&c.materials).unwrap_or_else(|_| "[]".into()),
-            intent: c.intent.as_str().to_string(),
+            intent: c.intent,
             consulted_at: c.consulted_at,
             recorded_by: recorded_by.to_string(),
             recorded_at: now,
@@ -651,9 +468,7 @@ impl IntakeService {
         let active: consultation::ActiveModel = model.clone().into();
         if let Err(e) = consultation::Entity::insert(active).exec_without_returning(txn).await {
             return Err(match (&c.external_id, is_unique_violation(&e)) {
-                (Some(ext), true) => {
-                    ConsultationError::DuplicateExternalId { channel: c.channel.as_str(), external_id: ext.clone() }
-                }
+                (Some(ext), true) => error::duplicate_external_id(c.channel.as_str(), ext),
                 _ => e.into(),
             });
         }
@@ -670,10 +485,7 @@ impl IntakeService {
             recorded_by: recorded_by.to_string(),
             recorded_at: now,
         };
-        let event =
-            CloudEvent::new(EventType::CONSULTATION_RECORDED, SERVICE, id.to_string(), &data).map_err(event_error)?;
-        let subject = EventType::CONSULTATION_RECORDED.subject(&c.office, None).map_err(event_error)?;
-        outbox::enqueue(txn, &subject, &event).await?;
+        emit::<events::ConsultationRecorded>(txn, &c.office, &id.to_string(), &data).await?;
         self.consultation_view(model, None)
     }
 
@@ -699,7 +511,7 @@ impl IntakeService {
             ));
         }
         if !errors.is_empty() {
-            return Err(ConsultationError::Validation(errors));
+            return Err(IntakeError::Validation(errors));
         }
         let mut q = consultation::Entity::find();
         if let Some(o) = &req.office {
@@ -747,7 +559,7 @@ impl IntakeService {
         let row = consultation::Entity::find_by_id(id.to_string())
             .one(&self.db)
             .await?
-            .ok_or_else(|| ConsultationError::NotFound(id.to_string()))?;
+            .ok_or_else(|| error::consultation_not_found(id))?;
         let meeting = joint_meeting::Entity::find()
             .filter(joint_meeting::Column::ConsultationId.eq(id.to_string()))
             .one(&self.db)
@@ -764,7 +576,7 @@ impl IntakeService {
     ) -> Result<consultation::Model> {
         match consultation::Entity::find_by_id(id.to_string()).one(conn).await? {
             Some(c) if validation::may_accept_for(actor, &c.office) => Ok(c),
-            _ => Err(ConsultationError::NotFound(id.to_string())),
+            _ => Err(error::consultation_not_found(id)),
         }
     }
 
@@ -774,18 +586,18 @@ impl IntakeService {
     pub async fn schedule_joint_meeting(&self, req: ScheduleJointMeeting) -> Result<ConsultationView> {
         let ScheduleJointMeeting { actor, consultation_id, meeting } = req;
         let now = clock::now().trunc_subsecs(6);
-        validate_joint_meeting(&meeting, now).map_err(ConsultationError::Validation)?;
+        validate_joint_meeting(&meeting, now).map_err(IntakeError::Validation)?;
         let txn = bangban_platform::db::begin_write(&self.db).await?;
         let c = self.consultation_for(&txn, &actor, consultation_id).await?;
         if !c.newly_settled {
-            return Err(ConsultationError::NotNewlySettled(c.id));
+            return Err(error::not_newly_settled());
         }
         let existing = joint_meeting::Entity::find()
             .filter(joint_meeting::Column::ConsultationId.eq(c.id.clone()))
             .one(&txn)
             .await?;
         if existing.is_some() {
-            return Err(ConsultationError::AlreadyScheduled(c.id));
+            return Err(error::meeting_already_scheduled());
         }
         let meeting_id = Uuid::now_v7();
         let attendees = trimmed_attendees(&meeting.attendees);
@@ -805,7 +617,7 @@ impl IntakeService {
         };
         let active: joint_meeting::ActiveModel = model.clone().into();
         if let Err(e) = joint_meeting::Entity::insert(active).exec_without_returning(&txn).await {
-            return Err(if is_unique_violation(&e) { ConsultationError::AlreadyScheduled(c.id) } else { e.into() });
+            return Err(if is_unique_violation(&e) { error::meeting_already_scheduled() } else { e.into() });
         }
         let data = JointMeetingScheduled {
             meeting_id,
@@ -817,10 +629,7 @@ impl IntakeService {
             units: distinct_units(&attendees),
             scheduled_by: actor.sub.clone(),
         };
-        let event = CloudEvent::new(EventType::JOINT_MEETING_SCHEDULED, SERVICE, meeting_id.to_string(), &data)
-            .map_err(event_error)?;
-        let subject = EventType::JOINT_MEETING_SCHEDULED.subject(&c.office, None).map_err(event_error)?;
-        outbox::enqueue(&txn, &subject, &event).await?;
+        emit::<events::JointMeetingScheduled>(&txn, &c.office, &meeting_id.to_string(), &data).await?;
         txn.commit().await?;
         self.notifier.notify();
         tracing::info!(meeting.id = %meeting_id, "joint meeting scheduled");
@@ -839,11 +648,11 @@ impl IntakeService {
             .filter(joint_meeting::Column::ConsultationId.eq(c.id.clone()))
             .one(&txn)
             .await?
-            .ok_or_else(|| ConsultationError::NoMeeting(c.id.clone()))?;
+            .ok_or_else(error::no_meeting)?;
         if meeting.minutes_recorded_at.is_some() {
-            return Err(ConsultationError::MinutesRecorded(c.id));
+            return Err(error::minutes_recorded());
         }
-        validate_minutes(&minutes, meeting_day(meeting.scheduled_at)).map_err(ConsultationError::Validation)?;
+        validate_minutes(&minutes, meeting_day(meeting.scheduled_at)).map_err(IntakeError::Validation)?;
         let minutes = trimmed_minutes(&minutes);
         let decisions = serde_json::to_string(&minutes.decisions).unwrap_or_else(|_| "[]".into());
         let follow_ups = serde_json::to_string(&minutes.follow_ups).unwrap_or_else(|_| "[]".into());
@@ -858,7 +667,7 @@ impl IntakeService {
             .exec(&txn)
             .await?;
         if updated.rows_affected == 0 {
-            return Err(ConsultationError::MinutesRecorded(c.id));
+            return Err(error::minutes_recorded());
         }
         let meeting_id = parse_uuid(&meeting.id)?;
         let data = JointMeetingRecorded {
@@ -874,10 +683,7 @@ impl IntakeService {
             recorded_by: actor.sub.clone(),
             recorded_at: now,
         };
-        let event = CloudEvent::new(EventType::JOINT_MEETING_RECORDED, SERVICE, meeting.id.clone(), &data)
-            .map_err(event_error)?;
-        let subject = EventType::JOINT_MEETING_RECORDED.subject(&c.office, None).map_err(event_error)?;
-        outbox::enqueue(&txn, &subject, &event).await?;
+        emit::<events::JointMeetingRecorded>(&txn, &c.office, &meeting.id, &data).await?;
         txn.commit().await?;
         self.notifier.notify();
         tracing::info!(meeting.id = %meeting_id, "joint meeting minutes recorded");
@@ -897,7 +703,7 @@ impl IntakeService {
         c: consultation::Model,
         meeting: Option<joint_meeting::Model>,
     ) -> Result<ConsultationView> {
-        let corrupt = |what: &str| ConsultationError::Corrupt(format!("{what} of consultation {}", c.id));
+        let corrupt = |what: &str| IntakeError::Corrupt(format!("{what} of consultation {}", c.id));
         let phone = c
             .phone_enc
             .as_deref()
@@ -907,7 +713,7 @@ impl IntakeService {
         let joint_meeting = meeting.map(meeting_view).transpose()?;
         Ok(ConsultationView {
             id: parse_uuid(&c.id)?,
-            channel: ConsultationChannel::parse(&c.channel).ok_or_else(|| corrupt("channel"))?,
+            channel: c.channel,
             external_id: c.external_id.clone(),
             applicant: ConsultationApplicantView {
                 name: c.applicant_name.clone(),
@@ -923,7 +729,7 @@ impl IntakeService {
             needs: c.needs.clone(),
             project_state: c.project_state.clone(),
             materials: serde_json::from_str(&c.materials).map_err(|_| corrupt("materials"))?,
-            intent: ConsultationIntent::parse(&c.intent).ok_or_else(|| corrupt("intent"))?,
+            intent: c.intent,
             consulted_at: c.consulted_at,
             recorded_by: c.recorded_by.clone(),
             recorded_at: c.recorded_at,
@@ -934,7 +740,7 @@ impl IntakeService {
 }
 
 fn meeting_view(m: joint_meeting::Model) -> Result<JointMeetingView> {
-    let corrupt = |what: &str| ConsultationError::Corrupt(format!("{what} of joint meeting {}", m.id));
+    let corrupt = |what: &str| IntakeError::Corrupt(format!("{what} of joint meeting {}", m.id));
     let minutes = match (&m.decisions, &m.follow_ups) {
         (Some(d), Some(f)) => Some(JointMeetingMinutes {
             decisions: serde_json::from_str(d).map_err(|_| corrupt("decisions"))?,
@@ -955,72 +761,10 @@ fn meeting_view(m: joint_meeting::Model) -> Result<JointMeetingView> {
     })
 }
 
-// -------------------------------------------------------------------------------------------------
-// Bus endpoints
-// -------------------------------------------------------------------------------------------------
-
-/// Serves the consultation operations (对接需求服务) (`bb.svc.intake.consultation.*`) until shutdown.
-pub async fn serve(
-    service: &Service,
-    intake: Arc<IntakeService>,
-    shutdown: CancellationToken,
-) -> std::result::Result<Vec<tokio::task::JoinHandle<()>>, async_nats::Error> {
-    use crate::handlers::serve_op;
-    let (i, s) = (&intake, &shutdown);
-    Ok(vec![
-        serve_op(
-            service,
-            i,
-            ops::CONSULTATION_RECORD,
-            |i, r: RecordConsultation| async move { i.record_consultation(r).await },
-            s,
-        )
-        .await?,
-        serve_op(
-            service,
-            i,
-            ops::CONSULTATION_HOTLINE,
-            |i, r: HotlineDelivery| async move { i.record_hotline(r).await },
-            s,
-        )
-        .await?,
-        serve_op(
-            service,
-            i,
-            ops::CONSULTATION_LIST,
-            |i, r: ListConsultations| async move { i.list_consultations(r).await },
-            s,
-        )
-        .await?,
-        serve_op(
-            service,
-            i,
-            ops::CONSULTATION_GET,
-            |i, r: GetConsultation| async move { i.get_consultation(r.id).await },
-            s,
-        )
-        .await?,
-        serve_op(
-            service,
-            i,
-            ops::JOINT_MEETING_SCHEDULE,
-            |i, r: ScheduleJointMeeting| async move { i.schedule_joint_meeting(r).await },
-            s,
-        )
-        .await?,
-        serve_op(
-            service,
-            i,
-            ops::JOINT_MEETING_MINUTES,
-            |i, r: RecordJointMeetingMinutes| async move { i.record_joint_meeting_minutes(r).await },
-            s,
-        )
-        .await?,
-    ])
-}
-
 #[cfg(test)]
 mod tests {
+    use bangban_platform::problem::Problem;
+
     use super::*;
 
     fn now() -> DateTime<Utc> {
@@ -1203,9 +947,9 @@ mod tests {
     fn units_are_listed_once_and_problems_have_the_right_status() {
         let a = |u: &str| Attendee { unit: u.into(), name: Some("某人".into()), position: None };
         assert_eq!(distinct_units(&[a("住建局"), a("自规局"), a("住建局")]), ["住建局", "自规局"]);
-        assert_eq!(Problem::from(ConsultationError::NotNewlySettled("x".into())).status, 409);
-        assert_eq!(Problem::from(ConsultationError::Replay { consultation_id: "x".into() }).status, 409);
-        assert_eq!(Problem::from(ConsultationError::NotFound("x".into())).status, 404);
-        assert_eq!(Problem::from(ConsultationError::Validation(vec![])).status, 422);
+        assert_eq!(Problem::from(error::not_newly_settled()).status, 409);
+        assert_eq!(Problem::from(error::replayed_delivery("x")).status, 409);
+        assert_eq!(Problem::from(error::consultation_not_found("x")).status, 404);
+        assert_eq!(Problem::from(IntakeError::Validation(vec![])).status, 422);
     }
 }

@@ -1,8 +1,9 @@
 //! Intake (受理): consultations, applicants, projects and cases of the ledger (台账), from the first
 //! contact to the archive (§4.1, §4.2, §7.1, §7.2, §7.6–§7.8 of DB3716/T 2—2022).
 //!
-//! A service is a library: [`IntakeService`] holds the operations, [`start`] wires them to the bus
-//! and starts the outbox relay; `main.rs` only parses configuration.
+//! A service is a library: [`IntakeService`] holds the operations and implements the platform's
+//! [`Service`](bangban_platform::service::Service) (its endpoints and consumers are wired in [`handlers`]);
+//! `bangban_platform::service::start::<IntakeService>` runs it, and `main.rs` only parses configuration.
 
 pub mod case_ops;
 pub mod consultations;
@@ -14,24 +15,20 @@ pub mod registry;
 pub mod results;
 pub mod seed;
 
-use std::sync::Arc;
-
 use bangban_contracts::{
-    CloudEvent, EventType,
+    events,
     intake::{
-        Actor, ApplicantKind, ApplicantView, CaseAccepted, CaseStatus, CaseView, ContactCard, CreateCase, ListStaff,
-        MaterialsReviewed, OfficeLevel, OfficeView, ProjectCategory, ProjectView, SERVICE, ServiceType, StaffView,
+        Actor, ApplicantView, CaseAccepted, CaseStatus, CaseView, ContactCard, CreateCase, ListStaff,
+        MaterialsReviewed, OfficeView, ProjectCategory, ProjectView, SERVICE, StaffView,
     },
     office::CITY_OFFICE,
 };
 pub use bangban_intake_migration::Migrator;
 use bangban_platform::{
     Settings, clock,
-    db::{self, DbTarget},
-    outbox::{self, OutboxNotifier, Relay},
+    objects::DocumentStore,
+    outbox::{self, OutboxNotifier},
     problem::FieldError,
-    rpc,
-    shutdown::Shutdown,
 };
 use chrono::{SubsecRound, Utc};
 use sea_orm::{
@@ -53,16 +50,23 @@ use crate::{
     error::{IntakeError, Result},
 };
 
-/// Intake's operations over its own schema.
+/// Intake's operations over its own schema (受理服务).
 pub struct IntakeService {
     db: DatabaseConnection,
     notifier: OutboxNotifier,
     pii: PiiCipher,
+    /// Where archived documents are kept (案卷存储); without one, filing and reading documents is unavailable.
+    store: Option<DocumentStore>,
 }
 
 impl IntakeService {
     pub fn new(db: DatabaseConnection, notifier: OutboxNotifier, pii: PiiCipher) -> Self {
-        Self { db, notifier, pii }
+        Self { db, notifier, pii, store: None }
+    }
+
+    /// The same service keeping archived documents in `store`.
+    pub fn with_store(self, store: DocumentStore) -> Self {
+        Self { store: Some(store), ..self }
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -71,7 +75,7 @@ impl IntakeService {
 
     /// The same service waking another relay (tests drive relays by hand).
     pub fn with_notifier(&self, notifier: OutboxNotifier) -> Self {
-        Self { db: self.db.clone(), notifier, pii: self.pii.clone() }
+        Self { db: self.db.clone(), notifier, pii: self.pii.clone(), store: self.store.clone() }
     }
 
     /// Accepts a case (受理, §7.2): the applicant and project (new or registered), the one
@@ -122,8 +126,8 @@ impl IntakeService {
         cases::Entity::insert(cases::ActiveModel {
             id: Set(case_id.to_string()),
             ledger_no: Set(ledger_no.clone()),
-            service_type: Set(case.service_type.as_str().to_string()),
-            status: Set(CaseStatus::Accepted.as_str().to_string()),
+            service_type: Set(case.service_type),
+            status: Set(CaseStatus::Accepted),
             office: Set(case.office.clone()),
             applicant_id: Set(applicant.id.clone()),
             project_id: Set(project.id.clone()),
@@ -262,7 +266,7 @@ impl IntakeService {
         }
         let model = applicant::ActiveModel {
             id: Set(Uuid::now_v7().to_string()),
-            kind: Set(new.kind.as_str().to_string()),
+            kind: Set(new.kind),
             name: Set(new.name.trim().to_string()),
             id_number_enc: Set(identity.id_number.as_deref().map(|n| self.pii.encrypt(n))),
             id_number_index: Set(index),
@@ -413,12 +417,8 @@ impl IntakeService {
         Ok(CaseView {
             id: parse_uuid(&c.id)?,
             ledger_no: c.ledger_no,
-            service_type: parse("service type", &c.service_type, |s| match s {
-                "assist" => Some(ServiceType::Assist),
-                "commission" => Some(ServiceType::Commission),
-                _ => None,
-            })?,
-            status: parse("status", &c.status, CaseStatus::parse)?,
+            service_type: c.service_type,
+            status: c.status,
             office: c.office,
             applicant: self.applicant_view(a)?,
             project: project_view(p)?,
@@ -458,9 +458,7 @@ impl IntakeService {
         };
         Ok(ApplicantView {
             id: parse_uuid(&a.id)?,
-            kind: parse("applicant kind", &a.kind, |s| {
-                serde_json::from_value::<ApplicantKind>(serde_json::Value::from(s)).ok()
-            })?,
+            kind: a.kind,
             id_number: reveal(&a.id_number_enc, pii::mask_id_number)?,
             credit_code: a.credit_code.clone(),
             phone: reveal(&a.phone_enc, pii::mask_phone)?,
@@ -474,13 +472,7 @@ impl IntakeService {
         let rows = office::Entity::find().order_by_asc(office::Column::Code).all(&self.db).await?;
         Ok(rows
             .into_iter()
-            .map(|o| OfficeView {
-                level: if o.level == "city" { OfficeLevel::City } else { OfficeLevel::County },
-                code: o.code,
-                name: o.name,
-                address: o.address,
-                phone: o.phone,
-            })
+            .map(|o| OfficeView { level: o.level, code: o.code, name: o.name, address: o.address, phone: o.phone })
             .collect())
     }
 
@@ -722,12 +714,7 @@ async fn publish_case_accepted(txn: &DatabaseTransaction, view: &CaseView) -> Re
         accepted_by: view.created_by.clone(),
         accepted_at: view.created_at,
     };
-    let event = CloudEvent::new(EventType::CASE_ACCEPTED, SERVICE, view.id.to_string(), &data)
-        .map_err(|e| IntakeError::Event(e.to_string()))?;
-    let subject =
-        EventType::CASE_ACCEPTED.subject(&view.office, None).map_err(|e| IntakeError::Event(e.to_string()))?;
-    outbox::enqueue(txn, &subject, &event).await?;
-    Ok(())
+    outbox::emit::<events::CaseAccepted, _>(txn, SERVICE, &view.office, None, &view.id.to_string(), &data).await
 }
 
 async fn publish_materials_reviewed(
@@ -744,72 +731,10 @@ async fn publish_materials_reviewed(
         reviewed_by: view.created_by.clone(),
         reviewed_at: view.created_at,
     };
-    let event = CloudEvent::new(EventType::MATERIALS_REVIEWED, SERVICE, view.id.to_string(), &data)
-        .map_err(|e| IntakeError::Event(e.to_string()))?;
-    let subject =
-        EventType::MATERIALS_REVIEWED.subject(&view.office, None).map_err(|e| IntakeError::Event(e.to_string()))?;
-    outbox::enqueue(txn, &subject, &event).await?;
-    Ok(())
+    outbox::emit::<events::MaterialsReviewed, _>(txn, SERVICE, &view.office, None, &view.id.to_string(), &data).await
 }
 
 /// The key for personal data at rest (see [`bangban_platform::pii::cipher_from_settings`]).
 pub fn pii_cipher(settings: &Settings) -> anyhow::Result<PiiCipher> {
     bangban_platform::pii::cipher_from_settings(settings)
-}
-
-/// Intake running in this process: the service, its database and its background tasks.
-pub struct Running {
-    pub service: Arc<IntakeService>,
-    pub db: DatabaseConnection,
-}
-
-/// Connects intake's database (migrating it), starts its outbox relay and its bus endpoints.
-pub async fn start(settings: &Settings, client: async_nats::Client, shutdown: &Shutdown) -> anyhow::Result<Running> {
-    let target = DbTarget::for_service(settings, SERVICE)?;
-    tracing::info!(db = %target.describe(), "intake: connecting database");
-    let db = db::connect_for_service::<Migrator>(&target, &settings.database).await?;
-    start_with_db(settings, client, db, shutdown).await
-}
-
-/// As [`start`] with an already connected and migrated database (tests).
-pub async fn start_with_db(
-    settings: &Settings,
-    client: async_nats::Client,
-    db: DatabaseConnection,
-    shutdown: &Shutdown,
-) -> anyhow::Result<Running> {
-    seed::seed_offices(&db).await?;
-    let notifier = OutboxNotifier::new();
-    let relay = Relay::new(SERVICE, db.clone(), client.clone(), notifier.clone(), settings.outbox.clone());
-    shutdown.spawn(relay.run(shutdown.token()));
-
-    let service = Arc::new(IntakeService::new(db.clone(), notifier, pii_cipher(settings)?));
-    let nats_service = rpc::start_service(&client, SERVICE, "受理：案件与台账 / intake: cases and the ledger")
-        .await
-        .map_err(|e| anyhow::anyhow!("starting NATS service: {e}"))?;
-    let handles = handlers::serve_all(&nats_service, service.clone(), settings, shutdown.token())
-        .await
-        .map_err(|e| anyhow::anyhow!("adding endpoints: {e}"))?;
-    // Follow planning and routing: plan.published → planned, the first task.dispatched → in progress.
-    for (name, event_type) in [
-        ("intake-plan-published", EventType::PLAN_PUBLISHED),
-        ("intake-task-dispatched", EventType::TASK_DISPATCHED),
-        ("intake-plan-completed", EventType::PLAN_COMPLETED),
-    ] {
-        let spec = bangban_platform::consumer::ConsumerSpec {
-            name: name.to_string(),
-            filter_subject: event_type.filter_all_offices(),
-            settings: settings.consumer.clone(),
-        };
-        let follower = Arc::new(case_ops::LifecycleFollower { intake: service.clone() });
-        bangban_platform::consumer::spawn(shutdown, client.clone(), db.clone(), spec, follower);
-    }
-    shutdown.spawn(async move {
-        for h in handles {
-            let _ = h.await;
-        }
-        let _ = nats_service.stop().await;
-    });
-    tracing::info!("intake started");
-    Ok(Running { service, db })
 }

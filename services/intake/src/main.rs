@@ -1,27 +1,6 @@
 //! `bangban-intake`: intake alone, one pod per service.
 
-use clap::Parser;
-
-#[derive(Parser)]
-#[command(name = "bangban-intake", about = "Bangban intake service (受理)")]
-struct Cli {
-    /// TOML configuration file; `BANGBAN__…` variables override it.
-    #[arg(long)]
-    config: Option<std::path::PathBuf>,
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    bangban_platform::runtime::run_standalone(
-        cli.config.as_deref(),
-        "bangban-intake",
-        Box::new(|ctx| {
-            Box::pin(async move {
-                let running = bangban_intake::start(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
-                Ok(vec![("intake", running.db)])
-            })
-        }),
-    )
-    .await
+    bangban_platform::service::main::<bangban_intake::IntakeService>().await
 }

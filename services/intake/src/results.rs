@@ -1,5 +1,5 @@
-//! Results delivery and the archive (告知结果 §7.6, 资料归档 §7.7) on `bb.svc.intake.results.*` and
-//! `bb.svc.intake.archive.*`.
+//! Results delivery and the archive (告知结果 §7.6, 资料归档 §7.7): the operations of
+//! [`bangban_contracts::intake::results::ops`].
 //!
 //! - **Deliveries (结果送达)**: each result document (certificate or written approval) with how it
 //!   reached the applicant: mailed (邮寄), collected by the specialist (代取) or by the applicant (自取).
@@ -17,226 +17,46 @@
 //! Large documents cross the bus in chunks (see [`bangban_contracts::intake::results`]); staged
 //! chunks live in `archive_upload_chunk` until the document is filed, or an hour at most.
 
-use std::sync::Arc;
-
-use async_nats::service::Service;
 use bangban_contracts::{
-    EventType,
+    events,
     intake::{
         Actor, CaseStatus, SERVICE, ServiceType,
         results::{
             ARCHIVE_MEDIA_TYPES, ArchiveDocType, ArchiveDocument, ArchiveView, ArchivedDocumentRef, CaseArchived,
             CaseResultsDelivered, ChunkStaged, CompleteArchive, CustodyItem, DeclareDelivered, DeliveredDocument,
             Delivery, DeliveryMethod, DeliveryRecord, DocumentChunk, DocumentContent, FileDocument, FiledDocument,
-            GetResults, ListArchive, MAX_DELIVERIES_PER_REQUEST, MAX_DOCUMENT_BYTES, MAX_TRANSFER_CHUNK,
-            MAX_UPLOAD_CHUNKS, NewCustodyItem, NewDelivery, ReadDocument, ReceiveCustody, RecordDeliveries,
-            ResultDocument, ResultsView, ReturnCustody, STAGED_CHUNK_TTL_SECS, UploadChunk, archive_media_type, base64,
-            ops,
+            MAX_DELIVERIES_PER_REQUEST, MAX_DOCUMENT_BYTES, MAX_TRANSFER_CHUNK, MAX_UPLOAD_CHUNKS, NewCustodyItem,
+            NewDelivery, ReadDocument, ReceiveCustody, RecordDeliveries, ResultDocument, ResultsView, ReturnCustody,
+            STAGED_CHUNK_TTL_SECS, UploadChunk, archive_media_type, base64,
         },
     },
 };
 use bangban_platform::{
-    Settings, clock,
+    clock,
     objects::{DocumentStore, StoreError},
     outbox,
-    problem::{FieldError, Problem},
+    problem::FieldError,
 };
 use chrono::{NaiveDate, SubsecRound, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement, Value, sea_query::Expr,
 };
-use serde::Serialize;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
     IntakeService,
     domain::{
         identity,
-        lifecycle::{self, Transition, TransitionError},
+        lifecycle::{self, Transition},
         validation,
     },
-    entity::cases,
-    error::IntakeError,
+    entity::{archive_document, archive_upload_chunk, cases, custody_item, result_delivery},
+    error::{self, IntakeError, archived_conflict, invalid, state_conflict},
+    parse_uuid,
 };
 
-/// The tables of results and the archive (结果与案卷表).
-pub mod entity {
-    /// `result_delivery`: one delivered result document (结果送达记录).
-    pub mod result_delivery {
-        use sea_orm::entity::prelude::*;
-
-        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-        #[sea_orm(table_name = "result_delivery")]
-        pub struct Model {
-            #[sea_orm(primary_key, auto_increment = false)]
-            pub id: String,
-            pub case_id: String,
-            pub document_kind: String,
-            pub document_number: String,
-            pub issued_by: String,
-            pub issued_on: Date,
-            pub method: String,
-            pub carrier: Option<String>,
-            pub tracking_number: Option<String>,
-            pub collected_by: Option<String>,
-            pub delivered_on: Date,
-            pub note: Option<String>,
-            pub recorded_by: String,
-            pub recorded_at: DateTimeUtc,
-        }
-
-        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-        pub enum Relation {}
-
-        impl ActiveModelBehavior for ActiveModel {}
-    }
-
-    /// `custody_item`: an original material in the agent's custody (代管材料).
-    pub mod custody_item {
-        use sea_orm::entity::prelude::*;
-
-        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-        #[sea_orm(table_name = "custody_item")]
-        pub struct Model {
-            #[sea_orm(primary_key, auto_increment = false)]
-            pub id: String,
-            pub case_id: String,
-            pub material: String,
-            pub received_on: Date,
-            pub received_from: String,
-            pub received_by: String,
-            pub note: Option<String>,
-            pub returned_on: Option<Date>,
-            pub returned_to: Option<String>,
-            pub returned_by: Option<String>,
-            pub returned_at: Option<DateTimeUtc>,
-            pub recorded_at: DateTimeUtc,
-        }
-
-        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-        pub enum Relation {}
-
-        impl ActiveModelBehavior for ActiveModel {}
-    }
-
-    /// `archive_document`: a filed document (归档资料); its bytes are in the document store.
-    pub mod archive_document {
-        use sea_orm::entity::prelude::*;
-
-        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-        #[sea_orm(table_name = "archive_document")]
-        pub struct Model {
-            #[sea_orm(primary_key, auto_increment = false)]
-            pub id: String,
-            pub case_id: String,
-            pub doc_type: String,
-            pub title: String,
-            pub media_type: String,
-            pub size: i64,
-            pub sha256: String,
-            pub object_key: String,
-            pub filed_by: String,
-            pub filed_at: DateTimeUtc,
-        }
-
-        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-        pub enum Relation {}
-
-        impl ActiveModelBehavior for ActiveModel {}
-    }
-
-    /// `archive_upload_chunk`: one staged chunk of a large document on its way to the archive.
-    pub mod archive_upload_chunk {
-        use sea_orm::entity::prelude::*;
-
-        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-        #[sea_orm(table_name = "archive_upload_chunk")]
-        pub struct Model {
-            #[sea_orm(primary_key, auto_increment = false)]
-            pub upload_id: String,
-            #[sea_orm(primary_key, auto_increment = false)]
-            pub idx: i32,
-            pub case_id: String,
-            pub data: Vec<u8>,
-            pub created_by: String,
-            pub created_at: DateTimeUtc,
-        }
-
-        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-        pub enum Relation {}
-
-        impl ActiveModelBehavior for ActiveModel {}
-    }
-}
-
-use entity::{archive_document, archive_upload_chunk, custody_item, result_delivery};
-
-/// What can go wrong with results and the archive.
-#[derive(Debug, thiserror::Error)]
-pub enum ResultsError {
-    #[error(transparent)]
-    Intake(#[from] IntakeError),
-    #[error("invalid request: {0:?}")]
-    Validation(Vec<FieldError>),
-    #[error("{en}")]
-    NotFound { zh: String, en: String },
-    #[error("{en}")]
-    Conflict { zh: String, en: String },
-    #[error(transparent)]
-    Transition(#[from] TransitionError),
-    #[error("{actor} may not act on cases of office {office}")]
-    Forbidden { actor: String, office: String },
-    #[error("the document exceeds {MAX_DOCUMENT_BYTES} bytes")]
-    TooLarge,
-    #[error("database: {0}")]
-    Db(#[from] DbErr),
-    #[error("document store: {0}")]
-    Store(#[from] StoreError),
-    #[error("event: {0}")]
-    Event(String),
-    #[error("stored data is inconsistent: {0}")]
-    Corrupt(String),
-}
-
-type Result<T, E = ResultsError> = std::result::Result<T, E>;
-
-impl From<FieldError> for ResultsError {
-    fn from(e: FieldError) -> Self {
-        Self::Validation(vec![e])
-    }
-}
-
-/// The 413 of a document over [`MAX_DOCUMENT_BYTES`] (资料超过大小上限).
-pub fn document_too_large() -> Problem {
-    let mut p = Problem::payload_too_large(MAX_DOCUMENT_BYTES as usize);
-    p.detail = Some(format!("单份归档资料不得超过 10 MiB（{MAX_DOCUMENT_BYTES} 字节）"));
-    p.detail_en = Some(format!("an archived document must not exceed 10 MiB ({MAX_DOCUMENT_BYTES} bytes)"));
-    p
-}
-
-impl From<ResultsError> for Problem {
-    fn from(e: ResultsError) -> Self {
-        match e {
-            ResultsError::Intake(e) => e.into(),
-            ResultsError::Validation(errors) => Problem::validation(errors),
-            ResultsError::NotFound { zh, en } => Problem::not_found(zh, en),
-            ResultsError::Conflict { zh, en } => Problem::conflict(zh, en),
-            ResultsError::Transition(e) => e.into(),
-            ResultsError::Forbidden { office, .. } => Problem::forbidden(
-                format!("无权办理机构 {office} 的案件"),
-                format!("you may not act on cases of office {office}"),
-            ),
-            ResultsError::TooLarge => document_too_large(),
-            other => {
-                // The cause is logged here, once; the client learns only that it was our fault.
-                tracing::error!(error = %other, "results or archive failed");
-                Problem::internal()
-            }
-        }
-    }
-}
+type Result<T, E = IntakeError> = std::result::Result<T, E>;
 
 /// Checks of requests that need no database (校验规则).
 pub mod rules {
@@ -464,65 +284,13 @@ pub mod rules {
     }
 }
 
-/// Results and the archive over intake's database and the document store.
-pub struct ResultsService {
-    intake: Arc<IntakeService>,
-    store: DocumentStore,
-}
-
 fn now() -> chrono::DateTime<Utc> {
     // Microseconds: what both databases keep, so a reply equals what a later read returns.
     clock::now().trunc_subsecs(6)
 }
 
-fn parse_uuid(value: &str) -> Result<Uuid> {
-    Uuid::parse_str(value).map_err(|_| ResultsError::Corrupt(format!("id {value:?}")))
-}
-
-fn status_of(c: &cases::Model) -> Result<CaseStatus> {
-    CaseStatus::parse(&c.status).ok_or_else(|| ResultsError::Corrupt(format!("status {:?}", c.status)))
-}
-
-fn service_type_of(c: &cases::Model) -> ServiceType {
-    if c.service_type == "commission" { ServiceType::Commission } else { ServiceType::Assist }
-}
-
-/// “the case is in state X; … is possible only in …”: a 409 naming the current state.
-fn state_conflict(status: CaseStatus, what_zh: &str, what_en: &str, allowed: &[CaseStatus]) -> ResultsError {
-    let zh: Vec<String> =
-        allowed.iter().map(|s| format!("“{}”（{}）", lifecycle::status_label_zh(*s), s.as_str())).collect();
-    let en: Vec<&str> = allowed.iter().map(CaseStatus::as_str).collect();
-    ResultsError::Conflict {
-        zh: format!(
-            "案件当前状态为“{}”（{}），不能{what_zh}；仅{}状态可以",
-            lifecycle::status_label_zh(status),
-            status.as_str(),
-            zh.join("、")
-        ),
-        en: format!(
-            "the case is in state {} ({}); {what_en} is only possible in state {}",
-            status.as_str(),
-            lifecycle::status_label_zh(status),
-            en.join(", ")
-        ),
-    }
-}
-
-fn archived_conflict(status: CaseStatus) -> ResultsError {
-    ResultsError::Conflict {
-        zh: format!(
-            "案件当前状态为“{}”（{}），案卷已封存，不能再归档资料",
-            lifecycle::status_label_zh(status),
-            status.as_str()
-        ),
-        en: format!("the case is in state {}; its archive is closed to new documents", status.as_str()),
-    }
-}
-
 fn delivery_record(r: result_delivery::Model) -> Result<DeliveryRecord> {
-    let method = DeliveryMethod::parse(&r.method)
-        .ok_or_else(|| ResultsError::Corrupt(format!("delivery method {:?}", r.method)))?;
-    let delivery = match method {
+    let delivery = match r.method {
         DeliveryMethod::Mail => Delivery::Mail {
             carrier: r.carrier.unwrap_or_default(),
             tracking_number: r.tracking_number.unwrap_or_default(),
@@ -572,11 +340,10 @@ fn document_view(d: archive_document::Model) -> Result<ArchiveDocument> {
     Ok(ArchiveDocument {
         id: parse_uuid(&d.id)?,
         case_id: parse_uuid(&d.case_id)?,
-        doc_type: ArchiveDocType::parse(&d.doc_type)
-            .ok_or_else(|| ResultsError::Corrupt(format!("document type {:?}", d.doc_type)))?,
+        doc_type: d.doc_type,
         title: d.title,
         media_type: d.media_type,
-        size: u64::try_from(d.size).map_err(|_| ResultsError::Corrupt(format!("size {}", d.size)))?,
+        size: u64::try_from(d.size).map_err(|_| IntakeError::Corrupt(format!("size {}", d.size)))?,
         sha256: d.sha256,
         filed_by: d.filed_by,
         filed_at: d.filed_at,
@@ -585,7 +352,7 @@ fn document_view(d: archive_document::Model) -> Result<ArchiveDocument> {
 
 fn decode_content(data: &str) -> Result<Vec<u8>> {
     base64::decode(data).map_err(|e| {
-        ResultsError::from(FieldError::new(
+        invalid(FieldError::new(
             "content",
             format!("不是合法的 Base64 编码（{e}）"),
             format!("is not valid base64 ({e})"),
@@ -593,32 +360,24 @@ fn decode_content(data: &str) -> Result<Vec<u8>> {
     })
 }
 
-impl ResultsService {
-    /// Results and the archive of `intake`'s cases, documents kept in `store`.
-    pub fn new(intake: Arc<IntakeService>, store: DocumentStore) -> Self {
-        Self { intake, store }
-    }
-
-    fn db(&self) -> &DatabaseConnection {
-        self.intake.db()
+impl IntakeService {
+    /// The document store of the archive (案卷存储): set when the service is built from its settings.
+    fn store(&self) -> Result<&DocumentStore> {
+        self.store.as_ref().ok_or_else(|| IntakeError::Unavailable("no document store is configured".into()))
     }
 
     /// The case, locked (`SELECT … FOR UPDATE` on PostgreSQL) when read in a transaction that changes it.
-    async fn case<C: ConnectionTrait>(&self, conn: &C, id: Uuid, lock: bool) -> Result<cases::Model> {
+    async fn case_row<C: ConnectionTrait>(&self, conn: &C, id: Uuid, lock: bool) -> Result<cases::Model> {
         let mut q = cases::Entity::find_by_id(id.to_string());
         if lock && conn.get_database_backend() == DbBackend::Postgres {
             q = q.lock_exclusive();
         }
-        Ok(q.one(conn).await?.ok_or_else(|| crate::error::case_not_found(id.to_string()))?)
+        q.one(conn).await?.ok_or_else(|| error::case_not_found(id))
     }
 
     /// The actor's office must reach the case's (the gateway checks too; this is the service's own guard).
     fn may_act(actor: &Actor, c: &cases::Model) -> Result<()> {
-        if validation::may_accept_for(actor, &c.office) {
-            Ok(())
-        } else {
-            Err(ResultsError::Forbidden { actor: actor.sub.clone(), office: c.office.clone() })
-        }
+        if validation::may_accept_for(actor, &c.office) { Ok(()) } else { Err(error::case_office_forbidden(&c.office)) }
     }
 
     /// Moves the case from `from` to `to`, only if nobody moved it meanwhile.
@@ -637,28 +396,28 @@ impl ResultsService {
             .exec(txn)
             .await?;
         if done.rows_affected != 1 {
-            return Err(ResultsError::Conflict {
-                zh: "案件状态已被他人修改，请刷新后重试".into(),
-                en: "the case changed meanwhile; reload it and try again".into(),
-            });
+            return Err(IntakeError::Conflict(
+                "案件状态已被他人修改，请刷新后重试".into(),
+                "the case changed meanwhile; reload it and try again".into(),
+            ));
         }
         Ok(())
     }
 
-    async fn enqueue<T: Serialize>(
+    /// Emits `E` about the case in the transaction.
+    async fn emit<E: events::Event>(
         txn: &DatabaseTransaction,
-        event_type: EventType,
         office: &str,
         case_id: &str,
-        data: &T,
+        data: &E::Data,
     ) -> Result<()> {
-        Ok(outbox::emit(txn, SERVICE, event_type, office, None, case_id, data).await?)
+        outbox::emit::<E, _>(txn, SERVICE, office, None, case_id, data).await
     }
 
     /// Deliveries and the custody list of a case (办理结果).
     #[tracing::instrument(skip_all, fields(case.id = %case_id))]
     pub async fn results(&self, case_id: Uuid) -> Result<ResultsView> {
-        let c = self.case(self.db(), case_id, false).await?;
+        let c = self.case_row(self.db(), case_id, false).await?;
         self.results_of(self.db(), &c).await
     }
 
@@ -675,8 +434,8 @@ impl ResultsService {
         let custody = self.custody_of(conn, &c.id).await?;
         Ok(ResultsView {
             case_id: parse_uuid(&c.id)?,
-            status: status_of(c)?,
-            service_type: service_type_of(c),
+            status: c.status,
+            service_type: c.service_type,
             custody_outstanding: custody.iter().filter(|i| i.outstanding()).count(),
             deliveries,
             custody,
@@ -699,12 +458,12 @@ impl ResultsService {
     #[tracing::instrument(skip_all, fields(case.id = %req.case_id, n = req.deliveries.len()))]
     pub async fn record_deliveries(&self, req: RecordDeliveries) -> Result<ResultsView> {
         let deliveries =
-            rules::deliveries(&req.deliveries, identity::today_in_china()).map_err(ResultsError::Validation)?;
+            rules::deliveries(&req.deliveries, identity::today_in_china()).map_err(IntakeError::Validation)?;
         let at = now();
         let txn = bangban_platform::db::begin_write(self.db()).await?;
-        let c = self.case(&txn, req.case_id, true).await?;
+        let c = self.case_row(&txn, req.case_id, true).await?;
         Self::may_act(&req.actor, &c)?;
-        let status = status_of(&c)?;
+        let status = c.status;
         if status != CaseStatus::InProgress {
             return Err(state_conflict(status, "登记结果送达", "recording deliveries", &[CaseStatus::InProgress]));
         }
@@ -728,7 +487,7 @@ impl ResultsService {
             })
             .collect();
         if !again.is_empty() {
-            return Err(ResultsError::Validation(again));
+            return Err(IntakeError::Validation(again));
         }
         for d in deliveries {
             let (method, carrier, tracking_number, collected_by, delivered_on) = match d.delivery {
@@ -749,7 +508,7 @@ impl ResultsService {
                 document_number: Set(d.document.number),
                 issued_by: Set(d.document.issued_by),
                 issued_on: Set(d.document.issued_on),
-                method: Set(method.as_str().to_string()),
+                method: Set(method),
                 carrier: Set(carrier),
                 tracking_number: Set(tracking_number),
                 collected_by: Set(collected_by),
@@ -773,23 +532,22 @@ impl ResultsService {
     pub async fn declare_delivered(&self, req: DeclareDelivered) -> Result<ResultsView> {
         let at = now();
         let txn = bangban_platform::db::begin_write(self.db()).await?;
-        let c = self.case(&txn, req.case_id, true).await?;
+        let c = self.case_row(&txn, req.case_id, true).await?;
         Self::may_act(&req.actor, &c)?;
-        let status = status_of(&c)?;
+        let status = c.status;
         let next = lifecycle::transition(status, &Transition::DeliverResults)?.status_after(status);
         let view = self.results_of(&txn, &c).await?;
         if view.deliveries.is_empty() {
-            return Err(FieldError::new(
+            return Err(invalid(FieldError::new(
                 "deliveries",
                 "尚未登记任何结果文书的送达",
                 "no delivery of a result document is recorded yet",
-            )
-            .into());
+            )));
         }
         if view.service_type == ServiceType::Commission && view.custody_outstanding > 0 {
             let open: Vec<String> =
                 view.custody.iter().filter(|i| i.outstanding()).map(|i| i.material.clone()).collect();
-            return Err(rules::outstanding_custody(&open).into());
+            return Err(invalid(rules::outstanding_custody(&open)));
         }
         Self::set_status(&txn, &c, status, next, at).await?;
         let data = CaseResultsDelivered {
@@ -812,9 +570,9 @@ impl ResultsService {
             delivered_by: req.actor.sub.clone(),
             delivered_at: at,
         };
-        Self::enqueue(&txn, EventType::CASE_RESULTS_DELIVERED, &c.office, &c.id, &data).await?;
+        Self::emit::<events::CaseResultsDelivered>(&txn, &c.office, &c.id, &data).await?;
         txn.commit().await?;
-        self.intake.notifier.notify();
+        self.notifier.notify();
         tracing::info!(documents = data.documents.len(), "results delivered");
         Ok(ResultsView { status: next, ..view })
     }
@@ -822,20 +580,19 @@ impl ResultsService {
     /// Takes an original material into custody (代管材料接收): commissions only, before the results.
     #[tracing::instrument(skip_all, fields(case.id = %req.case_id))]
     pub async fn receive_custody(&self, req: ReceiveCustody) -> Result<CustodyItem> {
-        let item = rules::custody_item(&req.item, identity::today_in_china()).map_err(ResultsError::Validation)?;
+        let item = rules::custody_item(&req.item, identity::today_in_china()).map_err(IntakeError::Validation)?;
         let at = now();
         let txn = bangban_platform::db::begin_write(self.db()).await?;
-        let c = self.case(&txn, req.case_id, true).await?;
+        let c = self.case_row(&txn, req.case_id, true).await?;
         Self::may_act(&req.actor, &c)?;
-        if service_type_of(&c) != ServiceType::Commission {
-            return Err(FieldError::new(
+        if c.service_type != ServiceType::Commission {
+            return Err(invalid(FieldError::new(
                 "service_type",
                 "代管材料清单仅适用于代办案件",
                 "the custody list belongs to commission cases only",
-            )
-            .into());
+            )));
         }
-        let status = status_of(&c)?;
+        let status = c.status;
         let open = [CaseStatus::Accepted, CaseStatus::Planned, CaseStatus::InProgress];
         if !open.contains(&status) {
             return Err(state_conflict(status, "接收代管材料", "taking materials into custody", &open));
@@ -866,21 +623,23 @@ impl ResultsService {
     pub async fn return_custody(&self, req: ReturnCustody) -> Result<CustodyItem> {
         let at = now();
         let txn = bangban_platform::db::begin_write(self.db()).await?;
-        let c = self.case(&txn, req.case_id, true).await?;
+        let c = self.case_row(&txn, req.case_id, true).await?;
         Self::may_act(&req.actor, &c)?;
         let item = custody_item::Entity::find_by_id(req.item_id.to_string())
             .filter(custody_item::Column::CaseId.eq(c.id.clone()))
             .one(&txn)
             .await?
-            .ok_or_else(|| ResultsError::NotFound {
-                zh: format!("代管材料 {} 不存在", req.item_id),
-                en: format!("custody item {} does not exist", req.item_id),
+            .ok_or_else(|| {
+                IntakeError::NotFound(
+                    format!("代管材料 {} 不存在", req.item_id),
+                    format!("custody item {} does not exist", req.item_id),
+                )
             })?;
         if let Some(on) = item.returned_on {
-            return Err(ResultsError::Conflict {
-                zh: format!("代管材料“{}”已于 {on} 归还", item.material),
-                en: format!("custody item {} was already returned on {on}", item.id),
-            });
+            return Err(IntakeError::Conflict(
+                format!("代管材料“{}”已于 {on} 归还", item.material),
+                format!("custody item {} was already returned on {on}", item.id),
+            ));
         }
         let today = identity::today_in_china();
         let mut errors = Vec::new();
@@ -891,7 +650,7 @@ impl ResultsService {
         }
         let to = rules::text("returned_to", &req.returned.returned_to, 1, 100).map_err(|e| errors.push(e));
         if !errors.is_empty() {
-            return Err(ResultsError::Validation(errors));
+            return Err(IntakeError::Validation(errors));
         }
         let model = custody_item::Model {
             returned_on: Some(req.returned.returned_on),
@@ -915,7 +674,7 @@ impl ResultsService {
     /// The archive of a case (案卷): every filed document, in order of filing.
     #[tracing::instrument(skip_all, fields(case.id = %case_id))]
     pub async fn archive(&self, case_id: Uuid) -> Result<ArchiveView> {
-        let c = self.case(self.db(), case_id, false).await?;
+        let c = self.case_row(self.db(), case_id, false).await?;
         self.archive_of(self.db(), &c).await
     }
 
@@ -929,7 +688,7 @@ impl ResultsService {
             .into_iter()
             .map(document_view)
             .collect::<Result<Vec<_>>>()?;
-        let status = status_of(c)?;
+        let status = c.status;
         Ok(ArchiveView { case_id: parse_uuid(&c.id)?, status, archived: status == CaseStatus::Archived, documents })
     }
 
@@ -941,28 +700,26 @@ impl ResultsService {
             .filter(archive_upload_chunk::Column::CreatedAt.lt(at - chrono::Duration::seconds(STAGED_CHUNK_TTL_SECS)))
             .exec(self.db())
             .await?;
-        let c = self.case(self.db(), req.case_id, false).await?;
+        let c = self.case_row(self.db(), req.case_id, false).await?;
         Self::may_act(&req.actor, &c)?;
-        let status = status_of(&c)?;
+        let status = c.status;
         if status == CaseStatus::Archived {
             return Err(archived_conflict(status));
         }
         if req.index >= MAX_UPLOAD_CHUNKS {
-            return Err(FieldError::new(
+            return Err(invalid(FieldError::new(
                 "index",
                 format!("分片序号须小于 {MAX_UPLOAD_CHUNKS}"),
                 format!("must be below {MAX_UPLOAD_CHUNKS}"),
-            )
-            .into());
+            )));
         }
         let data = decode_content(&req.data)?;
         if data.is_empty() || data.len() > MAX_TRANSFER_CHUNK {
-            return Err(FieldError::new(
+            return Err(invalid(FieldError::new(
                 "content",
                 format!("分片须为 1–{MAX_TRANSFER_CHUNK} 字节"),
                 format!("a chunk must be 1–{MAX_TRANSFER_CHUNK} bytes"),
-            )
-            .into());
+            )));
         }
         let upload = req.upload_id.to_string();
         let txn = bangban_platform::db::begin_write(self.db()).await?;
@@ -982,16 +739,18 @@ impl ResultsService {
                 [Value::from(c.id.clone()), Value::from(upload.clone()), Value::from(req.index as i32)],
             ))
             .await?
-            .ok_or_else(|| ResultsError::Corrupt("aggregate without a row".into()))?;
+            .ok_or_else(|| IntakeError::Corrupt("aggregate without a row".into()))?;
         let bytes: i64 = staged.try_get("", "bytes")?;
         let foreign: i64 = staged.try_get("", "foreign_rows")?;
         if foreign > 0 {
-            return Err(
-                FieldError::new("upload_id", "该上传属于其他案件", "this upload belongs to another case").into()
-            );
+            return Err(invalid(FieldError::new(
+                "upload_id",
+                "该上传属于其他案件",
+                "this upload belongs to another case",
+            )));
         }
         if bytes as u64 + data.len() as u64 > MAX_DOCUMENT_BYTES {
-            return Err(ResultsError::TooLarge);
+            return Err(error::document_too_large());
         }
         // A retried chunk replaces the earlier copy.
         archive_upload_chunk::Entity::delete_many()
@@ -1024,12 +783,11 @@ impl ResultsService {
             .await?;
         let complete = rows.len() == chunks as usize && rows.iter().enumerate().all(|(i, r)| r.idx == i as i32);
         if chunks == 0 || !complete {
-            return Err(FieldError::new(
+            return Err(invalid(FieldError::new(
                 "content",
                 format!("分片上传不完整：应有 {chunks} 片，收到 {} 片", rows.len()),
                 format!("incomplete upload: {chunks} chunks expected, {} staged", rows.len()),
-            )
-            .into());
+            )));
         }
         let mut out = Vec::with_capacity(rows.iter().map(|r| r.data.len()).sum());
         for r in rows {
@@ -1066,14 +824,14 @@ impl ResultsService {
         let title = rules::text("title", &req.title, 1, 200).map_err(|e| errors.push(e));
         let media_type = rules::media_type(&req.media_type).map_err(|e| errors.push(e));
         let (Ok(title), Ok(media_type)) = (title, media_type) else {
-            return Err(ResultsError::Validation(errors));
+            return Err(IntakeError::Validation(errors));
         };
         if req.size > MAX_DOCUMENT_BYTES {
-            return Err(ResultsError::TooLarge);
+            return Err(error::document_too_large());
         }
-        let c = self.case(self.db(), req.case_id, false).await?;
+        let c = self.case_row(self.db(), req.case_id, false).await?;
         Self::may_act(&req.actor, &c)?;
-        if status_of(&c)? == CaseStatus::Archived {
+        if c.status == CaseStatus::Archived {
             return Err(archived_conflict(CaseStatus::Archived));
         }
         let (content, upload) = match &req.content {
@@ -1083,27 +841,29 @@ impl ResultsService {
             }
         };
         if content.is_empty() {
-            return Err(FieldError::new("content", "资料内容为空", "the document is empty").into());
+            return Err(invalid(FieldError::new("content", "资料内容为空", "the document is empty")));
         }
         if content.len() as u64 > MAX_DOCUMENT_BYTES {
-            return Err(ResultsError::TooLarge);
+            return Err(error::document_too_large());
         }
         if content.len() as u64 != req.size {
-            return Err(FieldError::new(
+            return Err(invalid(FieldError::new(
                 "content",
                 format!("收到 {} 字节，与声明的 {} 字节不符", content.len(), req.size),
                 format!("{} bytes arrived, {} were announced", content.len(), req.size),
-            )
-            .into());
+            )));
         }
         // Bytes first: a record never names an object that is not there. An object whose record
         // fails to commit is harmless (content-addressed; filing it again finds it).
-        let stored =
-            self.store.put(&format!("cases/{}/{}", c.id, req.doc_type.as_str()), content.into(), &media_type).await?;
+        let stored = self
+            .store()?
+            .put(&format!("cases/{}/{}", c.id, req.doc_type.as_str()), content.into(), &media_type)
+            .await
+            .map_err(error::store_failed)?;
         let at = now();
         let txn = bangban_platform::db::begin_write(self.db()).await?;
-        let c = self.case(&txn, req.case_id, true).await?;
-        let status = status_of(&c)?;
+        let c = self.case_row(&txn, req.case_id, true).await?;
+        let status = c.status;
         if status == CaseStatus::Archived {
             return Err(archived_conflict(status));
         }
@@ -1126,7 +886,7 @@ impl ResultsService {
         let model = archive_document::Model {
             id: Uuid::now_v7().to_string(),
             case_id: c.id.clone(),
-            doc_type: req.doc_type.as_str().to_string(),
+            doc_type: req.doc_type,
             title,
             media_type,
             size: stored.size as i64,
@@ -1151,15 +911,17 @@ impl ResultsService {
             .filter(archive_document::Column::CaseId.eq(req.case_id.to_string()))
             .one(self.db())
             .await?
-            .ok_or_else(|| ResultsError::NotFound {
-                zh: format!("归档资料 {} 不存在", req.document_id),
-                en: format!("archived document {} does not exist", req.document_id),
+            .ok_or_else(|| {
+                IntakeError::NotFound(
+                    format!("归档资料 {} 不存在", req.document_id),
+                    format!("archived document {} does not exist", req.document_id),
+                )
             })?;
-        let bytes = self.store.get(&d.object_key).await.map_err(|e| match e {
+        let bytes = self.store()?.get(&d.object_key).await.map_err(|e| match e {
             StoreError::NotFound { key } => {
-                ResultsError::Corrupt(format!("the object of a filed document is missing: {key}"))
+                IntakeError::Corrupt(format!("the object of a filed document is missing: {key}"))
             }
-            e => e.into(),
+            e => error::store_failed(e),
         })?;
         let size = bytes.len() as u64;
         let start = req.offset.min(size) as usize;
@@ -1175,18 +937,17 @@ impl ResultsService {
     pub async fn complete_archive(&self, req: CompleteArchive) -> Result<ArchiveView> {
         let at = now();
         let txn = bangban_platform::db::begin_write(self.db()).await?;
-        let c = self.case(&txn, req.case_id, true).await?;
+        let c = self.case_row(&txn, req.case_id, true).await?;
         Self::may_act(&req.actor, &c)?;
-        let status = status_of(&c)?;
+        let status = c.status;
         let next = lifecycle::transition(status, &Transition::Archive)?.status_after(status);
         let view = self.archive_of(&txn, &c).await?;
         if !view.documents.iter().any(|d| d.doc_type == ArchiveDocType::Result) {
-            return Err(FieldError::new(
+            return Err(invalid(FieldError::new(
                 "result",
                 "归档须至少包含一份办理结果（result）资料",
                 "the archive needs at least one result document (doc_type result)",
-            )
-            .into());
+            )));
         }
         Self::set_status(&txn, &c, status, next, at).await?;
         let data = CaseArchived {
@@ -1201,89 +962,19 @@ impl ResultsService {
             archived_by: req.actor.sub.clone(),
             archived_at: at,
         };
-        Self::enqueue(&txn, EventType::CASE_ARCHIVED, &c.office, &c.id, &data).await?;
+        Self::emit::<events::CaseArchived>(&txn, &c.office, &c.id, &data).await?;
         txn.commit().await?;
-        self.intake.notifier.notify();
+        self.notifier.notify();
         tracing::info!(documents = data.documents.len(), "case archived");
         Ok(ArchiveView { status: next, archived: true, ..view })
     }
 }
 
-/// Serves `bb.svc.intake.results.*` and `bb.svc.intake.archive.*` until shutdown, with the document
-/// store the settings name (`[storage]`, default `<data_dir>/objects`).
-pub async fn serve(
-    service: &Service,
-    intake: Arc<IntakeService>,
-    settings: &Settings,
-    shutdown: CancellationToken,
-) -> Result<Vec<tokio::task::JoinHandle<()>>, async_nats::Error> {
-    let store = DocumentStore::from_settings(&settings.storage, &settings.data_dir)?;
-    tracing::info!(store = ?store, "intake: archive document store");
-    let r = Arc::new(ResultsService::new(intake, store));
-    let s = &shutdown;
-    Ok(vec![
-        crate::handlers::serve_op(
-            service,
-            &r,
-            ops::RESULTS_GET,
-            |r, q: GetResults| async move { r.results(q.case_id).await },
-            s,
-        )
-        .await?,
-        crate::handlers::serve_op(
-            service,
-            &r,
-            ops::RESULTS_RECORD,
-            |r, q| async move { r.record_deliveries(q).await },
-            s,
-        )
-        .await?,
-        crate::handlers::serve_op(
-            service,
-            &r,
-            ops::RESULTS_DELIVERED,
-            |r, q| async move { r.declare_delivered(q).await },
-            s,
-        )
-        .await?,
-        crate::handlers::serve_op(
-            service,
-            &r,
-            ops::CUSTODY_RECEIVE,
-            |r, q| async move { r.receive_custody(q).await },
-            s,
-        )
-        .await?,
-        crate::handlers::serve_op(service, &r, ops::CUSTODY_RETURN, |r, q| async move { r.return_custody(q).await }, s)
-            .await?,
-        crate::handlers::serve_op(
-            service,
-            &r,
-            ops::ARCHIVE_LIST,
-            |r, q: ListArchive| async move { r.archive(q.case_id).await },
-            s,
-        )
-        .await?,
-        crate::handlers::serve_op(service, &r, ops::ARCHIVE_CHUNK, |r, q| async move { r.stage_chunk(q).await }, s)
-            .await?,
-        crate::handlers::serve_op(service, &r, ops::ARCHIVE_FILE, |r, q| async move { r.file_document(q).await }, s)
-            .await?,
-        crate::handlers::serve_op(service, &r, ops::ARCHIVE_READ, |r, q| async move { r.read_document(q).await }, s)
-            .await?,
-        crate::handlers::serve_op(
-            service,
-            &r,
-            ops::ARCHIVE_COMPLETE,
-            |r, q| async move { r.complete_archive(q).await },
-            s,
-        )
-        .await?,
-    ])
-}
-
 #[cfg(test)]
 mod tests {
     use bangban_contracts::intake::results::Delivery;
+
+    use bangban_platform::problem::Problem;
 
     use super::{rules::*, *};
 
@@ -1413,14 +1104,14 @@ mod tests {
 
     #[test]
     fn conflicts_name_the_current_state() {
-        let ResultsError::Conflict { zh, en } =
+        let IntakeError::Conflict(zh, en) =
             state_conflict(CaseStatus::Accepted, "登记结果送达", "recording deliveries", &[CaseStatus::InProgress])
         else {
             panic!()
         };
         assert!(zh.contains("“已受理”（accepted）") && zh.contains("in_progress"), "{zh}");
         assert!(en.starts_with("the case is in state accepted"), "{en}");
-        let p = Problem::from(ResultsError::TooLarge);
+        let p = Problem::from(crate::error::document_too_large());
         assert_eq!(p.status, 413);
         assert!(p.detail.unwrap().contains("10 MiB"));
     }

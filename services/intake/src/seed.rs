@@ -71,11 +71,15 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, DbErr> {
 /// The offices: reference data every deployment has (intake loads them at start).
 pub async fn seed_offices(db: &DatabaseConnection) -> Result<(), DbErr> {
     for (code, name) in OFFICES {
-        let level = if code == bangban_contracts::office::CITY_OFFICE { "city" } else { "county" };
+        let level = if code == bangban_contracts::office::CITY_OFFICE {
+            bangban_contracts::intake::OfficeLevel::City
+        } else {
+            bangban_contracts::intake::OfficeLevel::County
+        };
         office::Entity::insert(office::ActiveModel {
             code: Set(code.to_string()),
             name: Set(name.to_string()),
-            level: Set(level.to_string()),
+            level: Set(level),
             address: Set(Some(format!("{name}政务服务中心帮办代办窗口"))),
             phone: Set(None),
         })

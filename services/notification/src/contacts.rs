@@ -62,9 +62,7 @@ impl Directory {
             return Ok(ResolvedContacts::default());
         }
         let req = ResolveContacts { applicant_ids: applicants.to_vec(), staff_ids: staff.to_vec() };
-        rpc::call(&self.client, intake::SERVICE, intake::ops::CONTACT_RESOLVE, &req, self.timeout)
-            .await
-            .map_err(unavailable)
+        rpc::call::<intake::ops::ContactResolve>(&self.client, &req, self.timeout).await.map_err(unavailable)
     }
 
     /// A unit of the directory (read from routing at most every five minutes, and again on a miss).
@@ -76,10 +74,9 @@ impl Directory {
         {
             return Ok(Some(u.clone()));
         }
-        let units: Vec<UnitView> =
-            rpc::call(&self.client, routing::SERVICE, routing::ops::UNIT_LIST, &ListUnits::default(), self.timeout)
-                .await
-                .map_err(unavailable)?;
+        let units = rpc::call::<routing::ops::UnitList>(&self.client, &ListUnits::default(), self.timeout)
+            .await
+            .map_err(unavailable)?;
         let map: HashMap<String, UnitView> = units.into_iter().map(|u| (u.code.clone(), u)).collect();
         let found = map.get(code).cloned();
         if let Ok(mut cache) = self.units.write() {

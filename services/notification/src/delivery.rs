@@ -1,4 +1,4 @@
-//! The delivery state machine of one message (投递状态), pure: states, the transitions a provider's answer or
+//! The delivery state machine of one message (投递状态, [`MessageState`](bangban_contracts::notification::MessageState)), pure: the transitions a provider's answer or
 //! receipt causes, and the retry schedule.
 //!
 //! ```text
@@ -11,73 +11,11 @@
 //! Transient errors are retried with exponential backoff (30 s doubling, capped at an hour) until about four
 //! hours have passed since the first attempt; permanent ones never.
 
+#[cfg(test)]
+use bangban_contracts::notification::MessageState;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::providers::SendOutcome;
-
-/// Where a message stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DeliveryState {
-    /// Stored, waiting for its send instant (limits and quiet hours may defer it).
-    Created,
-    /// Handed to the provider; the answer is not in yet.
-    Sending,
-    /// The provider accepted it; waiting for the receipt.
-    Sent,
-    /// The handset received it (receipt).
-    Delivered,
-    /// A transient error; another attempt is scheduled.
-    TemporaryFailure,
-    /// The provider refused it for good (e.g. an invalid number), or the receipt says it failed.
-    PermanentFailure,
-    /// Retries exhausted, or no answer within the stuck limit.
-    TechnicalFailure,
-}
-
-impl DeliveryState {
-    pub const ALL: [DeliveryState; 7] = [
-        Self::Created,
-        Self::Sending,
-        Self::Sent,
-        Self::Delivered,
-        Self::TemporaryFailure,
-        Self::PermanentFailure,
-        Self::TechnicalFailure,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Created => "created",
-            Self::Sending => "sending",
-            Self::Sent => "sent",
-            Self::Delivered => "delivered",
-            Self::TemporaryFailure => "temporary_failure",
-            Self::PermanentFailure => "permanent_failure",
-            Self::TechnicalFailure => "technical_failure",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-
-    /// No further change can come, except a late receipt for `sent`.
-    pub fn is_final(self) -> bool {
-        matches!(self, Self::Delivered | Self::PermanentFailure | Self::TechnicalFailure)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            Self::Created => "待发送",
-            Self::Sending => "发送中",
-            Self::Sent => "已发送",
-            Self::Delivered => "已送达",
-            Self::TemporaryFailure => "暂时失败，等待重试",
-            Self::PermanentFailure => "发送失败",
-            Self::TechnicalFailure => "技术故障",
-        }
-    }
-}
 
 /// The retry policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,11 +120,11 @@ mod tests {
 
     #[test]
     fn states_round_trip() {
-        for s in DeliveryState::ALL {
-            assert_eq!(DeliveryState::parse(s.as_str()), Some(s));
+        for s in MessageState::ALL {
+            assert_eq!(MessageState::parse(s.as_str()), Some(*s));
         }
-        assert!(DeliveryState::Delivered.is_final());
-        assert!(!DeliveryState::Sent.is_final());
+        assert!(MessageState::Delivered.is_final());
+        assert!(!MessageState::Sent.is_final());
     }
 
     #[test]

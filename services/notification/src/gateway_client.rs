@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use bangban_platform::notification_settings::NotificationSettings;
+use crate::settings::NotificationSettings;
 use secrecy::SecretString;
 
 use crate::{

@@ -1,8 +1,6 @@
 //! The in-app inbox (站内通知) and the message list for office staff.
 
-use bangban_contracts::notification::{
-    InboxNotice, InboxPage, ListInbox, ListMessages, MarkRead, MessagePage, MessageState,
-};
+use bangban_contracts::notification::{InboxNotice, InboxPage, ListInbox, ListMessages, MarkRead, MessagePage};
 use bangban_platform::{clock, db};
 use sea_orm::{
     AccessMode, ColumnTrait, Condition, DbBackend, EntityTrait, IsolationLevel, PaginatorTrait, QueryFilter,
@@ -12,7 +10,6 @@ use uuid::Uuid;
 
 use crate::{
     NotificationService,
-    delivery::DeliveryState,
     entity::{inbox_notice, message},
     error::{NotificationError, Result},
     view,
@@ -34,22 +31,10 @@ fn page(limit: Option<u64>, offset: Option<u64>, default: u64, max: u64) -> Resu
     Ok((limit, bangban_contracts::page::db_offset(offset)))
 }
 
-fn state_str(s: MessageState) -> &'static str {
-    match s {
-        MessageState::Created => DeliveryState::Created.as_str(),
-        MessageState::Sending => DeliveryState::Sending.as_str(),
-        MessageState::Sent => DeliveryState::Sent.as_str(),
-        MessageState::Delivered => DeliveryState::Delivered.as_str(),
-        MessageState::TemporaryFailure => DeliveryState::TemporaryFailure.as_str(),
-        MessageState::PermanentFailure => DeliveryState::PermanentFailure.as_str(),
-        MessageState::TechnicalFailure => DeliveryState::TechnicalFailure.as_str(),
-    }
-}
-
 fn notice(n: inbox_notice::Model) -> InboxNotice {
     InboxNotice {
         id: Uuid::parse_str(&n.id).unwrap_or_default(),
-        template_id: n.template_id,
+        template_id: n.template_id.as_str().into(),
         title: n.title,
         text: n.text,
         case_id: n.case_id.as_deref().and_then(|s| Uuid::parse_str(s).ok()),
@@ -129,7 +114,7 @@ impl NotificationService {
             q = q.filter(message::Column::CaseId.eq(c.to_string()));
         }
         if let Some(s) = req.state {
-            q = q.filter(message::Column::State.eq(state_str(s)));
+            q = q.filter(message::Column::State.eq(s));
         }
         let total = q.clone().count(&self.db).await?;
         let rows = q

@@ -23,6 +23,7 @@ pub mod notices;
 pub mod providers;
 pub mod receipts;
 pub mod sender;
+pub mod settings;
 pub mod templates;
 
 use std::{
@@ -35,21 +36,18 @@ use std::{
 };
 
 use bangban_contracts::{
-    CloudEvent, EventType,
+    CloudEvent, EventType, events,
     intake::{CaseAccepted, ServiceType},
     notification::{MessageState, MessageView, Recipient, SERVICE, SmsEvent, inbox_owner},
-    routing::TaskEvent,
 };
 use bangban_notification_migration::Migrator;
 use bangban_platform::{
-    Settings, clock,
-    consumer::{ConsumerSpec, EventHandler, HandlerError},
-    db::{self, DbTarget},
-    notification_settings::NotificationSettings,
-    outbox::{self, OutboxNotifier, Relay},
+    clock,
+    consumer::{EventHandler, HandlerError},
+    outbox::{self, OutboxNotifier},
     pii::PiiCipher,
-    rpc,
-    shutdown::Shutdown,
+    rpc::Endpoints,
+    service::{Context, Service},
 };
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -60,7 +58,7 @@ use uuid::Uuid;
 
 use crate::{
     contacts::Directory,
-    delivery::{DeliveryState, RetryPolicy},
+    delivery::RetryPolicy,
     entity::{case_info, inbox_notice, message},
     error::{NotificationError, Result},
     gateway_client::{Provider, SmsGateway},
@@ -69,6 +67,8 @@ use crate::{
     providers::PhoneNumber,
     templates::{Catalog, SignName},
 };
+
+pub use crate::settings::NotificationSettings;
 
 /// Microseconds since the epoch (how ordered instants are stored).
 pub fn us(at: DateTime<Utc>) -> i64 {
@@ -195,28 +195,15 @@ impl NotificationService {
 
     /// Makes the messages and inbox notices of one event, inside the consumer's transaction (its inbox row
     /// commits with them). A message already made for the same (event, recipient, template) is left alone.
-    pub(crate) async fn on_event(&self, txn: &DatabaseTransaction, event: &CloudEvent) -> Result<usize> {
-        let t = event.event_type();
+    pub(crate) async fn on_event(&self, txn: &DatabaseTransaction, event: &CloudEvent) -> Result<usize, HandlerError> {
         let mut service_type = None;
-        if t == Some(EventType::CASE_ACCEPTED) {
-            let d: CaseAccepted = event.data_as().map_err(|e| NotificationError::Event(e.to_string()))?;
-            case_info::Entity::insert(case_info::ActiveModel {
-                case_id: Set(d.case_id.to_string()),
-                service_type: Set(d.service_type.as_str().into()),
-            })
-            .on_conflict(OnConflict::column(case_info::Column::CaseId).do_nothing().to_owned())
-            .exec_without_returning(txn)
-            .await?;
-        } else if t == Some(EventType::TASK_APPROVED) {
-            let d: TaskEvent = event.data_as().map_err(|e| NotificationError::Event(e.to_string()))?;
-            service_type = case_info::Entity::find_by_id(d.case_id.to_string()).one(txn).await?.map(|c| {
-                if c.service_type == ServiceType::Commission.as_str() {
-                    ServiceType::Commission
-                } else {
-                    ServiceType::Assist
-                }
-            });
-        }
+        bangban_platform::dispatch!(event, {
+            events::CaseAccepted => |d| Ok(self.remember_case(txn, &d).await?),
+            events::TaskApproved => |d| {
+                service_type = self.service_type_of(txn, d.case_id).await?;
+                Ok(())
+            },
+        })?;
         let (list, known) = notices::notices(&self.directory, event, service_type).await?;
         if list.is_empty() {
             return Ok(0);
@@ -231,6 +218,29 @@ impl NotificationService {
             }
         }
         Ok(made)
+    }
+
+    /// Keeps a case's service type (帮办 or 代办), for how its results reach the applicant.
+    async fn remember_case(&self, txn: &DatabaseTransaction, d: &CaseAccepted) -> Result<()> {
+        case_info::Entity::insert(case_info::ActiveModel {
+            case_id: Set(d.case_id.to_string()),
+            service_type: Set(d.service_type.as_str().into()),
+        })
+        .on_conflict(OnConflict::column(case_info::Column::CaseId).do_nothing().to_owned())
+        .exec_without_returning(txn)
+        .await?;
+        Ok(())
+    }
+
+    /// The case's service type, when notification has seen it accepted.
+    async fn service_type_of(&self, txn: &DatabaseTransaction, case_id: Uuid) -> Result<Option<ServiceType>> {
+        Ok(case_info::Entity::find_by_id(case_id.to_string()).one(txn).await?.map(|c| {
+            if c.service_type == ServiceType::Commission.as_str() {
+                ServiceType::Commission
+            } else {
+                ServiceType::Assist
+            }
+        }))
     }
 
     async fn create(
@@ -257,7 +267,7 @@ impl NotificationService {
                 id: Set(Uuid::now_v7().to_string()),
                 dedupe_key: Set(key.clone()),
                 owner: Set(owner.clone()),
-                template_id: Set(notice.template.as_str().into()),
+                template_id: Set(notice.template),
                 title: Set(notice.title.into()),
                 text: Set(text.clone()),
                 case_id: Set(notice.case_id.map(|c| c.to_string())),
@@ -284,7 +294,7 @@ impl NotificationService {
         let error = render_error.or_else(|| {
             no_phone.then(|| "NO_MOBILE: 收件人没有可接收短信的手机号码 / no mobile number on record".to_string())
         });
-        let state = if error.is_some() { DeliveryState::PermanentFailure } else { DeliveryState::Created };
+        let state = if error.is_some() { MessageState::PermanentFailure } else { MessageState::Created };
         let id = Uuid::now_v7();
         let params = rendered.as_ref().ok().map(|r| json(&r.params)).transpose()?.unwrap_or_else(|| "{}".into());
         let row = message::ActiveModel {
@@ -297,14 +307,14 @@ impl NotificationService {
             phone_enc: Set(phone.as_ref().map(|p| self.pii.encrypt(p.e164()))),
             phone_index: Set(phone.as_ref().map(|p| self.pii.blind_index("phone", p.e164()))),
             phone_masked: Set(phone.as_ref().map_or_else(|| "—".into(), masked)),
-            template_id: Set(notice.template.as_str().into()),
+            template_id: Set(notice.template),
             template_version: Set(template.version as i32),
             params: Set(params),
             text: Set(text),
             chars: Set(chars),
             segments: Set(segments),
             urgent: Set(notice.template.is_urgent()),
-            state: Set(state.as_str().into()),
+            state: Set(state),
             provider: Set(self.gateway.provider().name().into()),
             provider_message_id: Set(None),
             attempts: Set(0),
@@ -353,18 +363,6 @@ pub fn masked(phone: &PhoneNumber) -> String {
     }
 }
 
-pub(crate) fn state_of(m: &message::Model) -> MessageState {
-    match DeliveryState::parse(&m.state) {
-        Some(DeliveryState::Created) | None => MessageState::Created,
-        Some(DeliveryState::Sending) => MessageState::Sending,
-        Some(DeliveryState::Sent) => MessageState::Sent,
-        Some(DeliveryState::Delivered) => MessageState::Delivered,
-        Some(DeliveryState::TemporaryFailure) => MessageState::TemporaryFailure,
-        Some(DeliveryState::PermanentFailure) => MessageState::PermanentFailure,
-        Some(DeliveryState::TechnicalFailure) => MessageState::TechnicalFailure,
-    }
-}
-
 pub(crate) fn recipient_of(m: &message::Model) -> Result<Recipient> {
     serde_json::from_str(&m.recipient).map_err(|e| NotificationError::corrupt(format!("message.recipient: {e}")))
 }
@@ -380,14 +378,14 @@ pub fn view(m: &message::Model) -> Result<MessageView> {
         event_id: m.event_id.clone(),
         recipient: recipient_of(m)?,
         phone_masked: m.phone_masked.clone(),
-        template_id: m.template_id.clone(),
+        template_id: m.template_id.as_str().into(),
         template_version: m.template_version as u32,
         // Staff never see an evaluation link's one-time code.
         text: notices::mask_codes(&m.text),
         chars: m.chars as u32,
         segments: m.segments as u32,
         urgent: m.urgent,
-        state: state_of(m),
+        state: m.state,
         provider: m.provider.clone(),
         attempts: m.attempts as u32,
         send_after: m.send_after,
@@ -400,7 +398,8 @@ pub fn view(m: &message::Model) -> Result<MessageView> {
     })
 }
 
-/// Enqueues `sms.sent`, `sms.delivered` or `sms.failed` for a message (the number masked).
+/// Emits `sms.sent`, `sms.delivered` or `sms.failed` (chosen at run time; one payload) for a message (the number
+/// masked).
 pub(crate) async fn announce<C: ConnectionTrait>(
     conn: &C,
     t: EventType,
@@ -412,16 +411,16 @@ pub(crate) async fn announce<C: ConnectionTrait>(
         event_id: m.event_id.clone(),
         recipient: recipient_of(m)?,
         phone_masked: m.phone_masked.clone(),
-        template_id: m.template_id.clone(),
+        template_id: m.template_id.as_str().into(),
         template_version: m.template_version as u32,
         segments: m.segments as u32,
-        state: state_of(m),
+        state: m.state,
         provider: m.provider.clone(),
         error: m.last_error.clone(),
         case_id: uuid_opt(&m.case_id),
         at,
     };
-    outbox::emit(conn, SERVICE, t, &m.office, None, &m.id, &data).await
+    outbox::emit_as(conn, SERVICE, t, &m.office, None, &m.id, &data).await
 }
 
 /// Follows the events that concern someone's phone.
@@ -431,13 +430,7 @@ pub struct Follower {
 
 impl EventHandler for Follower {
     async fn handle(&self, txn: &DatabaseTransaction, _subject: &str, event: &CloudEvent) -> Result<(), HandlerError> {
-        match event.event_type() {
-            Some(t) if notices::FOLLOWED.contains(&t) => {
-                self.service.on_event(txn, event).await?;
-                Ok(())
-            }
-            _ => Ok(()),
-        }
+        self.service.on_event(txn, event).await.map(drop)
     }
 
     fn committed(&self) {
@@ -445,72 +438,55 @@ impl EventHandler for Follower {
     }
 }
 
-/// Notification running in this process.
-pub struct Running {
-    pub service: Arc<NotificationService>,
-    pub db: DatabaseConnection,
+/// The durable consumer of one followed event type, named after it (`notification-case-accepted`).
+fn consumer_name(t: EventType) -> String {
+    format!("notification-{}-{}", t.aggregate, t.event).replace('_', "-")
 }
 
-/// Connects notification's database (migrating it), then as [`start_with_db`].
-pub async fn start(settings: &Settings, client: async_nats::Client, shutdown: &Shutdown) -> anyhow::Result<Running> {
-    let target = DbTarget::for_service(settings, SERVICE)?;
-    tracing::info!(db = %target.describe(), "notification: connecting database");
-    let db = db::connect_for_service::<Migrator>(&target, &settings.database).await?;
-    start_with_db(settings, client, db, shutdown).await
-}
+impl Service for NotificationService {
+    const NAME: &'static str = SERVICE;
+    const DESCRIPTION: &'static str = "短信与站内通知 / notification";
+    type Migrator = Migrator;
+    type Settings = NotificationSettings;
 
-/// Starts the outbox relay, the sender, the bus endpoints and the consumer.
-pub async fn start_with_db(
-    settings: &Settings,
-    client: async_nats::Client,
-    db: DatabaseConnection,
-    shutdown: &Shutdown,
-) -> anyhow::Result<Running> {
-    let s = &settings.notification;
-    let config = Config::from_settings(s)?;
-    let provider = Provider::from_settings(s)?;
-    let sign = SignName::new(&s.sign_name).map_err(|e| anyhow::anyhow!("BANGBAN__NOTIFICATION__SIGN_NAME: {e}"))?;
-    let gateway = SmsGateway::new(provider, sign, Duration::from_secs(s.request_timeout_secs.clamp(1, 120)))?;
-    let pii = bangban_platform::pii::cipher_from_settings(settings)?;
-    let directory = Directory::new(client.clone(), settings.nats.request_timeout, pii.clone());
-    let notifier = OutboxNotifier::new();
-    let service =
-        Arc::new(NotificationService::new(db.clone(), notifier.clone(), pii, directory, gateway, config, s.clone()));
-    let relay = Relay::new(SERVICE, db.clone(), client.clone(), notifier, settings.outbox.clone());
-    shutdown.spawn(relay.run(shutdown.token()));
-    shutdown.spawn(sender::run(service.clone(), shutdown.token()));
-    let nats_service = rpc::start_service(&client, SERVICE, "短信与站内通知 / notification")
-        .await
-        .map_err(|e| anyhow::anyhow!("starting NATS service: {e}"))?;
-    let handles = handlers::serve_all(&nats_service, service.clone(), shutdown.token())
-        .await
-        .map_err(|e| anyhow::anyhow!("adding endpoints: {e}"))?;
-    // One durable consumer per followed event type (JetStream 2.9 filters one subject per consumer), named after it.
-    for t in notices::FOLLOWED {
-        let ce = t.ce_type();
-        let name = ce.trim_start_matches(bangban_contracts::events::TYPE_PREFIX).trim_start_matches('.');
-        let name = name.rsplit_once('.').map_or(name, |(n, _)| n).replace(['.', '_'], "-");
-        let spec = ConsumerSpec {
-            name: format!("notification-{name}"),
-            filter_subject: t.filter_all_offices(),
-            settings: settings.consumer.clone(),
-        };
-        let follower = Arc::new(Follower { service: service.clone() });
-        bangban_platform::consumer::spawn(shutdown, client.clone(), db.clone(), spec, follower);
+    async fn build(ctx: &Context<'_>, s: NotificationSettings) -> anyhow::Result<Arc<Self>> {
+        let config = Config::from_settings(&s)?;
+        let provider = Provider::from_settings(&s)?;
+        let sign = SignName::new(&s.sign_name).map_err(|e| anyhow::anyhow!("BANGBAN__NOTIFICATION__SIGN_NAME: {e}"))?;
+        let gateway = SmsGateway::new(provider, sign, Duration::from_secs(s.request_timeout_secs.clamp(1, 120)))?;
+        let pii = bangban_platform::pii::cipher_from_settings(ctx.settings)?;
+        let directory = Directory::new(ctx.client.clone(), ctx.settings.nats.request_timeout, pii.clone());
+        let service = Self::new(ctx.db.clone(), ctx.notifier.clone(), pii, directory, gateway, config, s);
+        tracing::info!(provider = service.provider().name(), receipt_hooks = ?service.enabled_receipt_hooks(), "notification configured");
+        Ok(Arc::new(service))
     }
-    shutdown.spawn(async move {
-        for h in handles {
-            let _ = h.await;
+
+    async fn endpoints(ep: &mut Endpoints<'_, Self>) -> Result<(), async_nats::Error> {
+        handlers::endpoints(ep).await
+    }
+
+    /// The sender, and one durable consumer per followed event type (JetStream 2.9 filters one subject per
+    /// consumer).
+    fn run(self: &Arc<Self>, ctx: &Context<'_>) -> anyhow::Result<()> {
+        let service = self.clone();
+        ctx.spawn(move |token| sender::run(service, token));
+        for t in notices::FOLLOWED {
+            ctx.consume(&consumer_name(t), t.filter_all_offices(), Arc::new(Follower { service: self.clone() }));
         }
-        let _ = nats_service.stop().await;
-    });
-    tracing::info!(provider = service.provider().name(), receipt_hooks = ?service.enabled_receipt_hooks(), "notification started");
-    Ok(Running { service, db })
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn consumers_keep_their_names() {
+        assert_eq!(consumer_name(EventType::CASE_ACCEPTED), "notification-case-accepted");
+        assert_eq!(consumer_name(EventType::TASK_SUPPLEMENT_REQUESTED), "notification-task-supplement-requested");
+        assert_eq!(consumer_name(EventType::EVALUATION_INVITED), "notification-evaluation-invited");
+    }
 
     #[test]
     fn settings_are_checked_and_named() {

@@ -176,35 +176,17 @@ pub enum Decision {
     },
 }
 
-/// Why a message waits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeferReason {
-    /// 免打扰时段: `until` is the end of quiet hours (possibly after a limit cleared inside them).
-    QuietHours,
-    /// The number had its messages for the last 60 seconds.
-    PerMinute,
-    /// … for the last 60 minutes.
-    PerHour,
-    /// … for the last 24 hours.
-    PerDay,
-}
-
-impl DeferReason {
-    /// The identifier in logs, events and the database.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::QuietHours => "quiet_hours",
-            Self::PerMinute => "per_minute",
-            Self::PerHour => "per_hour",
-            Self::PerDay => "per_day",
-        }
-    }
-}
-
-impl fmt::Display for DeferReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+bangban_contracts::labelled_enum! {
+    /// Why a message waits (暂缓原因); its spelling is the identifier in logs and the database.
+    pub enum DeferReason {
+        /// 免打扰时段: `until` is the end of quiet hours (possibly after a limit cleared inside them).
+        QuietHours = "quiet_hours", "免打扰时段";
+        /// The number had its messages for the last 60 seconds.
+        PerMinute = "per_minute", "每分钟限额";
+        /// … for the last 60 minutes.
+        PerHour = "per_hour", "每小时限额";
+        /// … for the last 24 hours.
+        PerDay = "per_day", "每日限额";
     }
 }
 

@@ -12,22 +12,15 @@
 //! | `case.terminated` | applicant | `case_terminated` (urgent) |
 
 use bangban_contracts::{
-    CloudEvent, EventType,
-    deadline::{ClockAlarm, SupervisionEvent},
-    evaluation::EvaluationInvited,
-    intake::{CaseAccepted, CaseTerminated, ResolvedContacts, ServiceType, SpecialistChanged, StaffContact},
+    CloudEvent, EventType, events,
+    intake::{ResolvedContacts, ServiceType, StaffContact},
     notification::Recipient,
-    routing::TaskEvent,
 };
+use bangban_platform::consumer::HandlerError;
 use chrono::{Datelike, NaiveDate};
 use uuid::Uuid;
 
-use crate::{
-    contacts::Directory,
-    error::{NotificationError, Result},
-    providers::TemplateParams,
-    templates::TemplateId,
-};
+use crate::{contacts::Directory, error::Result, providers::TemplateParams, templates::TemplateId};
 
 /// The events notification follows.
 pub const FOLLOWED: [EventType; 9] = [
@@ -71,10 +64,6 @@ fn or_dash(s: &str) -> String {
     if t.is_empty() { "—".into() } else { t.replace(['\n', '\r'], " ") }
 }
 
-fn permanent(e: impl std::fmt::Display) -> NotificationError {
-    NotificationError::Event(e.to_string())
-}
-
 fn card(staff: Option<StaffContact>) -> (String, String, String) {
     match staff {
         Some(s) => (or_dash(&s.name), or_dash(&s.position), or_dash(&s.office_phone)),
@@ -101,13 +90,12 @@ fn collection(service_type: Option<ServiceType>, unit: &str) -> (String, String)
 
 /// The notices of one event (none for events that concern nobody's phone), with the contacts fetched on the
 /// way (the applicant comes with the specialist's card: one call to intake). `service_type` is the case's, when
-/// known (for `task.approved`).
+/// known (for `task.approved`). Data that does not decode as the registry says is a permanent failure.
 pub async fn notices(
     dir: &Directory,
     event: &CloudEvent,
     service_type: Option<ServiceType>,
-) -> Result<(Vec<Notice>, ResolvedContacts)> {
-    let Some(t) = event.event_type() else { return Ok(Default::default()) };
+) -> Result<(Vec<Notice>, ResolvedContacts), HandlerError> {
     let mut out = Vec::new();
     let mut known = ResolvedContacts::default();
     // The applicant and a specialist's card, in one call.
@@ -115,8 +103,8 @@ pub async fn notices(
         known = dir.people(&[applicant], &[specialist.to_string()]).await?;
         Ok(card(known.staff.iter().find(|s| s.id == specialist).cloned()))
     };
-    if t == EventType::CASE_ACCEPTED {
-        let d: CaseAccepted = event.data_as().map_err(permanent)?;
+    bangban_platform::dispatch!(event, {
+    events::CaseAccepted => |d| {
         let (name, position, phone) = card_of(d.applicant_id, &d.specialist_id).await?;
         out.push(Notice {
             recipient: Recipient::Applicant { applicant_id: d.applicant_id },
@@ -132,8 +120,9 @@ pub async fn notices(
             task_id: None,
             office: d.office,
         });
-    } else if t == EventType::CASE_SPECIALIST_CHANGED {
-        let d: SpecialistChanged = event.data_as().map_err(permanent)?;
+        Ok(())
+    },
+    events::CaseSpecialistChanged => |d| {
         let (name, position, phone) = card_of(d.applicant_id, &d.to_specialist).await?;
         out.push(Notice {
             recipient: Recipient::Applicant { applicant_id: d.applicant_id },
@@ -150,8 +139,9 @@ pub async fn notices(
             task_id: None,
             office: d.office,
         });
-    } else if t == EventType::CASE_TERMINATED {
-        let d: CaseTerminated = event.data_as().map_err(permanent)?;
+        Ok(())
+    },
+    events::CaseTerminated => |d| {
         out.push(Notice {
             recipient: Recipient::Applicant { applicant_id: d.applicant_id },
             template: TemplateId::CaseTerminated,
@@ -165,8 +155,9 @@ pub async fn notices(
             task_id: None,
             office: d.office,
         });
-    } else if t == EventType::TASK_SUPPLEMENT_REQUESTED {
-        let d: TaskEvent = event.data_as().map_err(permanent)?;
+        Ok(())
+    },
+    events::TaskSupplementRequested => |d| {
         let Some(notice) = &d.supplement else { return Ok((out, known)) };
         let materials: Vec<&str> = notice.items.iter().map(|i| i.material.as_str()).collect();
         let mut materials = materials.join("、");
@@ -187,8 +178,9 @@ pub async fn notices(
             task_id: Some(d.task_id),
             office: d.office,
         });
-    } else if t == EventType::TASK_APPROVED {
-        let d: TaskEvent = event.data_as().map_err(permanent)?;
+        Ok(())
+    },
+    events::TaskApproved => |d| {
         let unit = unit_name(dir, d.unit_name.as_deref(), &d.unit_code).await?;
         let item = match &d.result {
             Some(r) => format!("{}（{}）", d.name, r.kind),
@@ -204,8 +196,9 @@ pub async fn notices(
             task_id: Some(d.task_id),
             office: d.office,
         });
-    } else if t == EventType::TASK_WARNING || t == EventType::TASK_OVERDUE {
-        let d: ClockAlarm = event.data_as().map_err(permanent)?;
+        Ok(())
+    },
+    events::TaskWarning | events::TaskOverdue => |d, t| {
         let Some(due) = d.due_date else { return Ok((out, known)) };
         let unit = unit_name(dir, None, &d.unit_code).await?;
         let remaining = d.remaining_working_days.unwrap_or(0);
@@ -238,8 +231,9 @@ pub async fn notices(
             task_id: Some(d.task_id),
             office: d.unit_office.clone(),
         });
-    } else if t == EventType::SUPERVISION_ISSUED {
-        let d: SupervisionEvent = event.data_as().map_err(permanent)?;
+        Ok(())
+    },
+    events::SupervisionIssued => |d| {
         let n = d.notice;
         out.push(Notice {
             recipient: Recipient::UnitHead { unit_code: n.unit_code.clone() },
@@ -255,8 +249,9 @@ pub async fn notices(
             task_id: Some(n.task_id),
             office: n.unit_office.clone(),
         });
-    } else if t == EventType::EVALUATION_INVITED {
-        let d: EvaluationInvited = event.data_as().map_err(permanent)?;
+        Ok(())
+    },
+    events::EvaluationInvited => |d| {
         out.push(Notice {
             recipient: Recipient::Applicant { applicant_id: d.applicant_id },
             template: TemplateId::EvaluationInvitation,
@@ -269,7 +264,9 @@ pub async fn notices(
             task_id: d.task_id,
             office: d.office,
         });
-    }
+        Ok(())
+    },
+    })?;
     Ok((out, known))
 }
 

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use bangban_contracts::{
     EventType,
-    notification::{ReceiptProvider, ReceiptsRecorded, RecordReceipts},
+    notification::{MessageState, ReceiptProvider, ReceiptsRecorded, RecordReceipts},
 };
 use bangban_platform::{
     clock, db,
@@ -20,7 +20,6 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     NotificationService, announce,
-    delivery::DeliveryState,
     entity::{message, receipt_replay},
     error::{NotificationError, Result},
     providers::{DeliveryReceipt, aliyun, tencent, webhook},
@@ -157,8 +156,7 @@ impl NotificationService {
                 result.unknown += 1;
                 continue;
             };
-            let state = DeliveryState::parse(&m.state);
-            if matches!(state, Some(DeliveryState::Delivered | DeliveryState::PermanentFailure) | None) {
+            if matches!(m.state, MessageState::Delivered | MessageState::PermanentFailure) {
                 result.unchanged += 1;
                 continue;
             }
@@ -169,7 +167,7 @@ impl NotificationService {
                 row.provider_message_id = Set(Some(r.provider_message_id.clone()));
             }
             let event = if r.delivered {
-                row.state = Set(DeliveryState::Delivered.as_str().into());
+                row.state = Set(MessageState::Delivered);
                 row.delivered_at = Set(Some(r.reported_at.unwrap_or(now)));
                 row.last_error = Set(None);
                 if m.sent_at.is_none() {
@@ -177,7 +175,7 @@ impl NotificationService {
                 }
                 EventType::SMS_DELIVERED
             } else {
-                row.state = Set(DeliveryState::PermanentFailure.as_str().into());
+                row.state = Set(MessageState::PermanentFailure);
                 row.failed_at = Set(Some(now));
                 row.last_error = Set(Some(format!("RECEIPT {}: {}", r.code, r.message)));
                 EventType::SMS_FAILED

@@ -17,7 +17,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use bangban_contracts::EventType;
+use bangban_contracts::{EventType, notification::MessageState};
 use bangban_platform::{clock, db};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -31,13 +31,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     NotificationService, announce,
-    delivery::{AfterAttempt, DeliveryState, after_attempt},
+    delivery::{AfterAttempt, after_attempt},
     entity::message,
     error::{NotificationError, Result},
     gateway_client::Provider,
     limits::{self, Decision},
     providers::{PhoneNumber, SendOutcome, SmsRequest, TemplateParams},
-    templates::{Catalog, TemplateId},
+    templates::Catalog,
     us,
 };
 
@@ -164,10 +164,10 @@ impl NotificationService {
                 .await?;
                 locked = Some(index.clone());
             }
-            let state = DeliveryState::parse(&m.state);
+            let state = m.state;
             let mut row: message::ActiveModel = m.clone().into();
             row.updated_at = Set(now);
-            if state == Some(DeliveryState::Sending) {
+            if state == MessageState::Sending {
                 // Its outcome was lost (a crash). Only an idempotent provider may be asked again, with the same id.
                 if provider.idempotent() && m.provider == provider.name() {
                     row.next_us = Set(Some(us(now + self.config.resend_idempotent_after)));
@@ -180,7 +180,7 @@ impl NotificationService {
                 }
                 continue;
             }
-            if !matches!(state, Some(DeliveryState::Created | DeliveryState::TemporaryFailure)) {
+            if !matches!(state, MessageState::Created | MessageState::TemporaryFailure) {
                 row.next_us = Set(None);
                 row.update(&txn).await?;
                 continue;
@@ -208,7 +208,7 @@ impl NotificationService {
                 }
                 row.released_us = Set(Some(us(now)));
             }
-            row.state = Set(DeliveryState::Sending.as_str().into());
+            row.state = Set(MessageState::Sending);
             row.attempts = Set(m.attempts + 1);
             row.sending_since = Set(Some(now));
             row.first_attempt_at = Set(Some(m.first_attempt_at.unwrap_or(now)));
@@ -266,9 +266,8 @@ impl NotificationService {
         let enc = m.phone_enc.as_deref().ok_or_else(|| NotificationError::corrupt("no number"))?;
         let plain = self.pii.decrypt(enc).map_err(|e| NotificationError::corrupt(format!("number: {e}")))?;
         let phone = PhoneNumber::parse(&plain).map_err(|e| NotificationError::corrupt(e.to_string()))?;
-        let id = TemplateId::parse(&m.template_id).ok_or_else(|| NotificationError::corrupt("template id"))?;
         let template = Catalog::builtin()
-            .get(id, m.template_version as u32)
+            .get(m.template_id, m.template_version as u32)
             .ok_or_else(|| NotificationError::corrupt(format!("template {} v{}", m.template_id, m.template_version)))?;
         let stored: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(&m.params).map_err(|e| NotificationError::corrupt(format!("params: {e}")))?;
@@ -286,7 +285,7 @@ impl NotificationService {
         Ok(SmsRequest {
             message_id: m.id.clone(),
             phone,
-            template_id: m.template_id.clone(),
+            template_id: m.template_id.as_str().into(),
             template_version: m.template_version as u32,
             provider_template: provider_template.into(),
             sign_name: self.gateway.sign().as_str().into(),
@@ -305,7 +304,7 @@ impl NotificationService {
         };
         let mut row: message::ActiveModel = m.clone().into();
         row.updated_at = Set(now);
-        if m.state != DeliveryState::Sending.as_str() {
+        if m.state != MessageState::Sending {
             // A receipt overtook the answer (or a sweep ended it): keep its state, learn the provider's id.
             if let SendOutcome::Accepted { provider_message_id } = outcome
                 && m.provider_message_id.is_none()
@@ -320,7 +319,7 @@ impl NotificationService {
         let first = m.first_attempt_at.unwrap_or(now);
         let (event, level) = match after_attempt(&self.config.retry, outcome, first, m.attempts.max(1) as u32, now) {
             AfterAttempt::Sent { provider_message_id } => {
-                row.state = Set(DeliveryState::Sent.as_str().into());
+                row.state = Set(MessageState::Sent);
                 row.provider_message_id = Set(Some(provider_message_id).filter(|p| !p.is_empty()));
                 row.sent_at = Set(Some(now));
                 row.next_us = Set(None);
@@ -328,21 +327,21 @@ impl NotificationService {
                 (Some(EventType::SMS_SENT), "sent")
             }
             AfterAttempt::Retry { retry_at, reason } => {
-                row.state = Set(DeliveryState::TemporaryFailure.as_str().into());
+                row.state = Set(MessageState::TemporaryFailure);
                 row.next_us = Set(Some(us(retry_at)));
                 row.send_after = Set(Some(retry_at));
                 row.last_error = Set(Some(reason));
                 (None, "retry")
             }
             AfterAttempt::Failed { reason } => {
-                row.state = Set(DeliveryState::PermanentFailure.as_str().into());
+                row.state = Set(MessageState::PermanentFailure);
                 row.next_us = Set(None);
                 row.failed_at = Set(Some(now));
                 row.last_error = Set(Some(reason));
                 (Some(EventType::SMS_FAILED), "failed")
             }
             AfterAttempt::GaveUp { reason } => {
-                row.state = Set(DeliveryState::TechnicalFailure.as_str().into());
+                row.state = Set(MessageState::TechnicalFailure);
                 row.next_us = Set(None);
                 row.failed_at = Set(Some(now));
                 row.last_error = Set(Some(reason));
@@ -366,7 +365,7 @@ impl NotificationService {
         let now = clock::now();
         let cutoff = now - self.config.retry.stuck_after;
         let stuck = message::Entity::find()
-            .filter(message::Column::State.eq(DeliveryState::Sending.as_str()))
+            .filter(message::Column::State.eq(MessageState::Sending))
             .filter(message::Column::SendingSince.lte(cutoff))
             .limit(500)
             .all(&self.db)
@@ -375,12 +374,12 @@ impl NotificationService {
         for m in stuck {
             let txn = db::begin_write(&self.db).await?;
             let Some(m) = message::Entity::find_by_id(m.id).one(&txn).await? else { continue };
-            if m.state != DeliveryState::Sending.as_str() {
+            if m.state != MessageState::Sending {
                 txn.rollback().await?;
                 continue;
             }
             let mut row: message::ActiveModel = m.into();
-            row.state = Set(DeliveryState::TechnicalFailure.as_str().into());
+            row.state = Set(MessageState::TechnicalFailure);
             row.next_us = Set(None);
             row.failed_at = Set(Some(now));
             row.updated_at = Set(now);

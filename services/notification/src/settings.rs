@@ -103,4 +103,67 @@ pub struct TencentSettings {
     pub endpoint: Option<String>,
 }
 
-impl bangban_platform::service::ServiceSettings for NotificationSettings {}
+/// The providers `PROVIDER` may name.
+pub const PROVIDERS: [&str; 4] = ["log", "webhook", "aliyun", "tencent"];
+
+impl bangban_platform::service::ServiceSettings for NotificationSettings {
+    /// Each wrong value named: an unknown provider or its missing keys, a limit of zero, quiet hours that do not
+    /// read, retry delays out of order, a signature the carriers refuse.
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !PROVIDERS.contains(&self.provider.trim()) {
+            problems.push(format!("PROVIDER must be one of {}, not {:?}", PROVIDERS.join(", "), self.provider));
+        } else if let Err(e) = crate::gateway_client::Provider::from_settings(self) {
+            problems.push(e.to_string());
+        }
+        for (value, name) in [(self.per_minute, "PER_MINUTE"), (self.per_hour, "PER_HOUR"), (self.per_day, "PER_DAY")] {
+            if value == 0 {
+                problems.push(format!("{name} must be at least 1"));
+            }
+        }
+        if let Err(e) = crate::limits::QuietHours::parse_setting(&self.quiet_hours) {
+            problems.push(format!("QUIET_HOURS: {e}"));
+        }
+        if self.retry_first_delay_secs == 0 || self.retry_max_delay_secs < self.retry_first_delay_secs {
+            problems.push("RETRY_FIRST_DELAY_SECS must be at least 1 and at most RETRY_MAX_DELAY_SECS".to_string());
+        }
+        if let Err(e) = crate::templates::SignName::new(&self.sign_name) {
+            problems.push(format!("SIGN_NAME: {e}"));
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bangban_platform::service::ServiceSettings;
+
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_usable_and_each_wrong_value_is_named() {
+        assert!(NotificationSettings::default().problems().is_empty());
+        let s = NotificationSettings {
+            provider: "carrier-pigeon".into(),
+            per_minute: 0,
+            per_day: 0,
+            quiet_hours: "22:00".into(),
+            retry_first_delay_secs: 60,
+            retry_max_delay_secs: 30,
+            sign_name: String::new(),
+            ..Default::default()
+        };
+        let problems = s.problems();
+        let all = problems.join("; ");
+        for name in ["PROVIDER", "PER_MINUTE", "PER_DAY", "QUIET_HOURS", "RETRY_FIRST_DELAY_SECS", "SIGN_NAME"] {
+            assert!(all.contains(name), "{name} in {all}");
+        }
+        assert!(!all.contains("PER_HOUR"), "{all}");
+        assert_eq!(problems.len(), 6, "{problems:?}");
+        // A known provider without its keys names the missing one.
+        let s = NotificationSettings { provider: "tencent".into(), ..Default::default() };
+        assert!(s.problems().join("; ").contains("TENCENT__SECRET_ID"), "{:?}", s.problems());
+        let s = NotificationSettings { provider: " log ".into(), quiet_hours: "none".into(), ..Default::default() };
+        assert!(s.problems().is_empty(), "{:?}", s.problems());
+    }
+}

@@ -44,7 +44,6 @@
 //! gateways count them twice; our bodies have none, and for parameters the count may then be one low.
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
@@ -63,87 +62,38 @@ pub const CONCATENATED_SEGMENT_CHARS: usize = 67;
 /// The longest message the providers accept, signature included.
 pub const MAX_MESSAGE_CHARS: usize = 500;
 
-/// What a template is for; one notice of the issue's list each (短信模板编号).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TemplateId {
-    /// 受理通知: to the applicant; the specialist's contact card (联系卡) and the ledger number (台账编号).
-    CaseAccepted,
-    /// 帮办代办员变更: to the applicant; the new contact card and the recorded reason (§4.2.3).
-    SpecialistChanged,
-    /// 补正通知: to the applicant; which materials, by when, for which task at which unit.
-    SupplementRequested,
-    /// 临期预警: to the specialist and the unit officer; task, unit, due date, working days left.
-    TaskWarning,
-    /// 超期提醒: to the specialist and the unit officer; task, unit, due date, working days overdue.
-    TaskOverdue,
-    /// 督办通知: to the unit head; the supervision notice (督办单) number, task, days overdue, response due.
-    SupervisionIssued,
-    /// 结果领取: to the applicant; the item, how its result reaches them (邮寄/代取/自取) and where.
-    ResultReady,
-    /// 评价邀请: to the applicant; the item and a link to evaluate it (一事一评).
-    EvaluationInvitation,
-    /// 终止服务: to the applicant; the reason (§7.8 a–f) and a note.
-    CaseTerminated,
+bangban_contracts::labelled_enum! {
+    /// What a template is for; one notice of the issue's list each (短信模板编号). Its spelling (`case_accepted` …)
+    /// is stored with a message and sent to the webhook; every template id is in [`TemplateId::ALL`], in the order
+    /// of the issue.
+    #[derive(PartialOrd, Ord)]
+    pub enum TemplateId {
+        /// 受理通知: to the applicant; the specialist's contact card (联系卡) and the ledger number (台账编号).
+        CaseAccepted = "case_accepted", "受理通知";
+        /// 帮办代办员变更: to the applicant; the new contact card and the recorded reason (§4.2.3).
+        SpecialistChanged = "specialist_changed", "帮办代办员变更";
+        /// 补正通知: to the applicant; which materials, by when, for which task at which unit.
+        SupplementRequested = "supplement_requested", "补正通知";
+        /// 临期预警: to the specialist and the unit officer; task, unit, due date, working days left.
+        TaskWarning = "task_warning", "临期预警";
+        /// 超期提醒: to the specialist and the unit officer; task, unit, due date, working days overdue.
+        TaskOverdue = "task_overdue", "超期提醒";
+        /// 督办通知: to the unit head; the supervision notice (督办单) number, task, days overdue, response due.
+        SupervisionIssued = "supervision_issued", "督办通知";
+        /// 结果领取: to the applicant; the item, how its result reaches them (邮寄/代取/自取) and where.
+        ResultReady = "result_ready", "结果领取";
+        /// 评价邀请: to the applicant; the item and a link to evaluate it (一事一评).
+        EvaluationInvitation = "evaluation_invitation", "评价邀请";
+        /// 终止服务: to the applicant; the reason (§7.8 a–f) and a note.
+        CaseTerminated = "case_terminated", "终止服务";
+    }
 }
 
 impl TemplateId {
-    /// Every template id, in the order of the issue.
-    pub const ALL: [TemplateId; 9] = [
-        Self::CaseAccepted,
-        Self::SpecialistChanged,
-        Self::SupplementRequested,
-        Self::TaskWarning,
-        Self::TaskOverdue,
-        Self::SupervisionIssued,
-        Self::ResultReady,
-        Self::EvaluationInvitation,
-        Self::CaseTerminated,
-    ];
-
-    /// The identifier stored with a message and sent to the webhook (`case_accepted` …).
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::CaseAccepted => "case_accepted",
-            Self::SpecialistChanged => "specialist_changed",
-            Self::SupplementRequested => "supplement_requested",
-            Self::TaskWarning => "task_warning",
-            Self::TaskOverdue => "task_overdue",
-            Self::SupervisionIssued => "supervision_issued",
-            Self::ResultReady => "result_ready",
-            Self::EvaluationInvitation => "evaluation_invitation",
-            Self::CaseTerminated => "case_terminated",
-        }
-    }
-
-    /// The id of an identifier, if it is one.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|id| id.as_str() == s)
-    }
-
     /// Whether the notice may bypass the per-number limits and quiet hours: statutory notices whose
     /// effect runs from the notice (see the module documentation). The same for every version.
     pub fn is_urgent(&self) -> bool {
         matches!(self, Self::SupervisionIssued | Self::CaseTerminated)
-    }
-}
-
-impl fmt::Display for TemplateId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// An identifier that names no template.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("未知的短信模板 {0} / unknown SMS template `{0}`")]
-pub struct UnknownTemplateId(pub String);
-
-impl FromStr for TemplateId {
-    type Err = UnknownTemplateId;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s).ok_or_else(|| UnknownTemplateId(s.to_string()))
     }
 }
 
@@ -648,7 +598,7 @@ mod tests {
     #[test]
     fn the_builtin_catalog_is_valid_and_has_version_1_of_every_template() {
         let catalog = Catalog::new(TEMPLATES.to_vec()).unwrap();
-        for id in TemplateId::ALL {
+        for &id in TemplateId::ALL {
             assert_eq!(catalog.latest(id).map(|t| t.version), Some(1), "{id}");
         }
         assert_eq!(catalog.templates().len(), TemplateId::ALL.len());
@@ -656,7 +606,7 @@ mod tests {
 
     #[test]
     fn every_template_renders_with_its_sample_parameters() {
-        for id in TemplateId::ALL {
+        for &id in TemplateId::ALL {
             let params = sample(id);
             let rendered = render(id, 1, &params).unwrap_or_else(|e| panic!("{id}: {e}"));
             assert_eq!((rendered.template_id, rendered.version), (id, 1));
@@ -693,7 +643,7 @@ mod tests {
 
     #[test]
     fn a_missing_parameter_is_named() {
-        for id in TemplateId::ALL {
+        for &id in TemplateId::ALL {
             for &name in Catalog::builtin().get(id, 1).unwrap().params {
                 let err = render(id, 1, &without(&sample(id), name)).unwrap_err();
                 assert_eq!(err, TemplateError::MissingParameter { name: name.into() });
@@ -884,13 +834,13 @@ mod tests {
 
     #[test]
     fn only_supervision_notices_and_terminations_are_urgent() {
-        let urgent: Vec<_> = TemplateId::ALL.into_iter().filter(TemplateId::is_urgent).collect();
+        let urgent: Vec<_> = TemplateId::ALL.iter().copied().filter(TemplateId::is_urgent).collect();
         assert_eq!(urgent, [TemplateId::SupervisionIssued, TemplateId::CaseTerminated]);
     }
 
     #[test]
     fn ids_round_trip_through_text_and_json() {
-        for id in TemplateId::ALL {
+        for &id in TemplateId::ALL {
             assert_eq!(id.as_str().parse::<TemplateId>(), Ok(id));
             assert_eq!(serde_json::to_string(&id).unwrap(), format!("\"{id}\""));
         }

@@ -26,15 +26,23 @@ use bangban_contracts::{
         ApplicantKind, CaseAccepted, CaseTerminated, ProjectCategory, ProjectView, ServiceType, TerminationReason,
     },
     notification::{
-        self as contract, InboxPage, ListInbox, ListMessages, MarkRead, MessagePage, MessageState, ReceiptProvider,
-        ReceiptsRecorded, RecordReceipts, SmsEvent,
+        InboxPage, ListInbox, ListMessages, MarkRead, MessagePage, MessageState, ReceiptProvider, ReceiptsRecorded,
+        RecordReceipts, SmsEvent,
     },
     planning::Stage,
     routing::{SupplementItem, SupplementNotice, TaskEvent, TaskStatus},
 };
-use bangban_notification::{NotificationService, entity::message, providers::aliyun, providers::tencent};
-use bangban_platform::{Settings, bus, clock, pii::PiiCipher, rpc, shutdown::Shutdown};
-use bangban_testkit::{NatsServer, TestDatabase};
+use bangban_contracts::{Operation, notification::ops};
+use bangban_notification::{
+    NotificationService,
+    entity::message,
+    providers::aliyun,
+    providers::tencent,
+    settings::{AliyunSettings, NotificationSettings, TencentSettings, WebhookProviderSettings},
+    templates::TemplateId,
+};
+use bangban_platform::{Settings, bus, clock, pii::PiiCipher, rpc, service, shutdown::Shutdown};
+use bangban_testkit::{Harness, NatsServer, TestDatabase};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
@@ -343,13 +351,11 @@ struct World {
 }
 
 async fn instance(settings: &Settings, name: &str) -> Instance {
-    let client = bus::connect(&settings.nats, name).await.expect("connect");
-    let shutdown = Shutdown::new();
-    let running = bangban_notification::start(settings, client, &shutdown).await.expect("notification");
+    let (running, shutdown) = Harness::<NotificationService>::instance(settings, name).await.expect("notification");
     Instance { service: running.service, shutdown }
 }
 
-async fn world(provider: &str, routing: bool, tune: impl FnOnce(&mut Settings)) -> World {
+async fn world(provider: &str, routing: bool, tune: impl FnOnce(&mut NotificationSettings)) -> World {
     bangban_platform::runtime::install_crypto_provider();
     if std::env::var_os("NOTIFICATION_TEST_LOG").is_some() {
         bangban_telemetry::testing::init_in_memory();
@@ -364,34 +370,45 @@ async fn world(provider: &str, routing: bool, tune: impl FnOnce(&mut Settings)) 
     db.apply_to(&mut settings);
     let key = PiiCipher::generate_base64_key();
     settings.pii.key = Some(SecretString::from(key.clone()));
-    let n = &mut settings.notification;
-    n.provider = provider.into();
-    n.poll_interval_ms = 50;
-    n.receipt_token = Some(SecretString::from(RECEIPT_TOKEN.to_string()));
-    n.webhook.url = Some(format!("{}/sms", mock.url));
-    n.webhook.secret = Some(SecretString::from(WEBHOOK_SECRET.to_string()));
-    n.aliyun.access_key_id = Some("AKID-test".into());
-    n.aliyun.access_key_secret = Some(SecretString::from(AK_SECRET.to_string()));
-    n.aliyun.endpoint = Some(mock.url.clone());
-    n.tencent.secret_id = Some("AKID-test".into());
-    n.tencent.secret_key = Some(SecretString::from(AK_SECRET.to_string()));
-    n.tencent.sms_sdk_app_id = Some("1400000001".into());
-    n.tencent.endpoint = Some(mock.url.clone());
-    tune(&mut settings);
+    let mut n = NotificationSettings {
+        provider: provider.into(),
+        poll_interval_ms: 50,
+        receipt_token: Some(SecretString::from(RECEIPT_TOKEN.to_string())),
+        webhook: WebhookProviderSettings {
+            url: Some(format!("{}/sms", mock.url)),
+            secret: Some(SecretString::from(WEBHOOK_SECRET.to_string())),
+        },
+        aliyun: AliyunSettings {
+            access_key_id: Some("AKID-test".into()),
+            access_key_secret: Some(SecretString::from(AK_SECRET.to_string())),
+            endpoint: Some(mock.url.clone()),
+        },
+        tencent: TencentSettings {
+            secret_id: Some("AKID-test".into()),
+            secret_key: Some(SecretString::from(AK_SECRET.to_string())),
+            sms_sdk_app_id: Some("1400000001".into()),
+            endpoint: Some(mock.url.clone()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    tune(&mut n);
+    settings.set_section("notification", n);
     let client = bus::connect(&settings.nats, "notification-test").await.expect("connect");
     let js = jetstream::new(client.clone());
     bus::ensure_streams(&js, settings.nats.stream_replicas).await.expect("streams");
     let others = Shutdown::new();
-    let intake = bangban_intake::start(&settings, client.clone(), &others).await.expect("intake");
+    let intake =
+        service::start::<bangban_intake::IntakeService>(&settings, client.clone(), &others).await.expect("intake");
     if routing {
-        bangban_routing::start(&settings, client.clone(), &others).await.expect("routing");
+        service::start::<bangban_routing::RoutingService>(&settings, client.clone(), &others).await.expect("routing");
     }
     let pii = PiiCipher::from_base64_key(&key).unwrap();
     // The applicant and the specialist as intake holds them (the number encrypted under the shared key).
     let applicant = Uuid::now_v7();
     bangban_intake::entity::applicant::ActiveModel {
         id: Set(applicant.to_string()),
-        kind: Set("legal_person".into()),
+        kind: Set(ApplicantKind::LegalPerson),
         name: Set("滨州市某某置业有限公司".into()),
         id_number_enc: Set(None),
         id_number_index: Set(None),
@@ -421,7 +438,7 @@ async fn world(provider: &str, routing: bool, tune: impl FnOnce(&mut Settings)) 
     .insert(&intake.db)
     .await
     .unwrap();
-    let n = instance(&settings, "notification-a").await;
+    let n = instance(&settings, "a").await;
     World { _nats: nats, _db: db, client, js, settings, pii, mock, _others: others, n, applicant }
 }
 
@@ -487,12 +504,8 @@ impl World {
         panic!("timed out waiting for {what}: {:?}", self.messages().await);
     }
 
-    async fn call<Req: serde::Serialize, Resp: serde::de::DeserializeOwned>(
-        &self,
-        op: &str,
-        req: &Req,
-    ) -> Result<Resp, rpc::CallError> {
-        rpc::call(&self.client, contract::SERVICE, op, req, Duration::from_secs(5)).await
+    async fn call<O: Operation>(&self, req: &O::Request) -> Result<O::Response, rpc::CallError> {
+        rpc::call::<O>(&self.client, req, Duration::from_secs(5)).await
     }
 
     async fn sms_events(&self, t: EventType) -> Vec<SmsEvent> {
@@ -583,7 +596,7 @@ async fn an_accepted_case_texts_the_applicant_once_through_aliyun_and_the_report
     for _ in 0..3 {
         w.publish_raw(&subject, &event, false).await;
     }
-    let m = w.wait_for("sent", |m| m.len() == 1 && m[0].state == "sent").await;
+    let m = w.wait_for("sent", |m| m.len() == 1 && m[0].state == MessageState::Sent).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(w.messages().await.len(), 1, "one message per (event, recipient, template)");
     let calls = w.mock.calls();
@@ -606,28 +619,21 @@ async fn an_accepted_case_texts_the_applicant_once_through_aliyun_and_the_report
 
     // The in-app notice.
     let inbox: InboxPage = w
-        .call(
-            contract::ops::INBOX_LIST,
-            &ListInbox { owners: owner(&w), unread_only: false, limit: None, offset: None },
-        )
+        .call::<ops::InboxList>(&ListInbox { owners: owner(&w), unread_only: false, limit: None, offset: None })
         .await
         .unwrap();
     assert_eq!((inbox.total, inbox.unread), (1, 1));
     assert_eq!(inbox.items[0].title, "受理通知");
     assert!(inbox.items[0].text.contains("李丽娜"));
-    let read: InboxPage =
-        w.call(contract::ops::INBOX_MARK_READ, &MarkRead { owners: owner(&w), ids: vec![] }).await.unwrap();
+    let read: InboxPage = w.call::<ops::InboxMarkRead>(&MarkRead { owners: owner(&w), ids: vec![] }).await.unwrap();
     assert_eq!(read.unread, 0);
     let others: InboxPage = w
-        .call(
-            contract::ops::INBOX_LIST,
-            &ListInbox {
-                owners: vec![format!("applicant:{}", Uuid::now_v7())],
-                unread_only: false,
-                limit: None,
-                offset: None,
-            },
-        )
+        .call::<ops::InboxList>(&ListInbox {
+            owners: vec![format!("applicant:{}", Uuid::now_v7())],
+            unread_only: false,
+            limit: None,
+            offset: None,
+        })
         .await
         .unwrap();
     assert_eq!(others.total, 0, "nobody else sees it");
@@ -645,32 +651,29 @@ async fn an_accepted_case_texts_the_applicant_once_through_aliyun_and_the_report
         delivery: None,
         body: report.clone(),
     };
-    let refused = w.call::<_, ReceiptsRecorded>(contract::ops::RECEIPT_RECORD, &req("wrong")).await;
+    let refused = w.call::<ops::ReceiptRecord>(&req("wrong")).await;
     assert!(
         matches!(&refused, Err(rpc::CallError::Problem(p)) if p.status_code() == StatusCode::UNAUTHORIZED),
         "{refused:?}"
     );
-    let r: ReceiptsRecorded = w.call(contract::ops::RECEIPT_RECORD, &req(RECEIPT_TOKEN)).await.unwrap();
+    let r: ReceiptsRecorded = w.call::<ops::ReceiptRecord>(&req(RECEIPT_TOKEN)).await.unwrap();
     assert_eq!((r.applied, r.unchanged, r.unknown), (1, 0, 0));
-    let again: ReceiptsRecorded = w.call(contract::ops::RECEIPT_RECORD, &req(RECEIPT_TOKEN)).await.unwrap();
+    let again: ReceiptsRecorded = w.call::<ops::ReceiptRecord>(&req(RECEIPT_TOKEN)).await.unwrap();
     assert_eq!((again.applied, again.unchanged), (0, 1), "a repeated report changes nothing");
-    let m = w.wait_for("delivered", |m| m[0].state == "delivered").await;
+    let m = w.wait_for("delivered", |m| m[0].state == MessageState::Delivered).await;
     assert!(m[0].delivered_at.is_some());
     // Another provider's callback cannot speak for it.
     let foreign: ReceiptsRecorded = w
-        .call(
-            contract::ops::RECEIPT_RECORD,
-            &RecordReceipts {
-                provider: ReceiptProvider::Tencent,
-                token: Some(RECEIPT_TOKEN.into()),
-                timestamp: None,
-                signature: None,
-                delivery: None,
-                body: format!(
-                    r#"[{{"mobile":"{PHONE}","report_status":"FAIL","errmsg":"X","description":"x","sid":"0^0"}}]"#
-                ),
-            },
-        )
+        .call::<ops::ReceiptRecord>(&RecordReceipts {
+            provider: ReceiptProvider::Tencent,
+            token: Some(RECEIPT_TOKEN.into()),
+            timestamp: None,
+            signature: None,
+            delivery: None,
+            body: format!(
+                r#"[{{"mobile":"{PHONE}","report_status":"FAIL","errmsg":"X","description":"x","sid":"0^0"}}]"#
+            ),
+        })
         .await
         .unwrap();
     assert_eq!((foreign.applied, foreign.unknown), (0, 1));
@@ -684,7 +687,7 @@ async fn an_accepted_case_texts_the_applicant_once_through_aliyun_and_the_report
 
     // Staff see it masked.
     let page: MessagePage = w
-        .call(contract::ops::MESSAGE_LIST, &ListMessages { office: Some("371625".into()), ..Default::default() })
+        .call::<ops::MessageList>(&ListMessages { office: Some("371625".into()), ..Default::default() })
         .await
         .unwrap();
     assert_eq!(page.total, 1);
@@ -711,7 +714,7 @@ async fn tencent_signs_tc3_keeps_parameter_order_and_its_callback_delivers() {
         supplemented_at: None,
     });
     w.publish(EventType::TASK_SUPPLEMENT_REQUESTED, "371625", Some("371625-ZRZY"), &t).await;
-    let m = w.wait_for("sent", |m| m.len() == 1 && m[0].state == "sent").await;
+    let m = w.wait_for("sent", |m| m.len() == 1 && m[0].state == MessageState::Sent).await;
     let calls = w.mock.calls();
     assert_eq!((calls.len(), w.mock.bad_signatures()), (1, 0));
     assert_eq!(calls[0].provider, "tencent");
@@ -728,21 +731,18 @@ async fn tencent_signs_tc3_keeps_parameter_order_and_its_callback_delivers() {
         r#"[{{"user_receive_time":"2026-03-02 10:00:09","nationcode":"86","mobile":"{PHONE}","report_status":"FAIL","errmsg":"MK:0001","description":"用户关机","sid":"0^0"}}]"#
     );
     let r: ReceiptsRecorded = w
-        .call(
-            contract::ops::RECEIPT_RECORD,
-            &RecordReceipts {
-                provider: ReceiptProvider::Tencent,
-                token: Some(RECEIPT_TOKEN.into()),
-                timestamp: None,
-                signature: None,
-                delivery: None,
-                body: callback,
-            },
-        )
+        .call::<ops::ReceiptRecord>(&RecordReceipts {
+            provider: ReceiptProvider::Tencent,
+            token: Some(RECEIPT_TOKEN.into()),
+            timestamp: None,
+            signature: None,
+            delivery: None,
+            body: callback,
+        })
         .await
         .unwrap();
     assert_eq!(r.applied, 1);
-    let m = w.wait_for("failed by receipt", |m| m[0].state == "permanent_failure").await;
+    let m = w.wait_for("failed by receipt", |m| m[0].state == MessageState::PermanentFailure).await;
     assert!(m[0].last_error.as_deref().unwrap_or_default().contains("MK:0001"));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(w.sms_events(EventType::SMS_FAILED).await.len(), 1);
@@ -757,22 +757,26 @@ async fn transient_errors_are_retried_with_backoff_and_permanent_ones_never() {
     w.mock.script(&[(503, r#"{"code":"BUSY","message":"try later"}"#), (500, "oops")]);
     w.publish(EventType::CASE_ACCEPTED, "371625", None, &w.accepted()).await;
     let m = w
-        .wait_for("first retry scheduled", |m| m.len() == 1 && m[0].attempts == 1 && m[0].state == "temporary_failure")
+        .wait_for("first retry scheduled", |m| {
+            m.len() == 1 && m[0].attempts == 1 && m[0].state == MessageState::TemporaryFailure
+        })
         .await;
     assert_eq!(m[0].send_after, Some(clock::now() + chrono::Duration::seconds(30)), "30 s after the first attempt");
     clock::advance(chrono::Duration::seconds(30));
-    let m = w.wait_for("second retry scheduled", |m| m[0].attempts == 2 && m[0].state == "temporary_failure").await;
+    let m = w
+        .wait_for("second retry scheduled", |m| m[0].attempts == 2 && m[0].state == MessageState::TemporaryFailure)
+        .await;
     assert_eq!(m[0].send_after, Some(clock::now() + chrono::Duration::seconds(60)), "then 60 s");
     clock::advance(chrono::Duration::seconds(60));
-    let m = w.wait_for("sent", |m| m[0].state == "sent").await;
+    let m = w.wait_for("sent", |m| m[0].state == MessageState::Sent).await;
     assert_eq!((m[0].attempts, w.mock.calls().len(), w.mock.handsets()), (3, 3, 1));
 
     // A permanent error: one call, no retry, sms.failed.
     w.mock.script(&[(400, r#"{"code":"INVALID_NUMBER","message":"no such number"}"#)]);
     clock::advance(chrono::Duration::minutes(2));
     w.publish(EventType::CASE_TERMINATED, "371625", None, &terminated(&w)).await;
-    let m = w.wait_for("failed", |m| m.iter().any(|m| m.state == "permanent_failure")).await;
-    let failed = m.iter().find(|m| m.state == "permanent_failure").unwrap();
+    let m = w.wait_for("failed", |m| m.iter().any(|m| m.state == MessageState::PermanentFailure)).await;
+    let failed = m.iter().find(|m| m.state == MessageState::PermanentFailure).unwrap();
     assert_eq!(failed.attempts, 1);
     assert!(failed.last_error.as_deref().unwrap().contains("INVALID_NUMBER"));
     clock::advance(chrono::Duration::hours(5));
@@ -791,8 +795,8 @@ async fn transient_errors_are_retried_with_backoff_and_permanent_ones_never() {
         tokio::time::sleep(Duration::from_millis(150)).await;
         clock::advance(chrono::Duration::hours(1));
     }
-    let m = w.wait_for("gave up", |m| m.iter().any(|m| m.state == "technical_failure")).await;
-    let gave_up = m.iter().find(|m| m.state == "technical_failure").unwrap();
+    let m = w.wait_for("gave up", |m| m.iter().any(|m| m.state == MessageState::TechnicalFailure)).await;
+    let gave_up = m.iter().find(|m| m.state == MessageState::TechnicalFailure).unwrap();
     assert!((5..=12).contains(&gave_up.attempts), "attempts {}", gave_up.attempts);
 }
 
@@ -804,7 +808,7 @@ async fn a_crash_after_the_webhook_call_sends_again_with_the_same_key_and_the_ha
     let mut w = world("webhook", false, |_| {}).await;
     w.n.service.faults.crash_after_provider_call.store(true, Ordering::SeqCst);
     w.publish(EventType::CASE_ACCEPTED, "371625", None, &w.accepted()).await;
-    let m = w.wait_for("sending", |m| m.len() == 1 && m[0].state == "sending").await;
+    let m = w.wait_for("sending", |m| m.len() == 1 && m[0].state == MessageState::Sending).await;
     for _ in 0..20 {
         if !w.mock.calls().is_empty() {
             break;
@@ -814,11 +818,11 @@ async fn a_crash_after_the_webhook_call_sends_again_with_the_same_key_and_the_ha
     assert_eq!(w.mock.calls().len(), 1);
     // The process dies; another starts on the same database.
     w.n.shutdown.shutdown(Duration::from_secs(10)).await;
-    w.n = instance(&w.settings, "notification-b").await;
+    w.n = instance(&w.settings, "b").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(w.mock.calls().len(), 1, "not before the resend delay");
     clock::advance(chrono::Duration::seconds(61));
-    let after = w.wait_for("sent", |m| m[0].state == "sent").await;
+    let after = w.wait_for("sent", |m| m[0].state == MessageState::Sent).await;
     assert_eq!(after[0].id, m[0].id);
     let calls = w.mock.calls();
     assert_eq!(calls.len(), 2);
@@ -834,39 +838,36 @@ async fn a_crash_after_the_aliyun_call_never_sends_again_the_receipt_settles_it_
     let mut w = world("aliyun", false, |_| {}).await;
     w.n.service.faults.crash_after_provider_call.store(true, Ordering::SeqCst);
     w.publish(EventType::CASE_ACCEPTED, "371625", None, &w.accepted()).await;
-    w.wait_for("the first sending", |m| m.len() == 1 && m[0].state == "sending").await;
+    w.wait_for("the first sending", |m| m.len() == 1 && m[0].state == MessageState::Sending).await;
     clock::advance(chrono::Duration::minutes(2));
     w.publish(EventType::CASE_TERMINATED, "371625", None, &terminated(&w)).await;
-    let m = w.wait_for("both sending", |m| m.len() == 2 && m.iter().all(|m| m.state == "sending")).await;
+    let m = w.wait_for("both sending", |m| m.len() == 2 && m.iter().all(|m| m.state == MessageState::Sending)).await;
     w.n.shutdown.shutdown(Duration::from_secs(10)).await;
-    w.n = instance(&w.settings, "notification-b").await;
+    w.n = instance(&w.settings, "b").await;
     clock::advance(chrono::Duration::minutes(10));
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(w.mock.calls().len(), 2, "Aliyun does not de-duplicate: never sent again");
     // The report names our id (OutId): delivered after all.
-    let first = m.iter().find(|m| m.template_id == "case_accepted").unwrap();
+    let first = m.iter().find(|m| m.template_id == TemplateId::CaseAccepted).unwrap();
     let report = format!(
         r#"[{{"phone_number":"{PHONE}","success":true,"err_code":"DELIVERED","err_msg":"ok","biz_id":"","out_id":"{}"}}]"#,
         first.id
     );
     let r: ReceiptsRecorded = w
-        .call(
-            contract::ops::RECEIPT_RECORD,
-            &RecordReceipts {
-                provider: ReceiptProvider::Aliyun,
-                token: Some(RECEIPT_TOKEN.into()),
-                timestamp: None,
-                signature: None,
-                delivery: None,
-                body: report,
-            },
-        )
+        .call::<ops::ReceiptRecord>(&RecordReceipts {
+            provider: ReceiptProvider::Aliyun,
+            token: Some(RECEIPT_TOKEN.into()),
+            timestamp: None,
+            signature: None,
+            delivery: None,
+            body: report,
+        })
         .await
         .unwrap();
     assert_eq!(r.applied, 1);
     // The other: no answer, no receipt for 72 hours.
     clock::advance(chrono::Duration::hours(72));
-    let m = w.wait_for("stuck", |m| m.iter().any(|m| m.state == "technical_failure")).await;
+    let m = w.wait_for("stuck", |m| m.iter().any(|m| m.state == MessageState::TechnicalFailure)).await;
     let states: BTreeMap<&str, &str> = m.iter().map(|m| (m.template_id.as_str(), m.state.as_str())).collect();
     assert_eq!(states["case_accepted"], "delivered");
     assert_eq!(states["case_terminated"], "technical_failure");
@@ -890,14 +891,17 @@ async fn limits_and_quiet_hours_defer_and_urgent_notices_bypass_them() {
     );
     // Termination is urgent: it goes now, and says why it bypassed.
     w.publish(EventType::CASE_TERMINATED, "371625", None, &terminated(&w)).await;
-    let m =
-        w.wait_for("urgent sent", |m| m.iter().any(|m| m.template_id == "case_terminated" && m.state == "sent")).await;
-    let urgent = m.iter().find(|m| m.template_id == "case_terminated").unwrap();
+    let m = w
+        .wait_for("urgent sent", |m| {
+            m.iter().any(|m| m.template_id == TemplateId::CaseTerminated && m.state == MessageState::Sent)
+        })
+        .await;
+    let urgent = m.iter().find(|m| m.template_id == TemplateId::CaseTerminated).unwrap();
     assert_eq!(urgent.defer_reason.as_deref(), Some("bypass:quiet_hours"));
     assert_eq!(w.mock.calls().len(), 1);
     // 08:00: the deferred one goes.
     clock::set(morning);
-    w.wait_for("morning send", |m| m.iter().all(|m| m.state == "sent")).await;
+    w.wait_for("morning send", |m| m.iter().all(|m| m.state == MessageState::Sent)).await;
     // A third within the minute waits for the per-minute window.
     clock::advance(chrono::Duration::seconds(10));
     w.publish(EventType::CASE_ACCEPTED, "371625", None, &w.accepted()).await;
@@ -907,7 +911,7 @@ async fn limits_and_quiet_hours_defer_and_urgent_notices_bypass_them() {
     let waiting = m.iter().find(|m| m.defer_reason.as_deref() == Some("per_minute")).unwrap();
     assert_eq!(waiting.send_after, Some(morning + chrono::Duration::seconds(60)));
     clock::advance(chrono::Duration::seconds(50));
-    w.wait_for("sent after the minute", |m| m.iter().all(|m| m.state == "sent")).await;
+    w.wait_for("sent after the minute", |m| m.iter().all(|m| m.state == MessageState::Sent)).await;
     assert_eq!(w.mock.handsets(), 3, "deferred, never dropped");
 }
 
@@ -927,16 +931,18 @@ async fn people_and_units_without_a_mobile_get_the_inbox_notice_and_an_sms_faile
     });
     w.publish(EventType::TASK_WARNING, "371625", Some("371625-ZRZY"), &alarm).await;
     let m = w.wait_for("two notices", |m| m.len() == 2).await;
-    assert!(
-        m.iter().all(|m| m.state == "permanent_failure" && m.last_error.as_deref().unwrap().starts_with("NO_MOBILE"))
-    );
+    assert!(m.iter().all(
+        |m| m.state == MessageState::PermanentFailure && m.last_error.as_deref().unwrap().starts_with("NO_MOBILE")
+    ));
     let owners: Vec<&str> = m.iter().map(|m| m.owner.as_str()).collect();
     assert!(owners.contains(&"staff:staff-371625-agent-1") && owners.contains(&"unit:371625-ZRZY"), "{owners:?}");
     let unit: InboxPage = w
-        .call(
-            contract::ops::INBOX_LIST,
-            &ListInbox { owners: vec!["unit:371625-ZRZY".into()], unread_only: true, limit: None, offset: None },
-        )
+        .call::<ops::InboxList>(&ListInbox {
+            owners: vec!["unit:371625-ZRZY".into()],
+            unread_only: true,
+            limit: None,
+            offset: None,
+        })
         .await
         .unwrap();
     assert_eq!(unit.unread, 1);
@@ -954,7 +960,7 @@ async fn no_raw_phone_number_in_logs_spans_events_or_answers() {
     let _spans = bangban_telemetry::testing::init_in_memory();
     let w = world("log", false, |_| {}).await;
     w.publish(EventType::CASE_ACCEPTED, "371625", None, &w.accepted()).await;
-    w.wait_for("sent", |m| m.len() == 1 && m[0].state == "sent").await;
+    w.wait_for("sent", |m| m.len() == 1 && m[0].state == MessageState::Sent).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let logs = bangban_telemetry::testing::captured_logs();
     assert!(
@@ -963,7 +969,7 @@ async fn no_raw_phone_number_in_logs_spans_events_or_answers() {
     );
     assert!(!logs.contains(PHONE), "raw number in the logs");
     assert_eq!(w.sms_events(EventType::SMS_SENT).await.len(), 1);
-    let page: MessagePage = w.call(contract::ops::MESSAGE_LIST, &ListMessages::default()).await.unwrap();
+    let page: MessagePage = w.call::<ops::MessageList>(&ListMessages::default()).await.unwrap();
     assert!(!serde_json::to_string(&page).unwrap().contains(PHONE));
     // At rest: only ciphertext and the blind index.
     for m in w.messages().await {
@@ -976,7 +982,7 @@ async fn every_followed_event_makes_its_notice_with_the_template_filled_in() {
     if !own_process() {
         return;
     }
-    let w = world("webhook", true, |s| s.notification.per_minute = 100).await;
+    let w = world("webhook", true, |s| s.per_minute = 100).await;
     let case_id = Uuid::now_v7();
     // A 代办 case: its results are collected by the agent (§7.6.2).
     let mut accepted = w.accepted();
@@ -1029,7 +1035,7 @@ async fn every_followed_event_makes_its_notice_with_the_template_filled_in() {
     })).await;
     let m = w
         .wait_for("five messages", |m| {
-            m.len() == 5 && m.iter().all(|m| m.state == "sent" || m.state == "permanent_failure")
+            m.len() == 5 && m.iter().all(|m| m.state == MessageState::Sent || m.state == MessageState::PermanentFailure)
         })
         .await;
     let by: HashMap<&str, &message::Model> = m.iter().map(|m| (m.template_id.as_str(), m)).collect();
@@ -1038,10 +1044,8 @@ async fn every_followed_event_makes_its_notice_with_the_template_filled_in() {
         "您申请的“建设工程规划许可证核发（建设工程规划许可证）”已办结，领取方式：代办员代取（博兴县自然资源局，代办员将连同申请材料一并返还您）。"
     );
     assert!(by["evaluation_invitation"].text.ends_with("评价入口：https://bangban.example.invalid/e/Ab3x9"));
-    let staff_view: MessagePage = w
-        .call(contract::ops::MESSAGE_LIST, &ListMessages { case_id: Some(case_id), ..Default::default() })
-        .await
-        .unwrap();
+    let staff_view: MessagePage =
+        w.call::<ops::MessageList>(&ListMessages { case_id: Some(case_id), ..Default::default() }).await.unwrap();
     let invitation = staff_view.items.iter().find(|m| m.template_id == "evaluation_invitation").unwrap();
     assert!(invitation.text.ends_with("/e/Ab***"), "staff do not see the one-time code: {}", invitation.text);
     assert!(
@@ -1052,14 +1056,11 @@ async fn every_followed_event_makes_its_notice_with_the_template_filled_in() {
     assert!(supervision.urgent);
     assert!(supervision.text.contains("滨督〔2026〕371625-00012号") && supervision.text.contains("2026年3月4日"));
     for t in ["result_ready", "evaluation_invitation", "specialist_changed"] {
-        assert_eq!(by[t].state, "sent", "{t}");
+        assert_eq!(by[t].state, MessageState::Sent, "{t}");
         assert_eq!(by[t].owner, format!("applicant:{}", w.applicant));
     }
     let inbox: InboxPage = w
-        .call(
-            contract::ops::INBOX_LIST,
-            &ListInbox { owners: owner(&w), unread_only: true, limit: Some(10), offset: None },
-        )
+        .call::<ops::InboxList>(&ListInbox { owners: owner(&w), unread_only: true, limit: Some(10), offset: None })
         .await
         .unwrap();
     assert_eq!(inbox.unread, 4);
@@ -1070,14 +1071,14 @@ async fn two_replicas_share_the_queue_and_keep_a_numbers_limits() {
     if !own_process() {
         return;
     }
-    let w = world("webhook", false, |s| s.notification.batch_size = 2).await;
-    let b = instance(&w.settings, "notification-b").await;
+    let w = world("webhook", false, |s| s.batch_size = 2).await;
+    let b = instance(&w.settings, "b").await;
     for _ in 0..6 {
         w.publish(EventType::CASE_ACCEPTED, "371625", None, &w.accepted()).await;
     }
     let m = w
         .wait_for("all six claimed or deferred", |m| {
-            m.len() == 6 && m.iter().all(|m| m.state == "sent" || m.defer_reason.is_some())
+            m.len() == 6 && m.iter().all(|m| m.state == MessageState::Sent || m.defer_reason.is_some())
         })
         .await;
     let released: Vec<_> = m.iter().filter(|m| m.released_us.is_some()).collect();
@@ -1087,10 +1088,10 @@ async fn two_replicas_share_the_queue_and_keep_a_numbers_limits() {
     for minute in 1..=6 {
         clock::advance(chrono::Duration::seconds(60));
         let expect = (minute + 1).min(5);
-        w.wait_for("next minute", |m| m.iter().filter(|m| m.state == "sent").count() == expect).await;
+        w.wait_for("next minute", |m| m.iter().filter(|m| m.state == MessageState::Sent).count() == expect).await;
     }
     let m = w.messages().await;
-    let waiting = m.iter().find(|m| m.state == "created").unwrap();
+    let waiting = m.iter().find(|m| m.state == MessageState::Created).unwrap();
     assert_eq!(waiting.defer_reason.as_deref(), Some("per_hour"));
     assert_eq!(w.mock.handsets(), 5);
     b.shutdown.shutdown(Duration::from_secs(5)).await;

@@ -22,7 +22,7 @@ use sea_orm::{
 
 use crate::{
     domain::catalog as rules,
-    entity::catalog_version,
+    entity::catalog_version::{self, CatalogChange},
     error::{PlanningError, Result},
 };
 
@@ -61,7 +61,7 @@ impl CatalogStore {
         }
         let row = catalog_version::ActiveModel {
             version: Set(1),
-            change: Set("seed".into()),
+            change: Set(CatalogChange::Seed),
             code: Set(None),
             reason: Set("事项库数据文件 / the catalog data file".into()),
             document: Set(serde_json::to_string(&document)?),
@@ -133,7 +133,7 @@ impl CatalogStore {
 pub fn version_view(row: catalog_version::Model) -> CatalogVersionView {
     CatalogVersionView {
         version: row.version as u32,
-        change: row.change,
+        change: row.change.as_str().into(),
         code: row.code,
         reason: row.reason,
         items: row.items as u32,
@@ -186,7 +186,7 @@ fn check_expected(expected: Option<u32>, current: i32) -> Result<()> {
 async fn write_version<C: ConnectionTrait>(
     conn: &C,
     current: i32,
-    change: &str,
+    change: CatalogChange,
     code: &str,
     reason: String,
     document: &CatalogDocument,
@@ -194,7 +194,7 @@ async fn write_version<C: ConnectionTrait>(
 ) -> Result<CatalogVersionView> {
     let model = catalog_version::Model {
         version: current + 1,
-        change: change.into(),
+        change,
         code: Some(code.to_string()),
         reason,
         document: serde_json::to_string(document).map_err(|e| PlanningError::corrupt(e.to_string()))?,
@@ -204,7 +204,7 @@ async fn write_version<C: ConnectionTrait>(
     };
     let row = catalog_version::ActiveModel {
         version: Set(model.version),
-        change: Set(model.change.clone()),
+        change: Set(model.change),
         code: Set(model.code.clone()),
         reason: Set(model.reason.clone()),
         document: Set(model.document.clone()),
@@ -265,7 +265,8 @@ impl CatalogStore {
                 .collect();
             return Err(PlanningError::Validation(errors));
         }
-        let view = write_version(&txn, current, "put_item", &item.code, reason, &next, &req.actor.sub).await?;
+        let view =
+            write_version(&txn, current, CatalogChange::PutItem, &item.code, reason, &next, &req.actor.sub).await?;
         txn.commit().await?;
         tracing::info!(version = view.version, code = %item.code, "catalog item put");
         Ok(view)
@@ -296,7 +297,8 @@ impl CatalogStore {
         if next.items.is_empty() {
             return Err(PlanningError::Conflict("事项库不能为空".into(), "the catalog cannot be empty".into()));
         }
-        let view = write_version(&txn, current, "remove_item", &req.code, reason, &next, &req.actor.sub).await?;
+        let view =
+            write_version(&txn, current, CatalogChange::RemoveItem, &req.code, reason, &next, &req.actor.sub).await?;
         txn.commit().await?;
         tracing::info!(version = view.version, code = %req.code, "catalog item removed");
         Ok(view)

@@ -1,102 +1,68 @@
-//! Planning's service operations on the bus (`bb.svc.planning.*`).
+//! Planning as a platform service (服务): its operations on the bus (`bb.svc.planning.*`), its consumers of
+//! intake's and routing's events, and its start (the catalog seeded on a fresh installation).
 
-use std::{future::Future, sync::Arc};
+use std::sync::Arc;
 
-use async_nats::service::Service;
-use bangban_contracts::planning::{
-    AddPlanItem, CalendarQuery, EditPlanItem, GetCalendar, GetCatalog, GetDay, GetPlan, GetPlanVersion,
-    ListCatalogVersions, LoadYear, PublishPlan, PutCatalogItem, RegeneratePlan, RemoveCatalogItem, RemoveOverride,
-    RemovePlanItem, SERVICE, SetOverride, ops,
+use bangban_contracts::{
+    EventType,
+    planning::{SERVICE, ops},
 };
-use bangban_platform::{problem::Problem, rpc};
-use serde::{Serialize, de::DeserializeOwned};
-use tokio_util::sync::CancellationToken;
+use bangban_planning_migration::Migrator;
+use bangban_platform::{
+    rpc::Endpoints,
+    service::{Context, Service},
+};
 
-use crate::PlanningService;
+use crate::{PlanningService, domain::schedule::Targets, settings::PlanningSettings};
 
-type Handle = tokio::task::JoinHandle<()>;
+impl Service for PlanningService {
+    const NAME: &'static str = SERVICE;
+    const DESCRIPTION: &'static str = "代办方案：工作日历、事项库、方案与预排工期 / planning";
+    type Migrator = Migrator;
+    type Settings = PlanningSettings;
 
-/// Serves `bb.svc.planning.<operation>` until shutdown with `f` on the shared service.
-async fn serve_op<Req, Resp, E, F, Fut>(
-    service: &Service,
-    state: &Arc<PlanningService>,
-    operation: &str,
-    f: F,
-    shutdown: &CancellationToken,
-) -> Result<Handle, async_nats::Error>
-where
-    Req: DeserializeOwned + Send + 'static,
-    Resp: Serialize + Send + 'static,
-    E: Into<Problem> + Send + 'static,
-    F: Fn(Arc<PlanningService>, Req) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Resp, E>> + Send + 'static,
-{
-    rpc::serve_with_state(service, SERVICE, state, operation, f, shutdown).await
+    async fn build(ctx: &Context<'_>, settings: PlanningSettings) -> anyhow::Result<Arc<Self>> {
+        let service = PlanningService::new(ctx.db.clone(), ctx.notifier.clone(), Targets::from(&settings));
+        service.catalog.seed(&ctx.db).await?;
+        Ok(Arc::new(service))
+    }
+
+    async fn endpoints(ep: &mut Endpoints<'_, Self>) -> Result<(), async_nats::Error> {
+        ep.add::<ops::CalendarDay, _, _, _>(|p, r| async move { p.calendar_day(r.date).await }).await?;
+        ep.add::<ops::CalendarInfo, _, _, _>(|p, _| async move { p.calendar_info().await }).await?;
+        ep.add::<ops::CalendarCompute, _, _, _>(|p, r| async move { p.calendar_compute(r).await }).await?;
+        ep.add::<ops::CalendarLoadYear, _, _, _>(|p, r| async move { p.load_year(r).await }).await?;
+        ep.add::<ops::CalendarSetOverride, _, _, _>(|p, r| async move { p.set_override(r).await }).await?;
+        ep.add::<ops::CalendarRemoveOverride, _, _, _>(|p, r| async move { p.remove_override(r).await }).await?;
+        ep.add::<ops::CatalogGet, _, _, _>(|p, r| async move { p.catalog_view(r).await }).await?;
+        ep.add::<ops::CatalogVersions, _, _, _>(|p, r| async move { p.catalog_versions(r).await }).await?;
+        ep.add::<ops::CatalogPutItem, _, _, _>(|p, r| async move { p.put_catalog_item(r).await }).await?;
+        ep.add::<ops::CatalogRemoveItem, _, _, _>(|p, r| async move { p.remove_catalog_item(r).await }).await?;
+        ep.add::<ops::PlanGet, _, _, _>(|p, r| async move { p.get_plan(r.case_id).await }).await?;
+        ep.add::<ops::PlanVersion, _, _, _>(|p, r| async move { p.get_version(r).await }).await?;
+        ep.add::<ops::PlanRegenerate, _, _, _>(|p, r| async move { p.regenerate(r).await }).await?;
+        ep.add::<ops::PlanAddItem, _, _, _>(|p, r| async move { p.add_item(r).await }).await?;
+        ep.add::<ops::PlanEditItem, _, _, _>(|p, r| async move { p.edit_item(r).await }).await?;
+        ep.add::<ops::PlanRemoveItem, _, _, _>(|p, r| async move { p.remove_item(r).await }).await?;
+        ep.add::<ops::PlanPublish, _, _, _>(|p, r| async move { p.publish(r).await }).await?;
+        Ok(())
+    }
+
+    /// One consumer for every case event keeps them in order (accepted before terminated); another for
+    /// routing's `plan.completed`.
+    fn run(self: &Arc<Self>, ctx: &Context<'_>) -> anyhow::Result<()> {
+        ctx.consume("planning-cases", EventType::CASE_ACCEPTED.aggregate_filter_all_offices(), self.clone());
+        ctx.consume("planning-plan-completed", EventType::PLAN_COMPLETED.filter_all_offices(), self.clone());
+        Ok(())
+    }
 }
 
-/// Serves every operation of planning until shutdown.
-pub async fn serve_all(
-    service: &Service,
-    planning: Arc<PlanningService>,
-    shutdown: CancellationToken,
-) -> Result<Vec<Handle>, async_nats::Error> {
-    let (p, s) = (&planning, &shutdown);
-    Ok(vec![
-        serve_op(service, p, ops::CALENDAR_DAY, |p, r: GetDay| async move { p.calendar_day(r.date).await }, s).await?,
-        serve_op(service, p, ops::CALENDAR_INFO, |p, _: GetCalendar| async move { p.calendar_info().await }, s).await?,
-        serve_op(
-            service,
-            p,
-            ops::CALENDAR_COMPUTE,
-            |p, r: CalendarQuery| async move { p.calendar_compute(r).await },
-            s,
-        )
-        .await?,
-        serve_op(service, p, ops::CALENDAR_LOAD_YEAR, |p, r: LoadYear| async move { p.load_year(r).await }, s).await?,
-        serve_op(service, p, ops::CALENDAR_SET_OVERRIDE, |p, r: SetOverride| async move { p.set_override(r).await }, s)
-            .await?,
-        serve_op(
-            service,
-            p,
-            ops::CALENDAR_REMOVE_OVERRIDE,
-            |p, r: RemoveOverride| async move { p.remove_override(r).await },
-            s,
-        )
-        .await?,
-        serve_op(service, p, ops::CATALOG_GET, |p, r: GetCatalog| async move { p.catalog_view(r).await }, s).await?,
-        serve_op(
-            service,
-            p,
-            ops::CATALOG_VERSIONS,
-            |p, r: ListCatalogVersions| async move { p.catalog_versions(r).await },
-            s,
-        )
-        .await?,
-        serve_op(
-            service,
-            p,
-            ops::CATALOG_PUT_ITEM,
-            |p, r: PutCatalogItem| async move { p.put_catalog_item(r).await },
-            s,
-        )
-        .await?,
-        serve_op(
-            service,
-            p,
-            ops::CATALOG_REMOVE_ITEM,
-            |p, r: RemoveCatalogItem| async move { p.remove_catalog_item(r).await },
-            s,
-        )
-        .await?,
-        serve_op(service, p, ops::PLAN_GET, |p, r: GetPlan| async move { p.get_plan(r.case_id).await }, s).await?,
-        serve_op(service, p, ops::PLAN_VERSION, |p, r: GetPlanVersion| async move { p.get_version(r).await }, s)
-            .await?,
-        serve_op(service, p, ops::PLAN_REGENERATE, |p, r: RegeneratePlan| async move { p.regenerate(r).await }, s)
-            .await?,
-        serve_op(service, p, ops::PLAN_ADD_ITEM, |p, r: AddPlanItem| async move { p.add_item(r).await }, s).await?,
-        serve_op(service, p, ops::PLAN_EDIT_ITEM, |p, r: EditPlanItem| async move { p.edit_item(r).await }, s).await?,
-        serve_op(service, p, ops::PLAN_REMOVE_ITEM, |p, r: RemovePlanItem| async move { p.remove_item(r).await }, s)
-            .await?,
-        serve_op(service, p, ops::PLAN_PUBLISH, |p, r: PublishPlan| async move { p.publish(r).await }, s).await?,
-    ])
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_case_consumer_sees_every_case_event() {
+        assert_eq!(EventType::CASE_ACCEPTED.aggregate_filter_all_offices(), "bb.evt.*.case.>");
+    }
 }

@@ -17,11 +17,12 @@ pub mod entity;
 pub mod error;
 pub mod handlers;
 pub mod plans;
+pub mod settings;
 
 use std::sync::Arc;
 
 use bangban_contracts::{
-    EventType,
+    events,
     office::CITY_OFFICE,
     planning::{
         CalendarAnswer, CalendarChange, CalendarChangeKind, CalendarDay, CalendarInfo, CalendarQuery,
@@ -29,14 +30,9 @@ use bangban_contracts::{
         RemoveCatalogItem, RemoveOverride, SERVICE, SetOverride,
     },
 };
-use bangban_planning_migration::Migrator;
 use bangban_platform::{
-    Settings, clock,
-    consumer::ConsumerSpec,
-    db::{self, DbTarget},
-    outbox::{self, OutboxNotifier, Relay},
-    rpc,
-    shutdown::Shutdown,
+    clock, db,
+    outbox::{self, OutboxNotifier},
 };
 use bangban_workdays::{Calendar, Override};
 use chrono::{NaiveDate, Utc};
@@ -51,6 +47,8 @@ use crate::{
 };
 
 pub(crate) use bangban_platform::db::is_unique_violation;
+
+pub use crate::settings::PlanningSettings;
 
 /// Planning's state: the database, the outbox's wake-up, the calendar and catalog caches and the targets.
 pub struct PlanningService {
@@ -251,7 +249,7 @@ impl PlanningService {
             changed_at: at,
         };
         let aggregate = format!("calendar-{revision}");
-        outbox::emit(&txn, SERVICE, EventType::CALENDAR_CHANGED, CITY_OFFICE, None, &aggregate, &data).await?;
+        outbox::emit::<events::CalendarChanged, _>(&txn, SERVICE, CITY_OFFICE, None, &aggregate, &data).await?;
         txn.commit().await?;
         self.notifier.notify();
         self.calendar.remember(revision, Arc::new(after));
@@ -263,57 +261,4 @@ impl PlanningService {
         );
         Ok(data)
     }
-}
-
-/// Planning running in this process: the service, its database and its background tasks.
-pub struct Running {
-    pub service: Arc<PlanningService>,
-    pub db: DatabaseConnection,
-}
-
-/// Connects planning's database (migrating it), then as [`start_with_db`].
-pub async fn start(settings: &Settings, client: async_nats::Client, shutdown: &Shutdown) -> anyhow::Result<Running> {
-    let target = DbTarget::for_service(settings, SERVICE)?;
-    tracing::info!(db = %target.describe(), "planning: connecting database");
-    let db = db::connect_for_service::<Migrator>(&target, &settings.database).await?;
-    start_with_db(settings, client, db, shutdown).await
-}
-
-/// Seeds the catalog, starts the outbox relay, the bus endpoints and the consumers of intake's and
-/// routing's events.
-pub async fn start_with_db(
-    settings: &Settings,
-    client: async_nats::Client,
-    db: DatabaseConnection,
-    shutdown: &Shutdown,
-) -> anyhow::Result<Running> {
-    let notifier = OutboxNotifier::new();
-    let service = Arc::new(PlanningService::new(db.clone(), notifier.clone(), Targets::from(&settings.planning)));
-    service.catalog.seed(&db).await?;
-    let relay = Relay::new(SERVICE, db.clone(), client.clone(), notifier, settings.outbox.clone());
-    shutdown.spawn(relay.run(shutdown.token()));
-
-    let nats_service = rpc::start_service(&client, SERVICE, "代办方案：工作日历、事项库、方案与预排工期 / planning")
-        .await
-        .map_err(|e| anyhow::anyhow!("starting NATS service: {e}"))?;
-    let handles = handlers::serve_all(&nats_service, service.clone(), shutdown.token())
-        .await
-        .map_err(|e| anyhow::anyhow!("adding endpoints: {e}"))?;
-    // One consumer for every case event keeps them in order (accepted before terminated).
-    for (name, filter) in [
-        ("planning-cases", "bb.evt.*.case.>".to_string()),
-        ("planning-plan-completed", EventType::PLAN_COMPLETED.filter_all_offices()),
-    ] {
-        let spec = ConsumerSpec { name: name.to_string(), filter_subject: filter, settings: settings.consumer.clone() };
-        let follower = Arc::new(plans::PlanFollower { service: service.clone() });
-        bangban_platform::consumer::spawn(shutdown, client.clone(), db.clone(), spec, follower);
-    }
-    shutdown.spawn(async move {
-        for h in handles {
-            let _ = h.await;
-        }
-        let _ = nats_service.stop().await;
-    });
-    tracing::info!("planning started");
-    Ok(Running { service, db })
 }

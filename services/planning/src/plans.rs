@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use bangban_contracts::{
-    CloudEvent, EventType,
+    CloudEvent, Event, events,
     intake::{CaseAccepted, CaseTerminated, ProjectView, SpecialistChanged},
     planning::{
         AddPlanItem, CatalogItem, EditPlanItem, GetPlanVersion, ItemOrigin, PlanChanges, PlanEdit, PlanItem,
@@ -60,10 +60,6 @@ fn published_items_of(p: &plan::Model) -> Result<Vec<PlanItem>> {
         .map(Option::unwrap_or_default)
 }
 
-fn status_of(p: &plan::Model) -> Result<PlanStatus> {
-    PlanStatus::parse(&p.status).ok_or_else(|| PlanningError::corrupt(format!("plan status {:?}", p.status)))
-}
-
 /// Today in Asia/Shanghai.
 pub fn today() -> NaiveDate {
     clock::now().with_timezone(&shanghai()).date_naive()
@@ -84,7 +80,7 @@ pub fn schedule_of(
 }
 
 fn check_editable(p: &plan::Model) -> Result<PlanStatus> {
-    match status_of(p)? {
+    match p.status {
         PlanStatus::Withdrawn => Err(PlanningError::Conflict(
             "案件已终止，代办方案已撤回，不能再修改".into(),
             "the case was terminated and its plan withdrawn; it cannot change".into(),
@@ -130,14 +126,13 @@ async fn record<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn enqueue<C: ConnectionTrait, T: serde::Serialize>(
+async fn enqueue<E: Event, C: ConnectionTrait>(
     conn: &C,
-    event_type: EventType,
     office: &str,
     aggregate_id: &str,
-    data: &T,
+    data: &E::Data,
 ) -> Result<()> {
-    outbox::emit(conn, SERVICE, event_type, office, None, aggregate_id, data).await
+    outbox::emit::<E, _>(conn, SERVICE, office, None, aggregate_id, data).await
 }
 
 fn text_opt(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
@@ -198,7 +193,7 @@ impl PlanningService {
             project: from_json("plan.project", &p.project)?,
             specialist_id: p.specialist_id.clone(),
             version: p.version as u32,
-            status: status_of(p)?,
+            status: p.status,
             draft_changes: p.version == 0 || !pending_changes.is_empty(),
             pending_changes,
             revision: p.revision as u32,
@@ -264,7 +259,7 @@ impl PlanningService {
             project: Set(json(&data.project)?),
             applicant_id: Set(data.applicant_id.to_string()),
             specialist_id: Set(data.specialist_id.clone()),
-            status: Set(PlanStatus::Draft.as_str().into()),
+            status: Set(PlanStatus::Draft),
             version: Set(0),
             revision: Set(1),
             catalog_version: Set(catalog_version),
@@ -290,12 +285,12 @@ impl PlanningService {
         let Some(p) = plan::Entity::find_by_id(data.case_id.to_string()).one(txn).await? else {
             return Ok(());
         };
-        if matches!(status_of(&p)?, PlanStatus::Withdrawn | PlanStatus::Completed) {
+        if matches!(p.status, PlanStatus::Withdrawn | PlanStatus::Completed) {
             return Ok(());
         }
         let now = clock::now();
         let mut active: plan::ActiveModel = p.clone().into();
-        active.status = Set(PlanStatus::Withdrawn.as_str().into());
+        active.status = Set(PlanStatus::Withdrawn);
         active.updated_at = Set(now);
         active.update(txn).await?;
         record(txn, &p.case_id, "withdrawn", None, Some(&data.note), &data.terminated_by, now).await?;
@@ -305,12 +300,12 @@ impl PlanningService {
     /// Every item concluded (routing's `plan.completed`).
     pub(crate) async fn complete(&self, txn: &DatabaseTransaction, case_id: Uuid) -> Result<()> {
         let Some(p) = plan::Entity::find_by_id(case_id.to_string()).one(txn).await? else { return Ok(()) };
-        if status_of(&p)? != PlanStatus::Published {
+        if p.status != PlanStatus::Published {
             return Ok(());
         }
         let now = clock::now();
         let mut active: plan::ActiveModel = p.clone().into();
-        active.status = Set(PlanStatus::Completed.as_str().into());
+        active.status = Set(PlanStatus::Completed);
         active.updated_at = Set(now);
         active.update(txn).await?;
         record(txn, &p.case_id, "completed", None, None, "routing", now).await
@@ -618,10 +613,10 @@ impl PlanningService {
         .await?;
         let event =
             published_event(&p, &project, version as u32, &items, &schedule, changes, note, &req.actor.sub, now)?;
-        enqueue(&txn, EventType::PLAN_PUBLISHED, &p.office, &p.case_id, &event).await?;
+        enqueue::<events::PlanPublished, _>(&txn, &p.office, &p.case_id, &event).await?;
         let case_id = p.case_id.clone();
         let mut active: plan::ActiveModel = p.into();
-        active.status = Set(PlanStatus::Published.as_str().into());
+        active.status = Set(PlanStatus::Published);
         active.version = Set(version);
         active.start_on = Set(start_on.format("%Y-%m-%d").to_string());
         active.published_items = Set(Some(json(&items)?));
@@ -657,7 +652,7 @@ impl PlanningService {
         actor: &str,
     ) -> Result<Vec<RescheduledPlan>> {
         let open = plan::Entity::find()
-            .filter(plan::Column::Status.is_in([PlanStatus::Draft.as_str(), PlanStatus::Published.as_str()]))
+            .filter(plan::Column::Status.is_in([PlanStatus::Draft, PlanStatus::Published]))
             .order_by_asc(plan::Column::CaseId)
             .all(txn)
             .await?;
@@ -725,7 +720,7 @@ impl PlanningService {
                     total_working_days: new.total_working_days,
                     provisional: new.provisional,
                 };
-                enqueue(txn, EventType::PLAN_REVISED, &p.office, &p.case_id, &revised).await?;
+                enqueue::<events::PlanRevised, _>(txn, &p.office, &p.case_id, &revised).await?;
                 let mut active: plan::ActiveModel = p.clone().into();
                 active.published_schedule = Set(Some(json(&new)?));
                 active.updated_at = Set(now);
@@ -803,39 +798,16 @@ fn published_event(
 
 /// Follows intake and routing: `case.accepted` → a draft plan, `case.terminated` → withdrawn,
 /// `case.specialist_changed` → the new specialist, `plan.completed` → completed.
-pub struct PlanFollower {
-    pub service: std::sync::Arc<PlanningService>,
-}
-
-fn permanent(e: impl std::fmt::Display) -> HandlerError {
-    HandlerError::Permanent(e.to_string())
-}
-
-impl EventHandler for PlanFollower {
+impl EventHandler for PlanningService {
     async fn handle(&self, txn: &DatabaseTransaction, _subject: &str, event: &CloudEvent) -> Result<(), HandlerError> {
-        match event.event_type() {
-            Some(t) if t == EventType::CASE_ACCEPTED => {
-                let data: CaseAccepted = event.data_as().map_err(permanent)?;
-                self.service.generate_on_accept(txn, &data).await?;
-            }
-            Some(t) if t == EventType::CASE_TERMINATED => {
-                let data: CaseTerminated = event.data_as().map_err(permanent)?;
-                self.service.withdraw(txn, &data).await?;
-            }
-            Some(t) if t == EventType::CASE_SPECIALIST_CHANGED => {
-                let data: SpecialistChanged = event.data_as().map_err(permanent)?;
-                self.service.change_specialist(txn, &data).await?;
-            }
-            Some(t) if t == EventType::PLAN_COMPLETED => {
-                #[derive(serde::Deserialize)]
-                struct About {
-                    case_id: Uuid,
-                }
-                let data: About = event.data_as().map_err(permanent)?;
-                self.service.complete(txn, data.case_id).await?;
-            }
-            _ => {}
-        }
-        Ok(())
+        bangban_platform::dispatch!(event, {
+            events::CaseAccepted => |data| {
+                self.generate_on_accept(txn, &data).await?;
+                Ok(())
+            },
+            events::CaseTerminated => |data| Ok(self.withdraw(txn, &data).await?),
+            events::CaseSpecialistChanged => |data| Ok(self.change_specialist(txn, &data).await?),
+            events::PlanCompleted => |data| Ok(self.complete(txn, data.case_id).await?),
+        })
     }
 }

@@ -20,4 +20,46 @@ impl Default for PlanningSettings {
     }
 }
 
-impl bangban_platform::service::ServiceSettings for PlanningSettings {}
+impl bangban_platform::service::ServiceSettings for PlanningSettings {
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (name, days) in [
+            ("whole_process_days", self.whole_process_days),
+            ("main_flow_government_days", self.main_flow_government_days),
+            ("main_flow_social_days", self.main_flow_social_days),
+        ] {
+            if days == 0 {
+                problems.push(format!("{name} must be at least 1 working day"));
+            }
+        }
+        for (name, days) in [
+            ("main_flow_government_days", self.main_flow_government_days),
+            ("main_flow_social_days", self.main_flow_social_days),
+        ] {
+            if days > self.whole_process_days {
+                problems.push(format!(
+                    "{name} ({days}) cannot exceed whole_process_days ({}): the main flow is part of the whole process",
+                    self.whole_process_days
+                ));
+            }
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bangban_platform::service::ServiceSettings;
+
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_usable_and_impossible_targets_are_named() {
+        assert!(PlanningSettings::default().problems().is_empty());
+        let bad = PlanningSettings { whole_process_days: 40, main_flow_government_days: 0, main_flow_social_days: 45 };
+        let problems = bad.problems();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with("main_flow_government_days"));
+        assert!(problems[1].starts_with("main_flow_social_days (45)"));
+    }
+}

@@ -140,7 +140,7 @@ fn the_embedded_catalog_parses_and_validates() {
 #[test]
 fn every_stage_has_items_and_codes_follow_the_stage_scheme() {
     let doc = document();
-    for stage in Stage::ALL {
+    for &stage in Stage::ALL {
         let n = doc.items.iter().filter(|i| i.stage == stage).count();
         println!("{:<22} {:>2} items", stage.as_str(), n);
         assert!(n > 0, "no item of stage {}", stage.as_str());

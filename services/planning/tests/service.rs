@@ -2,7 +2,7 @@
 //! Events from intake are published on the bus as intake would; plans, versions and calendar changes are
 //! checked in the service and on the bus.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::pull};
 use bangban_contracts::{
@@ -15,36 +15,17 @@ use bangban_contracts::{
     },
 };
 use bangban_planning::{PlanningService, error::PlanningError};
-use bangban_platform::{Settings, bus, shutdown::Shutdown};
-use bangban_testkit::{NatsServer, TestDatabase};
+use bangban_testkit::Harness;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use futures::StreamExt;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 use uuid::Uuid;
 
-struct Planning {
-    _nats: NatsServer,
-    _db: TestDatabase,
-    js: jetstream::Context,
-    service: Arc<PlanningService>,
-    shutdown: Shutdown,
-}
+type Planning = Harness<PlanningService>;
 
 async fn spawn() -> Planning {
-    bangban_platform::runtime::install_crypto_provider();
-    let nats = NatsServer::start().await.expect("nats-server");
-    let db = TestDatabase::new("planning").await.expect("database");
-    let mut settings = Settings::default();
-    settings.nats.url = nats.url();
-    settings.outbox.poll_interval = Duration::from_millis(100);
-    db.apply_to(&mut settings);
-    let client = bus::connect(&settings.nats, "planning-test").await.expect("connect");
-    let js = jetstream::new(client.clone());
-    bus::ensure_streams(&js, settings.nats.stream_replicas).await.expect("streams");
-    let shutdown = Shutdown::new();
-    let running = bangban_planning::start(&settings, client, &shutdown).await.expect("planning");
-    Planning { _nats: nats, _db: db, js, service: running.service, shutdown }
+    Harness::<PlanningService>::start().await.expect("planning")
 }
 
 fn actor(sub: &str) -> Actor {
@@ -141,7 +122,7 @@ async fn a_repeated_case_accepted_creates_one_plan() {
             .unwrap();
     }
     publish(&p.js, EventType::CASE_ACCEPTED, data.case_id, &data).await;
-    let plan = wait_for_plan(&p.service, data.case_id).await;
+    let plan = wait_for_plan(p.service(), data.case_id).await;
     assert_eq!(plan.status, PlanStatus::Draft);
     assert_eq!(plan.version, 0);
     assert!(!plan.items.is_empty(), "an industrial project needs items");
@@ -149,8 +130,8 @@ async fn a_repeated_case_accepted_creates_one_plan() {
     assert_eq!(plan.pending_changes.added.len(), plan.items.len());
     // Let the consumer finish the redeliveries, then count.
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(count(&p.service, "SELECT COUNT(*) FROM plan").await, 1);
-    assert_eq!(count(&p.service, "SELECT COUNT(*) FROM plan_edit WHERE action = 'generated'").await, 1);
+    assert_eq!(count(p.service(), "SELECT COUNT(*) FROM plan").await, 1);
+    assert_eq!(count(p.service(), "SELECT COUNT(*) FROM plan_edit WHERE action = 'generated'").await, 1);
     p.shutdown.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -159,11 +140,11 @@ async fn publish_carries_what_routing_needs_and_a_replan_says_what_changed() {
     let p = spawn().await;
     let data = accepted(ProjectCategory::Industrial, today_utc());
     publish(&p.js, EventType::CASE_ACCEPTED, data.case_id, &data).await;
-    let plan = wait_for_plan(&p.service, data.case_id).await;
-    let published = consumer(&p.js, "bb.evt.371625.plan.published").await;
+    let plan = wait_for_plan(p.service(), data.case_id).await;
+    let published = consumer(&p.js, &EventType::PLAN_PUBLISHED.subject("371625", None).unwrap().to_string()).await;
 
     let view = p
-        .service
+        .service()
         .publish(PublishPlan {
             actor: actor("staff-371625-agent-1"),
             case_id: data.case_id,
@@ -191,7 +172,7 @@ async fn publish_carries_what_routing_needs_and_a_replan_says_what_changed() {
 
     // Nothing changed: a second publication is refused.
     let again = p
-        .service
+        .service()
         .publish(PublishPlan {
             actor: actor("staff-371625-agent-1"),
             case_id: data.case_id,
@@ -203,11 +184,11 @@ async fn publish_carries_what_routing_needs_and_a_replan_says_what_changed() {
     // Re-plan: one item longer, one removed, one added from the catalog.
     let first = view.items[0].code.clone();
     let last = view.items.last().unwrap().code.clone();
-    let catalog = p.service.catalog_view(GetCatalog::default()).await.unwrap();
+    let catalog = p.service().catalog_view(GetCatalog::default()).await.unwrap();
     let extra = catalog.items.iter().find(|i| !view.items.iter().any(|p| p.code == i.code)).unwrap().code.clone();
     let stale = view.revision;
     let edited = p
-        .service
+        .service()
         .edit_item(EditPlanItem {
             actor: actor("staff-371625-agent-1"),
             case_id: data.case_id,
@@ -225,7 +206,7 @@ async fn publish_carries_what_routing_needs_and_a_replan_says_what_changed() {
     assert!(edited.draft_changes);
     assert_eq!(edited.pending_changes.changed, vec![first.clone()]);
     let conflict = p
-        .service
+        .service()
         .remove_item(RemovePlanItem {
             actor: actor("staff-371625-agent-1"),
             case_id: data.case_id,
@@ -234,7 +215,7 @@ async fn publish_carries_what_routing_needs_and_a_replan_says_what_changed() {
         })
         .await;
     assert!(matches!(conflict, Err(PlanningError::Conflict(..))), "a stale revision is refused: {conflict:?}");
-    p.service
+    p.service()
         .remove_item(RemovePlanItem {
             actor: actor("staff-371625-agent-1"),
             case_id: data.case_id,
@@ -243,7 +224,7 @@ async fn publish_carries_what_routing_needs_and_a_replan_says_what_changed() {
         })
         .await
         .unwrap();
-    p.service
+    p.service()
         .add_item(AddPlanItem {
             actor: actor("staff-371625-agent-1"),
             case_id: data.case_id,
@@ -257,7 +238,7 @@ async fn publish_carries_what_routing_needs_and_a_replan_says_what_changed() {
         .await
         .unwrap();
     let v2 = p
-        .service
+        .service()
         .publish(PublishPlan {
             actor: actor("staff-371625-agent-1"),
             case_id: data.case_id,
@@ -281,12 +262,12 @@ async fn a_cycle_or_an_unknown_predecessor_is_refused_and_changes_nothing() {
     let p = spawn().await;
     let data = accepted(ProjectCategory::RealEstate, today_utc());
     publish(&p.js, EventType::CASE_ACCEPTED, data.case_id, &data).await;
-    let plan = wait_for_plan(&p.service, data.case_id).await;
+    let plan = wait_for_plan(p.service(), data.case_id).await;
     // The first item with a predecessor: make that predecessor wait for it.
     let later = plan.items.iter().find(|i| !i.predecessors.is_empty()).expect("an item with a predecessor");
     let before = later.predecessors[0].clone();
     let cycle = p
-        .service
+        .service()
         .edit_item(EditPlanItem {
             actor: actor("staff-371625-agent-1"),
             case_id: data.case_id,
@@ -306,7 +287,7 @@ async fn a_cycle_or_an_unknown_predecessor_is_refused_and_changes_nothing() {
         other => panic!("expected a validation error, got {other:?}"),
     }
     let unknown = p
-        .service
+        .service()
         .edit_item(EditPlanItem {
             actor: actor("staff-371625-agent-1"),
             case_id: data.case_id,
@@ -319,7 +300,7 @@ async fn a_cycle_or_an_unknown_predecessor_is_refused_and_changes_nothing() {
         })
         .await;
     assert!(matches!(&unknown, Err(PlanningError::Validation(e)) if e[0].field == "predecessors[0]"), "{unknown:?}");
-    assert_eq!(p.service.get_plan(data.case_id).await.unwrap().revision, plan.revision, "nothing changed");
+    assert_eq!(p.service().get_plan(data.case_id).await.unwrap().revision, plan.revision, "nothing changed");
     p.shutdown.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -328,7 +309,7 @@ async fn a_terminated_case_withdraws_its_plan() {
     let p = spawn().await;
     let data = accepted(ProjectCategory::GovHousing, today_utc());
     publish(&p.js, EventType::CASE_ACCEPTED, data.case_id, &data).await;
-    wait_for_plan(&p.service, data.case_id).await;
+    wait_for_plan(p.service(), data.case_id).await;
     let terminated = json!({
         "case_id": data.case_id, "ledger_no": data.ledger_no, "office": "371625",
         "applicant_id": data.applicant_id, "specialist_id": data.specialist_id,
@@ -338,7 +319,7 @@ async fn a_terminated_case_withdraws_its_plan() {
     publish(&p.js, EventType::CASE_TERMINATED, data.case_id, &terminated).await;
     let mut status = PlanStatus::Draft;
     for _ in 0..100 {
-        status = p.service.get_plan(data.case_id).await.unwrap().status;
+        status = p.service().get_plan(data.case_id).await.unwrap().status;
         if status == PlanStatus::Withdrawn {
             break;
         }
@@ -346,7 +327,7 @@ async fn a_terminated_case_withdraws_its_plan() {
     }
     assert_eq!(status, PlanStatus::Withdrawn);
     let publish = p
-        .service
+        .service()
         .publish(PublishPlan {
             actor: actor("staff-371625-agent-1"),
             case_id: data.case_id,
@@ -382,10 +363,10 @@ async fn loading_next_year_reschedules_open_plans_and_says_which() {
     let at = Utc.with_ymd_and_hms(2026, 12, 14, 2, 0, 0).unwrap();
     let data = accepted(ProjectCategory::Industrial, at);
     publish(&p.js, EventType::CASE_ACCEPTED, data.case_id, &data).await;
-    let plan = wait_for_plan(&p.service, data.case_id).await;
+    let plan = wait_for_plan(p.service(), data.case_id).await;
     assert_eq!(plan.start_on, NaiveDate::from_ymd_opt(2026, 12, 14).unwrap());
     assert!(plan.schedule.provisional, "2027 is not loaded: {:?}", plan.schedule.end);
-    p.service
+    p.service()
         .publish(PublishPlan {
             actor: actor("staff-371625-agent-1"),
             case_id: data.case_id,
@@ -393,13 +374,13 @@ async fn loading_next_year_reschedules_open_plans_and_says_which() {
         })
         .await
         .unwrap();
-    let changed = consumer(&p.js, "bb.evt.371600.calendar.changed").await;
-    let revised = consumer(&p.js, "bb.evt.371625.plan.revised").await;
+    let changed = consumer(&p.js, &EventType::CALENDAR_CHANGED.subject("371600", None).unwrap().to_string()).await;
+    let revised = consumer(&p.js, &EventType::PLAN_REVISED.subject("371625", None).unwrap().to_string()).await;
 
-    let before = p.service.calendar_day(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()).await.unwrap();
+    let before = p.service().calendar_day(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()).await.unwrap();
     assert!(before.working_day && before.provisional);
     let change = p
-        .service
+        .service()
         .load_year(LoadYear { actor: actor("staff-371600-office_admin-1"), year: 2027, schedule: year_2027() })
         .await
         .unwrap();
@@ -409,7 +390,7 @@ async fn loading_next_year_reschedules_open_plans_and_says_which() {
     assert_eq!(moved.version, 1);
     assert!(!moved.items.is_empty());
 
-    let after = p.service.calendar_day(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()).await.unwrap();
+    let after = p.service().calendar_day(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()).await.unwrap();
     assert_eq!((after.working_day, after.provisional, after.name.as_deref()), (false, false, Some("元旦")));
     let (_, event): (String, CalendarChange) = next_event(&changed).await;
     assert_eq!(event, change);
@@ -424,20 +405,20 @@ async fn loading_next_year_reschedules_open_plans_and_says_which() {
 
     // Every replica (and every restart) sees the loaded year: a fresh service on the same database.
     let other = PlanningService::new(
-        p.service.db().clone(),
+        p.service().db().clone(),
         bangban_platform::outbox::OutboxNotifier::new(),
         Default::default(),
     );
     assert!(!other.calendar_day(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()).await.unwrap().working_day);
 
     // A document that contradicts the path, or a make-up day on a weekday, is refused and changes nothing.
-    let wrong_year = p.service.load_year(LoadYear { actor: actor("a"), year: 2028, schedule: year_2027() }).await;
+    let wrong_year = p.service().load_year(LoadYear { actor: actor("a"), year: 2028, schedule: year_2027() }).await;
     assert!(matches!(&wrong_year, Err(PlanningError::Validation(e)) if e[0].field == "schedule.year"));
     let mut bad = year_2027();
     bad["days"][7]["date"] = json!("2027-02-17");
-    let bad = p.service.load_year(LoadYear { actor: actor("a"), year: 2027, schedule: bad }).await;
+    let bad = p.service().load_year(LoadYear { actor: actor("a"), year: 2027, schedule: bad }).await;
     assert!(matches!(&bad, Err(PlanningError::Validation(e)) if e[0].field == "schedule.days"), "{bad:?}");
-    assert_eq!(p.service.calendar_info().await.unwrap().revision, change.revision);
+    assert_eq!(p.service().calendar_info().await.unwrap().revision, change.revision);
     p.shutdown.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -446,16 +427,16 @@ async fn a_catalog_edit_is_a_new_version_and_plans_keep_theirs() {
     let p = spawn().await;
     let data = accepted(ProjectCategory::Industrial, today_utc());
     publish(&p.js, EventType::CASE_ACCEPTED, data.case_id, &data).await;
-    let plan = wait_for_plan(&p.service, data.case_id).await;
+    let plan = wait_for_plan(p.service(), data.case_id).await;
     assert_eq!(plan.catalog_version, 1);
 
-    let catalog = p.service.catalog_view(GetCatalog::default()).await.unwrap();
+    let catalog = p.service().catalog_view(GetCatalog::default()).await.unwrap();
     let mut item = catalog.items[0].clone();
     item.code = "ZZ-01".into();
     item.name = "测试新增事项".into();
     item.predecessors = vec![];
     let version = p
-        .service
+        .service()
         .put_catalog_item(PutCatalogItem {
             actor: actor("staff-371600-office_admin-1"),
             code: "ZZ-01".into(),
@@ -469,7 +450,7 @@ async fn a_catalog_edit_is_a_new_version_and_plans_keep_theirs() {
     );
     // The plan was made from version 1, which has no ZZ-01.
     let add = p
-        .service
+        .service()
         .add_item(AddPlanItem {
             actor: actor("staff-371625-agent-1"),
             case_id: data.case_id,
@@ -479,7 +460,7 @@ async fn a_catalog_edit_is_a_new_version_and_plans_keep_theirs() {
     assert!(matches!(&add, Err(PlanningError::Validation(e)) if e[0].field == "code"), "{add:?}");
     // A stale edit of the catalog, and an item that makes a cycle, are refused.
     let stale = p
-        .service
+        .service()
         .put_catalog_item(PutCatalogItem {
             actor: actor("staff-371600-office_admin-1"),
             code: "ZZ-01".into(),
@@ -489,7 +470,7 @@ async fn a_catalog_edit_is_a_new_version_and_plans_keep_theirs() {
     assert!(matches!(stale, Err(PlanningError::Conflict(..))));
     item.predecessors = vec!["ZZ-01".into()];
     let own = p
-        .service
+        .service()
         .put_catalog_item(PutCatalogItem {
             actor: actor("staff-371600-office_admin-1"),
             code: "ZZ-01".into(),
@@ -500,9 +481,9 @@ async fn a_catalog_edit_is_a_new_version_and_plans_keep_theirs() {
         matches!(&own, Err(PlanningError::Validation(e)) if e[0].field.starts_with("item.predecessors")),
         "{own:?}"
     );
-    assert_eq!(p.service.catalog_view(GetCatalog::default()).await.unwrap().version, 2);
+    assert_eq!(p.service().catalog_view(GetCatalog::default()).await.unwrap().version, 2);
     assert_eq!(
-        p.service.catalog_view(GetCatalog { version: Some(1), ..Default::default() }).await.unwrap().items.len(),
+        p.service().catalog_view(GetCatalog { version: Some(1), ..Default::default() }).await.unwrap().items.len(),
         catalog.items.len()
     );
     p.shutdown.shutdown(Duration::from_secs(5)).await;
@@ -513,11 +494,11 @@ async fn regenerating_with_corrected_attributes_keeps_what_the_specialist_added(
     let p = spawn().await;
     let data = accepted(ProjectCategory::Industrial, today_utc());
     publish(&p.js, EventType::CASE_ACCEPTED, data.case_id, &data).await;
-    let plan = wait_for_plan(&p.service, data.case_id).await;
+    let plan = wait_for_plan(p.service(), data.case_id).await;
     assert!(plan.profile.assumed.contains(&"land_supply".to_string()));
-    let catalog = p.service.catalog_view(GetCatalog::default()).await.unwrap();
+    let catalog = p.service().catalog_view(GetCatalog::default()).await.unwrap();
     let extra = catalog.items.iter().find(|i| i.applies.on_demand).expect("an on-demand item").code.clone();
-    p.service
+    p.service()
         .add_item(AddPlanItem {
             actor: actor("staff-371625-agent-1"),
             case_id: data.case_id,
@@ -528,7 +509,7 @@ async fn regenerating_with_corrected_attributes_keeps_what_the_specialist_added(
         .await
         .unwrap();
     let regenerated = p
-        .service
+        .service()
         .regenerate(bangban_contracts::planning::RegeneratePlan {
             actor: actor("staff-371625-agent-1"),
             case_id: data.case_id,
@@ -553,11 +534,11 @@ async fn a_local_closure_moves_the_plans_that_cross_it_and_its_removal_moves_the
     let p = spawn().await;
     let data = accepted(ProjectCategory::Industrial, today_utc());
     publish(&p.js, EventType::CASE_ACCEPTED, data.case_id, &data).await;
-    let plan = wait_for_plan(&p.service, data.case_id).await;
+    let plan = wait_for_plan(p.service(), data.case_id).await;
     // Close the plan's second working day.
     let day = plan.schedule.items.iter().map(|i| i.end).filter(|d| *d > plan.schedule.start).min().unwrap();
     let change = p
-        .service
+        .service()
         .set_override(bangban_contracts::planning::SetOverride {
             actor: actor("staff-371600-office_admin-1"),
             date: day,
@@ -571,16 +552,16 @@ async fn a_local_closure_moves_the_plans_that_cross_it_and_its_removal_moves_the
         .unwrap();
     assert_eq!(change.dates_changed, vec![day]);
     assert!(change.plans_rescheduled.iter().any(|r| r.case_id == data.case_id && r.version == 0));
-    let closed = p.service.calendar_day(day).await.unwrap();
+    let closed = p.service().calendar_day(day).await.unwrap();
     assert_eq!((closed.working_day, closed.name.as_deref()), (false, Some("台风停工")));
-    let moved = p.service.get_plan(data.case_id).await.unwrap();
+    let moved = p.service().get_plan(data.case_id).await.unwrap();
     assert!(moved.schedule.end > plan.schedule.end, "the plan ends later");
-    let info = p.service.calendar_info().await.unwrap();
+    let info = p.service().calendar_info().await.unwrap();
     assert_eq!(info.overrides.len(), 1);
     assert!(info.years.iter().any(|y| y.year == 2026 && y.source == "embedded"));
 
     let removed = p
-        .service
+        .service()
         .remove_override(bangban_contracts::planning::RemoveOverride {
             actor: actor("staff-371600-office_admin-1"),
             date: day,
@@ -589,9 +570,9 @@ async fn a_local_closure_moves_the_plans_that_cross_it_and_its_removal_moves_the
         .await
         .unwrap();
     assert_eq!(removed.dates_changed, vec![day]);
-    assert_eq!(p.service.get_plan(data.case_id).await.unwrap().schedule.end, plan.schedule.end);
+    assert_eq!(p.service().get_plan(data.case_id).await.unwrap().schedule.end, plan.schedule.end);
     let again = p
-        .service
+        .service()
         .remove_override(bangban_contracts::planning::RemoveOverride {
             actor: actor("staff-371600-office_admin-1"),
             date: day,

@@ -10,8 +10,14 @@
 //! any open status ─withdraw─► withdrawn
 //! ```
 //! `acknowledge_link` and `report_link` record linked handling (§7.4.2) without changing the status.
+//!
+//! [`decide`] is a step's whole decision — the new status, the event announcing it and what happens to the
+//! task's clock, or why the step is refused; the service only carries it out in the database.
 
-use bangban_contracts::routing::{TaskAction, TaskStatus};
+use bangban_contracts::{
+    EventType,
+    routing::{TaskAction, TaskStatus},
+};
 use bangban_platform::problem::FieldError;
 use chrono::NaiveDate;
 
@@ -42,6 +48,121 @@ pub fn next(from: TaskStatus, action: &TaskAction) -> Result<TaskStatus, Transit
         _ => return Err(TransitionError { action: action.name(), from }),
     };
     Ok(to)
+}
+
+/// Where a task's linked handling (联动帮办代办, §7.4.2) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// The unit belongs to the accepting office: no linked handling.
+    None,
+    /// Linked, not yet acknowledged by the linked office (待响应).
+    Awaiting,
+    /// Linked and acknowledged (已响应).
+    Acknowledged,
+}
+
+/// What the task's clock (办理时限) does with a step; deadline reads it from the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    Unchanged,
+    /// Received: the promised time starts (`received_at`).
+    Starts,
+    /// A supplement was requested: the clock pauses (`paused_since`, 补正期间不计时).
+    Pauses,
+    /// Supplemented or withdrawn: no longer paused.
+    Resumes,
+}
+
+/// A step allowed now: the status after it, the event that announces it, and the clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub from: TaskStatus,
+    pub to: TaskStatus,
+    /// One of the `task.*` events, all carrying [`TaskEvent`](bangban_contracts::routing::TaskEvent).
+    pub event: EventType,
+    pub clock: Clock,
+}
+
+impl Decision {
+    /// An approval: the items waiting for this one may go out.
+    pub fn releases_successors(&self) -> bool {
+        self.to.is_success() && !self.from.is_success()
+    }
+}
+
+/// Why a step is refused (all 409: the task is not in a state that allows it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error(transparent)]
+    NotNow(#[from] TransitionError),
+    /// A link step on a task without linked handling.
+    #[error("this task has no linked handling")]
+    NotLinked,
+    /// The linked office acknowledges once.
+    #[error("the linked task was already acknowledged")]
+    AlreadyAcknowledged,
+}
+
+impl Refusal {
+    /// The refusal as people read it (zh-CN).
+    pub fn zh(&self) -> String {
+        match self {
+            Refusal::NotNow(e) => format!("事项当前为“{}”，不能执行“{}”", e.from.label_zh(), e.action),
+            Refusal::NotLinked => "该事项不涉及跨层级、跨区域联动".into(),
+            Refusal::AlreadyAcknowledged => "联动事项已响应".into(),
+        }
+    }
+
+    /// The refusal in English.
+    pub fn en(&self) -> String {
+        match self {
+            Refusal::NotNow(e) => format!("the task is {}; {} is not allowed now", e.from.as_str(), e.action),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The event announcing `action`.
+pub fn event_of(action: &TaskAction) -> EventType {
+    match action {
+        TaskAction::Receive { .. } => EventType::TASK_RECEIVED,
+        TaskAction::StartReview { .. } => EventType::TASK_IN_REVIEW,
+        TaskAction::RequestSupplement { .. } => EventType::TASK_SUPPLEMENT_REQUESTED,
+        TaskAction::Supplement { .. } => EventType::TASK_SUPPLEMENTED,
+        TaskAction::Approve { .. } => EventType::TASK_APPROVED,
+        TaskAction::Reject { .. } => EventType::TASK_REJECTED,
+        TaskAction::CollectResult { .. } => EventType::TASK_RESULT_COLLECTED,
+        TaskAction::Withdraw { .. } => EventType::TASK_WITHDRAWN,
+        TaskAction::AcknowledgeLink { .. } => EventType::TASK_LINK_ACKNOWLEDGED,
+        TaskAction::ReportLink { .. } => EventType::TASK_LINK_REPORTED,
+    }
+}
+
+/// One status step (状态标注), decided on the task's status and linked handling: the status check first, then
+/// the link rules.
+pub fn decide(from: TaskStatus, link: Link, action: &TaskAction) -> Result<Decision, Refusal> {
+    let to = next(from, action)?;
+    match action {
+        TaskAction::AcknowledgeLink { .. } | TaskAction::ReportLink { .. } if link == Link::None => {
+            return Err(Refusal::NotLinked);
+        }
+        TaskAction::AcknowledgeLink { .. } if link == Link::Acknowledged => return Err(Refusal::AlreadyAcknowledged),
+        _ => {}
+    }
+    let clock = match action {
+        TaskAction::Receive { .. } => Clock::Starts,
+        TaskAction::RequestSupplement { .. } => Clock::Pauses,
+        TaskAction::Supplement { .. } | TaskAction::Withdraw { .. } => Clock::Resumes,
+        _ => Clock::Unchanged,
+    };
+    Ok(Decision { from, to, event: event_of(action), clock })
+}
+
+/// A task the plan or the case's termination takes back (not a unit's step): whether the unit must be told
+/// (`task.withdrawn`), or `None` when the task has concluded and stays as it is. A task that never reached its
+/// unit needs no notice.
+pub fn withdrawal(from: TaskStatus) -> Option<bool> {
+    (!from.is_concluded()).then_some(from != TaskStatus::Pending)
 }
 
 fn text(errors: &mut Vec<FieldError>, field: &str, value: &str, min: usize, max: usize) {
@@ -164,7 +285,7 @@ mod tests {
             ("collect_result", Approved, ResultCollected),
         ];
         for action in all_actions() {
-            for from in TaskStatus::ALL {
+            for &from in TaskStatus::ALL {
                 let got = next(from, &action);
                 let name = action.name();
                 let expected = if name == "withdraw" {
@@ -199,5 +320,80 @@ mod tests {
         }
         let collect = TaskAction::CollectResult { by: "drone".into(), note: None };
         assert_eq!(validate(&collect, today)[0].field, "by");
+    }
+
+    #[test]
+    fn decide_allows_exactly_the_legal_steps_with_their_event_and_clock() {
+        use TaskStatus::*;
+        let events = [
+            ("receive", EventType::TASK_RECEIVED, Clock::Starts),
+            ("start_review", EventType::TASK_IN_REVIEW, Clock::Unchanged),
+            ("request_supplement", EventType::TASK_SUPPLEMENT_REQUESTED, Clock::Pauses),
+            ("supplement", EventType::TASK_SUPPLEMENTED, Clock::Resumes),
+            ("approve", EventType::TASK_APPROVED, Clock::Unchanged),
+            ("reject", EventType::TASK_REJECTED, Clock::Unchanged),
+            ("collect_result", EventType::TASK_RESULT_COLLECTED, Clock::Unchanged),
+            ("withdraw", EventType::TASK_WITHDRAWN, Clock::Resumes),
+            ("acknowledge_link", EventType::TASK_LINK_ACKNOWLEDGED, Clock::Unchanged),
+            ("report_link", EventType::TASK_LINK_REPORTED, Clock::Unchanged),
+        ];
+        for action in all_actions() {
+            let name = action.name();
+            let (_, event, clock) = events.iter().find(|(n, ..)| *n == name).unwrap();
+            assert!(
+                bangban_platform::outbox::payload_matches::<bangban_contracts::routing::TaskEvent>(*event),
+                "{name}"
+            );
+            for &from in TaskStatus::ALL {
+                for link in [Link::None, Link::Awaiting, Link::Acknowledged] {
+                    let got = decide(from, link, &action);
+                    let expected = match next(from, &action) {
+                        Err(e) => Err(Refusal::NotNow(e)),
+                        Ok(_) if name.ends_with("_link") && link == Link::None => Err(Refusal::NotLinked),
+                        Ok(_) if name == "acknowledge_link" && link == Link::Acknowledged => {
+                            Err(Refusal::AlreadyAcknowledged)
+                        }
+                        Ok(to) => Ok(Decision { from, to, event: *event, clock: *clock }),
+                    };
+                    assert_eq!(got, expected, "{name} from {from:?} with {link:?}");
+                }
+            }
+        }
+        // The status is checked before the link: a withdrawn task refuses a link step as a status conflict.
+        let refused = decide(Withdrawn, Link::None, &TaskAction::ReportLink { report: "x".into() }).unwrap_err();
+        assert!(matches!(refused, Refusal::NotNow(TransitionError { from: Withdrawn, .. })));
+        assert!(refused.zh().contains("已撤回"), "{}", refused.zh());
+        assert_eq!(refused.en(), "the task is withdrawn; report_link is not allowed now");
+        assert_eq!(Refusal::NotLinked.zh(), "该事项不涉及跨层级、跨区域联动");
+        assert_eq!(Refusal::AlreadyAcknowledged.en(), "the linked task was already acknowledged");
+    }
+
+    #[test]
+    fn only_approvals_release_successors() {
+        use TaskStatus::*;
+        let approve = TaskAction::Approve {
+            document: ResultDocument { kind: "许可证".into(), number: "1".into(), issued_on: NaiveDate::MIN },
+            note: None,
+        };
+        assert!(decide(InReview, Link::None, &approve).unwrap().releases_successors());
+        let collect = TaskAction::CollectResult { by: "mail".into(), note: None };
+        assert!(!decide(Approved, Link::None, &collect).unwrap().releases_successors(), "already released");
+        let ack = TaskAction::AcknowledgeLink { note: None };
+        assert!(!decide(Approved, Link::Awaiting, &ack).unwrap().releases_successors(), "status unchanged");
+        let reject = TaskAction::Reject { reason: "不符合".into(), legal_basis: "某法".into() };
+        assert!(!decide(Supplemented, Link::None, &reject).unwrap().releases_successors());
+    }
+
+    #[test]
+    fn a_withdrawal_by_the_plan_notifies_only_units_that_have_the_task() {
+        use TaskStatus::*;
+        for &from in TaskStatus::ALL {
+            let expected = match from {
+                Approved | ResultCollected | Rejected | Withdrawn => None,
+                Pending => Some(false),
+                _ => Some(true),
+            };
+            assert_eq!(withdrawal(from), expected, "{from:?}");
+        }
     }
 }

@@ -14,14 +14,15 @@ pub mod entity;
 pub mod error;
 pub mod handlers;
 pub mod seed;
+pub mod settings;
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use bangban_contracts::{
-    CloudEvent, EventType,
+    CloudEvent, EventType, events,
     intake::{CaseTerminated, SpecialistChanged},
     office::CITY_OFFICE,
-    planning::{Level, Material, PlanPublished, PublishedItem, Stage, UnitType},
+    planning::{Level, Material, PlanPublished, PublishedItem, UnitType},
     routing::{
         CaseTasks, LinkReport, LinkedHandling, ListTasks, ListUnits, PlanCompleted, Rejection, ResultDocument, SERVICE,
         SupplementNotice, TaskAction, TaskEvent, TaskPage, TaskStatus, TaskStep, TaskView, TransitionTask, UnitContact,
@@ -29,14 +30,11 @@ use bangban_contracts::{
     },
 };
 use bangban_platform::{
-    Settings, clock,
-    consumer::{ConsumerSpec, EventHandler, HandlerError},
-    db::{self, DbTarget},
-    outbox::{self, OutboxNotifier, Relay},
-    rpc,
-    shutdown::Shutdown,
+    clock,
+    consumer::{EventHandler, HandlerError},
+    db,
+    outbox::{self, OutboxNotifier},
 };
-use bangban_routing_migration::Migrator;
 use bangban_workdays::{Calendar, shanghai};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
@@ -45,8 +43,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+pub use crate::settings::RoutingSettings;
 use crate::{
-    entity::{case_plan, task, task_step, unit},
+    domain::{Clock, Link},
+    entity::{
+        case_plan::{self, CaseStatus},
+        task, task_step, unit,
+    },
     error::{Result, RoutingError},
 };
 
@@ -60,10 +63,6 @@ fn from_json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
 
 fn opt_json<T: serde::de::DeserializeOwned>(what: &str, s: &Option<String>) -> Result<Option<T>> {
     s.as_deref().map(|s| from_json(what, s)).transpose()
-}
-
-fn status_of(t: &task::Model) -> Result<TaskStatus> {
-    TaskStatus::parse(&t.status).ok_or_else(|| RoutingError::corrupt(format!("task status {:?}", t.status)))
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate> {
@@ -89,7 +88,7 @@ pub fn resolve<'a>(
         return Some(u);
     }
     let of = |office: &str, level: Level| {
-        units.iter().find(|u| u.unit_type == unit_type.as_str() && u.office == office && u.level == level.as_str())
+        units.iter().find(|u| u.unit_type == unit_type && u.office == office && u.level == level)
     };
     let city = || of(CITY_OFFICE, Level::City);
     match level {
@@ -129,7 +128,7 @@ impl RoutingService {
             q = q.filter(unit::Column::Office.eq(o.clone()));
         }
         if let Some(t) = req.unit_type {
-            q = q.filter(unit::Column::UnitType.eq(t.as_str()));
+            q = q.filter(unit::Column::UnitType.eq(t));
         }
         q.all(&self.db).await?.into_iter().map(unit_view).collect()
     }
@@ -197,10 +196,10 @@ impl RoutingService {
             q = q.filter(task::Column::UnitOffice.eq(o.clone()));
         }
         if let Some(s) = req.status {
-            q = q.filter(task::Column::Status.eq(s.as_str()));
+            q = q.filter(task::Column::Status.eq(s));
         } else {
             // Pending tasks are not at the unit yet.
-            q = q.filter(task::Column::Status.ne(TaskStatus::Pending.as_str()));
+            q = q.filter(task::Column::Status.ne(TaskStatus::Pending));
         }
         if let Some(c) = req.case_id {
             q = q.filter(task::Column::CaseId.eq(c.to_string()));
@@ -229,41 +228,34 @@ impl RoutingService {
             .one(&txn)
             .await?
             .ok_or_else(|| crate::error::no_task(&req.task_id.to_string()))?;
-        let from = status_of(&t)?;
-        let to = domain::next(from, &req.action).map_err(|e| {
-            RoutingError::Conflict(
-                format!("事项当前为“{}”，不能执行“{}”", from.label_zh(), e.action),
-                format!("the task is {}; {} is not allowed now", from.as_str(), e.action),
-            )
-        })?;
-        let is_link = matches!(req.action, TaskAction::AcknowledgeLink { .. } | TaskAction::ReportLink { .. });
         let mut linked: Option<LinkedHandling> = opt_json("task.linked", &t.linked)?;
-        if is_link && linked.is_none() {
-            return Err(RoutingError::Conflict(
-                "该事项不涉及跨层级、跨区域联动".into(),
-                "this task has no linked handling".into(),
-            ));
-        }
+        let link = match &linked {
+            None => Link::None,
+            Some(l) if l.acknowledged_at.is_some() => Link::Acknowledged,
+            Some(_) => Link::Awaiting,
+        };
+        let decision =
+            domain::decide(t.status, link, &req.action).map_err(|r| RoutingError::Conflict(r.zh(), r.en()))?;
         let now = clock::now();
         let actor = req.actor.sub.clone();
         let mut active: task::ActiveModel = t.clone().into();
+        match decision.clock {
+            Clock::Starts => active.received_at = Set(Some(now)),
+            Clock::Pauses => active.paused_since = Set(Some(now)),
+            Clock::Resumes => active.paused_since = Set(None),
+            Clock::Unchanged => {}
+        }
         let note: Option<String>;
         let (mut supplement, mut result, mut rejection) = (None, None, None);
         match &req.action {
-            TaskAction::Receive { note: n } => {
-                active.received_at = Set(Some(now));
-                note = n.clone();
-            }
-            TaskAction::StartReview { note: n } | TaskAction::Supplement { note: n } => {
-                if matches!(req.action, TaskAction::Supplement { .. }) {
-                    active.paused_since = Set(None);
-                    let mut notice: Option<SupplementNotice> = opt_json("task.supplement", &t.supplement)?;
-                    if let Some(n) = notice.as_mut() {
-                        n.supplemented_at = Some(now);
-                    }
-                    active.supplement = Set(notice.as_ref().map(json).transpose()?);
-                    supplement = notice;
+            TaskAction::Receive { note: n } | TaskAction::StartReview { note: n } => note = n.clone(),
+            TaskAction::Supplement { note: n } => {
+                let mut notice: Option<SupplementNotice> = opt_json("task.supplement", &t.supplement)?;
+                if let Some(n) = notice.as_mut() {
+                    n.supplemented_at = Some(now);
                 }
+                active.supplement = Set(notice.as_ref().map(json).transpose()?);
+                supplement = notice;
                 note = n.clone();
             }
             TaskAction::RequestSupplement { items, due_on, note: n } => {
@@ -281,7 +273,6 @@ impl RoutingService {
                     supplemented_at: None,
                 };
                 active.supplement = Set(Some(json(&notice)?));
-                active.paused_since = Set(Some(now));
                 supplement = Some(notice);
                 note = n.clone();
             }
@@ -307,18 +298,9 @@ impl RoutingService {
                     None => by.clone(),
                 });
             }
-            TaskAction::Withdraw { reason } => {
-                active.paused_since = Set(None);
-                note = Some(reason.trim().into());
-            }
+            TaskAction::Withdraw { reason } => note = Some(reason.trim().into()),
             TaskAction::AcknowledgeLink { note: n } => {
                 if let Some(l) = linked.as_mut() {
-                    if l.acknowledged_at.is_some() {
-                        return Err(RoutingError::Conflict(
-                            "联动事项已响应".into(),
-                            "the linked task was already acknowledged".into(),
-                        ));
-                    }
                     l.acknowledged_at = Some(now);
                     l.acknowledged_by = Some(actor.clone());
                 }
@@ -333,15 +315,15 @@ impl RoutingService {
                 note = Some(report.trim().into());
             }
         }
-        active.status = Set(to.as_str().into());
+        let to = decision.to;
+        active.status = Set(to);
         active.updated_at = Set(now);
         let saved = active.update(&txn).await?;
         let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
-        record_step(&txn, &saved.id, req.action.name(), from, to, &actor, now, note.clone()).await?;
-        let event_type = event_type_of(&req.action);
+        record_step(&txn, &saved.id, req.action.name(), decision.from, to, &actor, now, note.clone()).await?;
         let event = task_event(&saved, to, req.action.name(), &actor, now, note, supplement, result, rejection)?;
-        enqueue_task(&txn, event_type, &saved, &event).await?;
-        if to.is_success() && !from.is_success() {
+        enqueue_task(&txn, decision.event, &saved, &event).await?;
+        if decision.releases_successors() {
             self.dispatch_ready(&txn, &saved.case_id, "routing").await?;
         }
         if to.is_concluded() {
@@ -360,7 +342,7 @@ impl RoutingService {
         let existing = case_plan::Entity::find_by_id(case_id.clone()).one(txn).await?;
         let now = clock::now();
         match &existing {
-            Some(c) if c.status == "terminated" => return Ok(()),
+            Some(c) if c.status == CaseStatus::Terminated => return Ok(()),
             Some(c) if c.version >= plan.version as i32 => return Ok(()),
             _ => {}
         }
@@ -372,13 +354,13 @@ impl RoutingService {
         for item in &plan.items {
             let unit = resolve(&units, item.unit_type, item.level, item.unit_code.as_deref(), &plan.project_office)
                 .ok_or_else(|| RoutingError::corrupt(format!("no unit of type {}", item.unit_type.as_str())))?;
-            let current = tasks.iter().find(|t| t.code == item.code && t.status != TaskStatus::Withdrawn.as_str());
+            let current = tasks.iter().find(|t| t.code == item.code && t.status != TaskStatus::Withdrawn);
             match current {
                 None => {
                     self.create_task(txn, plan, item, unit, now).await?;
                 }
                 Some(t) => {
-                    let status = status_of(t)?;
+                    let status = t.status;
                     if t.unit_code != unit.code && !status.is_concluded() && status != TaskStatus::Pending {
                         // Another unit now: the one that has it gives it back, the new one gets it.
                         self.withdraw_task(txn, t, "方案调整，事项改由其他单位办理", "planning", now).await?;
@@ -402,8 +384,7 @@ impl RoutingService {
             }
         }
         for t in &tasks {
-            let status = status_of(t)?;
-            if !status.is_concluded() && !plan.items.iter().any(|i| i.code == t.code) {
+            if !t.status.is_concluded() && !plan.items.iter().any(|i| i.code == t.code) {
                 self.withdraw_task(txn, t, "事项已移出代办方案", &plan.published_by, now).await?;
             }
         }
@@ -412,7 +393,7 @@ impl RoutingService {
             office: Set(plan.office.clone()),
             ledger_no: Set(plan.ledger_no.clone()),
             version: Set(plan.version as i32),
-            status: Set("open".into()),
+            status: Set(CaseStatus::Open),
             applicant_id: Set(plan.applicant_id.to_string()),
             specialist_id: Set(plan.specialist_id.clone()),
             updated_at: Set(now),
@@ -443,11 +424,11 @@ impl RoutingService {
             plan_version: Set(plan.version as i32),
             code: Set(item.code.clone()),
             name: Set(item.name.clone()),
-            stage: Set(item.stage.as_str().into()),
+            stage: Set(item.stage),
             unit_code: Set(unit.code.clone()),
             unit_name: Set(unit.name.clone()),
             unit_office: Set(unit.office.clone()),
-            status: Set(TaskStatus::Pending.as_str().into()),
+            status: Set(TaskStatus::Pending),
             promised_working_days: Set(item.promised_working_days as i32),
             materials: Set(json(&item.materials)?),
             predecessors: Set(json(&item.predecessors)?),
@@ -478,15 +459,15 @@ impl RoutingService {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let from = status_of(t)?;
+        let from = t.status;
+        let Some(notify) = domain::withdrawal(from) else { return Ok(()) };
         let mut active: task::ActiveModel = t.clone().into();
-        active.status = Set(TaskStatus::Withdrawn.as_str().into());
+        active.status = Set(TaskStatus::Withdrawn);
         active.paused_since = Set(None);
         active.updated_at = Set(now);
         let saved = active.update(txn).await?;
         record_step(txn, &saved.id, "withdraw", from, TaskStatus::Withdrawn, actor, now, Some(reason.into())).await?;
-        // A task that never reached its unit needs no notice.
-        if from != TaskStatus::Pending {
+        if notify {
             let event = task_event(
                 &saved,
                 TaskStatus::Withdrawn,
@@ -506,21 +487,18 @@ impl RoutingService {
     /// Dispatches every pending task of the case whose predecessors are all approved.
     async fn dispatch_ready(&self, txn: &DatabaseTransaction, case_id: &str, actor: &str) -> Result<usize> {
         let tasks = task::Entity::find().filter(task::Column::CaseId.eq(case_id.to_string())).all(txn).await?;
-        let live: HashMap<&str, TaskStatus> = tasks
-            .iter()
-            .filter(|t| t.status != TaskStatus::Withdrawn.as_str())
-            .map(|t| Ok((t.code.as_str(), status_of(t)?)))
-            .collect::<Result<_>>()?;
+        let live: HashMap<&str, TaskStatus> =
+            tasks.iter().filter(|t| t.status != TaskStatus::Withdrawn).map(|t| (t.code.as_str(), t.status)).collect();
         let now = clock::now();
         let mut dispatched = 0;
-        for t in tasks.iter().filter(|t| t.status == TaskStatus::Pending.as_str()) {
+        for t in tasks.iter().filter(|t| t.status == TaskStatus::Pending) {
             let predecessors: Vec<String> = from_json("task.predecessors", &t.predecessors)?;
             // A predecessor no longer in the plan does not hold anything up.
             if !predecessors.iter().all(|p| live.get(p.as_str()).is_none_or(TaskStatus::is_success)) {
                 continue;
             }
             let mut active: task::ActiveModel = t.clone().into();
-            active.status = Set(TaskStatus::Dispatched.as_str().into());
+            active.status = Set(TaskStatus::Dispatched);
             active.dispatched_at = Set(Some(now));
             active.updated_at = Set(now);
             if t.unit_office != t.office {
@@ -547,11 +525,11 @@ impl RoutingService {
     /// Publishes `plan.completed` once every task of the case has concluded.
     async fn complete_if_done(&self, txn: &DatabaseTransaction, case_id: &str) -> Result<()> {
         let Some(plan) = case_plan::Entity::find_by_id(case_id.to_string()).one(txn).await? else { return Ok(()) };
-        if plan.status != "open" {
+        if plan.status != CaseStatus::Open {
             return Ok(());
         }
         let tasks = task::Entity::find().filter(task::Column::CaseId.eq(case_id.to_string())).all(txn).await?;
-        let statuses: Vec<TaskStatus> = tasks.iter().map(status_of).collect::<Result<_>>()?;
+        let statuses: Vec<TaskStatus> = tasks.iter().map(|t| t.status).collect();
         if statuses.is_empty() || !statuses.iter().all(TaskStatus::is_concluded) {
             return Ok(());
         }
@@ -569,10 +547,10 @@ impl RoutingService {
         };
         let office = plan.office.clone();
         let mut active: case_plan::ActiveModel = plan.into();
-        active.status = Set("completed".into());
+        active.status = Set(CaseStatus::Completed);
         active.updated_at = Set(now);
         active.update(txn).await?;
-        outbox::emit(txn, SERVICE, EventType::PLAN_COMPLETED, &office, None, case_id, &data).await
+        outbox::emit::<events::PlanCompleted, _>(txn, SERVICE, &office, None, case_id, &data).await
     }
 
     /// Withdraws every open task of a terminated case; later plan versions are ignored.
@@ -582,7 +560,7 @@ impl RoutingService {
         match case_plan::Entity::find_by_id(case_id.clone()).one(txn).await? {
             Some(plan) => {
                 let mut active: case_plan::ActiveModel = plan.into();
-                active.status = Set("terminated".into());
+                active.status = Set(CaseStatus::Terminated);
                 active.updated_at = Set(now);
                 active.update(txn).await?;
             }
@@ -592,7 +570,7 @@ impl RoutingService {
                     office: Set(data.office.clone()),
                     ledger_no: Set(data.ledger_no.clone()),
                     version: Set(0),
-                    status: Set("terminated".into()),
+                    status: Set(CaseStatus::Terminated),
                     applicant_id: Set(data.applicant_id.to_string()),
                     specialist_id: Set(data.specialist_id.clone()),
                     updated_at: Set(now),
@@ -603,7 +581,7 @@ impl RoutingService {
         }
         let reason = format!("案件终止服务（{}）：{}", data.reason_letter, data.note);
         for t in task::Entity::find().filter(task::Column::CaseId.eq(case_id)).all(txn).await? {
-            if !status_of(&t)?.is_concluded() {
+            if !t.status.is_concluded() {
                 self.withdraw_task(txn, &t, &reason, &data.terminated_by, now).await?;
             }
         }
@@ -630,21 +608,6 @@ impl RoutingService {
     }
 }
 
-fn event_type_of(action: &TaskAction) -> EventType {
-    match action {
-        TaskAction::Receive { .. } => EventType::TASK_RECEIVED,
-        TaskAction::StartReview { .. } => EventType::TASK_IN_REVIEW,
-        TaskAction::RequestSupplement { .. } => EventType::TASK_SUPPLEMENT_REQUESTED,
-        TaskAction::Supplement { .. } => EventType::TASK_SUPPLEMENTED,
-        TaskAction::Approve { .. } => EventType::TASK_APPROVED,
-        TaskAction::Reject { .. } => EventType::TASK_REJECTED,
-        TaskAction::CollectResult { .. } => EventType::TASK_RESULT_COLLECTED,
-        TaskAction::Withdraw { .. } => EventType::TASK_WITHDRAWN,
-        TaskAction::AcknowledgeLink { .. } => EventType::TASK_LINK_ACKNOWLEDGED,
-        TaskAction::ReportLink { .. } => EventType::TASK_LINK_REPORTED,
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn record_step<C: ConnectionTrait>(
     conn: &C,
@@ -660,8 +623,8 @@ async fn record_step<C: ConnectionTrait>(
         id: Set(Uuid::now_v7().to_string()),
         task_id: Set(task_id.to_string()),
         action: Set(action.to_string()),
-        from_status: Set(from.as_str().into()),
-        to_status: Set(to.as_str().into()),
+        from_status: Set(from),
+        to_status: Set(to),
         actor: Set(actor.to_string()),
         at: Set(at),
         note: Set(note),
@@ -691,7 +654,7 @@ fn task_event(
         plan_version: t.plan_version as u32,
         code: t.code.clone(),
         name: t.name.clone(),
-        stage: Stage::parse(&t.stage).ok_or_else(|| RoutingError::corrupt(format!("stage {:?}", t.stage)))?,
+        stage: t.stage,
         unit_code: t.unit_code.clone(),
         unit_office: t.unit_office.clone(),
         status,
@@ -720,19 +683,15 @@ async fn enqueue_task<C: ConnectionTrait>(
     t: &task::Model,
     data: &TaskEvent,
 ) -> Result<()> {
-    outbox::emit(conn, SERVICE, event_type, &t.unit_office, Some(&t.unit_code), &t.id, data).await
+    // The step picks one of the `task.*` events at run time; they all carry a `TaskEvent`.
+    outbox::emit_as(conn, SERVICE, event_type, &t.unit_office, Some(&t.unit_code), &t.id, data).await
 }
 
 fn unit_view(u: unit::Model) -> Result<UnitView> {
     Ok(UnitView {
-        unit_type: UnitType::parse(&u.unit_type)
-            .ok_or_else(|| RoutingError::corrupt(format!("unit type {:?}", u.unit_type)))?,
-        level: match u.level.as_str() {
-            "province" => Level::Province,
-            "city" => Level::City,
-            _ => Level::County,
-        },
         contacts: from_json::<Vec<UnitContact>>("unit.contacts", &u.contacts)?,
+        unit_type: u.unit_type,
+        level: u.level,
         code: u.code,
         name: u.name,
         office: u.office,
@@ -742,22 +701,20 @@ fn unit_view(u: unit::Model) -> Result<UnitView> {
 fn view_with(t: task::Model, steps: Vec<task_step::Model>) -> Result<TaskView> {
     let history = steps
         .into_iter()
-        .map(|s| {
-            Ok(TaskStep {
-                action: s.action,
-                from: TaskStatus::parse(&s.from_status).ok_or_else(|| RoutingError::corrupt("step status"))?,
-                to: TaskStatus::parse(&s.to_status).ok_or_else(|| RoutingError::corrupt("step status"))?,
-                actor: s.actor,
-                at: s.at,
-                note: s.note,
-            })
+        .map(|s| TaskStep {
+            action: s.action,
+            from: s.from_status,
+            to: s.to_status,
+            actor: s.actor,
+            at: s.at,
+            note: s.note,
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect();
     Ok(TaskView {
         id: uuid(&t.id)?,
         case_id: uuid(&t.case_id)?,
-        status: status_of(&t)?,
-        stage: Stage::parse(&t.stage).ok_or_else(|| RoutingError::corrupt(format!("stage {:?}", t.stage)))?,
+        status: t.status,
+        stage: t.stage,
         materials: from_json::<Vec<Material>>("task.materials", &t.materials)?,
         predecessors: from_json("task.predecessors", &t.predecessors)?,
         planned_start: parse_date(&t.planned_start)?,
@@ -784,88 +741,18 @@ fn view_with(t: task::Model, steps: Vec<task_step::Model>) -> Result<TaskView> {
     })
 }
 
-/// Follows planning and intake.
-pub struct Follower {
-    pub service: Arc<RoutingService>,
-}
-
-impl EventHandler for Follower {
+/// Follows planning and intake: `plan.published` → tasks, `case.terminated` → withdrawn,
+/// `case.specialist_changed` → the new specialist.
+impl EventHandler for RoutingService {
     async fn handle(&self, txn: &DatabaseTransaction, _subject: &str, event: &CloudEvent) -> Result<(), HandlerError> {
-        let permanent = |e: bangban_contracts::EnvelopeError| HandlerError::Permanent(e.to_string());
-        match event.event_type() {
-            Some(t) if t == EventType::PLAN_PUBLISHED => {
-                let data: PlanPublished = event.data_as().map_err(permanent)?;
-                self.service.on_plan_published(txn, &data).await?;
-            }
-            Some(t) if t == EventType::CASE_TERMINATED => {
-                let data: CaseTerminated = event.data_as().map_err(permanent)?;
-                self.service.on_case_terminated(txn, &data).await?;
-            }
-            Some(t) if t == EventType::CASE_SPECIALIST_CHANGED => {
-                let data: SpecialistChanged = event.data_as().map_err(permanent)?;
-                self.service.on_specialist_changed(txn, &data).await?;
-            }
-            _ => {}
-        }
-        Ok(())
+        bangban_platform::dispatch!(event, {
+            events::PlanPublished => |plan| Ok(self.on_plan_published(txn, &plan).await?),
+            events::CaseTerminated => |data| Ok(self.on_case_terminated(txn, &data).await?),
+            events::CaseSpecialistChanged => |data| Ok(self.on_specialist_changed(txn, &data).await?),
+        })
     }
 
     fn committed(&self) {
-        self.service.notifier.notify();
+        self.notifier.notify();
     }
-}
-
-/// Routing running in this process.
-pub struct Running {
-    pub service: Arc<RoutingService>,
-    pub db: DatabaseConnection,
-}
-
-/// Connects routing's database (migrating it), then as [`start_with_db`].
-pub async fn start(settings: &Settings, client: async_nats::Client, shutdown: &Shutdown) -> anyhow::Result<Running> {
-    let target = DbTarget::for_service(settings, SERVICE)?;
-    tracing::info!(db = %target.describe(), "routing: connecting database");
-    let db = db::connect_for_service::<Migrator>(&target, &settings.database).await?;
-    start_with_db(settings, client, db, shutdown).await
-}
-
-/// Starts the outbox relay, the bus endpoints and the consumers of planning's and intake's events.
-pub async fn start_with_db(
-    settings: &Settings,
-    client: async_nats::Client,
-    db: DatabaseConnection,
-    shutdown: &Shutdown,
-) -> anyhow::Result<Running> {
-    // The directory is reference data: a fresh installation starts with the built-in one (`bangban seed`
-    // refreshes it).
-    if unit::Entity::find().count(&db).await? == 0 {
-        let units = seed::seed(&db).await?;
-        tracing::info!(units, "unit directory loaded");
-    }
-    let notifier = OutboxNotifier::new();
-    let service = Arc::new(RoutingService::new(db.clone(), notifier.clone(), settings.routing.link_ack_working_hours));
-    let relay = Relay::new(SERVICE, db.clone(), client.clone(), notifier, settings.outbox.clone());
-    shutdown.spawn(relay.run(shutdown.token()));
-    let nats_service = rpc::start_service(&client, SERVICE, "代办分类推送：责任单位与事项任务 / routing")
-        .await
-        .map_err(|e| anyhow::anyhow!("starting NATS service: {e}"))?;
-    let handles = handlers::serve_all(&nats_service, service.clone(), shutdown.token())
-        .await
-        .map_err(|e| anyhow::anyhow!("adding endpoints: {e}"))?;
-    for (name, filter) in [
-        ("routing-plans", EventType::PLAN_PUBLISHED.filter_all_offices()),
-        ("routing-cases", "bb.evt.*.case.>".to_string()),
-    ] {
-        let spec = ConsumerSpec { name: name.to_string(), filter_subject: filter, settings: settings.consumer.clone() };
-        let follower = Arc::new(Follower { service: service.clone() });
-        bangban_platform::consumer::spawn(shutdown, client.clone(), db.clone(), spec, follower);
-    }
-    shutdown.spawn(async move {
-        for h in handles {
-            let _ = h.await;
-        }
-        let _ = nats_service.stop().await;
-    });
-    tracing::info!("routing started");
-    Ok(Running { service, db })
 }

@@ -97,7 +97,7 @@ pub fn directory() -> Vec<unit::Model> {
     let mut units = Vec::new();
     for (n, (office, place)) in OFFICES.iter().enumerate() {
         let city = *office == CITY_OFFICE;
-        for (k, t) in UnitType::ALL.into_iter().enumerate() {
+        for (k, &t) in UnitType::ALL.iter().enumerate() {
             if !city && CITY_ONLY.contains(&t) {
                 continue;
             }
@@ -109,8 +109,8 @@ pub fn directory() -> Vec<unit::Model> {
             units.push(unit::Model {
                 code: format!("{office}-{}", type_token(t)),
                 name: unit_name(t, place, city),
-                unit_type: t.as_str().into(),
-                level: if city { Level::City } else { Level::County }.as_str().into(),
+                unit_type: t,
+                level: if city { Level::City } else { Level::County },
                 office: office.to_string(),
                 contacts: serde_json::to_string(&contacts).unwrap_or_else(|_| "[]".into()),
             });
@@ -124,8 +124,8 @@ pub fn directory() -> Vec<unit::Model> {
         units.push(unit::Model {
             code: format!("370000-{}", type_token(t)),
             name: name.into(),
-            unit_type: t.as_str().into(),
-            level: Level::Province.as_str().into(),
+            unit_type: t,
+            level: Level::Province,
             office: CITY_OFFICE.into(),
             contacts: serde_json::to_string(&contacts).unwrap_or_else(|_| "[]".into()),
         });
@@ -141,8 +141,8 @@ pub async fn seed(db: &DatabaseConnection) -> Result<usize, sea_orm::DbErr> {
         let rows = chunk.iter().map(|u| unit::ActiveModel {
             code: Set(u.code.clone()),
             name: Set(u.name.clone()),
-            unit_type: Set(u.unit_type.clone()),
-            level: Set(u.level.clone()),
+            unit_type: Set(u.unit_type),
+            level: Set(u.level),
             office: Set(u.office.clone()),
             contacts: Set(u.contacts.clone()),
         });

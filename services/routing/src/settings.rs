@@ -16,4 +16,25 @@ impl Default for RoutingSettings {
     }
 }
 
-impl bangban_platform::service::ServiceSettings for RoutingSettings {}
+impl bangban_platform::service::ServiceSettings for RoutingSettings {
+    fn problems(&self) -> Vec<String> {
+        if self.link_ack_working_hours == 0 {
+            vec!["link_ack_working_hours must be at least 1 (the linked office needs time to acknowledge)".into()]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bangban_platform::service::ServiceSettings;
+
+    use super::*;
+
+    #[test]
+    fn no_time_to_acknowledge_is_refused() {
+        assert!(RoutingSettings::default().problems().is_empty());
+        assert_eq!(RoutingSettings { link_ack_working_hours: 0 }.problems().len(), 1);
+    }
+}

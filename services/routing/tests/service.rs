@@ -1,7 +1,7 @@
 //! Routing on real parts: a nats-server with its own JetStream store and a SQLite file or PostgreSQL schema.
 //! `plan.published` and `case.terminated` are published as planning and intake would.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::pull};
 use bangban_contracts::{
@@ -13,36 +13,18 @@ use bangban_contracts::{
         TaskView, TransitionTask,
     },
 };
-use bangban_platform::{Settings, bus, shutdown::Shutdown};
 use bangban_routing::{RoutingService, error::RoutingError};
-use bangban_testkit::{NatsServer, TestDatabase};
+use bangban_testkit::Harness;
 use chrono::{NaiveDate, Utc};
 use futures::StreamExt;
 use uuid::Uuid;
 
-struct Routing {
-    _nats: NatsServer,
-    _db: TestDatabase,
-    js: jetstream::Context,
-    service: Arc<RoutingService>,
-    shutdown: Shutdown,
-}
+type Routing = Harness<RoutingService>;
 
 async fn spawn() -> Routing {
-    bangban_platform::runtime::install_crypto_provider();
-    let nats = NatsServer::start().await.expect("nats-server");
-    let db = TestDatabase::new("routing").await.expect("database");
-    let mut settings = Settings::default();
-    settings.nats.url = nats.url();
-    settings.outbox.poll_interval = Duration::from_millis(100);
-    db.apply_to(&mut settings);
-    let client = bus::connect(&settings.nats, "routing-test").await.expect("connect");
-    let js = jetstream::new(client.clone());
-    bus::ensure_streams(&js, settings.nats.stream_replicas).await.expect("streams");
-    let shutdown = Shutdown::new();
-    let running = bangban_routing::start(&settings, client, &shutdown).await.expect("routing");
-    bangban_routing::seed::seed(&running.db).await.expect("units");
-    Routing { _nats: nats, _db: db, js, service: running.service, shutdown }
+    let r = Harness::<RoutingService>::start().await.expect("routing");
+    bangban_routing::seed::seed(&r.running.db).await.expect("units");
+    r
 }
 
 fn item(code: &str, unit_type: UnitType, level: Level, predecessors: &[&str]) -> PublishedItem {
@@ -110,7 +92,7 @@ async fn publish<T: serde::Serialize>(js: &jetstream::Context, t: EventType, off
 
 async fn tasks_when(r: &Routing, case_id: Uuid, ok: impl Fn(&[TaskView]) -> bool) -> Vec<TaskView> {
     for _ in 0..200 {
-        let tasks = r.service.case_tasks(CaseTasks { case_id }).await.unwrap();
+        let tasks = r.service().case_tasks(CaseTasks { case_id }).await.unwrap();
         if ok(&tasks) {
             return tasks;
         }
@@ -128,7 +110,7 @@ fn officer(unit: &str) -> Actor {
 }
 
 async fn step(r: &Routing, task: &TaskView, action: TaskAction) -> Result<TaskView, RoutingError> {
-    r.service.transition(TransitionTask { actor: officer(&task.unit_code), task_id: task.id, action }).await
+    r.service().transition(TransitionTask { actor: officer(&task.unit_code), task_id: task.id, action }).await
 }
 
 async fn approve(r: &Routing, task: &TaskView) {
@@ -171,7 +153,7 @@ async fn items_go_out_when_their_predecessors_are_approved_and_a_replayed_plan_c
     let case_id = Uuid::now_v7();
     let mut p = plan("371625", 1, diamond());
     p.case_id = case_id;
-    let dispatched = consumer(&r.js, "bb.evt.*.task.dispatched.*").await;
+    let dispatched = consumer(&r.js, &EventType::TASK_DISPATCHED.filter_all_offices()).await;
     publish(&r.js, EventType::PLAN_PUBLISHED, "371625", case_id, &p).await;
     // The same fact again under another event id (a re-publication), and once more identical.
     publish(&r.js, EventType::PLAN_PUBLISHED, "371625", case_id, &p).await;
@@ -196,15 +178,15 @@ async fn items_go_out_when_their_predecessors_are_approved_and_a_replayed_plan_c
 
     // A approved → C goes; D still waits for B.
     approve(&r, by_code(&tasks, "A")).await;
-    let tasks = r.service.case_tasks(CaseTasks { case_id }).await.unwrap();
+    let tasks = r.service().case_tasks(CaseTasks { case_id }).await.unwrap();
     assert_eq!(by_code(&tasks, "C").status, TaskStatus::Dispatched);
     assert_eq!(by_code(&tasks, "D").status, TaskStatus::Pending);
     approve(&r, by_code(&tasks, "B")).await;
-    assert_eq!(r.service.case_tasks(CaseTasks { case_id }).await.unwrap().len(), 4);
-    let tasks = r.service.case_tasks(CaseTasks { case_id }).await.unwrap();
+    assert_eq!(r.service().case_tasks(CaseTasks { case_id }).await.unwrap().len(), 4);
+    let tasks = r.service().case_tasks(CaseTasks { case_id }).await.unwrap();
     assert_eq!(by_code(&tasks, "D").status, TaskStatus::Pending);
     approve(&r, by_code(&tasks, "C")).await;
-    let tasks = r.service.case_tasks(CaseTasks { case_id }).await.unwrap();
+    let tasks = r.service().case_tasks(CaseTasks { case_id }).await.unwrap();
     assert_eq!(by_code(&tasks, "D").status, TaskStatus::Dispatched);
     // Exactly one dispatch per task.
     let all = take(&dispatched, 2).await;
@@ -256,7 +238,7 @@ async fn every_step_is_recorded_and_illegal_ones_are_refused() {
     assert_eq!(notice.status, TaskStatus::SupplementRequested);
     assert_eq!(notice.supplement.as_ref().unwrap().items.len(), 2);
     let specialist = Actor { sub: "staff-371625-agent-1".into(), role: "agent".into(), office: "371625".into() };
-    r.service
+    r.service()
         .transition(TransitionTask {
             actor: specialist.clone(),
             task_id: task.id,
@@ -280,7 +262,7 @@ async fn every_step_is_recorded_and_illegal_ones_are_refused() {
     .unwrap();
     assert_eq!(done.result.as_ref().unwrap().number, "建字第1号");
     let collected = r
-        .service
+        .service()
         .transition(TransitionTask {
             actor: specialist,
             task_id: task.id,
@@ -304,13 +286,13 @@ async fn every_step_is_recorded_and_illegal_ones_are_refused() {
     assert_eq!(collected.history[1].note.as_deref(), Some("窗口签收"));
     assert!(collected.received_at.is_some());
     // Every task concluded: plan.completed once.
-    let completed = consumer(&r.js, "bb.evt.371625.plan.completed").await;
+    let completed = consumer(&r.js, &EventType::PLAN_COMPLETED.subject("371625", None).unwrap().to_string()).await;
     let (_, event) = take(&completed, 1).await.remove(0);
     let data: PlanCompleted = event.data_as().unwrap();
     assert_eq!((data.case_id, data.approved), (case_id, 1));
     // The inbox of the unit, without pending tasks.
     let page =
-        r.service.list_tasks(ListTasks { unit: Some("371625-XZSP".into()), ..Default::default() }).await.unwrap();
+        r.service().list_tasks(ListTasks { unit: Some("371625-XZSP".into()), ..Default::default() }).await.unwrap();
     assert_eq!(page.total, 1);
     r.shutdown.shutdown(Duration::from_secs(5)).await;
 }
@@ -329,7 +311,7 @@ async fn termination_withdraws_open_tasks_and_a_replan_adds_changes_and_withdraw
     assert!(linked.acknowledge_by > Utc::now());
     let county = Actor { sub: "staff-371625-agent-1".into(), role: "agent".into(), office: "371625".into() };
     let acked = r
-        .service
+        .service()
         .transition(TransitionTask {
             actor: county.clone(),
             task_id: a.id,
@@ -339,7 +321,7 @@ async fn termination_withdraws_open_tasks_and_a_replan_adds_changes_and_withdraw
         .unwrap();
     assert_eq!(acked.status, TaskStatus::Dispatched, "acknowledging does not move the status");
     assert!(acked.linked.unwrap().acknowledged_at.is_some());
-    r.service
+    r.service()
         .transition(TransitionTask {
             actor: county,
             task_id: a.id,
@@ -365,7 +347,7 @@ async fn termination_withdraws_open_tasks_and_a_replan_adds_changes_and_withdraw
     // An older version arriving late changes nothing.
     publish(&r.js, EventType::PLAN_PUBLISHED, "371600", case_id, &p).await;
 
-    let withdrawn = consumer(&r.js, "bb.evt.*.task.withdrawn.*").await;
+    let withdrawn = consumer(&r.js, &EventType::TASK_WITHDRAWN.filter_all_offices()).await;
     let terminated = serde_json::json!({
         "case_id": case_id, "ledger_no": p.ledger_no, "office": "371600", "applicant_id": p.applicant_id,
         "specialist_id": p.specialist_id, "previous_status": "in_progress", "reason": "applicant_request",
@@ -382,7 +364,7 @@ async fn termination_withdraws_open_tasks_and_a_replan_adds_changes_and_withdraw
     v3.case_id = case_id;
     publish(&r.js, EventType::PLAN_PUBLISHED, "371600", case_id, &v3).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let after = r.service.case_tasks(CaseTasks { case_id }).await.unwrap();
+    let after = r.service().case_tasks(CaseTasks { case_id }).await.unwrap();
     assert!(after.iter().all(|t| t.status == TaskStatus::Withdrawn));
     r.shutdown.shutdown(Duration::from_secs(5)).await;
 }

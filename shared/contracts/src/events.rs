@@ -152,6 +152,12 @@ impl EventType {
         }
     }
 
+    /// The filter matching every event of this type's aggregate in every office: `bb.evt.*.<aggregate>.>` (one
+    /// consumer then receives an aggregate's events in the order they were published: accepted before terminated).
+    pub fn aggregate_filter_all_offices(&self) -> String {
+        format!("bb.evt.*.{}.>", self.aggregate)
+    }
+
     /// The filter matching this type in every office: `bb.evt.*.<aggregate>.<event>[.*]`.
     pub fn filter_all_offices(&self) -> String {
         let base = format!("bb.evt.*.{}.{}", self.aggregate, self.event);
@@ -184,5 +190,7 @@ mod tests {
         );
         assert_eq!(EventType::TASK_OVERDUE.filter_all_offices(), "bb.evt.*.task.overdue.*");
         assert_eq!(EventType::CASE_ACCEPTED.filter_all_offices(), "bb.evt.*.case.accepted");
+        assert_eq!(EventType::CASE_TERMINATED.aggregate_filter_all_offices(), "bb.evt.*.case.>");
+        assert_eq!(EventType::TASK_APPROVED.aggregate_filter_all_offices(), "bb.evt.*.task.>");
     }
 }

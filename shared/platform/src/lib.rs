@@ -1,8 +1,8 @@
 //! Infrastructure every Bangban service stands on (平台): configuration, database, NATS, the
-//! transactional outbox, the idempotent inbox consumer, service endpoints, HTTP problems,
-//! authentication and graceful shutdown. No domain logic lives here.
+//! transactional outbox, the idempotent inbox consumer, service endpoints, HTTP problems and graceful
+//! shutdown. No domain logic lives here: product roles, tokens and OIDC are the gateway's
+//! (`bangban_gateway::auth`).
 
-pub mod auth;
 pub mod bus;
 pub mod config;
 pub mod consumer;

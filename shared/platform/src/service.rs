@@ -157,3 +157,32 @@ pub async fn start_with_db<S: Service>(
     tracing::info!(service = S::NAME, "started");
     Ok(Running { service, db })
 }
+
+/// The `main` of a service's own binary (`bangban-<name>`, one pod per service): `--config <file>` (TOML;
+/// `BANGBAN__…` variables override it), then bootstrap, start `S`, serve `/healthz`, `/readyz` and `/metrics`,
+/// and stop gracefully on SIGTERM.
+pub async fn main<S: Service>() -> anyhow::Result<()> {
+    let binary = format!("bangban-{}", S::NAME);
+    let matches = clap::Command::new(binary.clone())
+        .about(format!("Bangban {} service", S::DESCRIPTION))
+        .arg(
+            clap::Arg::new("config")
+                .long("config")
+                .value_name("FILE")
+                .value_parser(clap::value_parser!(std::path::PathBuf))
+                .help("TOML configuration file; BANGBAN__… variables override it"),
+        )
+        .get_matches();
+    let config = matches.get_one::<std::path::PathBuf>("config").cloned();
+    crate::runtime::run_standalone(
+        config.as_deref(),
+        &binary,
+        Box::new(|ctx| {
+            Box::pin(async move {
+                let running = start::<S>(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;
+                Ok(vec![(S::NAME, running.db)])
+            })
+        }),
+    )
+    .await
+}

@@ -40,7 +40,7 @@ fn commission() -> Value {
 #[tokio::test]
 async fn personal_data_is_masked_in_replies_encrypted_at_rest_and_absent_from_events() {
     let app = TestApp::spawn().await;
-    let token = app.token(bangban_platform::auth::Role::Assistant, "371625", None);
+    let token = app.token(bangban_gateway::auth::Role::Assistant, "371625", None);
     let res = app.post_case(&token, &county_case("natural_person")).await;
     assert_eq!(res.status(), 201);
     let body = res.text().await.unwrap();
@@ -95,7 +95,7 @@ async fn personal_data_is_masked_in_replies_encrypted_at_rest_and_absent_from_ev
 #[tokio::test]
 async fn identities_are_checked_with_their_check_digits() {
     let app = TestApp::spawn().await;
-    let token = app.token(bangban_platform::auth::Role::Assistant, "371625", None);
+    let token = app.token(bangban_gateway::auth::Role::Assistant, "371625", None);
     let mut bad_id = county_case("natural_person");
     bad_id["applicant"]["id_number"] = json!("110105194912310021");
     let res = app.post_case(&token, &bad_id).await;
@@ -117,7 +117,7 @@ async fn identities_are_checked_with_their_check_digits() {
 #[tokio::test]
 async fn a_commission_needs_an_agreement_and_a_passed_review() {
     let app = TestApp::spawn().await;
-    let token = app.token(bangban_platform::auth::Role::Agent, "371625", None);
+    let token = app.token(bangban_gateway::auth::Role::Agent, "371625", None);
 
     let mut no_agreement = commission();
     no_agreement.as_object_mut().unwrap().remove("agreement");
@@ -153,7 +153,7 @@ async fn a_commission_needs_an_agreement_and_a_passed_review() {
 #[tokio::test]
 async fn specialists_are_assigned_by_least_load_and_the_contact_card_follows() {
     let app = TestApp::spawn().await;
-    let token = app.token(bangban_platform::auth::Role::Assistant, "371625", None);
+    let token = app.token(bangban_gateway::auth::Role::Assistant, "371625", None);
     let mut assigned = Vec::new();
     for i in 0..4 {
         let mut c = county_case("legal_person");
@@ -208,7 +208,7 @@ async fn specialists_are_assigned_by_least_load_and_the_contact_card_follows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_acceptances_all_succeed_with_distinct_ledger_numbers() {
     let app = TestApp::spawn().await;
-    let token = app.token(bangban_platform::auth::Role::Assistant, "371625", None);
+    let token = app.token(bangban_gateway::auth::Role::Assistant, "371625", None);
     let body = county_case("legal_person");
     // Writers overlap with each other and with the relay: on SQLite every write transaction takes
     // the write lock up front instead of failing when it upgrades (`database is locked`).

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use bangban_contracts::{CloudEvent, EventType, intake::CaseView};
-use bangban_platform::auth::Role;
+use bangban_contracts::{CloudEvent, EventType, Operation, intake::CaseView};
+use bangban_gateway::auth::Role;
 use bangban_telemetry::propagation::trace_id_of_traceparent;
 use serde_json::{Value, json};
 
@@ -94,7 +94,9 @@ async fn accepted_case_reaches_a_consumer_as_a_cloud_event_in_the_request_trace(
     })
     .await;
     let trace_spans = spans_of_trace();
-    assert!(trace_spans.iter().any(|n| n == "bb.svc.intake.case.create process"), "{trace_spans:?}");
+    let process = format!("{} process", bangban_contracts::intake::ops::CaseCreate::subject());
+    assert_eq!(process, "bb.svc.intake.case.create process");
+    assert!(trace_spans.contains(&process), "{trace_spans:?}");
     assert!(trace_spans.iter().any(|n| n == "bb.evt.371600.case.accepted publish"), "{trace_spans:?}");
 }
 
@@ -146,14 +148,14 @@ async fn authentication_failures_are_401_and_missing_rights_403() {
     // Signed with another secret.
     let mut other = app.settings.clone();
     other.auth.dev_secret = Some("a-completely-different-secret-value".to_string().into());
-    let forged = bangban_platform::auth::Authenticator::from_settings(&other)
+    let forged = bangban_gateway::auth::Authenticator::from_settings(&other)
         .unwrap()
         .issue("x", Role::Assistant, "371600", None, None, Duration::from_secs(600))
         .unwrap();
     assert_eq!(app.post_case(&forged, &body).await.status(), 401);
 
     // Expired beyond the leeway.
-    let claims = bangban_platform::auth::Claims {
+    let claims = bangban_gateway::auth::Claims {
         sub: "x".into(),
         role: Role::Assistant,
         office: "371600".into(),
@@ -296,7 +298,7 @@ async fn docs_openapi_health_and_metrics() {
 
 #[tokio::test]
 async fn personal_data_in_full_is_checked_by_intake_itself_and_never_cached() {
-    use bangban_contracts::intake::{self, Actor, RevealApplicant, RevealedApplicant};
+    use bangban_contracts::intake::{Actor, RevealApplicant, RevealedApplicant, ops::ApplicantReveal};
     use bangban_platform::rpc;
 
     let app = TestApp::spawn().await;
@@ -326,16 +328,7 @@ async fn personal_data_in_full_is_checked_by_intake_itself_and_never_cached() {
             purpose: "核对身份信息".into(),
         };
         let client = app.client.clone();
-        async move {
-            rpc::call::<_, RevealedApplicant>(
-                &client,
-                intake::SERVICE,
-                intake::ops::APPLICANT_REVEAL,
-                &req,
-                Duration::from_secs(5),
-            )
-            .await
-        }
+        async move { rpc::call::<ApplicantReveal>(&client, &req, Duration::from_secs(5)).await }
     };
     for (sub, role, office) in [
         ("staff-371625-assistant-9", "assistant", "371625"),

@@ -585,7 +585,7 @@ async fn a_case_from_acceptance_to_rating_in_the_browser() {
     let app = TestApp::spawn_with_evaluation().await;
     const COUNTY: &str = "371625";
     // The office's admin reads what the pages did through the API.
-    let staff = app.token(bangban_platform::auth::Role::OfficeAdmin, COUNTY, None);
+    let staff = app.token(bangban_gateway::auth::Role::OfficeAdmin, COUNTY, None);
     let api = |path: String| {
         let (http, url, staff) = (app.http.clone(), app.url(&path), staff.clone());
         async move { http.get(url).bearer_auth(staff).send().await.unwrap().json::<Value>().await.unwrap() }

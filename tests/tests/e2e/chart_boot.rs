@@ -28,13 +28,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use axum::{Json, Router, routing::get};
+use axum::Router;
 use bangban_testkit::TestDatabase;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{Manifests, binaries_dir, cargo_build, issuer_jwks, scalar, sign, workspace_root};
+use crate::support::{Manifests, OidcIssuer, binaries_dir, cargo_build, scalar, sign, workspace_root};
 
 /// The release as `helm install bangban helm/bangban -n bangban -f tests/fixtures/chart-boot-values.yaml`.
 const RELEASE: &str = "bangban";
@@ -82,7 +82,8 @@ async fn the_rendered_chart_boots_every_service_and_carries_a_case() {
     let nats_url = start_nats(&root, &manifests, tmp.path(), &mut fleet).await;
 
     // --- stand-ins for what lives outside the release: the OIDC issuer and the OTLP collector ------------------
-    let issuer = start_issuer().await;
+    // Discovery and the JWKS are what the release uses of it; its URL is the `iss` of the tokens below.
+    let issuer = OidcIssuer::start().await.url.clone();
     let otlp_sink = start_otlp_sink().await;
 
     let overrides = Overrides {
@@ -1240,24 +1241,8 @@ impl OfficeStream {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Stand-ins: the OIDC issuer, the OTLP collector
+// Stand-ins: the OTLP collector (the OIDC issuer is support.rs's)
 // ---------------------------------------------------------------------------------------------------------------
-
-/// A local OIDC issuer: discovery and the JWKS with one ES256 key. Returns its URL (the `iss` of its tokens).
-async fn start_issuer() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the issuer");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let discovery = json!({
-        "issuer": url, "jwks_uri": format!("{url}/keys"),
-        "authorization_endpoint": format!("{url}/authorize"), "token_endpoint": format!("{url}/token"),
-    });
-    let keys = issuer_jwks();
-    let app = Router::new()
-        .route("/.well-known/openid-configuration", get(move || async move { Json(discovery) }))
-        .route("/keys", get(move || async move { Json(keys) }));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
-}
 
 /// A local OTLP/HTTP endpoint that accepts everything.
 async fn start_otlp_sink() -> String {

@@ -5,7 +5,9 @@
 use std::{net::SocketAddr, time::Duration};
 
 use bangban_contracts::intake::consultation::{ConsultationPage, ConsultationView, HotlineReceipt};
-use bangban_platform::{auth::Role, health::Readiness, webhook};
+use bangban_gateway::auth::Role;
+use bangban_intake::IntakeService;
+use bangban_platform::{health::Readiness, service, webhook};
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -405,10 +407,16 @@ async fn a_replayed_request_is_refused_and_recorded_once() {
     assert!(p["detail"].as_str().unwrap().contains("12345-20261128-000060"), "{p}");
 
     // Several copies of one new request at once, to two gateways and two intake replicas: one wins.
-    let second_intake =
-        bangban_intake::start_with_db(&app.settings, app.client.clone(), app.intake_db.clone(), &app.shutdown)
-            .await
-            .expect("second intake");
+    // Intake has no settings of its own (`()`).
+    let second_intake = service::start_with_db::<IntakeService>(
+        &app.settings,
+        (),
+        app.client.clone(),
+        app.intake_db.clone(),
+        &app.shutdown,
+    )
+    .await
+    .expect("second intake");
     let other_gateway = signed_gateway(&app).await;
     let body = serde_json::to_vec(&ticket("12345-20261128-000061")).unwrap();
     let ts = unix_now();

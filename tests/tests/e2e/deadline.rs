@@ -21,7 +21,8 @@ use bangban_contracts::{
     planning::PlanView,
     routing::{TaskStatus, TaskView},
 };
-use bangban_platform::{auth::Role, clock};
+use bangban_gateway::auth::Role;
+use bangban_platform::clock;
 use chrono::{DateTime, Days, NaiveTime, Utc};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! Offices and staff through the gateway.
 
 use bangban_contracts::intake::{OfficeView, StaffView};
-use bangban_platform::auth::Role;
+use bangban_gateway::auth::Role;
 use serde_json::Value;
 
 use crate::support::*;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bangban_contracts::{intake::CaseView, planning::PlanView, routing::TaskView};
-use bangban_platform::auth::Role;
+use bangban_gateway::auth::Role;
 use serde_json::{Value, json};
 
 use crate::support::*;

@@ -19,7 +19,7 @@ use bangban_contracts::{
     planning::PlanView,
     routing::{TaskStatus, TaskView},
 };
-use bangban_platform::auth::Role;
+use bangban_gateway::auth::Role;
 use chrono::{NaiveDate, Utc};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
@@ -564,7 +564,7 @@ async fn a_bad_review_is_rectified_and_an_upheld_appeal_leaves_the_assessment() 
 #[tokio::test]
 async fn nobody_decides_their_own_appeal() {
     use bangban_contracts::{
-        evaluation::{FileAppeal, NewAppeal, SERVICE, ops},
+        evaluation::{FileAppeal, NewAppeal, ops::AppealFile},
         intake::Actor,
     };
     use bangban_platform::rpc;
@@ -587,7 +587,7 @@ async fn nobody_decides_their_own_appeal() {
             reason: "与本人无关的申诉理由说明".into(), evidence: vec!["同事口述".into()]
         },
     };
-    let res = rpc::call::<_, AppealView>(&app.client, SERVICE, ops::APPEAL_FILE, &foreign, REACT).await;
+    let res = rpc::call::<AppealFile>(&app.client, &foreign, REACT).await;
     assert!(matches!(&res, Err(rpc::CallError::Problem(p)) if p.status == 403), "{res:?}");
 
     // The accepting office's admin appeals the rating of their office's service…

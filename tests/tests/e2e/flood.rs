@@ -15,35 +15,21 @@
 //! - cookies are `__Host-` prefixed over HTTPS and keep their plain names over plain HTTP.
 
 use std::{
-    collections::HashMap,
-    net::SocketAddr,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicI64, AtomicUsize, Ordering},
-    },
+    sync::atomic::Ordering,
     time::{Duration, Instant},
 };
 
 use async_nats::jetstream::stream;
-use axum::{
-    Form, Json, Router,
-    extract::{Query, State},
-    http::StatusCode as AxumStatus,
-    response::IntoResponse,
-    routing::{get, post},
-};
-use bangban_platform::{Settings, auth::Role, config::AuthMode};
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use bangban_gateway::auth::Role;
 use futures::{StreamExt, TryStreamExt};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::support::{TestApp, eventually, issuer_jwks, sample_case, sign};
+use crate::support::{OidcIssuer, TestApp, eventually, oidc_settings, sample_case};
 
 const AUDIT: &str = "BANGBAN_AUDIT";
 const SESSIONS: &str = "BANGBAN_SESSIONS";
-const CLIENT_ID: &str = "bangban-console";
 /// Requests in flight at once during a flood.
 const IN_FLIGHT: usize = 16;
 
@@ -193,94 +179,6 @@ async fn one_token_can_flood_neither_the_services_nor_the_audit_log() {
     assert!(records.iter().any(|r| r["actor"]["sub"] == "staff-371600-assistant-2" && r["status"] == 201));
 }
 
-/// A stand-in OIDC issuer: discovery, keys, an authorization endpoint that signs in at once (answering with
-/// the code and state as JSON), and a token endpoint that rotates refresh tokens — a refresh token used twice
-/// is refused and revokes the session, as real issuers do — and answers refreshes slowly.
-#[derive(Default)]
-struct Issuer {
-    url: Mutex<String>,
-    nonces: Mutex<HashMap<String, String>>,
-    /// The refresh token now valid.
-    refresh: Mutex<Option<String>>,
-    refresh_grants: AtomicUsize,
-    /// Lifetime of the access tokens handed out at login, seconds.
-    login_ttl: AtomicI64,
-}
-
-async fn start_issuer() -> (Arc<Issuer>, String) {
-    async fn discovery(State(s): State<Arc<Issuer>>) -> Json<Value> {
-        let url = s.url.lock().unwrap().clone();
-        Json(json!({
-            "issuer": url, "jwks_uri": format!("{url}/keys"),
-            "authorization_endpoint": format!("{url}/authorize"), "token_endpoint": format!("{url}/token"),
-        }))
-    }
-    async fn authorize(State(s): State<Arc<Issuer>>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
-        let code = Uuid::new_v4().to_string();
-        s.nonces.lock().unwrap().insert(code.clone(), q["nonce"].clone());
-        Json(json!({ "code": code, "state": q["state"] }))
-    }
-    async fn token(State(s): State<Arc<Issuer>>, Form(f): Form<HashMap<String, String>>) -> impl IntoResponse {
-        let url = s.url.lock().unwrap().clone();
-        let now = chrono::Utc::now().timestamp();
-        let access = |ttl: i64| {
-            sign(&json!({"sub": "oidc-user-7", "role": "assistant", "office": "371600", "iss": url, "aud": CLIENT_ID,
-                "exp": now + ttl, "iat": now}))
-        };
-        let refused = (AxumStatus::BAD_REQUEST, Json(json!({"error": "invalid_grant"})));
-        match f.get("grant_type").map(String::as_str) {
-            Some("authorization_code") => {
-                let Some(nonce) = s.nonces.lock().unwrap().remove(&f["code"]) else { return refused.into_response() };
-                let refresh = Uuid::new_v4().to_string();
-                *s.refresh.lock().unwrap() = Some(refresh.clone());
-                let id_token = sign(
-                    &json!({"sub": "oidc-user-7", "aud": CLIENT_ID, "iss": url, "nonce": nonce, "exp": now + 300}),
-                );
-                let ttl = s.login_ttl.load(Ordering::SeqCst);
-                Json(json!({"access_token": access(ttl), "id_token": id_token, "refresh_token": refresh, "expires_in": ttl}))
-                    .into_response()
-            }
-            Some("refresh_token") => {
-                s.refresh_grants.fetch_add(1, Ordering::SeqCst);
-                // Slow, so that concurrent requests overlap.
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                let mut current = s.refresh.lock().unwrap();
-                if current.as_deref() != f.get("refresh_token").map(String::as_str) {
-                    *current = None; // replayed: the whole grant is revoked
-                    return refused.into_response();
-                }
-                let next = Uuid::new_v4().to_string();
-                *current = Some(next.clone());
-                Json(json!({"access_token": access(3600), "refresh_token": next, "expires_in": 3600})).into_response()
-            }
-            _ => refused.into_response(),
-        }
-    }
-    let state = Arc::new(Issuer { login_ttl: AtomicI64::new(3600), ..Issuer::default() });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    let url = format!("http://{addr}");
-    *state.url.lock().unwrap() = url.clone();
-    let app = Router::new()
-        .route("/.well-known/openid-configuration", get(discovery))
-        .route("/keys", get(|| async { Json(issuer_jwks()) }))
-        .route("/authorize", get(authorize))
-        .route("/token", post(token))
-        .with_state(state.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (state, url)
-}
-
-/// OIDC login against `issuer` with the console at an HTTPS public URL.
-fn oidc(s: &mut Settings, issuer: &str) {
-    s.auth.mode = AuthMode::Oidc;
-    s.auth.issuer = issuer.to_string();
-    s.web.oidc_client_id = Some(CLIENT_ID.into());
-    s.http.public_url = Some("https://bangban.example".into());
-    // Production mode wants a real PII key (32 bytes, base64).
-    s.pii.key = Some(secrecy::SecretString::from(URL_SAFE_NO_PAD.encode([7u8; 32])));
-}
-
 /// The value a `Set-Cookie` of `name` sets, and the whole header.
 fn set_cookie(res: &reqwest::Response, name: &str) -> Option<(String, String)> {
     res.headers().get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
@@ -300,9 +198,9 @@ async fn pending_logins(app: &TestApp) -> usize {
 
 #[tokio::test]
 async fn oidc_start_is_rate_limited_per_address_and_unfinished_logins_are_forgotten() {
-    let (_issuer, url) = start_issuer().await;
+    let issuer = OidcIssuer::start().await;
     let app = TestApp::spawn_with(|s| {
-        oidc(s, &url);
+        oidc_settings(s, &issuer.url);
         s.web.login_per_minute = 5;
         s.web.login_ttl_secs = 2;
         // The test's requests come through "the ingress" on 127.0.0.1, naming their client addresses.
@@ -335,9 +233,9 @@ async fn oidc_start_is_rate_limited_per_address_and_unfinished_logins_are_forgot
 
 #[tokio::test]
 async fn logins_started_from_many_addresses_are_bounded_by_the_gateway_s_budget() {
-    let (_issuer, url) = start_issuer().await;
+    let issuer = OidcIssuer::start().await;
     let app = TestApp::spawn_with(|s| {
-        oidc(s, &url);
+        oidc_settings(s, &issuer.url);
         s.web.login_per_minute = 5;
         s.web.login_starts_per_minute = 20;
         s.web.trusted_proxies = vec!["127.0.0.0/8".into()];
@@ -370,8 +268,8 @@ async fn logins_started_from_many_addresses_are_bounded_by_the_gateway_s_budget(
 
 #[tokio::test]
 async fn two_concurrent_requests_of_a_session_use_its_refresh_token_once() {
-    let (issuer, url) = start_issuer().await;
-    let app = TestApp::spawn_with(|s| oidc(s, &url)).await;
+    let issuer = OidcIssuer::start().await;
+    let app = TestApp::spawn_with(|s| oidc_settings(s, &issuer.url)).await;
     let http = browser();
     // Sign in with an access token that is due for a refresh at once (30 s left, the margin is 60 s).
     issuer.login_ttl.store(30, Ordering::SeqCst);

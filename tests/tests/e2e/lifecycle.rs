@@ -7,7 +7,7 @@ use bangban_contracts::{
     CloudEvent, EventType,
     intake::{CasePage, CaseView},
 };
-use bangban_platform::auth::Role;
+use bangban_gateway::auth::Role;
 use serde_json::{Value, json};
 
 use crate::support::*;

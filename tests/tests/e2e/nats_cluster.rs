@@ -41,15 +41,14 @@ use std::{
 
 use async_nats::jetstream::{self, consumer::pull, stream::Info};
 use bangban_contracts::{CloudEvent, EventType, intake::CaseView};
+use bangban_deadline::DeadlineService;
+use bangban_gateway::auth::{Authenticator, Role};
+use bangban_intake::IntakeService;
+use bangban_planning::PlanningService;
 use bangban_platform::{
-    Settings,
-    auth::{Authenticator, Role},
-    bus,
-    config::NatsSettings,
-    health::Readiness,
-    outbox,
-    shutdown::Shutdown,
+    Settings, bus, config::NatsSettings, health::Readiness, outbox, service::start, shutdown::Shutdown,
 };
+use bangban_routing::RoutingService;
 use bangban_testkit::TestDatabase;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
@@ -624,12 +623,12 @@ impl ClusterApp {
         let shutdown = Shutdown::new();
         let client = bus::connect(&settings.nats, "e2e-cluster").await.expect("connect");
         ensure_streams_r3(&jetstream::new(client.clone())).await;
-        let intake = bangban_intake::start(&settings, client.clone(), &shutdown).await.expect("intake");
+        let intake = start::<IntakeService>(&settings, client.clone(), &shutdown).await.expect("intake");
         bangban_intake::seed::seed(&intake.db).await.expect("seed");
-        let planning = bangban_planning::start(&settings, client.clone(), &shutdown).await.expect("planning");
-        let routing = bangban_routing::start(&settings, client.clone(), &shutdown).await.expect("routing");
+        let planning = start::<PlanningService>(&settings, client.clone(), &shutdown).await.expect("planning");
+        let routing = start::<RoutingService>(&settings, client.clone(), &shutdown).await.expect("routing");
         bangban_routing::seed::seed(&routing.db).await.expect("units");
-        let deadline = bangban_deadline::start(&settings, client.clone(), &shutdown).await.expect("deadline");
+        let deadline = start::<DeadlineService>(&settings, client.clone(), &shutdown).await.expect("deadline");
         let databases = vec![
             ("intake", intake.db.clone()),
             ("planning", planning.db.clone()),

@@ -40,8 +40,11 @@ use async_nats::{
     },
 };
 use bangban_contracts::{
-    CloudEvent, EventType,
+    CloudEvent, EventType, Operation,
+    intake::ops::{CaseGet, ContactResolve},
+    notification::ops::InboxList,
     office::OFFICES,
+    routing::ops::UnitList,
     subjects::{DLQ_STREAM, EVENTS_STREAM, dlq_subject},
 };
 use bangban_platform::{
@@ -1139,7 +1142,7 @@ async fn a_county_office_reads_only_its_own_events() {
     // An office publishes nothing and calls no service.
     boxing.publish_refused(&subject(EventType::CASE_ACCEPTED, BOXING, None)).await;
     boxing.publish_refused(&subject(EventType::TASK_RECEIVED, BOXING, Some(BX_ZRZY))).await;
-    boxing.request_refused("bb.svc.intake.case.get", "{}").await;
+    boxing.request_refused(&CaseGet::subject(), "{}").await;
     boxing.request_refused("bb.dlq.office", "{}").await;
     // A reply subject cannot smuggle anything into the platform: its own JetStream API answers into its
     // own account, where nothing is stored under bb.evt.
@@ -1234,7 +1237,7 @@ async fn an_integrator_reads_everything_and_publishes_nothing() {
 
     // A stand-in for intake's case.get, to show that the integrator's call never reaches it.
     let intake = platform.session("intake").await;
-    let mut requests = intake.client.queue_subscribe("bb.svc.intake.case.get", "bangban".into()).await.expect("serve");
+    let mut requests = intake.client.queue_subscribe(CaseGet::subject(), "bangban".into()).await.expect("serve");
     intake.sync().await;
 
     let mut live = integrator.client.subscribe("bb.evt.>").await.expect("subscribe");
@@ -1255,8 +1258,8 @@ async fn an_integrator_reads_everything_and_publishes_nothing() {
     integrator.publish_refused(&subject(EventType::TASK_APPROVED, HUIMIN, Some(HM_ZRZY))).await;
     integrator.publish_refused("bb.dlq.intake-task-dispatched").await;
     // … calls no service …
-    let call = integrator.client.request("bb.svc.intake.case.get", "{}".into());
-    integrator.refused("bb.svc.intake.case.get", call).await;
+    let call = integrator.client.request(CaseGet::subject(), "{}".into());
+    integrator.refused(&CaseGet::subject(), call).await;
     // … and touches none of the platform's JetStream.
     let js = integrator.js();
     integrator.refused(&format!("$JS.API.STREAM.INFO.{EVENTS_STREAM}"), js.get_stream(EVENTS_STREAM)).await;
@@ -1267,7 +1270,7 @@ async fn an_integrator_reads_everything_and_publishes_nothing() {
     // The gateway's call of the same operation does arrive: the only request the stand-in ever saw.
     let gateway = platform.session("gateway").await;
     let client = gateway.client.clone();
-    let call = tokio::spawn(async move { client.request("bb.svc.intake.case.get", "{}".into()).await });
+    let call = tokio::spawn(async move { client.request(CaseGet::subject(), "{}".into()).await });
     let request = tokio::time::timeout(DELIVERY_TIMEOUT, requests.next()).await.expect("in time").expect("a request");
     intake.client.publish(request.reply.expect("a reply subject"), "{}".into()).await.expect("reply");
     call.await.expect("join").expect("the gateway got its answer");
@@ -1326,7 +1329,7 @@ async fn services_publish_only_their_own_events() {
         token: "t".into(),
         csrf: "c".into(),
         sub: "s".into(),
-        role: bangban_platform::auth::Role::Assistant,
+        role: bangban_gateway::auth::Role::Assistant,
         office: office.into(),
         unit: None,
         applicant: None,
@@ -1371,11 +1374,11 @@ async fn services_publish_only_their_own_events() {
 
     // … a NATS service that the gateway calls and discovers with $SRV.PING.
     let shutdown = CancellationToken::new();
-    let service = rpc::start_service(&intake.client, "intake", "test").await.expect("service");
+    let service = rpc::start_service(&intake.client, CaseGet::SERVICE, "test").await.expect("service");
     let _endpoint = rpc::serve(
         &service,
-        "intake",
-        "case.get",
+        CaseGet::SERVICE,
+        CaseGet::NAME,
         |req: serde_json::Value| async move { Ok::<_, Problem>(json!({ "echo": req })) },
         shutdown.clone(),
     )
@@ -1383,7 +1386,7 @@ async fn services_publish_only_their_own_events() {
     .expect("endpoint");
     intake.sync().await;
     let answer: serde_json::Value =
-        rpc::call(&gateway.client, "intake", "case.get", &json!({ "id": 1 }), Duration::from_secs(5))
+        rpc::call_subject(&gateway.client, CaseGet::subject(), &json!({ "id": 1 }), Duration::from_secs(5))
             .await
             .expect("call");
     assert_eq!(answer, json!({ "echo": { "id": 1 } }));
@@ -1391,7 +1394,7 @@ async fn services_publish_only_their_own_events() {
     assert!(String::from_utf8_lossy(&ping.payload).contains("intake"));
     // Another service may call it too; an office may not (see the county test).
     let _: serde_json::Value =
-        rpc::call(&sessions["planning"].client, "intake", "case.get", &json!({}), Duration::from_secs(5))
+        rpc::call_subject(&sessions["planning"].client, CaseGet::subject(), &json!({}), Duration::from_secs(5))
             .await
             .expect("planning calls intake");
     shutdown.cancel();
@@ -1475,9 +1478,9 @@ async fn notification_sends_sms_events_asks_intake_and_routing_and_follows_its_e
     let shutdown = CancellationToken::new();
     let mut endpoints = Vec::new();
     for (session, service, op) in [
-        (&intake, bangban_contracts::intake::SERVICE, bangban_contracts::intake::ops::CONTACT_RESOLVE),
-        (&routing, bangban_contracts::routing::SERVICE, bangban_contracts::routing::ops::UNIT_LIST),
-        (&notification, bangban_contracts::notification::SERVICE, bangban_contracts::notification::ops::INBOX_LIST),
+        (&intake, ContactResolve::SERVICE, ContactResolve::NAME),
+        (&routing, UnitList::SERVICE, UnitList::NAME),
+        (&notification, InboxList::SERVICE, InboxList::NAME),
     ] {
         let svc = rpc::start_service(&session.client, service, "test").await.expect("service");
         let endpoint = rpc::serve(
@@ -1492,15 +1495,16 @@ async fn notification_sends_sms_events_asks_intake_and_routing_and_follows_its_e
         session.sync().await;
         endpoints.push((svc, endpoint));
     }
-    for (caller, service, op) in [
-        (&notification, bangban_contracts::intake::SERVICE, bangban_contracts::intake::ops::CONTACT_RESOLVE),
-        (&notification, bangban_contracts::routing::SERVICE, bangban_contracts::routing::ops::UNIT_LIST),
-        (&gateway, bangban_contracts::notification::SERVICE, bangban_contracts::notification::ops::INBOX_LIST),
+    for (caller, subject) in [
+        (&notification, ContactResolve::subject()),
+        (&notification, UnitList::subject()),
+        (&gateway, InboxList::subject()),
     ] {
+        // The echo endpoints answer JSON that is not the operations' replies: raw subjects, not `rpc::call`.
         let answer: serde_json::Value =
-            rpc::call(&caller.client, service, op, &json!({ "n": 1 }), Duration::from_secs(5))
+            rpc::call_subject(&caller.client, subject.clone(), &json!({ "n": 1 }), Duration::from_secs(5))
                 .await
-                .unwrap_or_else(|e| panic!("{} calls bb.svc.{service}.{op}: {e}", caller.user));
+                .unwrap_or_else(|e| panic!("{} calls {subject}: {e}", caller.user));
         assert_eq!(answer, json!({ "echo": { "n": 1 } }));
     }
     let ping = gateway.client.request("$SRV.PING.notification", "".into()).await.expect("discovery");

@@ -12,7 +12,8 @@ use bangban_contracts::{
     intake::CaseView,
     notification::{InboxPage, MessagePage, MessageState, SmsEvent},
 };
-use bangban_platform::auth::Role;
+use bangban_gateway::auth::Role;
+use bangban_notification::NotificationService;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -379,7 +380,7 @@ async fn a_terminated_case_is_announced_to_its_applicant() {
 async fn the_per_number_limit_defers_a_second_sms_but_not_a_statutory_notice() {
     // The production limit: one SMS per number per minute (quiet hours stay off, so the test does not depend on
     // the hour).
-    let app = TestApp::spawn_with_notification_and(|s| s.notification.per_minute = 1).await;
+    let app = TestApp::spawn_with_notification_and(|s| tune::<NotificationService>(s, |n| n.per_minute = 1)).await;
     let first = accept_case(&app).await;
     messages_in(&app, MessageState::Sent, 1).await;
 

@@ -3,126 +3,23 @@
 //! `http://` only on loopback, or when told (`BANGBAN__ALLOW_INSECURE_DEV=true`), else the gateway refuses to
 //! start.
 //!
-//! A local HTTP server stands in for the identity provider and checks what a real one would (the code once, the
-//! client, the redirect URI, the PKCE verifier); its tokens are signed with the test key of `support.rs`.
+//! The stand-in issuer of `support.rs` ([`OidcIssuer`]) plays the identity provider and checks what a real one
+//! would (the code once, the client, the redirect URI, the PKCE verifier); its tokens are signed with the test key
+//! of `support.rs`.
 
-use std::{
-    collections::HashMap,
-    net::SocketAddr,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{net::SocketAddr, time::Duration};
 
-use axum::{
-    Form, Json, Router,
-    extract::{Query, State},
-    http::StatusCode as AxumStatus,
-    response::IntoResponse,
-    routing::{get, post},
-};
-use bangban_platform::{Settings, bus, config::AuthMode, health::Readiness, runtime, shutdown::Shutdown};
+use bangban_platform::{Settings, bus, health::Readiness, runtime, shutdown::Shutdown};
 use bangban_testkit::{NatsServer, TestDatabase};
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use crate::support::{TestApp, issuer_jwks, sign, test_settings};
-
-/// The console's client id at the stand-in issuer.
-const CLIENT_ID: &str = "bangban-console";
-
-/// What the stand-in issuer remembers and how it answers.
-#[derive(Default)]
-struct Issuer {
-    url: Mutex<String>,
-    /// Codes handed out: the PKCE challenge, the nonce and the redirect URI.
-    codes: Mutex<HashMap<String, (String, String, String)>>,
-    /// The `aud` of the ID tokens it issues.
-    id_audience: Mutex<Value>,
-    /// The `aud` of the access tokens it issues (`null`: none).
-    access_audience: Mutex<Value>,
-}
-
-async fn start_issuer() -> (Arc<Issuer>, String) {
-    async fn discovery(State(s): State<Arc<Issuer>>) -> Json<Value> {
-        let url = s.url.lock().unwrap().clone();
-        Json(json!({
-            "issuer": url, "jwks_uri": format!("{url}/keys"),
-            "authorization_endpoint": format!("{url}/authorize"), "token_endpoint": format!("{url}/token"),
-        }))
-    }
-    async fn keys() -> Json<Value> {
-        Json(issuer_jwks())
-    }
-    async fn authorize(State(s): State<Arc<Issuer>>, Query(q): Query<HashMap<String, String>>) -> impl IntoResponse {
-        assert_eq!(q["response_type"], "code");
-        assert_eq!(q["code_challenge_method"], "S256");
-        assert_eq!(q["client_id"], CLIENT_ID);
-        let code = format!("code-{}", s.codes.lock().unwrap().len());
-        let remembered = (q["code_challenge"].clone(), q["nonce"].clone(), q["redirect_uri"].clone());
-        s.codes.lock().unwrap().insert(code.clone(), remembered);
-        Json(json!({ "code": code, "state": q["state"] }))
-    }
-    async fn token(State(s): State<Arc<Issuer>>, Form(f): Form<HashMap<String, String>>) -> impl IntoResponse {
-        let refused =
-            |why: &str| (AxumStatus::BAD_REQUEST, Json(json!({"error": "invalid_grant", "error_description": why})));
-        if f.get("client_id").map(String::as_str) != Some(CLIENT_ID)
-            || f.get("grant_type").map(String::as_str) != Some("authorization_code")
-        {
-            return refused("client or grant").into_response();
-        }
-        let Some((challenge, nonce, redirect)) = s.codes.lock().unwrap().remove(&f["code"]) else {
-            return refused("unknown or used code").into_response();
-        };
-        let verifier = f.get("code_verifier").cloned().unwrap_or_default();
-        if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != challenge {
-            return refused("PKCE verifier").into_response();
-        }
-        if f.get("redirect_uri") != Some(&redirect) {
-            return refused("redirect_uri").into_response();
-        }
-        let url = s.url.lock().unwrap().clone();
-        let now = chrono::Utc::now().timestamp();
-        let mut access =
-            json!({"sub": "oidc-user-9", "role": "assistant", "office": "371600", "iss": url, "exp": now + 3600});
-        let access_audience = s.access_audience.lock().unwrap().clone();
-        if !access_audience.is_null() {
-            access["aud"] = access_audience;
-        }
-        let id_audience = s.id_audience.lock().unwrap().clone();
-        let id = json!({"sub": "oidc-user-9", "aud": id_audience, "iss": url, "nonce": nonce, "exp": now + 300});
-        Json(json!({"access_token": sign(&access), "id_token": sign(&id), "token_type": "Bearer", "expires_in": 3600}))
-            .into_response()
-    }
-    let state = Arc::new(Issuer {
-        id_audience: Mutex::new(json!(CLIENT_ID)),
-        access_audience: Mutex::new(json!(CLIENT_ID)),
-        ..Issuer::default()
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    let url = format!("http://{addr}");
-    *state.url.lock().unwrap() = url.clone();
-    let app = Router::new()
-        .route("/.well-known/openid-configuration", get(discovery))
-        .route("/keys", get(keys))
-        .route("/authorize", get(authorize))
-        .route("/token", post(token))
-        .with_state(state.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (state, url)
-}
+use crate::support::{OIDC_CLIENT_ID as CLIENT_ID, OidcIssuer, TestApp, oidc_settings, sign, test_settings};
 
 /// OIDC mode against `issuer` with the console's client; `audience` as `BANGBAN__AUTH__AUDIENCE`.
 fn oidc(s: &mut Settings, issuer: &str, audience: Option<&str>) {
-    s.auth.mode = AuthMode::Oidc;
-    s.auth.issuer = issuer.to_string();
+    oidc_settings(s, issuer);
     s.auth.audience = audience.map(String::from);
-    s.web.oidc_client_id = Some(CLIENT_ID.into());
-    s.http.public_url = Some("https://bangban.example".into());
-    // Production mode wants a real PII key (32 bytes, base64).
-    s.pii.key = Some(secrecy::SecretString::from(URL_SAFE_NO_PAD.encode([7u8; 32])));
 }
 
 /// An access token of the stand-in issuer for an assistant of the city office, with `aud` (`null`: none).
@@ -145,7 +42,8 @@ async fn list_cases(app: &TestApp, token: &str) -> (StatusCode, Value) {
 
 #[tokio::test]
 async fn a_bearer_token_must_name_the_audience_by_default_the_console_s_client_id() {
-    let (_issuer, url) = start_issuer().await;
+    let issuer = OidcIssuer::start().await;
+    let url = issuer.url.clone();
     let app = TestApp::spawn_with(|s| oidc(s, &url, None)).await;
 
     for aud in [json!(CLIENT_ID), json!(["account", CLIENT_ID])] {
@@ -164,7 +62,8 @@ async fn a_bearer_token_must_name_the_audience_by_default_the_console_s_client_i
 
 #[tokio::test]
 async fn a_configured_audience_wins_over_the_client_id() {
-    let (_issuer, url) = start_issuer().await;
+    let issuer = OidcIssuer::start().await;
+    let url = issuer.url.clone();
     let app = TestApp::spawn_with(|s| oidc(s, &url, Some("bangban-api"))).await;
     let (status, body) = list_cases(&app, &access_token(&url, json!("bangban-api"))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -213,8 +112,8 @@ fn session_cookie(res: &reqwest::Response) -> Option<String> {
 
 #[tokio::test]
 async fn the_console_login_refuses_an_id_token_or_access_token_for_another_client() {
-    let (issuer, url) = start_issuer().await;
-    let app = TestApp::spawn_with(|s| oidc(s, &url, None)).await;
+    let issuer = OidcIssuer::start().await;
+    let app = TestApp::spawn_with(|s| oidc(s, &issuer.url, None)).await;
     let http = browser();
 
     // The ID token names another client (one the same issuer serves): no session.

@@ -10,10 +10,12 @@
 use std::time::{Duration, Instant};
 
 use bangban_contracts::{
-    notification::{self, InboxPage, ListInbox},
+    notification::{InboxPage, ListInbox, ops::InboxList},
     page::MAX_OFFSET,
 };
-use bangban_platform::{auth::Role, rpc};
+use bangban_gateway::auth::Role;
+use bangban_notification::NotificationService;
+use bangban_platform::rpc;
 use serde_json::Value;
 
 use crate::support::*;
@@ -139,16 +141,15 @@ async fn a_service_never_hands_the_database_a_raw_offset() {
     let req =
         ListInbox { owners: vec!["staff:nobody".into()], unread_only: false, limit: Some(20), offset: Some(u64::MAX) };
     let page: InboxPage =
-        rpc::call(&app.client, notification::SERVICE, notification::ops::INBOX_LIST, &req, Duration::from_secs(3))
-            .await
-            .expect("an empty page, not a panic");
+        rpc::call::<InboxList>(&app.client, &req, Duration::from_secs(3)).await.expect("an empty page, not a panic");
     assert!(page.items.is_empty());
     assert_eq!(page.offset, MAX_OFFSET);
 }
 
 #[tokio::test]
 async fn hooks_without_a_secret_are_not_enabled() {
-    let app = TestApp::spawn_with_notification_and(|s| s.notification.receipt_token = None).await;
+    let app =
+        TestApp::spawn_with_notification_and(|s| tune::<NotificationService>(s, |n| n.receipt_token = None)).await;
     let post = |path: String| {
         let http = app.http.clone();
         async move {

@@ -11,7 +11,7 @@ use bangban_contracts::{
         PlanPublished, PlanStatus, PlanVersionView, PlanView, Schedule,
     },
 };
-use bangban_platform::auth::Role;
+use bangban_gateway::auth::Role;
 use chrono::NaiveDate;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};

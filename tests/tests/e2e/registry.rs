@@ -2,10 +2,15 @@
 
 use std::time::Duration;
 
-use bangban_contracts::intake::{
-    self, Actor, ApplicantPage, ApplicantQuery, ApplicantView, CaseView, ListApplicants, ProjectPage, ProjectView,
+use bangban_contracts::{
+    Operation,
+    intake::{
+        Actor, ApplicantPage, ApplicantQuery, ApplicantView, CaseView, ListApplicants, ProjectPage, ProjectView,
+        ops::ApplicantList,
+    },
 };
-use bangban_platform::{auth::Role, rpc};
+use bangban_gateway::auth::Role;
+use bangban_platform::rpc;
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -306,16 +311,7 @@ async fn the_applicant_register_is_scoped_to_the_office_in_the_gateway_and_in_in
     // Intake scopes the list itself, whatever a caller on the bus passes on.
     let call = |actor: Actor, filter: ListApplicants| {
         let client = app.client.clone();
-        async move {
-            rpc::call::<_, ApplicantPage>(
-                &client,
-                intake::SERVICE,
-                intake::ops::APPLICANT_LIST,
-                &ApplicantQuery { actor, filter },
-                Duration::from_secs(5),
-            )
-            .await
-        }
+        async move { rpc::call::<ApplicantList>(&client, &ApplicantQuery { actor, filter }, Duration::from_secs(5)).await }
     };
     let actor = |role: &str, office: &str| Actor { sub: "bus".into(), role: role.into(), office: office.into() };
     let p = call(actor("assistant", COUNTY), ListApplicants::default()).await.unwrap();
@@ -328,11 +324,10 @@ async fn the_applicant_register_is_scoped_to_the_office_in_the_gateway_and_in_in
     assert_eq!(status(call(actor("assistant", COUNTY), asked).await), 403);
     assert_eq!(status(call(actor("applicant", CITY), ListApplicants::default()).await), 403);
     assert_eq!(status(call(actor("officer", CITY), ListApplicants::default()).await), 403);
-    // The old request without an actor is not served.
-    let bare = rpc::call::<_, ApplicantPage>(
+    // The old request without an actor is not served (not the operation's request type: a raw call).
+    let bare = rpc::call_subject::<_, ApplicantPage>(
         &app.client,
-        intake::SERVICE,
-        intake::ops::APPLICANT_LIST,
+        ApplicantList::subject(),
         &ListApplicants::default(),
         Duration::from_secs(5),
     )

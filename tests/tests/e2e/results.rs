@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bangban_contracts::{
-    CloudEvent, EventType,
+    CloudEvent, EventType, Operation,
     intake::{
         CaseView,
         results::{
@@ -14,7 +14,8 @@ use bangban_contracts::{
         },
     },
 };
-use bangban_platform::{auth::Role, objects::sha256_hex};
+use bangban_gateway::auth::Role;
+use bangban_platform::objects::sha256_hex;
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -324,7 +325,8 @@ async fn archived_documents_round_trip_and_archiving_completes_the_case() {
     assert_eq!(big.size, minutes.len() as u64);
     assert_eq!(count_rows(&app.intake_db, "archive_upload_chunk").await, 0, "staged chunks are gone once filed");
     // 1.6 MB in chunks of 774 144 bytes (what fits a 1 MiB NATS message as base64): three.
-    let staged = || async { spans_named(&app.spans, "bb.svc.intake.archive.chunk process").len() == 3 };
+    let chunk = format!("{} process", bangban_contracts::intake::results::ops::ArchiveChunk::subject());
+    let staged = || async { spans_named(&app.spans, &chunk).len() == 3 };
     assert!(eventually(Duration::from_secs(5), staged).await, "the large document crossed the bus in three chunks");
 
     // The same content under the same type again is the same record.
@@ -438,8 +440,8 @@ async fn archiving_needs_a_result_document() {
 #[tokio::test]
 async fn the_archive_takes_documents_and_images_only_and_serves_them_inert() {
     use bangban_contracts::intake::{
-        self, Actor,
-        results::{DocumentContent, FileDocument, FiledDocument},
+        Actor,
+        results::{DocumentContent, FileDocument, ops::ArchiveFile},
     };
     use bangban_platform::rpc;
 
@@ -466,14 +468,7 @@ async fn the_archive_takes_documents_and_images_only_and_serves_them_inert() {
         size: script.len() as u64,
         content: DocumentContent::Inline { data: base64::encode(script) },
     };
-    let res = rpc::call::<_, FiledDocument>(
-        &app.client,
-        intake::SERVICE,
-        intake::results::ops::ARCHIVE_FILE,
-        &direct,
-        Duration::from_secs(5),
-    )
-    .await;
+    let res = rpc::call::<ArchiveFile>(&app.client, &direct, Duration::from_secs(5)).await;
     match res {
         Err(rpc::CallError::Problem(p)) => assert_eq!((p.status, p.errors[0].field.as_str()), (422, "media_type")),
         other => panic!("refused: {other:?}"),

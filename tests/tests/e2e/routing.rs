@@ -12,7 +12,7 @@ use bangban_contracts::{
     planning::PlanView,
     routing::{TaskEvent, TaskPage, TaskStatus, TaskView, UnitView},
 };
-use bangban_platform::auth::Role;
+use bangban_gateway::auth::Role;
 use chrono::{Days, Utc};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};

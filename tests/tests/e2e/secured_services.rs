@@ -14,14 +14,21 @@ use bangban_contracts::{
     planning::PlanView,
     routing::{TaskStatus, TaskView},
 };
+use bangban_deadline::DeadlineService;
+use bangban_evaluation::EvaluationService;
+use bangban_gateway::auth::{Authenticator, Role};
+use bangban_intake::IntakeService;
+use bangban_notification::NotificationService;
+use bangban_planning::PlanningService;
 use bangban_platform::{
     Settings,
-    auth::{Authenticator, Role},
     bus::{self, BusError},
     config::NatsSettings,
     health::Readiness,
+    service,
     shutdown::Shutdown,
 };
+use bangban_routing::RoutingService;
 use bangban_testkit::{NatsServer, TestDatabase};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use nkeys::KeyPair;
@@ -90,35 +97,39 @@ async fn the_real_services_run_on_the_secured_server_each_as_its_own_user() {
 
     let intake_settings = as_user_in_url(&base, &nats, "intake");
     let intake_client = bootstrap(&intake_settings, "bangban-intake").await;
-    let intake = bangban_intake::start(&intake_settings, intake_client.clone(), &shutdown).await.expect("intake");
+    let intake =
+        service::start::<IntakeService>(&intake_settings, intake_client.clone(), &shutdown).await.expect("intake");
     bangban_intake::seed::seed(&intake.db).await.expect("seed");
 
     let settings = as_user(&base, "planning");
-    let planning = bangban_planning::start(&settings, bootstrap(&settings, "bangban-planning").await, &shutdown)
-        .await
-        .expect("planning");
+    let planning =
+        service::start::<PlanningService>(&settings, bootstrap(&settings, "bangban-planning").await, &shutdown)
+            .await
+            .expect("planning");
 
     let settings = as_user(&base, "routing");
-    let routing = bangban_routing::start(&settings, bootstrap(&settings, "bangban-routing").await, &shutdown)
+    let routing = service::start::<RoutingService>(&settings, bootstrap(&settings, "bangban-routing").await, &shutdown)
         .await
         .expect("routing");
     bangban_routing::seed::seed(&routing.db).await.expect("units");
 
     let settings = as_user(&base, "deadline");
-    let deadline = bangban_deadline::start(&settings, bootstrap(&settings, "bangban-deadline").await, &shutdown)
-        .await
-        .expect("deadline");
+    let deadline =
+        service::start::<DeadlineService>(&settings, bootstrap(&settings, "bangban-deadline").await, &shutdown)
+            .await
+            .expect("deadline");
 
     let settings = as_user(&base, "notification");
     let notification =
-        bangban_notification::start(&settings, bootstrap(&settings, "bangban-notification").await, &shutdown)
+        service::start::<NotificationService>(&settings, bootstrap(&settings, "bangban-notification").await, &shutdown)
             .await
             .expect("notification");
 
     let settings = as_user(&base, "evaluation");
-    let evaluation = bangban_evaluation::start(&settings, bootstrap(&settings, "bangban-evaluation").await, &shutdown)
-        .await
-        .expect("evaluation");
+    let evaluation =
+        service::start::<EvaluationService>(&settings, bootstrap(&settings, "bangban-evaluation").await, &shutdown)
+            .await
+            .expect("evaluation");
 
     let gateway_settings = as_user(&base, "gateway");
     let gateway_client = bootstrap(&gateway_settings, "bangban-gateway").await;

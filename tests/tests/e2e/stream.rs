@@ -8,12 +8,12 @@
 use std::{collections::HashSet, time::Duration};
 
 use bangban_contracts::{
-    CloudEvent,
-    intake::CaseView,
+    CloudEvent, Operation,
+    intake::{CaseView, ops::CaseList},
     planning::PlanView,
     routing::{TaskStatus, TaskView},
 };
-use bangban_platform::auth::Role;
+use bangban_gateway::auth::Role;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -611,7 +611,7 @@ async fn an_applicant_s_stream_asks_intake_once_and_learns_new_cases_from_their_
     let mut bus = Bus::watch(&app).await;
     let a1 = create_case(&app, COUNTY, CODE_A).await;
     // Every question to intake's case list, as the bus carries it.
-    let mut lists = app.client.subscribe("bb.svc.intake.case.list").await.expect("subscribe");
+    let mut lists = app.client.subscribe(CaseList::subject()).await.expect("subscribe");
     app.client.flush().await.expect("flush");
 
     // A watches only the material reviews: their acceptances are not asked for.

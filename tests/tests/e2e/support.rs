@@ -14,29 +14,41 @@ use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     process::Command,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicI64, AtomicUsize, Ordering},
+    },
     time::{Duration, SystemTime},
 };
 
 use async_nats::jetstream::{self, consumer::pull};
+use axum::{
+    Form, Json, Router,
+    extract::{Query, State},
+    http::StatusCode as AxumStatus,
+    response::IntoResponse,
+    routing::{get, post},
+};
 use bangban_deadline::DeadlineService;
 use bangban_evaluation::EvaluationService;
+use bangban_gateway::auth::{Authenticator, Role};
 use bangban_intake::IntakeService;
 use bangban_notification::NotificationService;
 use bangban_planning::PlanningService;
 use bangban_platform::{
-    Settings,
-    auth::{Authenticator, Role},
-    bus,
+    Settings, bus,
     health::Readiness,
+    service::{self, Service},
     shutdown::Shutdown,
 };
 use bangban_routing::RoutingService;
 use bangban_testkit::{NatsServer, TestDatabase};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use futures::StreamExt;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
 
 pub struct TestApp {
     pub nats: NatsServer,
@@ -87,10 +99,24 @@ pub const SMS_WEBHOOK_SECRET: &str = "e2e-sms-webhook-secret";
 /// The `?token=` of the Aliyun and Tencent receipt callbacks in the tests.
 pub const SMS_RECEIPT_TOKEN: &str = "e2e-receipt-token";
 
+/// Adjusts `S`'s own settings section (`BANGBAN__<S>__…`): the current one, changed by `f`, set back.
+///
+/// ```ignore
+/// TestApp::spawn_with_notification_and(|s| tune::<NotificationService>(s, |n| n.per_minute = 1))
+/// ```
+pub fn tune<S: Service>(settings: &mut Settings, f: impl FnOnce(&mut S::Settings)) {
+    let mut own: S::Settings = settings.section(S::NAME).expect("the service's settings section");
+    f(&mut own);
+    settings.set_section(S::NAME, own);
+}
+
 /// Notification's settings for a test: the webhook provider at `url`, the receipt token, quiet hours off and
 /// limits generous enough that no test message is deferred, quick polls.
 pub fn notification_settings(settings: &mut Settings, url: &str) {
-    let n = &mut settings.notification;
+    tune::<NotificationService>(settings, |n| notification_settings_at(n, url));
+}
+
+fn notification_settings_at(n: &mut bangban_notification::settings::NotificationSettings, url: &str) {
     n.provider = "webhook".into();
     n.webhook.url = Some(url.to_string());
     n.webhook.secret = Some(secrecy::SecretString::from(SMS_WEBHOOK_SECRET.to_string()));
@@ -107,9 +133,10 @@ pub const EVALUATION_LINK_BASE: &str = "https://bangban.e2e.invalid";
 
 /// Evaluation's settings for a test: links under [`EVALUATION_LINK_BASE`], a quick scan.
 pub fn evaluation_settings(settings: &mut Settings) {
-    let e = &mut settings.evaluation;
-    e.link_base = Some(EVALUATION_LINK_BASE.to_string());
-    e.poll_interval_ms = 200;
+    tune::<EvaluationService>(settings, |e| {
+        e.link_base = Some(EVALUATION_LINK_BASE.to_string());
+        e.poll_interval_ms = 200;
+    });
 }
 
 /// The services a test starts besides those every test gets.
@@ -173,19 +200,23 @@ impl TestApp {
         adjust(&mut settings);
         let client = bus::connect(&settings.nats, "e2e").await.expect("connect");
         bus::ensure_streams(&jetstream::new(client.clone()), settings.nats.stream_replicas).await.expect("streams");
-        let running = bangban_intake::start(&settings, client.clone(), &shutdown).await.expect("intake");
+        let running = service::start::<IntakeService>(&settings, client.clone(), &shutdown).await.expect("intake");
         bangban_intake::seed::seed(&running.db).await.expect("seed");
-        let planning = bangban_planning::start(&settings, client.clone(), &shutdown).await.expect("planning");
-        let routing = bangban_routing::start(&settings, client.clone(), &shutdown).await.expect("routing");
+        let planning = service::start::<PlanningService>(&settings, client.clone(), &shutdown).await.expect("planning");
+        let routing = service::start::<RoutingService>(&settings, client.clone(), &shutdown).await.expect("routing");
         bangban_routing::seed::seed(&routing.db).await.expect("units");
-        let deadline = bangban_deadline::start(&settings, client.clone(), &shutdown).await.expect("deadline");
+        let deadline = service::start::<DeadlineService>(&settings, client.clone(), &shutdown).await.expect("deadline");
         let notification = if with_notification {
-            Some(bangban_notification::start(&settings, client.clone(), &shutdown).await.expect("notification"))
+            Some(
+                service::start::<NotificationService>(&settings, client.clone(), &shutdown)
+                    .await
+                    .expect("notification"),
+            )
         } else {
             None
         };
         let evaluation = if optional.evaluation {
-            Some(bangban_evaluation::start(&settings, client.clone(), &shutdown).await.expect("evaluation"))
+            Some(service::start::<EvaluationService>(&settings, client.clone(), &shutdown).await.expect("evaluation"))
         } else {
             None
         };
@@ -647,7 +678,172 @@ pub fn secured_config_text(max_payload: Option<&str>) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The OIDC stand-in issuer's key
+// The stand-in OIDC issuer
+// ---------------------------------------------------------------------------------------------------
+
+/// The console's client id at the stand-in issuer ([`OidcIssuer`]).
+pub const OIDC_CLIENT_ID: &str = "bangban-console";
+
+/// The stand-in OIDC issuer every test signs in at, on a local port: discovery, the JWKS of [`EC_KEY`], an
+/// authorization endpoint that signs the user in at once (answering with the code and state as JSON instead of
+/// redirecting) and a token endpoint that checks what a real one checks — the client, the code once, the
+/// redirect URI, the PKCE verifier. Its tokens ([`sign`]) are `oidc-user-7`'s, an assistant of the city office.
+/// Refresh tokens rotate (`refresh-1`, `refresh-2`, …: one per login and per refresh); one used twice is refused
+/// and revokes the grant, as real issuers do. Refreshes are answered slowly (500 ms), so that concurrent
+/// requests overlap.
+pub struct OidcIssuer {
+    /// Its URL, the `iss` of its tokens.
+    pub url: String,
+    /// Codes handed out and not yet redeemed: the PKCE challenge, the nonce and the redirect URI.
+    codes: Mutex<HashMap<String, (String, String, String)>>,
+    codes_issued: AtomicUsize,
+    /// Every token request's form, in order.
+    pub grants: Mutex<Vec<HashMap<String, String>>>,
+    /// The `aud` of the ID tokens it issues (default: [`OIDC_CLIENT_ID`]).
+    pub id_audience: Mutex<Value>,
+    /// The `aud` of the access tokens it issues (default: [`OIDC_CLIENT_ID`]; `null`: none).
+    pub access_audience: Mutex<Value>,
+    /// Lifetime of the access tokens handed out at login, in seconds (default an hour; refreshed ones live an
+    /// hour).
+    pub login_ttl: AtomicI64,
+    /// The refresh token now valid (`None` once a replay revoked the grant).
+    pub refresh: Mutex<Option<String>>,
+    refresh_issued: AtomicUsize,
+    /// Refresh grants it was asked for.
+    pub refresh_grants: AtomicUsize,
+}
+
+impl OidcIssuer {
+    /// Starts it on `127.0.0.1` (a free port); it runs until the test ends.
+    pub async fn start() -> Arc<OidcIssuer> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the issuer");
+        let url = format!("http://{}", listener.local_addr().expect("the issuer's address"));
+        let issuer = Arc::new(OidcIssuer {
+            url,
+            codes: Mutex::default(),
+            codes_issued: AtomicUsize::new(0),
+            grants: Mutex::default(),
+            id_audience: Mutex::new(json!(OIDC_CLIENT_ID)),
+            access_audience: Mutex::new(json!(OIDC_CLIENT_ID)),
+            login_ttl: AtomicI64::new(3600),
+            refresh: Mutex::default(),
+            refresh_issued: AtomicUsize::new(0),
+            refresh_grants: AtomicUsize::new(0),
+        });
+        let app = Router::new()
+            .route("/.well-known/openid-configuration", get(Self::discovery))
+            .route("/keys", get(|| async { Json(issuer_jwks()) }))
+            .route("/authorize", get(Self::authorize))
+            .route("/token", post(Self::token))
+            .with_state(issuer.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("the issuer") });
+        issuer
+    }
+
+    async fn discovery(State(s): State<Arc<OidcIssuer>>) -> Json<Value> {
+        let url = &s.url;
+        Json(json!({
+            "issuer": url, "jwks_uri": format!("{url}/keys"),
+            "authorization_endpoint": format!("{url}/authorize"), "token_endpoint": format!("{url}/token"),
+        }))
+    }
+
+    /// The user signs in at the issuer; it remembers the challenge, the nonce and the redirect URI and answers
+    /// with a code.
+    async fn authorize(State(s): State<Arc<OidcIssuer>>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
+        assert_eq!(q["response_type"], "code");
+        assert_eq!(q["code_challenge_method"], "S256");
+        assert_eq!(q["client_id"], OIDC_CLIENT_ID);
+        let code = format!("code-{}", s.codes_issued.fetch_add(1, Ordering::SeqCst));
+        let remembered = (q["code_challenge"].clone(), q["nonce"].clone(), q["redirect_uri"].clone());
+        s.codes.lock().unwrap().insert(code.clone(), remembered);
+        Json(json!({ "code": code, "state": q["state"] }))
+    }
+
+    /// A new refresh token, from now on the one valid.
+    fn rotate_refresh(&self) -> String {
+        let next = format!("refresh-{}", self.refresh_issued.fetch_add(1, Ordering::SeqCst) + 1);
+        *self.refresh.lock().unwrap() = Some(next.clone());
+        next
+    }
+
+    /// An access token living `ttl` seconds.
+    fn access_token(&self, ttl: i64) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let mut claims = json!({"sub": "oidc-user-7", "role": "assistant", "office": "371600", "iss": self.url,
+            "exp": now + ttl, "iat": now});
+        let audience = self.access_audience.lock().unwrap().clone();
+        if !audience.is_null() {
+            claims["aud"] = audience;
+        }
+        sign(&claims)
+    }
+
+    async fn token(State(s): State<Arc<OidcIssuer>>, Form(f): Form<HashMap<String, String>>) -> impl IntoResponse {
+        s.grants.lock().unwrap().push(f.clone());
+        let refused =
+            |why: &str| (AxumStatus::BAD_REQUEST, Json(json!({"error": "invalid_grant", "error_description": why})));
+        if f.get("client_id").map(String::as_str) != Some(OIDC_CLIENT_ID) {
+            return refused("client").into_response();
+        }
+        match f.get("grant_type").map(String::as_str) {
+            Some("authorization_code") => {
+                let code = f.get("code").cloned().unwrap_or_default();
+                let Some((challenge, nonce, redirect)) = s.codes.lock().unwrap().remove(&code) else {
+                    return refused("unknown or used code").into_response();
+                };
+                let verifier = f.get("code_verifier").cloned().unwrap_or_default();
+                if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != challenge {
+                    return refused("PKCE verifier").into_response();
+                }
+                if f.get("redirect_uri") != Some(&redirect) {
+                    return refused("redirect_uri").into_response();
+                }
+                let now = chrono::Utc::now().timestamp();
+                let id_audience = s.id_audience.lock().unwrap().clone();
+                let id_token = sign(
+                    &json!({"sub": "oidc-user-7", "aud": id_audience, "iss": s.url, "nonce": nonce, "exp": now + 300}),
+                );
+                let ttl = s.login_ttl.load(Ordering::SeqCst);
+                let refresh = s.rotate_refresh();
+                Json(json!({"access_token": s.access_token(ttl), "id_token": id_token, "refresh_token": refresh,
+                    "token_type": "Bearer", "expires_in": ttl}))
+                .into_response()
+            }
+            Some("refresh_token") => {
+                s.refresh_grants.fetch_add(1, Ordering::SeqCst);
+                // Slow, so that concurrent requests overlap.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let presented = f.get("refresh_token").cloned();
+                {
+                    let mut current = s.refresh.lock().unwrap();
+                    if current.is_none() || *current != presented {
+                        *current = None; // replayed or unknown: the whole grant is revoked
+                        return refused("refresh token").into_response();
+                    }
+                }
+                let next = s.rotate_refresh();
+                Json(json!({"access_token": s.access_token(3600), "refresh_token": next, "token_type": "Bearer",
+                    "expires_in": 3600}))
+                .into_response()
+            }
+            _ => refused("grant").into_response(),
+        }
+    }
+}
+
+/// OIDC mode against `issuer` with the console's client ([`OIDC_CLIENT_ID`]) at an HTTPS public URL, and the
+/// real PII key production mode wants (32 bytes, base64).
+pub fn oidc_settings(s: &mut Settings, issuer: &str) {
+    s.auth.mode = bangban_platform::config::AuthMode::Oidc;
+    s.auth.issuer = issuer.to_string();
+    s.web.oidc_client_id = Some(OIDC_CLIENT_ID.into());
+    s.http.public_url = Some("https://bangban.example".into());
+    s.pii.key = Some(secrecy::SecretString::from(URL_SAFE_NO_PAD.encode([7u8; 32])));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The stand-in issuer's key
 // ---------------------------------------------------------------------------------------------------
 
 /// The stand-in issuers' P-256 test key (the platform's auth tests use the same).

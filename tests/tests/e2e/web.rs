@@ -1,27 +1,13 @@
 //! The browser side of the gateway: security headers, login (demo identities and OIDC with PKCE),
 //! session cookies with CSRF protection, rate limits and the audit log.
 
-use std::{
-    collections::HashMap,
-    net::SocketAddr,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{collections::HashMap, sync::atomic::Ordering, time::Duration};
 
-use axum::{
-    Form, Json, Router,
-    extract::{Query, State},
-    http::StatusCode as AxumStatus,
-    response::IntoResponse,
-    routing::{get, post},
-};
-use bangban_platform::auth::Role;
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use bangban_gateway::auth::Role;
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use crate::support::{TestApp, issuer_jwks, sample_case, sign};
+use crate::support::{OIDC_CLIENT_ID as CLIENT_ID, OidcIssuer, TestApp, oidc_settings, sample_case};
 
 /// A client that does not follow redirects, so the tests see each answer.
 fn browser() -> reqwest::Client {
@@ -387,97 +373,8 @@ async fn every_write_is_audited_append_only_and_only_supervisors_read_it() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// OIDC (the stand-in issuer's key and tokens: support.rs)
+// OIDC (the stand-in issuer, its key and tokens: support.rs)
 // ---------------------------------------------------------------------------------------------
-
-const CLIENT_ID: &str = "bangban-console";
-
-/// What the stand-in issuer remembers: codes handed out (with the PKCE challenge and nonce), and the
-/// grants it saw.
-#[derive(Default)]
-struct Issuer {
-    url: Mutex<String>,
-    codes: Mutex<HashMap<String, (String, String, String)>>,
-    grants: Mutex<Vec<HashMap<String, String>>>,
-    /// Lifetime of the access tokens it issues, in seconds.
-    access_ttl: Mutex<i64>,
-}
-
-async fn start_issuer() -> (Arc<Issuer>, String) {
-    async fn discovery(State(s): State<Arc<Issuer>>) -> Json<Value> {
-        let url = s.url.lock().unwrap().clone();
-        Json(json!({
-            "issuer": url, "jwks_uri": format!("{url}/keys"),
-            "authorization_endpoint": format!("{url}/authorize"), "token_endpoint": format!("{url}/token"),
-        }))
-    }
-    async fn keys() -> Json<Value> {
-        Json(issuer_jwks())
-    }
-    /// The user signs in at the issuer; it remembers the challenge and answers with a code.
-    async fn authorize(State(s): State<Arc<Issuer>>, Query(q): Query<HashMap<String, String>>) -> impl IntoResponse {
-        assert_eq!(q["response_type"], "code");
-        assert_eq!(q["code_challenge_method"], "S256");
-        let code = format!("code-{}", s.codes.lock().unwrap().len());
-        s.codes
-            .lock()
-            .unwrap()
-            .insert(code.clone(), (q["code_challenge"].clone(), q["nonce"].clone(), q["redirect_uri"].clone()));
-        Json(json!({ "code": code, "state": q["state"] }))
-    }
-    /// Checks what a real token endpoint checks: the code once, the client, the redirect URI and the PKCE verifier.
-    async fn token(State(s): State<Arc<Issuer>>, Form(f): Form<HashMap<String, String>>) -> impl IntoResponse {
-        s.grants.lock().unwrap().push(f.clone());
-        let url = s.url.lock().unwrap().clone();
-        let ttl = *s.access_ttl.lock().unwrap();
-        let now = chrono::Utc::now().timestamp();
-        let access = sign(&json!({
-            "sub": "oidc-user-7", "role": "assistant", "office": "371600", "iss": url, "aud": CLIENT_ID,
-            "exp": now + ttl, "iat": now,
-        }));
-        let refused =
-            |why: &str| (AxumStatus::BAD_REQUEST, Json(json!({"error": "invalid_grant", "error_description": why})));
-        if f.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
-            return refused("client").into_response();
-        }
-        match f.get("grant_type").map(String::as_str) {
-            Some("authorization_code") => {
-                let Some((challenge, nonce, redirect)) = s.codes.lock().unwrap().remove(&f["code"]) else {
-                    return refused("unknown or used code").into_response();
-                };
-                let verifier = f.get("code_verifier").cloned().unwrap_or_default();
-                if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != challenge {
-                    return refused("PKCE verifier").into_response();
-                }
-                if f.get("redirect_uri") != Some(&redirect) {
-                    return refused("redirect_uri").into_response();
-                }
-                let id_token = sign(
-                    &json!({"sub": "oidc-user-7", "aud": CLIENT_ID, "iss": url, "nonce": nonce, "exp": now + 300}),
-                );
-                Json(json!({"access_token": access, "id_token": id_token, "refresh_token": "refresh-1", "token_type": "Bearer", "expires_in": ttl}))
-                    .into_response()
-            }
-            Some("refresh_token") if f.get("refresh_token").map(String::as_str) == Some("refresh-1") => {
-                Json(json!({"access_token": access, "token_type": "Bearer", "expires_in": ttl})).into_response()
-            }
-            _ => refused("grant").into_response(),
-        }
-    }
-    let state = Arc::new(Issuer { access_ttl: Mutex::new(3600), ..Issuer::default() });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    let url = format!("http://{addr}");
-    *state.url.lock().unwrap() = url.clone();
-    let app = Router::new()
-        .route("/.well-known/openid-configuration", get(discovery))
-        .route("/keys", get(keys))
-        .route("/authorize", get(authorize))
-        .route("/token", post(token))
-        .with_state(state.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (state, url)
-}
 
 fn query_of(location: &str) -> HashMap<String, String> {
     reqwest::Url::parse(location).unwrap().query_pairs().into_owned().collect()
@@ -517,16 +414,8 @@ async fn callback(
 
 #[tokio::test]
 async fn oidc_login_runs_the_authorization_code_flow_with_pkce_and_refreshes() {
-    let (issuer, issuer_url) = start_issuer().await;
-    let app = TestApp::spawn_with(|s| {
-        s.auth.mode = bangban_platform::config::AuthMode::Oidc;
-        s.auth.issuer = issuer_url.clone();
-        s.web.oidc_client_id = Some(CLIENT_ID.into());
-        s.http.public_url = Some("https://bangban.example".into());
-        // Production mode wants a real PII key (32 bytes, base64).
-        s.pii.key = Some(secrecy::SecretString::from(URL_SAFE_NO_PAD.encode([7u8; 32])));
-    })
-    .await;
+    let issuer = OidcIssuer::start().await;
+    let app = TestApp::spawn_with(|s| oidc_settings(s, &issuer.url)).await;
     let http = browser();
     // Demo login does not exist in production mode.
     let res = http
@@ -567,11 +456,11 @@ async fn oidc_login_runs_the_authorization_code_flow_with_pkce_and_refreshes() {
     assert_eq!(res.status(), 400);
 
     // A short-lived access token is refreshed with the refresh token, and the session goes on.
-    *issuer.access_ttl.lock().unwrap() = 30;
+    issuer.login_ttl.store(30, Ordering::SeqCst);
     let (_, login_cookie, q) = start_login(&app, &http).await;
     let res = callback(&app, &http, &login_cookie, &q).await;
     let session = set_cookie(&res, HOST_SESSION).expect("session").0;
-    *issuer.access_ttl.lock().unwrap() = 3600;
+    issuer.login_ttl.store(3600, Ordering::SeqCst);
     let res = http
         .get(app.url("/api/v1/cases"))
         .header(header::COOKIE, format!("{HOST_SESSION}={session}"))
@@ -581,5 +470,6 @@ async fn oidc_login_runs_the_authorization_code_flow_with_pkce_and_refreshes() {
     assert_eq!(res.status(), 200);
     let grants = issuer.grants.lock().unwrap().clone();
     assert_eq!(grants.last().unwrap()["grant_type"], "refresh_token", "{grants:?}");
-    assert_eq!(grants.last().unwrap()["refresh_token"], "refresh-1");
+    // The refresh token of the second login (the issuer hands out one per login, `refresh-1`, `refresh-2`).
+    assert_eq!(grants.last().unwrap()["refresh_token"], "refresh-2");
 }

@@ -1,5 +1,6 @@
 //! `clock`: A task's working-day clock (计时).
 
+use bangban_contracts::deadline::{AlertLevel, ClockStatus, StartBasis};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -19,14 +20,14 @@ pub struct Model {
     pub unit_office: String,
     pub specialist_id: String,
     pub applicant_id: String,
-    pub status: String,
-    pub alert: String,
+    pub status: ClockStatus,
+    pub alert: AlertLevel,
     pub promised_working_days: i32,
     pub extension_working_days: i32,
     pub paused_working_days: i32,
     pub dispatched_at: Option<DateTimeUtc>,
     pub started_at: Option<DateTimeUtc>,
-    pub start_basis: Option<String>,
+    pub start_basis: Option<StartBasis>,
     pub due_date: Option<String>,
     pub due_us: Option<i64>,
     pub warn_us: Option<i64>,

@@ -1,5 +1,6 @@
 //! `clock_pause`: A pause of a clock (暂停计时).
 
+use bangban_contracts::deadline::PauseKind;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -8,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub task_id: String,
-    pub kind: String,
+    pub kind: PauseKind,
     #[sea_orm(column_type = "Text")]
     pub reason: String,
     pub started_at: DateTimeUtc,

@@ -1,5 +1,6 @@
 //! `consultation`: A consultation (会商) or joint meeting (联席会议).
 
+use bangban_contracts::deadline::ConsultationKind;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -7,7 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub kind: String,
+    pub kind: ConsultationKind,
     pub office: String,
     #[sea_orm(column_type = "Text")]
     pub topic: String,

@@ -1,5 +1,6 @@
 //! `problem`: A problem on a task (§7.5.2).
 
+use bangban_contracts::deadline::ProblemStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -14,7 +15,7 @@ pub struct Model {
     pub unit_code: String,
     #[sea_orm(column_type = "Text")]
     pub description: String,
-    pub status: String,
+    pub status: ProblemStatus,
     pub recorded_by: String,
     pub recorded_at: DateTimeUtc,
     pub solve_by: String,

@@ -1,5 +1,6 @@
 //! `supervision`: A supervision notice (督办单).
 
+use bangban_contracts::deadline::{SupervisionKind, SupervisionStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -8,8 +9,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub number: String,
-    pub kind: String,
-    pub status: String,
+    pub kind: SupervisionKind,
+    pub status: SupervisionStatus,
     pub task_id: String,
     pub case_id: String,
     pub ledger_no: String,

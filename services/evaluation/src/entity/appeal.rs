@@ -1,5 +1,6 @@
 //! `appeal`: an appeal of a rating.
 
+use bangban_contracts::evaluation::AppealStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,7 +13,7 @@ pub struct Model {
     pub filed_by: String,
     pub reason: String,
     pub evidence: String,
-    pub status: String,
+    pub status: AppealStatus,
     pub decided_by: Option<String>,
     pub decision_note: Option<String>,
     pub filed_at: DateTimeUtc,

@@ -1,5 +1,6 @@
 //! `evaluation`: a rating (append-only; one per matter).
 
+use bangban_contracts::evaluation::Channel;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -22,7 +23,7 @@ pub struct Model {
     pub level: i32,
     pub comment: Option<String>,
     pub tags: String,
-    pub channel: String,
+    pub channel: Channel,
     pub entered_by: Option<String>,
     pub submitted_at: DateTimeUtc,
     pub bad: bool,

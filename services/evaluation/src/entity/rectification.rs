@@ -1,5 +1,6 @@
 //! `rectification`: the rectification of a bad review.
 
+use bangban_contracts::evaluation::{FixRating, RectificationStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -18,7 +19,7 @@ pub struct Model {
     pub assignee_office: String,
     pub specialist_id: String,
     pub office: String,
-    pub status: String,
+    pub status: RectificationStatus,
     pub opened_at: DateTimeUtc,
     pub contact_due: String,
     pub due: String,
@@ -28,7 +29,7 @@ pub struct Model {
     pub fix: Option<String>,
     pub answer: Option<String>,
     pub answered_at: Option<DateTimeUtc>,
-    pub fix_rating: Option<String>,
+    pub fix_rating: Option<FixRating>,
     pub closed_at: Option<DateTimeUtc>,
     pub escalated_at: Option<DateTimeUtc>,
     pub escalation_reason: Option<String>,

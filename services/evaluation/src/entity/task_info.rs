@@ -2,6 +2,16 @@
 
 use sea_orm::entity::prelude::*;
 
+bangban_contracts::labelled_enum! {
+    /// How a task concluded (办结结果), as evaluation keeps it for assessment.
+    pub enum TaskOutcome {
+        /// 准予许可
+        Approved = "approved", "准予";
+        /// 不予许可
+        Rejected = "rejected", "不予";
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "task_info")]
 pub struct Model {
@@ -17,7 +27,7 @@ pub struct Model {
     pub promised_working_days: i32,
     pub received_at: Option<DateTimeUtc>,
     pub concluded_at: Option<DateTimeUtc>,
-    pub outcome: Option<String>,
+    pub outcome: Option<TaskOutcome>,
     pub overdue: bool,
     pub working_days: Option<i32>,
 }

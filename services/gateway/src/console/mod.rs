@@ -12,11 +12,11 @@ use axum::{
     routing::get,
 };
 use bangban_contracts::{
-    intake::{self, Actor, ApplicantPage, ApplicantQuery, ListApplicants, ListStaff, StaffView},
+    intake::{self, Actor, ApplicantQuery, ListApplicants, ListStaff},
     office::{CITY_OFFICE, OFFICES},
-    routing::{self as routing_contract, ListUnits, UnitView},
+    routing::{self as routing_contract, ListUnits},
 };
-use bangban_platform::{config::AuthMode, rpc};
+use bangban_platform::config::AuthMode;
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
@@ -110,7 +110,6 @@ fn static_role(role: &str) -> Option<&'static str> {
 }
 
 async fn demo_identities(state: &AppState, office: &str) -> Vec<Identity> {
-    let timeout = state.request_timeout;
     let staff_q = ListStaff { office: Some(office.to_string()), role: None };
     let units_q = ListUnits { office: Some(office.to_string()), unit_type: None };
     // The office's applicants, as an admin of the office would list them.
@@ -118,22 +117,9 @@ async fn demo_identities(state: &AppState, office: &str) -> Vec<Identity> {
         actor: Actor { sub: "console-demo".into(), role: "office_admin".into(), office: office.to_string() },
         filter: ListApplicants { limit: Some(20), ..Default::default() },
     };
-    let staff =
-        rpc::call::<_, Vec<StaffView>>(&state.client, intake::SERVICE, intake::ops::STAFF_LIST, &staff_q, timeout);
-    let units = rpc::call::<_, Vec<UnitView>>(
-        &state.client,
-        routing_contract::SERVICE,
-        routing_contract::ops::UNIT_LIST,
-        &units_q,
-        timeout,
-    );
-    let applicants = rpc::call::<_, ApplicantPage>(
-        &state.client,
-        intake::SERVICE,
-        intake::ops::APPLICANT_LIST,
-        &applicants_q,
-        timeout,
-    );
+    let staff = state.call::<intake::ops::StaffList>(&staff_q);
+    let units = state.call::<routing_contract::ops::UnitList>(&units_q);
+    let applicants = state.call::<intake::ops::ApplicantList>(&applicants_q);
     let (staff, units, applicants) = tokio::join!(staff, units, applicants);
     let mut out = Vec::new();
     for s in staff.unwrap_or_default() {

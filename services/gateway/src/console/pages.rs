@@ -19,10 +19,7 @@ use bangban_contracts::{
     office::OFFICES,
     routing::{ListTasks, TaskStatus, TaskView},
 };
-use bangban_platform::{
-    auth::{Principal, Role},
-    problem::Problem,
-};
+use bangban_platform::problem::Problem;
 use chrono::{Duration, NaiveDate, Utc};
 use maud::{Markup, PreEscaped, html};
 use serde_json::{Value, json};
@@ -30,6 +27,7 @@ use serde_json::{Value, json};
 use super::{page, role_label, svg, urlencode};
 use crate::{
     AppState,
+    auth::{Principal, Role},
     extract::{ApiJson, ApiQuery, decode},
     handlers::{cases, consultations, dossier, evaluations, monitoring, plans, supervision, tasks},
     session::{CSRF_FIELD, SessionContext},

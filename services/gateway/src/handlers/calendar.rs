@@ -13,64 +13,37 @@
 //! changes it. Planning recomputes open plans on every change and says which moved.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
-    routing::{get, post, put},
 };
 use bangban_contracts::planning::{
-    CalendarAnswer, CalendarChange, CalendarChangeKind, CalendarDay, CalendarInfo, CalendarOverride, CalendarQuery,
-    GetCalendar, GetDay, LoadYear, LoadedYear, OverrideBody, RemoveOverride, RescheduledPlan, SetOverride, ops,
+    CalendarAnswer, CalendarChange, CalendarDay, CalendarInfo, CalendarQuery, GetCalendar, GetDay, LoadYear,
+    OverrideBody, RemoveOverride, SetOverride, ops,
 };
-use bangban_platform::{auth::Principal, problem::Problem};
+use bangban_platform::problem::Problem;
 use chrono::NaiveDate;
 use serde::Deserialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 use crate::{
     AppState,
+    auth::Principal,
     authz::{Action, Resource, authorize},
     extract::ApiJson,
-    handlers::{cases::actor, planning as call},
+    handlers::cases::actor,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// The routes of the calendar.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/calendar", get(get_calendar))
-        .route("/api/v1/calendar/compute", post(compute_calendar))
-        .route("/api/v1/calendar/years/{year}", put(load_calendar_year))
-        .route("/api/v1/calendar/overrides/{date}", put(set_calendar_override))
-        .route("/api/v1/calendar/overrides/{date}/remove", post(remove_calendar_override))
-        .route("/api/v1/calendar/{date}", get(get_calendar_day))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_calendar))
+        .routes(routes!(compute_calendar))
+        .routes(routes!(load_calendar_year))
+        .routes(routes!(set_calendar_override))
+        .routes(routes!(remove_calendar_override))
+        .routes(routes!(get_calendar_day))
 }
-
-/// The OpenAPI of the calendar.
-#[derive(OpenApi)]
-#[openapi(
-    paths(
-        get_calendar_day,
-        get_calendar,
-        compute_calendar,
-        load_calendar_year,
-        set_calendar_override,
-        remove_calendar_override
-    ),
-    components(schemas(
-        CalendarDay,
-        CalendarInfo,
-        LoadedYear,
-        CalendarOverride,
-        CalendarQuery,
-        CalendarAnswer,
-        CalendarChange,
-        CalendarChangeKind,
-        RescheduledPlan,
-        OverrideBody,
-        RemoveOverrideBody,
-    )),
-    tags((name = "calendar", description = "工作日历（法定节假日与调休）/ the working-day calendar")),
-)]
-pub struct Api;
 
 /// Body of `POST /api/v1/calendar/overrides/{date}/remove`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -128,7 +101,7 @@ pub async fn get_calendar_day(
 ) -> Result<Json<CalendarDay>, Problem> {
     authorize(&principal, Action::ReadCalendar, Resource::CityWide)?;
     let date = parse_date("date", &date)?;
-    Ok(Json(call(&state, ops::CALENDAR_DAY, &GetDay { date }).await?))
+    Ok(Json(state.call::<ops::CalendarDay>(&GetDay { date }).await?))
 }
 
 /// The state of the calendar: the loaded years (with the notices they come from) and the overrides.
@@ -143,7 +116,7 @@ pub async fn get_calendar_day(
 )]
 pub async fn get_calendar(State(state): State<AppState>, principal: Principal) -> Result<Json<CalendarInfo>, Problem> {
     authorize(&principal, Action::ReadCalendar, Resource::CityWide)?;
-    Ok(Json(call(&state, ops::CALENDAR_INFO, &GetCalendar {}).await?))
+    Ok(Json(state.call::<ops::CalendarInfo>(&GetCalendar {}).await?))
 }
 
 /// Working-day arithmetic (工作日计算): the `days`-th working day after a date, the working days
@@ -172,7 +145,7 @@ pub async fn compute_calendar(
     ApiJson(query): ApiJson<CalendarQuery>,
 ) -> Result<Json<CalendarAnswer>, Problem> {
     authorize(&principal, Action::ReadCalendar, Resource::CityWide)?;
-    Ok(Json(call(&state, ops::CALENDAR_COMPUTE, &query).await?))
+    Ok(Json(state.call::<ops::CalendarCompute>(&query).await?))
 }
 
 /// Loads or replaces a year's holiday schedule (年度节假日安排), in the holiday-cn day-list format
@@ -214,7 +187,7 @@ pub async fn load_calendar_year(
     authorize(&principal, Action::ManageCalendar, Resource::CityWide)?;
     let year = parse_year(&year)?;
     let req = LoadYear { actor: actor(&principal), year, schedule: serde_json::Value::Object(schedule) };
-    Ok(Json(call(&state, ops::CALENDAR_LOAD_YEAR, &req).await?))
+    Ok(Json(state.call::<ops::CalendarLoadYear>(&req).await?))
 }
 
 /// Sets a local closure or correction of one date (临时休息或更正), which wins over every schedule.
@@ -246,7 +219,7 @@ pub async fn set_calendar_override(
     authorize(&principal, Action::ManageCalendar, Resource::CityWide)?;
     let date = parse_date("date", &date)?;
     let req = SetOverride { actor: actor(&principal), date, day };
-    Ok(Json(call(&state, ops::CALENDAR_SET_OVERRIDE, &req).await?))
+    Ok(Json(state.call::<ops::CalendarSetOverride>(&req).await?))
 }
 
 /// Removes the override of one date; the date follows the year's schedule again. City office admins only.
@@ -276,7 +249,7 @@ pub async fn remove_calendar_override(
     authorize(&principal, Action::ManageCalendar, Resource::CityWide)?;
     let date = parse_date("date", &date)?;
     let req = RemoveOverride { actor: actor(&principal), date, reason: body.reason };
-    Ok(Json(call(&state, ops::CALENDAR_REMOVE_OVERRIDE, &req).await?))
+    Ok(Json(state.call::<ops::CalendarRemoveOverride>(&req).await?))
 }
 
 #[cfg(test)]

@@ -13,18 +13,26 @@ use bangban_contracts::{
     },
     office::CITY_OFFICE,
 };
-use bangban_platform::{
-    auth::{Principal, Role},
-    problem::Problem,
-    rpc,
-};
+use bangban_platform::problem::Problem;
 use uuid::Uuid;
 
 use crate::{
     AppState,
+    auth::{Principal, Role},
     authz::{Action, Resource, authorize},
     extract::{ApiJson, ApiQuery},
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// The routes of cases and the ledger.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_case, list_cases))
+        .routes(routes!(get_case))
+        .routes(routes!(terminate_case))
+        .routes(routes!(change_specialist))
+        .routes(routes!(reveal_applicant))
+}
 
 /// Accepts a case (受理): creates the ledger entry and publishes `case.accepted`.
 #[utoipa::path(
@@ -63,8 +71,7 @@ pub async fn create_case(
         },
         case,
     };
-    let view: CaseView =
-        rpc::call(&state.client, intake::SERVICE, intake::ops::CASE_CREATE, &req, state.request_timeout).await?;
+    let view: CaseView = state.call::<intake::ops::CaseCreate>(&req).await?;
     let location = format!("/api/v1/cases/{}", view.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(view)))
 }
@@ -102,9 +109,7 @@ pub async fn authorized_case(
 ) -> Result<(Uuid, CaseView), Problem> {
     let id = Uuid::parse_str(id)
         .map_err(|_| Problem::malformed(Some("id".into()), "案件编号须为 UUID", "the case id must be a UUID"))?;
-    let view: CaseView =
-        rpc::call(&state.client, intake::SERVICE, intake::ops::CASE_GET, &GetCase { id }, state.request_timeout)
-            .await?;
+    let view: CaseView = state.call::<intake::ops::CaseGet>(&GetCase { id }).await?;
     authorize(
         principal,
         action,
@@ -167,8 +172,7 @@ pub async fn list_cases(
             }
         }
     }
-    let page: CasePage =
-        rpc::call(&state.client, intake::SERVICE, intake::ops::CASE_LIST, &filter, state.request_timeout).await?;
+    let page: CasePage = state.call::<intake::ops::CaseList>(&filter).await?;
     Ok(Json(page))
 }
 
@@ -194,8 +198,7 @@ pub async fn terminate_case(
 ) -> Result<Json<CaseView>, Problem> {
     let (id, _) = authorized_case(&state, &principal, &id, Action::TerminateCase).await?;
     let req = TerminateCase { actor: actor(&principal), id, termination };
-    let view =
-        rpc::call(&state.client, intake::SERVICE, intake::ops::CASE_TERMINATE, &req, state.request_timeout).await?;
+    let view = state.call::<intake::ops::CaseTerminate>(&req).await?;
     Ok(Json(view))
 }
 
@@ -221,9 +224,7 @@ pub async fn change_specialist(
 ) -> Result<Json<CaseView>, Problem> {
     let (id, _) = authorized_case(&state, &principal, &id, Action::ChangeSpecialist).await?;
     let req = ChangeSpecialist { actor: actor(&principal), id, change };
-    let view =
-        rpc::call(&state.client, intake::SERVICE, intake::ops::CASE_CHANGE_SPECIALIST, &req, state.request_timeout)
-            .await?;
+    let view = state.call::<intake::ops::CaseChangeSpecialist>(&req).await?;
     Ok(Json(view))
 }
 
@@ -250,8 +251,7 @@ pub async fn reveal_applicant(
 ) -> Result<impl IntoResponse, Problem> {
     let (case_id, _) = authorized_case(&state, &principal, &id, Action::RevealPersonalData).await?;
     let req = RevealApplicant { actor: actor(&principal), case_id, purpose: body.purpose };
-    let revealed: RevealedApplicant =
-        rpc::call(&state.client, intake::SERVICE, intake::ops::APPLICANT_REVEAL, &req, state.request_timeout).await?;
+    let revealed: RevealedApplicant = state.call::<intake::ops::ApplicantReveal>(&req).await?;
     // Personal data in clear: no browser, proxy or shared cache may keep it.
     Ok((
         [

@@ -8,62 +8,37 @@
 //!   from. The catalog is city-wide: office admins of the city office only.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
-    routing::{get, post, put},
 };
 use bangban_contracts::{
     intake::ProjectCategory,
     planning::{
-        Applicability, CatalogItem, CatalogVersionPage, CatalogVersionView, CatalogView, GetCatalog, Level,
-        ListCatalogVersions, Material, PutCatalogItem, PutCatalogItemBody, ReasonBody, RemoveCatalogItem, Stage,
-        UnitType, ops,
+        CatalogVersionPage, CatalogVersionView, CatalogView, GetCatalog, ListCatalogVersions, PutCatalogItem,
+        PutCatalogItemBody, ReasonBody, RemoveCatalogItem, Stage, ops,
     },
-    project::{ConstructionKind, InvestmentKind, LandSupply},
 };
-use bangban_platform::{auth::Principal, problem::Problem};
+use bangban_platform::problem::Problem;
 use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi};
+use utoipa::IntoParams;
 
 use crate::{
     AppState,
+    auth::Principal,
     authz::{Action, Resource, authorize},
     extract::{ApiJson, ApiQuery},
-    handlers::{cases::actor, planning as call},
+    handlers::cases::actor,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// The routes of the catalog.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/catalog", get(get_catalog))
-        .route("/api/v1/catalog/versions", get(list_catalog_versions))
-        .route("/api/v1/catalog/items/{code}", put(put_catalog_item))
-        .route("/api/v1/catalog/items/{code}/remove", post(remove_catalog_item))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_catalog))
+        .routes(routes!(list_catalog_versions))
+        .routes(routes!(put_catalog_item))
+        .routes(routes!(remove_catalog_item))
 }
-
-/// The OpenAPI of the catalog.
-#[derive(OpenApi)]
-#[openapi(
-    paths(get_catalog, list_catalog_versions, put_catalog_item, remove_catalog_item),
-    components(schemas(
-        CatalogView,
-        CatalogVersionView,
-        CatalogVersionPage,
-        CatalogItem,
-        Material,
-        Applicability,
-        Stage,
-        UnitType,
-        Level,
-        InvestmentKind,
-        LandSupply,
-        ConstructionKind,
-        PutCatalogItemBody,
-        ReasonBody,
-    )),
-    tags((name = "catalog", description = "审批事项库（按阶段、类别筛选，编辑即生成新版本）/ the approval-item catalog")),
-)]
-pub struct Api;
 
 /// Query of `GET /api/v1/catalog`: every filter optional.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, IntoParams)]
@@ -105,7 +80,7 @@ pub async fn get_catalog(
     ApiQuery(query): ApiQuery<CatalogQuery>,
 ) -> Result<Json<CatalogView>, Problem> {
     authorize(&principal, Action::ReadCatalog, Resource::CityWide)?;
-    Ok(Json(call(&state, ops::CATALOG_GET, &GetCatalog::from(query)).await?))
+    Ok(Json(state.call::<ops::CatalogGet>(&GetCatalog::from(query)).await?))
 }
 
 /// The catalog versions (事项库版本), newest first, a page (`limit` 1–200, default 50; `offset`
@@ -127,7 +102,7 @@ pub async fn list_catalog_versions(
     ApiQuery(query): ApiQuery<ListCatalogVersions>,
 ) -> Result<Json<CatalogVersionPage>, Problem> {
     authorize(&principal, Action::ReadCatalog, Resource::CityWide)?;
-    Ok(Json(call(&state, ops::CATALOG_VERSIONS, &query).await?))
+    Ok(Json(state.call::<ops::CatalogVersions>(&query).await?))
 }
 
 /// Adds or replaces one catalog item (编辑事项): a new catalog version. Predecessors must be items of
@@ -178,7 +153,7 @@ pub async fn put_catalog_item(
 ) -> Result<Json<CatalogVersionView>, Problem> {
     authorize(&principal, Action::EditCatalog, Resource::CityWide)?;
     let req = PutCatalogItem { actor: actor(&principal), code, body };
-    Ok(Json(call(&state, ops::CATALOG_PUT_ITEM, &req).await?))
+    Ok(Json(state.call::<ops::CatalogPutItem>(&req).await?))
 }
 
 /// Removes one catalog item (删除事项): a new catalog version; plans made from earlier versions keep
@@ -209,7 +184,7 @@ pub async fn remove_catalog_item(
 ) -> Result<Json<CatalogVersionView>, Problem> {
     authorize(&principal, Action::EditCatalog, Resource::CityWide)?;
     let req = RemoveCatalogItem { actor: actor(&principal), code, body };
-    Ok(Json(call(&state, ops::CATALOG_REMOVE_ITEM, &req).await?))
+    Ok(Json(state.call::<ops::CatalogRemoveItem>(&req).await?))
 }
 
 #[cfg(test)]

@@ -2,30 +2,19 @@
 //! "now" the services do — which, in a development rehearsal (`BANGBAN__CLOCK__START`,
 //! `BANGBAN__CLOCK__SPEED`), is not the wall clock's. Public: time is no secret.
 
-use axum::{Json, Router, routing::get};
+use axum::Json;
 use bangban_platform::clock;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 use crate::AppState;
-
-/// Path of the platform clock.
-pub const CLOCK: &str = "/api/v1/clock";
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// The routes of the clock.
-pub fn routes() -> Router<AppState> {
-    Router::new().route(CLOCK, get(get_clock))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_clock))
 }
-
-/// The OpenAPI of the clock.
-#[derive(OpenApi)]
-#[openapi(
-    paths(get_clock),
-    components(schemas(PlatformClock)),
-    tags((name = "clock", description = "平台时钟 / the platform clock")),
-)]
-pub struct Api;
 
 /// The platform clock as the services read it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -15,61 +15,38 @@
 //! extension. Whoever may read the clock but not act gets 403, anyone else 404.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
-    routing::{get, post},
 };
 use bangban_contracts::{
     deadline::{
-        AlertLevel, ClockAlarm, ClockPage, ClockStatus, ClockView, EndPause, ExtendClock, Extension, GetClock,
-        ListClocks, NewExtension, NewPause, Pause, PauseClock, PauseKind, ResumeClock, StartBasis, TimelineEntry, ops,
+        ClockPage, ClockView, EndPause, ExtendClock, GetClock, ListClocks, NewExtension, NewPause, PauseClock,
+        ResumeClock, ops,
     },
     intake::{self, CaseView, GetCase},
 };
-use bangban_platform::{auth::Principal, problem::Problem, rpc};
-use utoipa::OpenApi;
+use bangban_platform::problem::Problem;
 use uuid::Uuid;
 
 use crate::{
     AppState,
+    auth::Principal,
     authz::{Action, Resource, authorize, authorize_role, scope_deadline, visible_case_tasks},
     extract::{ApiJson, ApiQuery},
-    handlers::{cases::actor, deadline as call, tasks::parse_id},
+    handlers::{cases::actor, tasks::parse_id},
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-/// The routes of clocks.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/clocks", get(list_clocks))
-        .route("/api/v1/tasks/{id}/clock", get(get_task_clock))
-        .route("/api/v1/tasks/{id}/clock/pauses", post(pause_clock))
-        .route("/api/v1/tasks/{id}/clock/pauses/{pause_id}/end", post(end_pause))
-        .route("/api/v1/tasks/{id}/clock/extensions", post(extend_clock))
-        .route("/api/v1/cases/{id}/clocks", get(case_clocks))
+/// The routes of task clocks.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_clocks))
+        .routes(routes!(get_task_clock))
+        .routes(routes!(pause_clock))
+        .routes(routes!(end_pause))
+        .routes(routes!(extend_clock))
+        .routes(routes!(case_clocks))
 }
-
-/// The OpenAPI of clocks.
-#[derive(OpenApi)]
-#[openapi(
-    paths(get_task_clock, case_clocks, list_clocks, pause_clock, end_pause, extend_clock),
-    components(schemas(
-        ClockView,
-        ClockPage,
-        ClockStatus,
-        AlertLevel,
-        StartBasis,
-        Pause,
-        PauseKind,
-        Extension,
-        TimelineEntry,
-        NewPause,
-        EndPause,
-        NewExtension,
-        ClockAlarm,
-    )),
-    tags((name = "clocks", description = "事项计时、暂停计时与延期（§4.3 限时办结）/ task clocks, pauses and extensions")),
-)]
-pub struct Api;
 
 /// A clock as people see it: the example of the documentation.
 pub(crate) fn clock_example() -> serde_json::Value {
@@ -136,7 +113,7 @@ pub(crate) async fn authorized_clock(
 ) -> Result<ClockView, Problem> {
     let task_id = parse_id("事项", "task", id)?;
     authorize_role(principal, action)?;
-    let clock: ClockView = call(state, ops::CLOCK_GET, &GetClock { task_id }).await?;
+    let clock: ClockView = state.call::<ops::ClockGet>(&GetClock { task_id }).await?;
     let applicant = clock.applicant_id.to_string();
     authorize(principal, action, clock_resource(&clock, &applicant))?;
     Ok(clock)
@@ -194,14 +171,7 @@ pub async fn case_clocks(
 ) -> Result<Json<Vec<ClockView>>, Problem> {
     let case_id = parse_id("案件", "case", &id)?;
     authorize_role(&principal, Action::ReadTask)?;
-    let case: CaseView = rpc::call(
-        &state.client,
-        intake::SERVICE,
-        intake::ops::CASE_GET,
-        &GetCase { id: case_id },
-        state.request_timeout,
-    )
-    .await?;
+    let case: CaseView = state.call::<intake::ops::CaseGet>(&GetCase { id: case_id }).await?;
     Ok(Json(visible_clocks_of(&state, &principal, &case).await?))
 }
 
@@ -213,7 +183,7 @@ pub(crate) async fn visible_clocks_of(
     case: &CaseView,
 ) -> Result<Vec<ClockView>, Problem> {
     let clocks: Vec<ClockView> =
-        call(state, ops::CLOCK_CASE, &bangban_contracts::deadline::CaseClocks { case_id: case.id }).await?;
+        state.call::<ops::ClockCase>(&bangban_contracts::deadline::CaseClocks { case_id: case.id }).await?;
     let applicant = case.applicant.id.to_string();
     let applicants: Vec<String> = clocks.iter().map(|c| c.applicant_id.to_string()).collect();
     let resources: Vec<Resource<'_>> = clocks.iter().zip(&applicants).map(|(c, a)| clock_resource(c, a)).collect();
@@ -253,7 +223,7 @@ pub async fn list_clocks(
 ) -> Result<Json<ClockPage>, Problem> {
     (filter.office, filter.unit) =
         scope_deadline(&principal, Action::ListClocks, ("事项计时", "clocks"), filter.office, filter.unit)?;
-    Ok(Json(call(&state, ops::CLOCK_LIST, &filter).await?))
+    Ok(Json(state.call::<ops::ClockList>(&filter).await?))
 }
 
 /// Pauses a running clock for a statutory exclusion (法定不计时情形, 行政许可法第四十五条: 听证、招标、拍卖、
@@ -290,7 +260,7 @@ pub async fn pause_clock(
 ) -> Result<Json<ClockView>, Problem> {
     let clock = authorized_clock(&state, &principal, &id, Action::WorkTask).await?;
     let req = PauseClock { actor: actor(&principal), task_id: clock.task_id, pause };
-    Ok(Json(call(&state, ops::CLOCK_PAUSE, &req).await?))
+    Ok(Json(state.call::<ops::ClockPause>(&req).await?))
 }
 
 /// Ends a statutory pause: the clock runs again with a due instant moved by the working days excluded.
@@ -330,7 +300,7 @@ pub async fn end_pause(
     })?;
     let clock = authorized_clock(&state, &principal, &id, Action::WorkTask).await?;
     let req = ResumeClock { actor: actor(&principal), task_id: clock.task_id, pause_id, end };
-    Ok(Json(call(&state, ops::CLOCK_RESUME, &req).await?))
+    Ok(Json(state.call::<ops::ClockResume>(&req).await?))
 }
 
 /// Records an approved extension (延期, 行政许可法第四十二条): the time limit grows by `working_days`
@@ -368,7 +338,7 @@ pub async fn extend_clock(
 ) -> Result<Json<ClockView>, Problem> {
     let clock = authorized_clock(&state, &principal, &id, Action::ExtendClock).await?;
     let req = ExtendClock { actor: actor(&principal), task_id: clock.task_id, extension };
-    Ok(Json(call(&state, ops::CLOCK_EXTEND, &req).await?))
+    Ok(Json(state.call::<ops::ClockExtend>(&req).await?))
 }
 
 #[cfg(test)]

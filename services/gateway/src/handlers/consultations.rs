@@ -4,16 +4,15 @@
 use std::time::SystemTime;
 
 use axum::{
-    Json, Router,
+    Json,
     body::Bytes,
     extract::{Path, State, rejection::BytesRejection},
     http::{HeaderMap, StatusCode, header},
     response::IntoResponse,
-    routing::{get, post},
 };
 use bangban_contracts::{
     intake::{
-        self, Actor,
+        Actor,
         consultation::{
             ConsultationPage, ConsultationQuery, ConsultationView, DEFAULT_LIMIT, GetConsultation, HotlineDelivery,
             HotlineReceipt, HotlineTicket, JointMeetingMinutes, ListConsultations, MAX_LIMIT, NewConsultation,
@@ -24,19 +23,18 @@ use bangban_contracts::{
 };
 use bangban_platform::{
     Settings,
-    auth::Principal,
     problem::Problem,
-    rpc,
     webhook::{self, WebhookVerifier},
 };
-use utoipa::OpenApi;
 use uuid::Uuid;
 
 use crate::{
     AppState,
+    auth::Principal,
     authz::{Action, Resource, authorize},
     extract::{self, ApiJson, ApiQuery},
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Path of the hotline's webhook (12345 热线回调).
 pub const HOTLINE_HOOK: &str = "/api/v1/hooks/hotline";
@@ -62,40 +60,15 @@ pub fn log_hooks(settings: &Settings) {
     }
 }
 
-/// The routes of needs intake (对接需求), merged into the gateway's router.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/consultations", post(record_consultation).get(list_consultations))
-        .route("/api/v1/consultations/{id}", get(get_consultation))
-        .route("/api/v1/consultations/{id}/joint-meeting", post(schedule_joint_meeting))
-        .route("/api/v1/consultations/{id}/joint-meeting/minutes", post(record_joint_meeting_minutes))
-        .route(HOTLINE_HOOK, post(hotline_webhook))
+/// The routes of consultations, joint meetings and the hotline hook.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(record_consultation, list_consultations))
+        .routes(routes!(get_consultation))
+        .routes(routes!(schedule_joint_meeting))
+        .routes(routes!(record_joint_meeting_minutes))
+        .routes(routes!(hotline_webhook))
 }
-
-/// The OpenAPI document of this area (对接需求).
-#[derive(OpenApi)]
-#[openapi(
-    paths(
-        record_consultation,
-        list_consultations,
-        get_consultation,
-        schedule_joint_meeting,
-        record_joint_meeting_minutes,
-        hotline_webhook,
-    ),
-    components(schemas(
-        HotlineTicket,
-        HotlineReceipt,
-        bangban_contracts::intake::consultation::ConsultationRecorded,
-        bangban_contracts::intake::consultation::JointMeetingScheduled,
-        bangban_contracts::intake::consultation::JointMeetingRecorded,
-    )),
-    tags(
-        (name = "consultations", description = "对接需求与联席会议（§7.1）/ needs intake and joint meetings"),
-        (name = "hooks", description = "入站回调（HMAC-SHA256 签名或回调令牌，无需登录令牌）/ inbound webhooks, signed or with a callback token, no bearer token"),
-    )
-)]
-pub struct Api;
 
 fn actor(principal: &Principal) -> Actor {
     Actor { sub: principal.sub.clone(), role: principal.role.as_str().into(), office: principal.office.clone() }
@@ -125,14 +98,7 @@ async fn consultation_in_reach(
     action: Action,
     id: Uuid,
 ) -> Result<ConsultationView, Problem> {
-    let view: ConsultationView = rpc::call(
-        &state.client,
-        intake::SERVICE,
-        ops::CONSULTATION_GET,
-        &GetConsultation { id },
-        state.request_timeout,
-    )
-    .await?;
+    let view: ConsultationView = state.call::<ops::ConsultationGet>(&GetConsultation { id }).await?;
     authorize(principal, action, Resource::Office(&view.office)).map_err(|_| not_found(id))?;
     Ok(view)
 }
@@ -175,8 +141,7 @@ pub async fn record_consultation(
     let ApiJson(consultation) = body;
     authorize(&principal, Action::RecordConsultation, Resource::Office(&consultation.office))?;
     let req = RecordConsultation { actor: actor(&principal), consultation };
-    let view: ConsultationView =
-        rpc::call(&state.client, intake::SERVICE, ops::CONSULTATION_RECORD, &req, state.request_timeout).await?;
+    let view: ConsultationView = state.call::<ops::ConsultationRecord>(&req).await?;
     let location = format!("/api/v1/consultations/{}", view.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(view)))
 }
@@ -237,7 +202,7 @@ pub async fn list_consultations(
         limit,
         offset: query.offset.unwrap_or(0),
     };
-    let page = rpc::call(&state.client, intake::SERVICE, ops::CONSULTATION_LIST, &req, state.request_timeout).await?;
+    let page = state.call::<ops::ConsultationList>(&req).await?;
     Ok(Json(page))
 }
 
@@ -308,8 +273,7 @@ pub async fn schedule_joint_meeting(
     let ApiJson(meeting) = body;
     consultation_in_reach(&state, &principal, Action::RecordConsultation, id).await?;
     let req = ScheduleJointMeeting { actor: actor(&principal), consultation_id: id, meeting };
-    let view: ConsultationView =
-        rpc::call(&state.client, intake::SERVICE, ops::JOINT_MEETING_SCHEDULE, &req, state.request_timeout).await?;
+    let view: ConsultationView = state.call::<ops::JointMeetingSchedule>(&req).await?;
     let location = format!("/api/v1/consultations/{id}");
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(view)))
 }
@@ -353,8 +317,7 @@ pub async fn record_joint_meeting_minutes(
     let ApiJson(minutes) = body;
     consultation_in_reach(&state, &principal, Action::RecordConsultation, id).await?;
     let req = RecordJointMeetingMinutes { actor: actor(&principal), consultation_id: id, minutes };
-    let view: ConsultationView =
-        rpc::call(&state.client, intake::SERVICE, ops::JOINT_MEETING_MINUTES, &req, state.request_timeout).await?;
+    let view: ConsultationView = state.call::<ops::JointMeetingMinutes>(&req).await?;
     let location = format!("/api/v1/consultations/{id}");
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(view)))
 }
@@ -441,9 +404,7 @@ pub async fn hotline_webhook(
     tracing::Span::current().record("ticket", ticket.ticket_no.as_str());
     let req = HotlineDelivery { ticket, replay_keys: webhook::replay_keys(&verified) };
     let receipt: HotlineReceipt =
-        rpc::call(&state.client, intake::SERVICE, ops::CONSULTATION_HOTLINE, &req, state.request_timeout)
-            .await
-            .map_err(|e| Problem::from(e).with_instance(HOTLINE_HOOK))?;
+        state.call::<ops::ConsultationHotline>(&req).await.map_err(|e| e.with_instance(HOTLINE_HOOK))?;
     let location = format!("/api/v1/consultations/{}", receipt.consultation_id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(receipt)))
 }

@@ -2,13 +2,20 @@
 
 use axum::{Json, extract::State};
 use bangban_contracts::intake::{self, ListOffices, ListStaff, OfficeView, StaffView};
-use bangban_platform::{auth::Principal, problem::Problem, rpc};
+use bangban_platform::problem::Problem;
 
 use crate::{
     AppState,
+    auth::Principal,
     authz::{Action, Resource, authorize},
     extract::ApiQuery,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// The routes of the directory.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_offices)).routes(routes!(list_staff))
+}
 
 /// Every office, the city first.
 #[utoipa::path(
@@ -25,9 +32,7 @@ pub async fn list_offices(
     principal: Principal,
 ) -> Result<Json<Vec<OfficeView>>, Problem> {
     authorize(&principal, Action::ReadOffices, Resource::Directory)?;
-    let offices =
-        rpc::call(&state.client, intake::SERVICE, intake::ops::OFFICE_LIST, &ListOffices {}, state.request_timeout)
-            .await?;
+    let offices = state.call::<intake::ops::OfficeList>(&ListOffices {}).await?;
     Ok(Json(offices))
 }
 
@@ -58,7 +63,6 @@ pub async fn list_staff(
             format!("unknown office code {office:?}"),
         ));
     }
-    let staff =
-        rpc::call(&state.client, intake::SERVICE, intake::ops::STAFF_LIST, &filter, state.request_timeout).await?;
+    let staff = state.call::<intake::ops::StaffList>(&filter).await?;
     Ok(Json(staff))
 }

@@ -10,10 +10,9 @@
 use std::{future::Future, time::Duration};
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
     http::StatusCode,
-    routing::get,
 };
 use bangban_contracts::{
     deadline::{ClockView, ListSupervision, SupervisionPage},
@@ -23,33 +22,26 @@ use bangban_contracts::{
     planning::{PlanView, Schedule},
     routing::TaskView,
 };
-use bangban_platform::{auth::Principal, problem::Problem};
+use bangban_platform::problem::Problem;
 use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 use crate::{
     AppState,
+    auth::Principal,
     authz::{Action, authorize_role},
     extract::ApiQuery,
     handlers::{cases, clocks, evaluations, notifications, plans, supervision, tasks},
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// The longest any one part may take.
 const PART_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The routes of the dossier.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/cases/{id}/dossier", get(get_dossier))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_dossier))
 }
-
-/// The OpenAPI of the dossier.
-#[derive(OpenApi)]
-#[openapi(
-    paths(get_dossier),
-    components(schemas(Dossier, MissingPart)),
-    tags((name = "dossier", description = "案件全景（并行汇集各服务数据）/ the case dossier, gathered from every service"))
-)]
-pub struct Api;
 
 /// A part of the dossier left out, and why (缺失部分).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

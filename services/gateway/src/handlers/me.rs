@@ -1,7 +1,14 @@
 //! `GET /api/v1/me`: who the token says you are.
 
 use axum::Json;
-use bangban_platform::auth::Principal;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{AppState, auth::Principal};
+
+/// The route of the authenticated principal.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(me))
+}
 
 /// The authenticated principal (who am I).
 #[utoipa::path(

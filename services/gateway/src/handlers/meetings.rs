@@ -10,52 +10,29 @@
 //! word; these are served under `/api/v1/meetings`, and their schemas are named `Meeting…` in the document
 //! so that neither hides the other's.
 
-use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
+use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
 use bangban_contracts::{
-    deadline::{
-        Attendee, ConsultationEvent, ConsultationKind, ConsultationView, FollowUp, ListConsultations, MeetingPage,
-        NewConsultation, RecordConsultation, ops,
-    },
+    deadline::{ConsultationView, ListConsultations, MeetingPage, NewConsultation, RecordConsultation, ops},
     office::is_known_office,
 };
-use bangban_platform::{auth::Principal, problem::Problem};
-use utoipa::OpenApi;
+use bangban_platform::problem::Problem;
 
 use crate::{
     AppState,
+    auth::Principal,
     authz::{Action, Resource, authorize, scope_deadline},
     extract::{ApiJson, ApiQuery},
-    handlers::{cases::actor, deadline as call, problems::problem_in_reach},
+    handlers::{cases::actor, problems::problem_in_reach},
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// The most problems one consultation takes up (一次会商最多处理的问题数); each is looked up on its own.
 pub const MAX_PROBLEMS: usize = 100;
 
-/// Path of consultations and joint meetings on problems.
-pub const MEETINGS: &str = "/api/v1/meetings";
-
 /// The routes of consultations and joint meetings.
-pub fn routes() -> Router<AppState> {
-    Router::new().route(MEETINGS, get(list_meetings).post(record_meeting))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_meetings, record_meeting))
 }
-
-/// The OpenAPI of consultations and joint meetings (their schemas are named `Meeting…`: intake's needs intake
-/// (对接需求) uses the `Consultation…` names).
-#[derive(OpenApi)]
-#[openapi(
-    paths(record_meeting, list_meetings),
-    components(schemas(
-        NewConsultation,
-        ConsultationView,
-        MeetingPage,
-        ConsultationKind,
-        Attendee,
-        FollowUp,
-        ConsultationEvent
-    )),
-    tags((name = "meetings", description = "问题会商与联席会议（§7.5.3）/ consultations and joint meetings on problems")),
-)]
-pub struct Api;
 
 fn meeting_example() -> serde_json::Value {
     serde_json::json!({
@@ -140,7 +117,7 @@ pub async fn record_meeting(
         }
     }
     let req = RecordConsultation { actor: actor(&principal), consultation };
-    let view: ConsultationView = call(&state, ops::CONSULTATION_RECORD, &req).await?;
+    let view: ConsultationView = state.call::<ops::ConsultationRecord>(&req).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -169,5 +146,5 @@ pub async fn list_meetings(
 ) -> Result<Json<MeetingPage>, Problem> {
     (filter.office, _) =
         scope_deadline(&principal, Action::ReadMeetings, ("会商记录", "meetings"), filter.office, None)?;
-    Ok(Json(call(&state, ops::CONSULTATION_LIST, &filter).await?))
+    Ok(Json(state.call::<ops::ConsultationList>(&filter).await?))
 }

@@ -21,42 +21,32 @@ pub mod stream;
 pub mod supervision;
 pub mod tasks;
 
-/// Calls `bb.svc.planning.<op>`. Planning's problems (400, 404, 409, 422…) reach the client unchanged.
-pub(crate) async fn planning<Req: serde::Serialize, Resp: serde::de::DeserializeOwned>(
-    state: &crate::AppState,
-    op: &str,
-    req: &Req,
-) -> Result<Resp, bangban_platform::problem::Problem> {
-    let service = bangban_contracts::planning::SERVICE;
-    Ok(bangban_platform::rpc::call(&state.client, service, op, req, state.request_timeout).await?)
-}
+use utoipa_axum::router::OpenApiRouter;
 
-/// Calls `bb.svc.routing.<op>`. Routing's problems (400, 404, 409, 422…) reach the client unchanged.
-pub(crate) async fn routing<Req: serde::Serialize, Resp: serde::de::DeserializeOwned>(
-    state: &crate::AppState,
-    op: &str,
-    req: &Req,
-) -> Result<Resp, bangban_platform::problem::Problem> {
-    let service = bangban_contracts::routing::SERVICE;
-    Ok(bangban_platform::rpc::call(&state.client, service, op, req, state.request_timeout).await?)
-}
+use crate::AppState;
 
-/// Calls `bb.svc.deadline.<op>`. Deadline's problems (404, 409, 422…) reach the client unchanged.
-pub(crate) async fn deadline<Req: serde::Serialize, Resp: serde::de::DeserializeOwned>(
-    state: &crate::AppState,
-    op: &str,
-    req: &Req,
-) -> Result<Resp, bangban_platform::problem::Problem> {
-    let service = bangban_contracts::deadline::SERVICE;
-    Ok(bangban_platform::rpc::call(&state.client, service, op, req, state.request_timeout).await?)
-}
-
-/// Calls `bb.svc.evaluation.<op>`. Evaluation's problems (403, 404, 409, 422…) reach the client unchanged.
-pub(crate) async fn evaluation<Req: serde::Serialize, Resp: serde::de::DeserializeOwned>(
-    state: &crate::AppState,
-    op: &str,
-    req: &Req,
-) -> Result<Resp, bangban_platform::problem::Problem> {
-    let service = bangban_contracts::evaluation::SERVICE;
-    Ok(bangban_platform::rpc::call(&state.client, service, op, req, state.request_timeout).await?)
+/// Every documented route of `/api/v1`: each is declared once, by its handler's `#[utoipa::path]`, in its
+/// module's `router()`, which gives axum the route and the OpenAPI document the operation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(cases::router())
+        .merge(me::router())
+        .merge(registry::router())
+        .merge(directory::router())
+        .merge(consultations::router())
+        .merge(results::router())
+        .merge(calendar::router())
+        .merge(catalog::router())
+        .merge(plans::router())
+        .merge(tasks::router())
+        .merge(clock::router())
+        .merge(clocks::router())
+        .merge(dossier::router())
+        .merge(supervision::router())
+        .merge(problems::router())
+        .merge(stream::router())
+        .merge(meetings::router())
+        .merge(monitoring::router())
+        .merge(notifications::router())
+        .merge(evaluations::router())
 }

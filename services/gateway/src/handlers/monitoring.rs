@@ -5,26 +5,18 @@
 //! - `GET /api/v1/monitoring?office=&from=&to=` — a county office's staff see their own office (asking for
 //!   another is 403); the city office's staff and supervisors see everything, or the office they ask for.
 
-use axum::{Json, Router, extract::State, routing::get};
-use bangban_contracts::deadline::{Monitoring, MonitoringFigures, MonitoringQuery, ops};
-use bangban_platform::{auth::Principal, problem::Problem};
-use utoipa::OpenApi;
+use crate::auth::Principal;
+use axum::{Json, extract::State};
+use bangban_contracts::deadline::{Monitoring, MonitoringQuery, ops};
+use bangban_platform::problem::Problem;
 
-use crate::{AppState, authz::Action, authz::scope_deadline, extract::ApiQuery, handlers::deadline as call};
+use crate::{AppState, authz::Action, authz::scope_deadline, extract::ApiQuery};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// The routes of monitoring.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/monitoring", get(monitoring))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(monitoring))
 }
-
-/// The OpenAPI of monitoring.
-#[derive(OpenApi)]
-#[openapi(
-    paths(monitoring),
-    components(schemas(Monitoring, MonitoringFigures)),
-    tags((name = "monitoring", description = "业务监控（§6.2）/ business monitoring")),
-)]
-pub struct Api;
 
 /// The figures of business monitoring (业务监控): open items (awaiting receipt, running, paused), those past
 /// the warning threshold (预警) and past their due instant (逾期), concluded items in the period with the
@@ -70,5 +62,5 @@ pub async fn monitoring(
 ) -> Result<Json<Monitoring>, Problem> {
     (query.office, _) =
         scope_deadline(&principal, Action::ReadMonitoring, ("业务监控数据", "monitoring figures"), query.office, None)?;
-    Ok(Json(call(&state, ops::MONITORING, &query).await?))
+    Ok(Json(state.call::<ops::Monitoring>(&query).await?))
 }

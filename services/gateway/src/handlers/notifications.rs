@@ -12,69 +12,44 @@
 //!   request (the `token` query parameter, or the `X-Bangban-Signature`) before it reads the body.
 
 use axum::{
-    Json, Router,
+    Json,
     body::Bytes,
     extract::{Path, State, rejection::BytesRejection},
     http::{HeaderMap, StatusCode, Uri},
     response::{IntoResponse, Response},
-    routing::{get, post},
 };
 use bangban_contracts::{
     notification::{
-        InboxNotice, InboxPage, InboxQuery, ListInbox, ListMessages, MarkRead, MarkReadBody, MessagePage, MessageState,
-        MessageView, ReceiptProvider, ReceiptsRecorded, Recipient, RecordReceipts, SERVICE, ops,
+        InboxPage, InboxQuery, ListInbox, ListMessages, MarkRead, MarkReadBody, MessagePage, ReceiptProvider,
+        ReceiptsRecorded, RecordReceipts, ops,
     },
     office::is_known_office,
 };
-use bangban_platform::{auth::Principal, problem::Problem, rpc, webhook};
+use bangban_platform::{problem::Problem, webhook};
 use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 use crate::{
     AppState,
+    auth::Principal,
     authz::{inbox_owners, scope_messages},
     extract::{ApiJson, ApiQuery},
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Notices or messages on a page when the client does not say.
 pub const DEFAULT_LIMIT: u64 = 20;
 /// The most notices or messages on one page.
 pub const MAX_LIMIT: u64 = 100;
-/// Path template of the providers' receipt hooks (短信回执回调).
-pub const SMS_HOOK: &str = "/api/v1/hooks/sms/{provider}";
-
 /// The routes of notifications.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/inbox", get(list_inbox))
-        .route("/api/v1/inbox/unread-count", get(unread_count))
-        .route("/api/v1/inbox/read", post(mark_read))
-        .route("/api/v1/messages", get(list_messages))
-        .route(SMS_HOOK, post(sms_receipts))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_inbox))
+        .routes(routes!(unread_count))
+        .routes(routes!(mark_read))
+        .routes(routes!(list_messages))
+        .routes(routes!(sms_receipts))
 }
-
-/// The OpenAPI of notifications. The `hooks` tag is declared once, with the hotline's hook.
-#[derive(OpenApi)]
-#[openapi(
-    paths(list_inbox, unread_count, mark_read, list_messages, sms_receipts),
-    components(schemas(
-        InboxPage,
-        InboxNotice,
-        MarkReadBody,
-        UnreadCount,
-        MessagePage,
-        MessageView,
-        MessageState,
-        Recipient,
-        ReceiptProvider,
-        ReceiptsRecorded,
-        AliyunReceiptAck,
-        TencentReceiptAck,
-        SmsReceiptAck,
-    )),
-    tags((name = "notifications", description = "站内通知与短信记录 / in-app notices and SMS messages")),
-)]
-pub struct Api;
 
 /// Reply of `GET /api/v1/inbox/unread-count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -120,14 +95,6 @@ impl SmsReceiptAck {
             ReceiptProvider::Webhook => Self::Webhook(recorded),
         }
     }
-}
-
-async fn call<Req: Serialize, Resp: serde::de::DeserializeOwned>(
-    state: &AppState,
-    op: &str,
-    req: &Req,
-) -> Result<Resp, Problem> {
-    Ok(rpc::call(&state.client, SERVICE, op, req, state.request_timeout).await?)
 }
 
 /// `limit` within 1..=[`MAX_LIMIT`], [`DEFAULT_LIMIT`] when absent; 422 naming `limit` otherwise.
@@ -214,7 +181,7 @@ pub async fn list_inbox(
         limit: Some(page_limit(query.limit)?),
         offset: Some(query.offset.unwrap_or(0)),
     };
-    Ok(Json(call(&state, ops::INBOX_LIST, &req).await?))
+    Ok(Json(state.call::<ops::InboxList>(&req).await?))
 }
 
 /// How many of the caller's notices are unread (未读通知数), for the console's badge. Same owners and
@@ -233,7 +200,7 @@ pub async fn list_inbox(
 pub async fn unread_count(State(state): State<AppState>, principal: Principal) -> Result<Json<UnreadCount>, Problem> {
     let owners = inbox_owners(&principal)?;
     let req = ListInbox { owners, unread_only: false, limit: Some(0), offset: Some(0) };
-    let page: InboxPage = call(&state, ops::INBOX_LIST, &req).await?;
+    let page: InboxPage = state.call::<ops::InboxList>(&req).await?;
     Ok(Json(UnreadCount { unread: page.unread }))
 }
 
@@ -265,7 +232,7 @@ pub async fn mark_read(
 ) -> Result<Json<InboxPage>, Problem> {
     let owners = inbox_owners(&principal)?;
     let ApiJson(MarkReadBody { ids }) = body;
-    Ok(Json(call(&state, ops::INBOX_MARK_READ, &MarkRead { owners, ids }).await?))
+    Ok(Json(state.call::<ops::InboxMarkRead>(&MarkRead { owners, ids }).await?))
 }
 
 /// SMS messages (短信记录), newest first, with the number masked (`138****8000`), their delivery state and
@@ -306,7 +273,7 @@ pub async fn list_messages(
     }
     filter.limit = Some(page_limit(filter.limit)?);
     filter.offset = Some(filter.offset.unwrap_or(0));
-    Ok(Json(call(&state, ops::MESSAGE_LIST, &filter).await?))
+    Ok(Json(state.call::<ops::MessageList>(&filter).await?))
 }
 
 /// The header's only value (`None` when absent); a repeated header or one that is not visible ASCII is
@@ -454,10 +421,10 @@ pub async fn sms_receipts(
         delivery: single_header(&headers, webhook::DELIVERY_HEADER).map_err(|p| p.with_instance(path.clone()))?,
         body,
     };
-    let recorded: ReceiptsRecorded =
-        rpc::call(&state.client, SERVICE, ops::RECEIPT_RECORD, &req, state.request_timeout)
-            .await
-            .map_err(|e| hook_problem(Problem::from(e), provider).with_instance(path.clone()))?;
+    let recorded: ReceiptsRecorded = state
+        .call::<ops::ReceiptRecord>(&req)
+        .await
+        .map_err(|e| hook_problem(e, provider).with_instance(path.clone()))?;
     tracing::info!(
         applied = recorded.applied,
         unchanged = recorded.unchanged,
@@ -607,8 +574,9 @@ mod tests {
     async fn the_routes_forward_what_the_token_and_the_provider_say() {
         use std::sync::{Arc, Mutex};
 
+        use crate::auth::Role;
         use axum::{body::Body, http::Request};
-        use bangban_platform::{auth::Role, health::Readiness};
+        use bangban_platform::{health::Readiness, rpc};
         use futures::StreamExt;
         use serde_json::{Value, json};
         use tower::ServiceExt;
@@ -626,12 +594,22 @@ mod tests {
 
         // The stand-in: records each request, answers pages, and refuses receipts without the right token.
         let seen: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
-        let mut requests = client.subscribe("bb.svc.notification.>").await.expect("subscribe");
+        let mut requests = client
+            .subscribe(bangban_contracts::subjects::service_subject(bangban_contracts::notification::SERVICE, ">"))
+            .await
+            .expect("subscribe");
         client.flush().await.expect("flush");
         let (replier, log) = (client.clone(), seen.clone());
         tokio::spawn(async move {
             while let Some(msg) = requests.next().await {
-                let op = msg.subject.as_str().trim_start_matches("bb.svc.notification.").to_string();
+                let op = msg
+                    .subject
+                    .as_str()
+                    .trim_start_matches(&bangban_contracts::subjects::service_subject(
+                        bangban_contracts::notification::SERVICE,
+                        "",
+                    ))
+                    .to_string();
                 let req: Value = serde_json::from_slice(&msg.payload).expect("json");
                 log.lock().unwrap().push((op.clone(), req.clone()));
                 let reply = msg.reply.expect("a request");

@@ -13,82 +13,37 @@
 //! jurisdiction; others who can read the case get 403, everyone else 404.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
-    routing::{get, post},
 };
 use bangban_contracts::planning::{
-    AddItemBody, AddPlanItem, EditItemBody, EditPlanItem, GetPlan, GetPlanVersion, ItemOrigin, PlanChanges, PlanEdit,
-    PlanItem, PlanProfile, PlanPublished, PlanRevised, PlanStatus, PlanVersionView, PlanView, PublishBody, PublishPlan,
-    PublishedItem, RegenerateBody, RegeneratePlan, RemoveItemBody, RemovePlanItem, RevisedItem, Schedule,
-    ScheduledItem, StageSpan, TargetCheck, ops,
+    AddItemBody, AddPlanItem, EditItemBody, EditPlanItem, GetPlan, GetPlanVersion, PlanVersionView, PlanView,
+    PublishBody, PublishPlan, RegenerateBody, RegeneratePlan, RemoveItemBody, RemovePlanItem, Schedule, ops,
 };
-use bangban_platform::{auth::Principal, problem::Problem};
-use utoipa::OpenApi;
+use bangban_platform::problem::Problem;
 use uuid::Uuid;
 
 use crate::{
     AppState,
+    auth::Principal,
     authz::Action,
     extract::ApiJson,
-    handlers::{
-        cases::{actor, authorized_case},
-        planning as call,
-    },
+    handlers::cases::{actor, authorized_case},
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// The routes of plans.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/cases/{id}/plan", get(get_plan))
-        .route("/api/v1/cases/{id}/plan/schedule", get(get_plan_schedule))
-        .route("/api/v1/cases/{id}/plan/versions/{version}", get(get_plan_version))
-        .route("/api/v1/cases/{id}/plan/regenerate", post(regenerate_plan))
-        .route("/api/v1/cases/{id}/plan/items", post(add_plan_item))
-        .route("/api/v1/cases/{id}/plan/items/{code}", axum::routing::patch(edit_plan_item))
-        .route("/api/v1/cases/{id}/plan/items/{code}/remove", post(remove_plan_item))
-        .route("/api/v1/cases/{id}/plan/publish", post(publish_plan))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_plan))
+        .routes(routes!(get_plan_schedule))
+        .routes(routes!(get_plan_version))
+        .routes(routes!(regenerate_plan))
+        .routes(routes!(add_plan_item))
+        .routes(routes!(edit_plan_item))
+        .routes(routes!(remove_plan_item))
+        .routes(routes!(publish_plan))
 }
-
-/// The OpenAPI of plans.
-#[derive(OpenApi)]
-#[openapi(
-    paths(
-        get_plan,
-        get_plan_schedule,
-        get_plan_version,
-        regenerate_plan,
-        add_plan_item,
-        edit_plan_item,
-        remove_plan_item,
-        publish_plan
-    ),
-    components(schemas(
-        PlanView,
-        PlanStatus,
-        PlanProfile,
-        PlanItem,
-        ItemOrigin,
-        PlanEdit,
-        PlanChanges,
-        Schedule,
-        ScheduledItem,
-        StageSpan,
-        TargetCheck,
-        PlanVersionView,
-        RegenerateBody,
-        AddItemBody,
-        EditItemBody,
-        RemoveItemBody,
-        PublishBody,
-        PlanPublished,
-        PublishedItem,
-        PlanRevised,
-        RevisedItem,
-    )),
-    tags((name = "plans", description = "代办方案（办理事项清单）与预排工期（§7.3）/ service plans and schedules")),
-)]
-pub struct Api;
 
 /// The case's id after checking that `principal` may take `action` on it (404 for a case they may not see).
 async fn case_for(state: &AppState, principal: &Principal, id: &str, action: Action) -> Result<Uuid, Problem> {
@@ -97,7 +52,7 @@ async fn case_for(state: &AppState, principal: &Principal, id: &str, action: Act
 
 /// The plan of a case already authorized for reading.
 pub(crate) async fn plan_of(state: &AppState, case_id: Uuid) -> Result<PlanView, Problem> {
-    call(state, ops::PLAN_GET, &GetPlan { case_id }).await
+    state.call::<ops::PlanGet>(&GetPlan { case_id }).await
 }
 
 /// A case's plan (代办方案): the items with their responsible units, materials and promised times,
@@ -183,7 +138,7 @@ pub async fn get_plan_version(
         )
     })?;
     let case_id = case_for(&state, &principal, &id, Action::ReadCase).await?;
-    Ok(Json(call(&state, ops::PLAN_VERSION, &GetPlanVersion { case_id, version }).await?))
+    Ok(Json(state.call::<ops::PlanVersion>(&GetPlanVersion { case_id, version }).await?))
 }
 
 /// Generates the draft again from the plan's category and the project's attributes (重新生成), with
@@ -219,7 +174,7 @@ pub async fn regenerate_plan(
 ) -> Result<Json<PlanView>, Problem> {
     let case_id = case_for(&state, &principal, &id, Action::EditPlan).await?;
     let req = RegeneratePlan { actor: actor(&principal), case_id, body };
-    Ok(Json(call(&state, ops::PLAN_REGENERATE, &req).await?))
+    Ok(Json(state.call::<ops::PlanRegenerate>(&req).await?))
 }
 
 /// Adds an item to the draft (增加事项): a catalog item by its code, or an item of the specialist's own.
@@ -253,7 +208,7 @@ pub async fn add_plan_item(
 ) -> Result<Json<PlanView>, Problem> {
     let case_id = case_for(&state, &principal, &id, Action::EditPlan).await?;
     let req = AddPlanItem { actor: actor(&principal), case_id, body };
-    Ok(Json(call(&state, ops::PLAN_ADD_ITEM, &req).await?))
+    Ok(Json(state.call::<ops::PlanAddItem>(&req).await?))
 }
 
 /// Changes an item of the draft (调整事项): its responsible unit, level, promised time, materials or
@@ -292,7 +247,7 @@ pub async fn edit_plan_item(
 ) -> Result<Json<PlanView>, Problem> {
     let case_id = case_for(&state, &principal, &id, Action::EditPlan).await?;
     let req = EditPlanItem { actor: actor(&principal), case_id, code, body };
-    Ok(Json(call(&state, ops::PLAN_EDIT_ITEM, &req).await?))
+    Ok(Json(state.call::<ops::PlanEditItem>(&req).await?))
 }
 
 /// Removes an item from the draft (删减事项), with the reason.
@@ -328,7 +283,7 @@ pub async fn remove_plan_item(
 ) -> Result<Json<PlanView>, Problem> {
     let case_id = case_for(&state, &principal, &id, Action::EditPlan).await?;
     let req = RemovePlanItem { actor: actor(&principal), case_id, code, body };
-    Ok(Json(call(&state, ops::PLAN_REMOVE_ITEM, &req).await?))
+    Ok(Json(state.call::<ops::PlanRemoveItem>(&req).await?))
 }
 
 /// Publishes the draft as a new version (发布代办方案): `plan.published` carries every item with its
@@ -363,7 +318,7 @@ pub async fn publish_plan(
 ) -> Result<Json<PlanView>, Problem> {
     let case_id = case_for(&state, &principal, &id, Action::EditPlan).await?;
     let req = PublishPlan { actor: actor(&principal), case_id, body };
-    Ok(Json(call(&state, ops::PLAN_PUBLISH, &req).await?))
+    Ok(Json(state.call::<ops::PlanPublish>(&req).await?))
 }
 
 #[cfg(test)]

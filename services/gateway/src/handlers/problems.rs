@@ -9,50 +9,38 @@
 //!   admin of the accepting office.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
     http::StatusCode,
     response::IntoResponse,
-    routing::{get, post},
 };
 use bangban_contracts::{
     deadline::{
-        ClockView, GetClock, GetProblem, ListProblems, NewProblem, NewReferral, NewSolution, ProblemEvent, ProblemPage,
-        ProblemStatus, ProblemView, RecordProblem, ReferProblem, SolveProblem, ops,
+        ClockView, GetClock, GetProblem, ListProblems, NewProblem, NewReferral, NewSolution, ProblemPage, ProblemView,
+        RecordProblem, ReferProblem, SolveProblem, ops,
     },
     office::CITY_OFFICE,
 };
-use bangban_platform::{
-    auth::{Principal, Role},
-    problem::Problem,
-};
-use utoipa::OpenApi;
+use bangban_platform::problem::Problem;
 use uuid::Uuid;
 
 use crate::{
     AppState,
+    auth::{Principal, Role},
     authz::{Action, Resource, authorize, authorize_role, scope_deadline},
     extract::{ApiJson, ApiQuery},
-    handlers::{cases::actor, clocks::authorized_clock, deadline as call, tasks::parse_id},
+    handlers::{cases::actor, clocks::authorized_clock, tasks::parse_id},
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// The routes of problems.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/tasks/{id}/problems", post(record_problem))
-        .route("/api/v1/problems", get(list_problems))
-        .route("/api/v1/problems/{id}/solve", post(solve_problem))
-        .route("/api/v1/problems/{id}/refer", post(refer_problem))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(record_problem))
+        .routes(routes!(list_problems))
+        .routes(routes!(solve_problem))
+        .routes(routes!(refer_problem))
 }
-
-/// The OpenAPI of problems.
-#[derive(OpenApi)]
-#[openapi(
-    paths(record_problem, list_problems, solve_problem, refer_problem),
-    components(schemas(ProblemView, ProblemPage, ProblemStatus, NewProblem, NewSolution, NewReferral, ProblemEvent)),
-    tags((name = "problems", description = "问题协调（§7.5.2）/ problems on tasks")),
-)]
-pub struct Api;
 
 pub(crate) fn problem_example() -> serde_json::Value {
     serde_json::json!({
@@ -92,7 +80,7 @@ pub(crate) async fn problem_in_reach(
     principal: &Principal,
     id: Uuid,
 ) -> Result<Option<ProblemView>, Problem> {
-    match call::<_, ProblemView>(state, ops::PROBLEM_GET, &GetProblem { id }).await {
+    match state.call::<ops::ProblemGet>(&GetProblem { id }).await {
         Ok(problem) => Ok(in_reach(principal, &problem).then_some(problem)),
         Err(p) if p.status == 404 => Ok(None),
         Err(p) => Err(p),
@@ -109,14 +97,15 @@ async fn authorized_problem(
 ) -> Result<ProblemView, Problem> {
     let id = parse_id("问题", "problem", id)?;
     authorize_role(principal, action)?;
-    let problem: ProblemView = call(state, ops::PROBLEM_GET, &GetProblem { id })
+    let problem: ProblemView = state
+        .call::<ops::ProblemGet>(&GetProblem { id })
         .await
         .map_err(|p| if p.status == 404 { no_problem(id) } else { p })?;
     if !in_reach(principal, &problem) {
         return Err(no_problem(id));
     }
     // The case's specialist and applicant are on the task's clock.
-    let clock: ClockView = call(state, ops::CLOCK_GET, &GetClock { task_id: problem.task_id }).await?;
+    let clock: ClockView = state.call::<ops::ClockGet>(&GetClock { task_id: problem.task_id }).await?;
     let applicant = clock.applicant_id.to_string();
     let resource = Resource::Task {
         unit: &problem.unit_code,
@@ -162,7 +151,7 @@ pub async fn record_problem(
 ) -> Result<impl IntoResponse, Problem> {
     let clock = authorized_clock(&state, &principal, &id, Action::RecordProblem).await?;
     let req = RecordProblem { actor: actor(&principal), task_id: clock.task_id, problem };
-    let view: ProblemView = call(&state, ops::PROBLEM_RECORD, &req).await?;
+    let view: ProblemView = state.call::<ops::ProblemRecord>(&req).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -196,7 +185,7 @@ pub async fn list_problems(
         filter.office.take(),
         filter.unit.take(),
     )?;
-    Ok(Json(call(&state, ops::PROBLEM_LIST, &filter).await?))
+    Ok(Json(state.call::<ops::ProblemList>(&filter).await?))
 }
 
 /// Marks a problem solved (已解决) with how. By the case's specialist or an office admin of the accepting
@@ -230,7 +219,7 @@ pub async fn solve_problem(
 ) -> Result<Json<ProblemView>, Problem> {
     let problem = authorized_problem(&state, &principal, &id, Action::HandleProblem).await?;
     let req = SolveProblem { actor: actor(&principal), id: problem.id, solution };
-    Ok(Json(call(&state, ops::PROBLEM_SOLVE, &req).await?))
+    Ok(Json(state.call::<ops::ProblemSolve>(&req).await?))
 }
 
 /// Refers an open problem to the office for a consultation (提报机构会商) with the reason. By the case's
@@ -265,5 +254,5 @@ pub async fn refer_problem(
 ) -> Result<Json<ProblemView>, Problem> {
     let problem = authorized_problem(&state, &principal, &id, Action::HandleProblem).await?;
     let req = ReferProblem { actor: actor(&principal), id: problem.id, referral };
-    Ok(Json(call(&state, ops::PROBLEM_REFER, &req).await?))
+    Ok(Json(state.call::<ops::ProblemRefer>(&req).await?))
 }

@@ -8,18 +8,23 @@ use bangban_contracts::{
     },
     office::CITY_OFFICE,
 };
-use bangban_platform::{
-    auth::{Principal, Role},
-    problem::Problem,
-    rpc,
-};
+use bangban_platform::problem::Problem;
 
 use crate::{
     AppState,
+    auth::{Principal, Role},
     authz::{Action, Resource, authorize, scope_applicants},
     extract::{ApiJson, ApiQuery},
     handlers::cases::actor,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// The routes of applicants and projects.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register_applicant, list_applicants))
+        .routes(routes!(register_project, list_projects))
+}
 
 /// Registers an applicant for the caller's office — or returns the one already registered with the same ID
 /// number or credit code (200 instead of 201). ID number and phone come back masked.
@@ -48,8 +53,7 @@ pub async fn register_applicant(
 ) -> Result<(StatusCode, Json<ApplicantView>), Problem> {
     authorize(&principal, Action::CreateCase, Resource::Office(&principal.office))?;
     let req = RegisterApplicant { actor: actor(&principal), applicant };
-    let reg: Registered<ApplicantView> =
-        rpc::call(&state.client, intake::SERVICE, intake::ops::APPLICANT_REGISTER, &req, state.request_timeout).await?;
+    let reg: Registered<ApplicantView> = state.call::<intake::ops::ApplicantRegister>(&req).await?;
     Ok((if reg.created { StatusCode::CREATED } else { StatusCode::OK }, Json(reg.item)))
 }
 
@@ -73,8 +77,7 @@ pub async fn list_applicants(
 ) -> Result<Json<ApplicantPage>, Problem> {
     filter.office = scope_applicants(&principal, filter.office)?;
     let req = ApplicantQuery { actor: actor(&principal), filter };
-    let page =
-        rpc::call(&state.client, intake::SERVICE, intake::ops::APPLICANT_LIST, &req, state.request_timeout).await?;
+    let page = state.call::<intake::ops::ApplicantList>(&req).await?;
     Ok(Json(page))
 }
 
@@ -99,8 +102,7 @@ pub async fn register_project(
 ) -> Result<(StatusCode, Json<ProjectView>), Problem> {
     authorize(&principal, Action::CreateCase, Resource::Office(&principal.office))?;
     let req = RegisterProject { actor: actor(&principal), project };
-    let view =
-        rpc::call(&state.client, intake::SERVICE, intake::ops::PROJECT_REGISTER, &req, state.request_timeout).await?;
+    let view = state.call::<intake::ops::ProjectRegister>(&req).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -126,7 +128,6 @@ pub async fn list_projects(
     };
     authorize(&principal, Action::ReadRegistry, Resource::Office(office.as_deref().unwrap_or(CITY_OFFICE)))?;
     filter.office = office;
-    let page =
-        rpc::call(&state.client, intake::SERVICE, intake::ops::PROJECT_LIST, &filter, state.request_timeout).await?;
+    let page = state.call::<intake::ops::ProjectList>(&filter).await?;
     Ok(Json(page))
 }

@@ -16,15 +16,14 @@
 //! ([`transfer_chunk_bytes`]); a download is checked against its recorded SHA-256 before it is sent.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{DefaultBodyLimit, Path, Request, State},
     http::{HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{get, post},
 };
 use bangban_contracts::intake::{
-    self, CaseView,
+    CaseView,
     results::{
         self as contract, ArchiveDocument, ArchiveView, ChunkStaged, CompleteArchive, CustodyItem, CustodyReturn,
         DeclareDelivered, DocumentChunk, DocumentContent, FileDocument, FiledDocument, GetResults, ListArchive,
@@ -32,38 +31,35 @@ use bangban_contracts::intake::{
         RecordDeliveries, ResultsView, ReturnCustody, UploadChunk, base64, transfer_chunk_bytes,
     },
 };
-use bangban_platform::{auth::Principal, objects::sha256_hex, problem::Problem, rpc};
-use serde::{Serialize, de::DeserializeOwned};
-use utoipa::OpenApi;
+use bangban_platform::{objects::sha256_hex, problem::Problem};
 use uuid::Uuid;
 
 use crate::{
     AppState,
+    auth::Principal,
     authz::Action,
     extract::{ApiJson, BodyLimit},
     handlers::cases::actor,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Body limit of `POST /api/v1/cases/{id}/archive` (归档请求体上限): a 10 MiB document in base64 and
 /// 64 KiB for the rest of the JSON.
 pub const ARCHIVE_BODY_LIMIT: usize = (MAX_DOCUMENT_BYTES as usize).div_ceil(3) * 4 + 64 * 1024;
 
-/// The routes of results and the archive.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/cases/{id}/results", get(get_results).post(record_deliveries))
-        .route("/api/v1/cases/{id}/results/delivered", post(declare_delivered))
-        .route("/api/v1/cases/{id}/custody", post(receive_custody))
-        .route("/api/v1/cases/{id}/custody/{item}/return", post(return_custody))
-        .route(
-            "/api/v1/cases/{id}/archive",
-            get(list_archive)
-                .post(file_document)
-                .layer(DefaultBodyLimit::max(ARCHIVE_BODY_LIMIT))
-                .layer(middleware::from_fn(archive_body_limit)),
-        )
-        .route("/api/v1/cases/{id}/archive/complete", post(complete_archive))
-        .route("/api/v1/cases/{id}/archive/{doc}", get(download_document))
+/// The routes of results and the archive. Filing a document takes bodies up to [`ARCHIVE_BODY_LIMIT`].
+pub fn router() -> OpenApiRouter<AppState> {
+    let (schemas, paths, archive) = routes!(list_archive, file_document);
+    let archive =
+        archive.layer(DefaultBodyLimit::max(ARCHIVE_BODY_LIMIT)).layer(middleware::from_fn(archive_body_limit));
+    OpenApiRouter::new()
+        .routes(routes!(get_results, record_deliveries))
+        .routes(routes!(declare_delivered))
+        .routes(routes!(receive_custody))
+        .routes(routes!(return_custody))
+        .routes((schemas, paths, archive))
+        .routes(routes!(complete_archive))
+        .routes(routes!(download_document))
 }
 
 /// States this route's own limit in its 413 problems (the gateway-wide one is set further out).
@@ -72,47 +68,10 @@ async fn archive_body_limit(mut req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// The OpenAPI of results and the archive.
-#[derive(OpenApi)]
-#[openapi(
-    paths(
-        get_results,
-        record_deliveries,
-        declare_delivered,
-        receive_custody,
-        return_custody,
-        list_archive,
-        file_document,
-        download_document,
-        complete_archive
-    ),
-    components(schemas(
-        contract::ResultDocument,
-        contract::Delivery,
-        contract::DeliveryMethod,
-        contract::NewDelivery,
-        contract::DeliveryRecord,
-        contract::ArchiveDocType,
-        contract::CaseResultsDelivered,
-        contract::DeliveredDocument,
-        contract::CaseArchived,
-        contract::ArchivedDocumentRef,
-    )),
-    tags(
-        (name = "results", description = "告知结果与代管材料 / results delivery and materials in custody (§7.6)"),
-        (name = "archive", description = "资料归档 / the case archive (§7.7)"),
-    )
-)]
-pub struct Api;
-
 fn parse_id(field: &str, value: &str) -> Result<Uuid, Problem> {
     Uuid::parse_str(value).map_err(|_| {
         Problem::malformed(Some(field.into()), format!("{field} 须为 UUID"), format!("{field} must be a UUID"))
     })
-}
-
-async fn call<Req: Serialize, Resp: DeserializeOwned>(state: &AppState, op: &str, req: &Req) -> Result<Resp, Problem> {
-    Ok(rpc::call(&state.client, intake::SERVICE, op, req, state.request_timeout).await?)
 }
 
 /// The case, after checking that `principal` may take `action` on it (404 for a case they may not see).
@@ -154,7 +113,7 @@ pub async fn get_results(
     Path(id): Path<String>,
 ) -> Result<Json<ResultsView>, Problem> {
     let case = case_for(&state, &principal, &id, Action::ReadCase).await?;
-    Ok(Json(call(&state, contract::ops::RESULTS_GET, &GetResults { case_id: case.id }).await?))
+    Ok(Json(state.call::<contract::ops::ResultsGet>(&GetResults { case_id: case.id }).await?))
 }
 
 /// Records deliveries of result documents (结果送达登记): mailed (carrier and tracking number
@@ -187,7 +146,7 @@ pub async fn record_deliveries(
     let case = case_for(&state, &principal, &id, Action::DeliverResults).await?;
     let ApiJson(body) = body;
     let req = RecordDeliveries { actor: actor(&principal), case_id: case.id, deliveries: body.deliveries };
-    let view: ResultsView = call(&state, contract::ops::RESULTS_RECORD, &req).await?;
+    let view: ResultsView = state.call::<contract::ops::ResultsRecord>(&req).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -217,7 +176,7 @@ pub async fn declare_delivered(
 ) -> Result<Json<ResultsView>, Problem> {
     let case = case_for(&state, &principal, &id, Action::DeliverResults).await?;
     let req = DeclareDelivered { actor: actor(&principal), case_id: case.id };
-    Ok(Json(call(&state, contract::ops::RESULTS_DELIVERED, &req).await?))
+    Ok(Json(state.call::<contract::ops::ResultsDelivered>(&req).await?))
 }
 
 /// Takes an original material into custody (代管材料接收): commissions only, from acceptance until
@@ -249,7 +208,7 @@ pub async fn receive_custody(
     let case = case_for(&state, &principal, &id, Action::DeliverResults).await?;
     let ApiJson(item) = body;
     let req = ReceiveCustody { actor: actor(&principal), case_id: case.id, item };
-    let item: CustodyItem = call(&state, contract::ops::CUSTODY_RECEIVE, &req).await?;
+    let item: CustodyItem = state.call::<contract::ops::CustodyReceive>(&req).await?;
     let location = format!("/api/v1/cases/{}/custody/{}", case.id, item.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(item)))
 }
@@ -286,7 +245,7 @@ pub async fn return_custody(
     let case = case_for(&state, &principal, &id, Action::DeliverResults).await?;
     let ApiJson(returned) = body;
     let req = ReturnCustody { actor: actor(&principal), case_id: case.id, item_id, returned };
-    Ok(Json(call(&state, contract::ops::CUSTODY_RETURN, &req).await?))
+    Ok(Json(state.call::<contract::ops::CustodyReturn>(&req).await?))
 }
 
 /// Lists the archive of a case (案卷). Readers: the case's applicant, the staff of its office, supervisors.
@@ -310,7 +269,7 @@ pub async fn list_archive(
     Path(id): Path<String>,
 ) -> Result<Json<ArchiveView>, Problem> {
     let case = case_for(&state, &principal, &id, Action::ReadArchive).await?;
-    Ok(Json(call(&state, contract::ops::ARCHIVE_LIST, &ListArchive { case_id: case.id }).await?))
+    Ok(Json(state.call::<contract::ops::ArchiveList>(&ListArchive { case_id: case.id }).await?))
 }
 
 /// Files a document into the archive (资料归档): `service_plan`, `application_material`,
@@ -383,7 +342,7 @@ pub async fn file_document(
                 index: index as u32,
                 data: base64::encode(part),
             };
-            let _: ChunkStaged = call(&state, contract::ops::ARCHIVE_CHUNK, &staged).await?;
+            let _: ChunkStaged = state.call::<contract::ops::ArchiveChunk>(&staged).await?;
             chunks += 1;
         }
         DocumentContent::Staged { upload_id, chunks }
@@ -397,7 +356,7 @@ pub async fn file_document(
         size: bytes.len() as u64,
         content,
     };
-    let filed: FiledDocument = call(&state, contract::ops::ARCHIVE_FILE, &req).await?;
+    let filed: FiledDocument = state.call::<contract::ops::ArchiveFile>(&req).await?;
     let status = if filed.created { StatusCode::CREATED } else { StatusCode::OK };
     let location = format!("/api/v1/cases/{}/archive/{}", case.id, filed.document.id);
     Ok((status, [(header::LOCATION, location)], Json(filed.document)))
@@ -482,7 +441,7 @@ pub async fn download_document(
     let mut content = Vec::new();
     let record = loop {
         let req = ReadDocument { case_id: case.id, document_id, offset: content.len() as u64, length };
-        let part: DocumentChunk = call(&state, contract::ops::ARCHIVE_READ, &req).await?;
+        let part: DocumentChunk = state.call::<contract::ops::ArchiveRead>(&req).await?;
         let bytes = base64::decode(&part.data).map_err(|e| {
             tracing::error!(error = %e, "intake sent a chunk that is not base64");
             Problem::internal()
@@ -536,7 +495,7 @@ pub async fn complete_archive(
 ) -> Result<Json<ArchiveView>, Problem> {
     let case = case_for(&state, &principal, &id, Action::ArchiveCase).await?;
     let req = CompleteArchive { actor: actor(&principal), case_id: case.id };
-    Ok(Json(call(&state, contract::ops::ARCHIVE_COMPLETE, &req).await?))
+    Ok(Json(state.call::<contract::ops::ArchiveComplete>(&req).await?))
 }
 
 #[cfg(test)]
@@ -585,7 +544,7 @@ mod tests {
 
     #[test]
     fn openapi_documents_every_route() {
-        let doc = Api::openapi();
+        let doc = router().into_openapi();
         for path in [
             "/api/v1/cases/{id}/results",
             "/api/v1/cases/{id}/results/delivered",
@@ -597,7 +556,6 @@ mod tests {
         ] {
             assert!(doc.paths.paths.contains_key(path), "{path} is not documented");
         }
-        let schemas = doc.components.expect("components").schemas;
         // Merged into the gateway's document, every operation keeps a distinct operationId.
         let whole = crate::openapi::document();
         let mut ids = std::collections::HashSet::new();
@@ -609,6 +567,8 @@ mod tests {
             }
         }
         assert!(whole.paths.paths.contains_key("/api/v1/cases/{id}/archive/complete"));
+        // The schemas of results and the archive, the events' payloads among them, are in the gateway's document.
+        let schemas = whole.components.expect("components").schemas;
         for name in ["NewDeliveries", "Delivery", "ResultsView", "NewArchiveDocument", "ArchiveView", "CaseArchived"] {
             assert!(schemas.contains_key(name), "{name} missing");
         }

@@ -48,43 +48,41 @@ use std::{
 
 use async_nats::Message;
 use axum::{
-    Extension, Router,
+    Extension,
     extract::State,
     http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header},
     response::{
         IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
     },
-    routing::get,
 };
 use bangban_contracts::{
     CloudEvent, EventType,
-    evaluation::{Assignee, EvaluationSubmitted, ListRectifications, RectificationEvent},
     intake::{self, CasePage, ListCases},
     office::CITY_OFFICE,
-    subjects::{EventSubject, office_filter, unit_task_filter},
+    subjects::{self, EventSubject, office_filter, unit_task_filter},
 };
 use bangban_platform::{
-    auth::{Principal, Role, bearer_token},
     problem::{FieldError, Problem},
-    rpc,
     shutdown::CancellationToken,
 };
 use futures::{Stream, StreamExt, stream};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::{sync::mpsc, time::Instant};
-use utoipa::{IntoParams, OpenApi};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::{
     AppState,
+    auth::{Principal, Role, bearer_token},
     authz::{
-        Action, Resource, authorize, authorize_role, scope_deadline, scope_messages, scope_rectifications,
-        sees_evaluation, works_rectification,
+        Action, Resource, authorize, authorize_role,
+        events::{admits, read_action},
     },
     extract::ApiQuery,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Events that may wait for one client; a client further behind is dropped.
 pub const BUFFER: usize = 256;
@@ -105,18 +103,10 @@ const CASE_PAGE: u64 = 200;
 /// The aggregates whose events name a case: the only ones an applicant can be shown.
 const CASE_BOUND: &[&str] = &["case", "materials", "plan", "task", "evaluation", "rectification"];
 
-/// The routes of the live stream.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/stream", get(stream_events))
+/// The route of the live stream.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(stream_events))
 }
-
-/// The OpenAPI of the live stream.
-#[derive(OpenApi)]
-#[openapi(
-    paths(stream_events),
-    tags((name = "stream", description = "实时推送（服务器发送事件）/ live updates, server-sent events"))
-)]
-pub struct Api;
 
 /// The gateway's shutdown signal, as a request extension: when it fires, every open stream ends (with
 /// `event: closing`) so that a graceful shutdown does not wait for clients that never hang up. Without it,
@@ -270,28 +260,6 @@ fn requested_types(raw: Option<&str>, path: &str) -> Result<Option<Vec<EventType
     Ok((!wanted.is_empty()).then_some(wanted))
 }
 
-/// The action whose rules decide who reads an event of type `t`; `None` for a kind of event the gateway does
-/// not know how to judge (nobody but an integrator is shown it).
-fn read_action(t: EventType, role: Role) -> Option<Action> {
-    Some(match (t.aggregate, t.event) {
-        ("consultation" | "joint_meeting", _) => Action::ReadConsultation,
-        ("case" | "materials" | "plan", _) => Action::ReadCase,
-        ("calendar", _) => Action::ReadCalendar,
-        ("task", _) => Action::ReadTask,
-        ("supervision", _) => Action::ReadSupervision,
-        ("problem", _) => Action::ReadProblems,
-        ("meeting", _) => Action::ReadMeetings,
-        ("sms", _) => Action::ReadMessages,
-        ("evaluation", "invited") => Action::ReadInvitations,
-        ("evaluation", _) => Action::ReadEvaluations,
-        // The rating's applicant reads the rectification of their bad review, to rate the fix.
-        ("rectification", _) if role == Role::Applicant => Action::RateRectification,
-        ("rectification", _) => Action::ReadRectifications,
-        ("appeal", _) => Action::ReadAppeals,
-        _ => return None,
-    })
-}
-
 /// Whether `principal`'s role may ever be shown events of type `t`.
 fn may_see_type(principal: &Principal, t: EventType) -> bool {
     match principal.role {
@@ -370,7 +338,7 @@ impl Scope {
     fn shown_subjects(&self) -> Vec<String> {
         let office = self.office.as_deref().unwrap_or("*");
         if self.unit.is_none() && self.types.len() == EventType::ALL.len() {
-            return vec![format!("bb.evt.{office}.>")];
+            return vec![event_filter(&[office, ">"])];
         }
         let mut aggregates: Vec<&str> = Vec::new();
         for t in &self.types {
@@ -385,19 +353,28 @@ impl Scope {
             let whole = EventType::ALL.iter().filter(|t| t.aggregate == aggregate).count() == wanted.len();
             match unit {
                 _ if whole && (unit.is_none() || wanted.iter().all(|t| !t.unit_scoped)) => {
-                    subjects.push(format!("bb.evt.{office}.{aggregate}.>"));
+                    subjects.push(event_filter(&[office, aggregate, ">"]));
                 }
                 Some(unit) if whole && wanted.iter().all(|t| t.unit_scoped) => {
-                    subjects.push(format!("bb.evt.{office}.{aggregate}.*.{unit}"));
+                    subjects.push(event_filter(&[office, aggregate, "*", unit]));
                 }
                 _ => subjects.extend(wanted.iter().map(|t| {
-                    let base = format!("bb.evt.{office}.{}.{}", t.aggregate, t.event);
-                    if t.unit_scoped { format!("{base}.{}", unit.unwrap_or("*")) } else { base }
+                    if t.unit_scoped {
+                        event_filter(&[office, t.aggregate, t.event, unit.unwrap_or("*")])
+                    } else {
+                        event_filter(&[office, t.aggregate, t.event])
+                    }
                 })),
             }
         }
         subjects
     }
+}
+
+/// A filter of event subjects in the grammar of [`subjects::EventSubject`] (`<office>.<aggregate>.<event>[.<unit>]`
+/// under the events' prefix, [`subjects::EVENTS_SUBJECTS`]), with `*` and `>` where any will do.
+fn event_filter(tokens: &[&str]) -> String {
+    format!("{}{}", subjects::EVENTS_SUBJECTS.trim_end_matches('>'), tokens.join("."))
 }
 
 fn text<'a>(data: &'a Value, field: &str) -> Option<&'a str> {
@@ -406,77 +383,6 @@ fn text<'a>(data: &'a Value, field: &str) -> Option<&'a str> {
 
 fn uuid_of(data: &Value, field: &str) -> Option<Uuid> {
     text(data, field).and_then(|s| Uuid::parse_str(s).ok())
-}
-
-/// Whether a member of staff, an officer, a supervisor or an integrator may see the event — `t` on `subject`
-/// with `data` — by the rules of [`crate::authz`] for reading what the event is about. Applicants are judged
-/// by their cases instead ([`applicant_claim`]).
-pub(crate) fn admits(principal: &Principal, t: EventType, subject: &EventSubject, data: &Value) -> bool {
-    if principal.role == Role::Integrator {
-        // Integrators read the bus by design (their NATS account reads `bb.evt.>`).
-        return true;
-    }
-    if principal.role == Role::Applicant {
-        return false;
-    }
-    let Some(action) = read_action(t, principal.role) else { return false };
-    let allowed = |resource: Resource<'_>| authorize(principal, action, resource).is_ok();
-    let office = text(data, "office");
-    let task = |specialist: &str, applicant: &str| -> bool {
-        match (text(data, "unit_code"), text(data, "unit_office"), office) {
-            (Some(unit), Some(unit_office), Some(case_office)) => {
-                allowed(Resource::Task { unit, unit_office, case_office, specialist, applicant })
-            }
-            _ => false,
-        }
-    };
-    // The office and unit a list of this kind is forced to for the caller (`None`: every one); no refusal is shown.
-    let forced = || scope_deadline(principal, action, ("", ""), None, None).ok();
-    match action {
-        Action::ReadConsultation => office.is_some_and(|o| allowed(Resource::Office(o))),
-        Action::ReadCase | Action::ReadInvitations => office.is_some_and(|office| {
-            allowed(Resource::Case {
-                office,
-                applicant: text(data, "applicant_id").unwrap_or_default(),
-                specialist: text(data, "specialist_id").unwrap_or_default(),
-                units: &[],
-            })
-        }),
-        Action::ReadCalendar => allowed(Resource::CityWide),
-        Action::ReadTask => {
-            task(text(data, "specialist_id").unwrap_or_default(), text(data, "applicant_id").unwrap_or_default())
-        }
-        // A notice is read like its task, reached through the offices and the unit (as the supervision routes do).
-        Action::ReadSupervision => task("", ""),
-        Action::ReadProblems => forced().is_some_and(|(o, u)| {
-            o.is_none_or(|o| office == Some(o.as_str()) || text(data, "unit_office") == Some(o.as_str()))
-                && u.is_none_or(|u| text(data, "unit_code") == Some(u.as_str()))
-        }),
-        Action::ReadMeetings | Action::ReadAppeals => {
-            forced().is_some_and(|(o, _)| o.is_none_or(|o| office == Some(o.as_str())))
-        }
-        Action::ReadMessages => scope_messages(principal, None).is_ok_and(|o| o.is_none_or(|o| subject.office() == o)),
-        Action::ReadEvaluations => serde_json::from_value::<EvaluationSubmitted>(data.clone())
-            .is_ok_and(|e| sees_evaluation(principal, &e.evaluation)),
-        Action::ReadRectifications => {
-            let (Ok(scope), Ok(event)) = (
-                scope_rectifications(principal, ListRectifications::default()),
-                serde_json::from_value::<RectificationEvent>(data.clone()),
-            ) else {
-                return false;
-            };
-            let r = &event.rectification;
-            let (unit, unit_office, specialist) = match &r.assignee {
-                Assignee::Unit { unit_code, unit_office } => (Some(unit_code), Some(unit_office), None),
-                Assignee::Specialist { specialist_id, .. } => (None, None, Some(specialist_id)),
-            };
-            works_rectification(principal, r)
-                || (scope.office.as_ref().is_none_or(|o| &r.office == o || unit_office == Some(o))
-                    && scope.unit.as_ref().is_none_or(|u| unit == Some(u))
-                    && scope.specialist.as_ref().is_none_or(|s| specialist == Some(s)))
-        }
-        _ => false,
-    }
 }
 
 /// Whose an event is, as an applicant's stream sees it.
@@ -548,9 +454,7 @@ impl OwnCases {
                 offset: Some(page * CASE_PAGE),
                 ..Default::default()
             };
-            let found: CasePage =
-                rpc::call(&state.client, intake::SERVICE, intake::ops::CASE_LIST, &filter, state.request_timeout)
-                    .await?;
+            let found: CasePage = state.call::<intake::ops::CaseList>(&filter).await?;
             let last = (found.items.len() as u64) < CASE_PAGE;
             ids.extend(found.items.into_iter().map(|c| c.id));
             if last || ids.len() as u64 >= found.total {
@@ -1238,7 +1142,7 @@ mod tests {
 
     #[test]
     fn the_token_s_expiry_is_read_from_the_verified_bearer() {
-        let auth = bangban_platform::auth::Authenticator::from_settings(&bangban_platform::Settings {
+        let auth = crate::auth::Authenticator::from_settings(&bangban_platform::Settings {
             data_dir: std::env::temp_dir().join(format!("bangban-gateway-stream-{}", Uuid::now_v7())),
             ..Default::default()
         })
@@ -1258,7 +1162,8 @@ mod tests {
         let (first, later, foreign) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
         // A stand-in intake: the applicant's cases; counts the reads.
         let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let mut requests = state.client.subscribe("bb.svc.intake.case.list").await.unwrap();
+        let mut requests =
+            state.client.subscribe(<intake::ops::CaseList as bangban_contracts::Operation>::subject()).await.unwrap();
         state.client.flush().await.unwrap();
         let (client, count) = (state.client.clone(), reads.clone());
         tokio::spawn(async move {

@@ -9,61 +9,32 @@
 //! - `POST /api/v1/supervision/{id}/decision` — the outcome of an escalation: supervisors.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
-    routing::{get, post},
 };
 use bangban_contracts::deadline::{
-    AnswerSupervision, DecideSupervision, Escalation, EscalationTarget, EvidencePack, GetSupervision, ListSupervision,
-    NewAnswer, NewDecision, SupervisionAnswer, SupervisionDecision, SupervisionEvent, SupervisionKind,
-    SupervisionOutcome, SupervisionPage, SupervisionStatus, SupervisionSummary, SupervisionView, TaskMessage, ops,
+    AnswerSupervision, DecideSupervision, GetSupervision, ListSupervision, NewAnswer, NewDecision, SupervisionPage,
+    SupervisionSummary, SupervisionView, ops,
 };
-use bangban_platform::{
-    auth::{Principal, Role},
-    problem::Problem,
-};
-use utoipa::OpenApi;
+use bangban_platform::problem::Problem;
 
 use crate::{
     AppState,
+    auth::{Principal, Role},
     authz::{Action, Resource, authorize, authorize_role, scope_deadline},
     extract::{ApiJson, ApiQuery},
-    handlers::{cases::actor, clocks::clock_example, deadline as call, tasks::parse_id},
+    handlers::{cases::actor, clocks::clock_example, tasks::parse_id},
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// The routes of supervision.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/supervision", get(list_supervision))
-        .route("/api/v1/supervision/{id}", get(get_supervision))
-        .route("/api/v1/supervision/{id}/answer", post(answer_supervision))
-        .route("/api/v1/supervision/{id}/decision", post(decide_supervision))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_supervision))
+        .routes(routes!(get_supervision))
+        .routes(routes!(answer_supervision))
+        .routes(routes!(decide_supervision))
 }
-
-/// The OpenAPI of supervision.
-#[derive(OpenApi)]
-#[openapi(
-    paths(list_supervision, get_supervision, answer_supervision, decide_supervision),
-    components(schemas(
-        SupervisionSummary,
-        SupervisionView,
-        SupervisionPage,
-        SupervisionKind,
-        SupervisionStatus,
-        SupervisionAnswer,
-        SupervisionDecision,
-        SupervisionOutcome,
-        Escalation,
-        EscalationTarget,
-        EvidencePack,
-        TaskMessage,
-        NewAnswer,
-        NewDecision,
-        SupervisionEvent,
-    )),
-    tags((name = "supervision", description = "督办单、反馈、移送与处理（§7.5.4）/ supervision notices, answers, escalation and outcomes")),
-)]
-pub struct Api;
 
 fn notice_example() -> serde_json::Value {
     serde_json::json!({
@@ -142,7 +113,7 @@ async fn authorized_notice(
 ) -> Result<SupervisionView, Problem> {
     let id = parse_id("督办单", "supervision notice", id)?;
     authorize_role(principal, action)?;
-    let view: SupervisionView = call(state, ops::SUPERVISION_GET, &GetSupervision { id }).await?;
+    let view: SupervisionView = state.call::<ops::SupervisionGet>(&GetSupervision { id }).await?;
     authorize(principal, action, notice_resource(&view.notice)).map_err(|p| {
         if p.status == 404 {
             Problem::not_found(format!("督办单 {id} 不存在"), format!("supervision notice {id} does not exist"))
@@ -188,7 +159,7 @@ pub async fn list_supervision(
 ) -> Result<Json<SupervisionPage>, Problem> {
     (filter.office, filter.unit) =
         scope_deadline(&principal, Action::ListClocks, ("督办单", "supervision notices"), filter.office, filter.unit)?;
-    Ok(Json(call(&state, ops::SUPERVISION_LIST, &filter).await?))
+    Ok(Json(state.call::<ops::SupervisionList>(&filter).await?))
 }
 
 /// One supervision notice with its answer, escalation and outcome. Once escalated it carries the evidence
@@ -253,7 +224,7 @@ pub async fn answer_supervision(
 ) -> Result<Json<SupervisionView>, Problem> {
     let notice = authorized_notice(&state, &principal, &id, Action::AnswerSupervision).await?;
     let req = AnswerSupervision { actor: actor(&principal), id: notice.notice.id, answer };
-    let view: SupervisionView = call(&state, ops::SUPERVISION_ANSWER, &req).await?;
+    let view: SupervisionView = state.call::<ops::SupervisionAnswer>(&req).await?;
     Ok(Json(for_reader(&principal, view)))
 }
 
@@ -288,6 +259,6 @@ pub async fn decide_supervision(
 ) -> Result<Json<SupervisionView>, Problem> {
     let notice = authorized_notice(&state, &principal, &id, Action::DecideSupervision).await?;
     let req = DecideSupervision { actor: actor(&principal), id: notice.notice.id, decision };
-    let view: SupervisionView = call(&state, ops::SUPERVISION_DECIDE, &req).await?;
+    let view: SupervisionView = state.call::<ops::SupervisionDecide>(&req).await?;
     Ok(Json(for_reader(&principal, view)))
 }

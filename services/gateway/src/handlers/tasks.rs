@@ -15,68 +15,36 @@
 //! else 404.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
-    routing::{get, post},
 };
 use bangban_contracts::{
     intake::{self, CaseView, GetCase},
-    planning::{Level, Material, Stage, UnitType},
     routing::{
-        CaseTasks, GetTask, LinkReport, LinkedHandling, ListTasks, ListUnits, PlanCompleted, Rejection, ResultDocument,
-        SupplementItem, SupplementNotice, TaskAction, TaskEvent, TaskPage, TaskStatus, TaskStep, TaskView,
-        TransitionTask, UnitContact, UnitView, ops,
+        CaseTasks, GetTask, ListTasks, ListUnits, TaskAction, TaskPage, TaskView, TransitionTask, UnitView, ops,
     },
 };
-use bangban_platform::{auth::Principal, problem::Problem, rpc};
-use utoipa::OpenApi;
+use bangban_platform::problem::Problem;
 use uuid::Uuid;
 
 use crate::{
     AppState,
+    auth::Principal,
     authz::{Action, Resource, authorize, authorize_role, scope_task_list, visible_case_tasks},
     extract::{ApiJson, ApiQuery, decode},
-    handlers::{cases::actor, routing as call},
+    handlers::cases::actor,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// The routes of units and tasks.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/units", get(list_units))
-        .route("/api/v1/tasks", get(list_tasks))
-        .route("/api/v1/tasks/{id}", get(get_task))
-        .route("/api/v1/tasks/{id}/transitions", post(transition_task))
-        .route("/api/v1/cases/{id}/tasks", get(case_tasks))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_units))
+        .routes(routes!(list_tasks))
+        .routes(routes!(get_task))
+        .routes(routes!(transition_task))
+        .routes(routes!(case_tasks))
 }
-
-/// The OpenAPI of units and tasks.
-#[derive(OpenApi)]
-#[openapi(
-    paths(list_units, list_tasks, get_task, case_tasks, transition_task),
-    components(schemas(
-        UnitView,
-        UnitContact,
-        UnitType,
-        Level,
-        TaskView,
-        TaskPage,
-        TaskStatus,
-        TaskStep,
-        Stage,
-        Material,
-        SupplementItem,
-        SupplementNotice,
-        ResultDocument,
-        Rejection,
-        LinkedHandling,
-        LinkReport,
-        TaskAction,
-        TaskEvent,
-        PlanCompleted,
-    )),
-    tags((name = "tasks", description = "责任单位、推送事项与状态标注（§7.4、§7.5.1）/ responsible units, routed tasks and their status marks")),
-)]
-pub struct Api;
 
 /// The resource a task is to [`authorize`].
 fn task_resource<'a>(task: &'a TaskView, applicant: &'a str) -> Resource<'a> {
@@ -175,7 +143,7 @@ async fn authorized_task(
     let id = parse_id("事项", "task", id)?;
     // A role that never takes the action is refused before anything is looked up: nothing leaks.
     authorize_role(principal, action)?;
-    let task: TaskView = call(state, ops::TASK_GET, &GetTask { id }).await?;
+    let task: TaskView = state.call::<ops::TaskGet>(&GetTask { id }).await?;
     let applicant = task.applicant_id.to_string();
     authorize(principal, action, task_resource(&task, &applicant))?;
     Ok(task)
@@ -204,7 +172,7 @@ pub async fn list_units(
     ApiQuery(filter): ApiQuery<ListUnits>,
 ) -> Result<Json<Vec<UnitView>>, Problem> {
     authorize(&principal, Action::ReadUnits, Resource::Directory)?;
-    Ok(Json(call(&state, ops::UNIT_LIST, &filter).await?))
+    Ok(Json(state.call::<ops::UnitList>(&filter).await?))
 }
 
 /// An inbox (待办箱): routed tasks with their status, due date, case and stage. The gateway scopes it:
@@ -230,7 +198,7 @@ pub async fn list_tasks(
     ApiQuery(filter): ApiQuery<ListTasks>,
 ) -> Result<Json<TaskPage>, Problem> {
     let filter = scope_task_list(&principal, filter)?;
-    Ok(Json(call(&state, ops::TASK_LIST, &filter).await?))
+    Ok(Json(state.call::<ops::TaskList>(&filter).await?))
 }
 
 /// One routed task with every step taken (actor, time, note), the supplement notice, the result or the
@@ -281,14 +249,7 @@ pub async fn case_tasks(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<TaskView>>, Problem> {
     let case_id = parse_id("案件", "case", &id)?;
-    let case: CaseView = rpc::call(
-        &state.client,
-        intake::SERVICE,
-        intake::ops::CASE_GET,
-        &GetCase { id: case_id },
-        state.request_timeout,
-    )
-    .await?;
+    let case: CaseView = state.call::<intake::ops::CaseGet>(&GetCase { id: case_id }).await?;
     Ok(Json(visible_tasks_of(&state, &principal, &case).await?))
 }
 
@@ -298,7 +259,7 @@ pub(crate) async fn visible_tasks_of(
     principal: &Principal,
     case: &CaseView,
 ) -> Result<Vec<TaskView>, Problem> {
-    let tasks: Vec<TaskView> = call(state, ops::CASE_TASKS, &CaseTasks { case_id: case.id }).await?;
+    let tasks: Vec<TaskView> = state.call::<ops::CaseTasks>(&CaseTasks { case_id: case.id }).await?;
     let applicant = case.applicant.id.to_string();
     let applicants: Vec<String> = tasks.iter().map(|t| t.applicant_id.to_string()).collect();
     let resources: Vec<Resource<'_>> = tasks.iter().zip(&applicants).map(|(t, a)| task_resource(t, a)).collect();
@@ -379,7 +340,7 @@ pub async fn transition_task(
     })?;
     let task = authorized_task(&state, &principal, &id, action).await?;
     let req = TransitionTask { actor: actor(&principal), task_id: task.id, action: step };
-    Ok(Json(call(&state, ops::TASK_TRANSITION, &req).await?))
+    Ok(Json(state.call::<ops::TaskTransition>(&req).await?))
 }
 
 #[cfg(test)]

@@ -167,29 +167,15 @@ pub struct TransitionError {
     pub attempted: Transition,
 }
 
-/// The state's name in Chinese (状态名称), as in the contract's documentation of [`CaseStatus`].
-pub fn status_label_zh(status: CaseStatus) -> &'static str {
-    match status {
-        CaseStatus::Consulting => "对接需求",
-        CaseStatus::Accepted => "已受理",
-        CaseStatus::Planned => "已制定方案",
-        CaseStatus::InProgress => "办理中",
-        CaseStatus::ResultsDelivered => "已告知结果",
-        CaseStatus::Archived => "已归档",
-        CaseStatus::Terminated => "已终止",
-    }
-}
-
 impl From<TransitionError> for Problem {
     fn from(e: TransitionError) -> Self {
         let sources = e.attempted.sources();
-        let zh_sources: Vec<String> =
-            sources.iter().map(|s| format!("“{}”（{}）", status_label_zh(*s), s.as_str())).collect();
-        let en_sources: Vec<&str> = sources.iter().map(CaseStatus::as_str).collect();
+        let zh_sources: Vec<String> = sources.iter().map(|s| format!("“{}”（{}）", s.label_zh(), s.as_str())).collect();
+        let en_sources: Vec<&str> = sources.iter().map(|s| s.as_str()).collect();
         Problem::conflict(
             format!(
                 "案件当前状态为“{}”（{}），不能进行“{}”；该操作仅适用于{}状态",
-                status_label_zh(e.current),
+                e.current.label_zh(),
                 e.current.as_str(),
                 e.attempted.label_zh(),
                 zh_sources.join("、"),
@@ -197,7 +183,7 @@ impl From<TransitionError> for Problem {
             format!(
                 "the case is in state {} ({}); {} is only possible in state {}",
                 e.current.as_str(),
-                status_label_zh(e.current),
+                e.current.label_zh(),
                 e.attempted.label_en(),
                 en_sources.join(", "),
             ),
@@ -265,7 +251,7 @@ mod tests {
                         let p = Problem::from(e);
                         assert_eq!(p.status, 409);
                         let (zh, en) = (p.detail.unwrap(), p.detail_en.unwrap());
-                        assert!(zh.contains(&format!("当前状态为“{}”（{}）", status_label_zh(state), state.as_str())));
+                        assert!(zh.contains(&format!("当前状态为“{}”（{}）", state.label_zh(), state.as_str())));
                         assert!(en.contains(&format!("the case is in state {}", state.as_str())), "{en}");
                         assert!(zh.contains(t.label_zh()) && en.contains(t.label_en()));
                         assert!(e.to_string().contains(state.as_str()));
@@ -278,7 +264,7 @@ mod tests {
 
     #[test]
     fn every_termination_reason_terminates_every_open_state() {
-        for reason in TerminationReason::ALL {
+        for &reason in TerminationReason::ALL {
             let t = Transition::Terminate { reason };
             for state in [Consulting, Accepted, Planned, InProgress, ResultsDelivered] {
                 assert_eq!(transition(state, &t), Ok(Outcome::Moved(Terminated)));
@@ -398,7 +384,7 @@ mod tests {
         let spec =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec/DB3716-T2-2022.txt"))
                 .ok();
-        for r in TerminationReason::ALL {
+        for &r in TerminationReason::ALL {
             assert_eq!(TerminationReason::parse(r.as_str()), Some(r));
             assert_eq!(TerminationReason::from_letter(r.letter()), Some(r));
             assert_eq!(TerminationReason::from_letter(r.letter().to_ascii_uppercase()), Some(r));

@@ -1,5 +1,6 @@
 //! `applicant` (服务对象).
 
+use bangban_contracts::intake::ApplicantKind;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -7,7 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub kind: String,
+    pub kind: ApplicantKind,
     pub name: String,
     pub id_number_enc: Option<String>,
     pub id_number_index: Option<String>,

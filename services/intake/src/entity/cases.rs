@@ -1,5 +1,6 @@
 //! `cases`: the ledger (台账), one row per case.
 
+use bangban_contracts::intake::{CaseStatus, ServiceType, TerminationReason};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,14 +9,14 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub ledger_no: String,
-    pub service_type: String,
-    pub status: String,
+    pub service_type: ServiceType,
+    pub status: CaseStatus,
     pub office: String,
     pub applicant_id: String,
     pub project_id: String,
     pub specialist_id: String,
     pub ready_for_results: bool,
-    pub termination_reason: Option<String>,
+    pub termination_reason: Option<TerminationReason>,
     pub termination_note: Option<String>,
     pub terminated_at: Option<DateTimeUtc>,
     pub created_by: String,

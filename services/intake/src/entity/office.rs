@@ -1,5 +1,6 @@
 //! `office`: the city office and the county-level offices (帮办代办工作机构).
 
+use bangban_contracts::intake::OfficeLevel;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub code: String,
     pub name: String,
-    pub level: String,
+    pub level: OfficeLevel,
     pub address: Option<String>,
     pub phone: Option<String>,
 }

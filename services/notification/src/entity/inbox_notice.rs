@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::templates::TemplateId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "inbox_notice")]
 pub struct Model {
@@ -9,7 +11,7 @@ pub struct Model {
     pub id: String,
     pub dedupe_key: String,
     pub owner: String,
-    pub template_id: String,
+    pub template_id: TemplateId,
     pub title: String,
     pub text: String,
     pub case_id: Option<String>,

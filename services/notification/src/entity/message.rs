@@ -1,6 +1,9 @@
 //! `message` (短信): one per event, recipient and template; the number encrypted, its blind index for the limits.
 
+use bangban_contracts::notification::MessageState;
 use sea_orm::entity::prelude::*;
+
+use crate::templates::TemplateId;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "message")]
@@ -15,14 +18,14 @@ pub struct Model {
     pub phone_enc: Option<String>,
     pub phone_index: Option<String>,
     pub phone_masked: String,
-    pub template_id: String,
+    pub template_id: TemplateId,
     pub template_version: i32,
     pub params: String,
     pub text: String,
     pub chars: i32,
     pub segments: i32,
     pub urgent: bool,
-    pub state: String,
+    pub state: MessageState,
     pub provider: String,
     pub provider_message_id: Option<String>,
     pub attempts: i32,

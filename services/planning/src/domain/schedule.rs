@@ -14,11 +14,11 @@ use bangban_contracts::{
     planning::{PlanItem, Schedule, ScheduledItem, Stage, StageSpan, TargetCheck},
     project::InvestmentKind,
 };
-use bangban_platform::config::PlanningSettings;
 use bangban_workdays::Calendar;
 use chrono::NaiveDate;
 
 use super::catalog;
+use crate::settings::PlanningSettings;
 
 /// The longest schedule computed, in working days (about 400 years): beyond it the plan is refused rather than
 /// laid on the calendar day by day.
@@ -272,8 +272,8 @@ pub fn schedule(
         acc
     };
     let stages: Vec<StageSpan> = Stage::ALL
-        .into_iter()
-        .filter_map(|stage| {
+        .iter()
+        .filter_map(|&stage| {
             let (s, f, si, ei, count) = span(&|item| item.stage == stage)?;
             Some(StageSpan {
                 stage,

@@ -1,5 +1,6 @@
 //! `plan`: one service plan per case (代办方案): the working copy and what was last published.
 
+use bangban_contracts::planning::PlanStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -13,7 +14,7 @@ pub struct Model {
     pub project: String,
     pub applicant_id: String,
     pub specialist_id: String,
-    pub status: String,
+    pub status: PlanStatus,
     /// The last published version, 0 before the first.
     pub version: i32,
     pub revision: i32,

@@ -1,5 +1,6 @@
 //! `task`: one item of a published plan at its responsible unit (推送事项).
 
+use bangban_contracts::{planning::Stage, routing::TaskStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -13,11 +14,11 @@ pub struct Model {
     pub plan_version: i32,
     pub code: String,
     pub name: String,
-    pub stage: String,
+    pub stage: Stage,
     pub unit_code: String,
     pub unit_name: String,
     pub unit_office: String,
-    pub status: String,
+    pub status: TaskStatus,
     pub promised_working_days: i32,
     pub materials: String,
     pub predecessors: String,

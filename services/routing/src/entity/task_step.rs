@@ -1,5 +1,6 @@
 //! `task_step`: every status step of a task, with actor, time and note (状态标注记录).
 
+use bangban_contracts::routing::TaskStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,8 +10,8 @@ pub struct Model {
     pub id: String,
     pub task_id: String,
     pub action: String,
-    pub from_status: String,
-    pub to_status: String,
+    pub from_status: TaskStatus,
+    pub to_status: TaskStatus,
     pub actor: String,
     pub at: DateTimeUtc,
     pub note: Option<String>,

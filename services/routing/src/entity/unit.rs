@@ -1,5 +1,6 @@
 //! `unit`: the responsible-unit directory (责任单位).
 
+use bangban_contracts::planning::{Level, UnitType};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,8 +9,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub code: String,
     pub name: String,
-    pub unit_type: String,
-    pub level: String,
+    pub unit_type: UnitType,
+    /// `province`, `city` or `county`.
+    pub level: Level,
     pub office: String,
     /// `Vec<UnitContact>`, JSON.
     pub contacts: String,

@@ -59,129 +59,86 @@ pub mod ops {
 // Clocks (计时)
 // ---------------------------------------------------------------------------------------------------------
 
-/// A clock's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ClockStatus {
-    /// Dispatched, not yet received by the unit (待接收): starts at receipt, or at dispatch when the unit has
-    /// not acknowledged in time.
-    AwaitingReceipt,
-    /// 计时中
-    Running,
-    /// 暂停计时 (a supplement or a statutory exclusion is open)
-    Paused,
-    /// 已办结 (approved or rejected): the clock stopped
-    Stopped,
-    /// 已撤回 (withdrawn)
-    Cancelled,
+crate::labelled_enum! {
+    /// A clock's state (计时状态).
+    #[derive(ToSchema)]
+    pub enum ClockStatus {
+        /// Dispatched, not yet received by the unit (待接收): starts at receipt, or at dispatch when the unit has
+        /// not acknowledged in time.
+        AwaitingReceipt = "awaiting_receipt", "待接收";
+        /// 计时中
+        Running = "running", "计时中";
+        /// 暂停计时 (a supplement or a statutory exclusion is open)
+        Paused = "paused", "暂停计时";
+        /// 已办结 (approved or rejected): the clock stopped
+        Stopped = "stopped", "已办结";
+        /// 已撤回 (withdrawn)
+        Cancelled = "cancelled", "已撤回";
+    }
 }
 
 impl ClockStatus {
     /// The states of a clock still counting (or about to).
     pub const OPEN: [ClockStatus; 3] = [Self::AwaitingReceipt, Self::Running, Self::Paused];
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AwaitingReceipt => "awaiting_receipt",
-            Self::Running => "running",
-            Self::Paused => "paused",
-            Self::Stopped => "stopped",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::AwaitingReceipt, Self::Running, Self::Paused, Self::Stopped, Self::Cancelled]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-    }
-
     /// Still counting (or about to).
     pub fn is_open(self) -> bool {
         matches!(self, Self::AwaitingReceipt | Self::Running | Self::Paused)
     }
+}
 
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            Self::AwaitingReceipt => "待接收",
-            Self::Running => "计时中",
-            Self::Paused => "暂停计时",
-            Self::Stopped => "已办结",
-            Self::Cancelled => "已撤回",
-        }
+crate::labelled_enum! {
+    /// How late a clock is (时限状态), ordered: normal < warning < overdue.
+    #[derive(PartialOrd, Ord, ToSchema)]
+    pub enum AlertLevel {
+        /// 正常
+        Normal = "normal", "正常";
+        /// 预警: the warning threshold has passed
+        Warning = "warning", "预警";
+        /// 逾期: past the due instant
+        Overdue = "overdue", "逾期";
     }
 }
 
-/// How late a clock is (时限状态).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertLevel {
-    /// 正常
-    Normal,
-    /// 预警: the warning threshold has passed
-    Warning,
-    /// 逾期: past the due instant
-    Overdue,
-}
-
-impl AlertLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Normal => "normal",
-            Self::Warning => "warning",
-            Self::Overdue => "overdue",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Normal, Self::Warning, Self::Overdue].into_iter().find(|v| v.as_str() == s)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            Self::Normal => "正常",
-            Self::Warning => "预警",
-            Self::Overdue => "逾期",
-        }
+crate::labelled_enum! {
+    /// What the clock started from (起算依据).
+    #[derive(ToSchema)]
+    pub enum StartBasis {
+        /// The unit received the task (接收即起算).
+        Received = "received", "接收起算";
+        /// The unit did not acknowledge within the configured time: the clock counts from dispatch (推送起算).
+        DispatchedUnacknowledged = "dispatched_unacknowledged", "推送起算";
     }
 }
 
-/// What the clock started from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StartBasis {
-    /// The unit received the task (接收即起算).
-    Received,
-    /// The unit did not acknowledge within the configured time: the clock counts from dispatch (推送起算).
-    DispatchedUnacknowledged,
-}
-
-/// Why a clock is paused: the applicant's supplement (补正), or a statutory exclusion of 行政许可法 Art. 45
-/// (依法需要听证、招标、拍卖、检验、检测、检疫、鉴定和专家评审的，所需时间不计算在期限内).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PauseKind {
-    /// 补正材料 (opened and closed by the task's supplement request and supplement)
-    Supplement,
-    /// 听证
-    Hearing,
-    /// 招标
-    Tendering,
-    /// 拍卖
-    Auction,
-    /// 检验
-    Inspection,
-    /// 检测
-    Testing,
-    /// 检疫
-    Quarantine,
-    /// 鉴定
-    Appraisal,
-    /// 专家评审
-    ExpertReview,
+crate::labelled_enum! {
+    /// Why a clock is paused: the applicant's supplement (补正), or a statutory exclusion of 行政许可法 Art. 45
+    /// (依法需要听证、招标、拍卖、检验、检测、检疫、鉴定和专家评审的，所需时间不计算在期限内).
+    #[derive(ToSchema)]
+    pub enum PauseKind {
+        /// 补正材料 (opened and closed by the task's supplement request and supplement)
+        Supplement = "supplement", "补正材料";
+        /// 听证
+        Hearing = "hearing", "听证";
+        /// 招标
+        Tendering = "tendering", "招标";
+        /// 拍卖
+        Auction = "auction", "拍卖";
+        /// 检验
+        Inspection = "inspection", "检验";
+        /// 检测
+        Testing = "testing", "检测";
+        /// 检疫
+        Quarantine = "quarantine", "检疫";
+        /// 鉴定
+        Appraisal = "appraisal", "鉴定";
+        /// 专家评审
+        ExpertReview = "expert_review", "专家评审";
+    }
 }
 
 impl PauseKind {
+    /// The statutory exclusions (every kind but the supplement).
     pub const STATUTORY: [PauseKind; 8] = [
         Self::Hearing,
         Self::Tendering,
@@ -192,38 +149,6 @@ impl PauseKind {
         Self::Appraisal,
         Self::ExpertReview,
     ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Supplement => "supplement",
-            Self::Hearing => "hearing",
-            Self::Tendering => "tendering",
-            Self::Auction => "auction",
-            Self::Inspection => "inspection",
-            Self::Testing => "testing",
-            Self::Quarantine => "quarantine",
-            Self::Appraisal => "appraisal",
-            Self::ExpertReview => "expert_review",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        std::iter::once(Self::Supplement).chain(Self::STATUTORY).find(|v| v.as_str() == s)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            Self::Supplement => "补正材料",
-            Self::Hearing => "听证",
-            Self::Tendering => "招标",
-            Self::Auction => "拍卖",
-            Self::Inspection => "检验",
-            Self::Testing => "检测",
-            Self::Quarantine => "检疫",
-            Self::Appraisal => "鉴定",
-            Self::ExpertReview => "专家评审",
-        }
-    }
 }
 
 /// One pause of a clock.
@@ -318,19 +243,19 @@ pub struct ClockView {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Request of [`ops::CLOCK_GET`].
+/// Request of [`ops::ClockGet`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetClock {
     pub task_id: Uuid,
 }
 
-/// Request of [`ops::CLOCK_CASE`].
+/// Request of [`ops::ClockCase`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseClocks {
     pub case_id: Uuid,
 }
 
-/// Request of [`ops::CLOCK_LIST`] (`GET /api/v1/clocks`): open clocks by due instant.
+/// Request of [`ops::ClockList`] (`GET /api/v1/clocks`): open clocks by due instant.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListClocks {
@@ -351,7 +276,7 @@ pub struct ListClocks {
     pub offset: Option<u64>,
 }
 
-/// Reply of [`ops::CLOCK_LIST`].
+/// Reply of [`ops::ClockList`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ClockPage {
     /// Without timelines.
@@ -371,7 +296,7 @@ pub struct NewPause {
     pub reason: String,
 }
 
-/// Request of [`ops::CLOCK_PAUSE`].
+/// Request of [`ops::ClockPause`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PauseClock {
     pub actor: Actor,
@@ -386,7 +311,7 @@ pub struct EndPause {
     pub note: Option<String>,
 }
 
-/// Request of [`ops::CLOCK_RESUME`].
+/// Request of [`ops::ClockResume`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResumeClock {
     pub actor: Actor,
@@ -408,7 +333,7 @@ pub struct NewExtension {
     pub requested_by: Option<String>,
 }
 
-/// Request of [`ops::CLOCK_EXTEND`].
+/// Request of [`ops::ClockExtend`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExtendClock {
     pub actor: Actor,
@@ -452,128 +377,66 @@ pub struct ClockAlarm {
 // Supervision (督办 §7.5.4)
 // ---------------------------------------------------------------------------------------------------------
 
-/// Why a notice was issued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SupervisionKind {
-    /// 超过承诺时限未办结
-    Overdue,
-    /// 逾期未反馈 (not received in time, or a linked office did not acknowledge in time)
-    Feedback,
-}
-
-impl SupervisionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Overdue => "overdue",
-            Self::Feedback => "feedback",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Overdue, Self::Feedback].into_iter().find(|v| v.as_str() == s)
+crate::labelled_enum! {
+    /// Why a notice was issued (督办类型).
+    #[derive(ToSchema)]
+    pub enum SupervisionKind {
+        /// 超过承诺时限未办结
+        Overdue = "overdue", "超期未办结";
+        /// 逾期未反馈 (not received in time, or a linked office did not acknowledge in time)
+        Feedback = "feedback", "逾期未反馈";
     }
 }
 
-/// A notice's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SupervisionStatus {
-    /// 已下发
-    Issued,
-    /// 已反馈 (the unit answered)
-    Answered,
-    /// 已办结 (the task concluded, or the feedback came)
-    Resolved,
-    /// 已移送纪检监察/审计
-    Escalated,
-    /// 已处理 (the supervisor recorded the outcome)
-    Decided,
+crate::labelled_enum! {
+    /// A notice's state (督办状态).
+    #[derive(ToSchema)]
+    pub enum SupervisionStatus {
+        /// 已下发
+        Issued = "issued", "已下发";
+        /// 已反馈 (the unit answered)
+        Answered = "answered", "已反馈";
+        /// 已办结 (the task concluded, or the feedback came)
+        Resolved = "resolved", "已办结";
+        /// 已移送纪检监察/审计
+        Escalated = "escalated", "已移送";
+        /// 已处理 (the supervisor recorded the outcome)
+        Decided = "decided", "已处理";
+    }
 }
 
 impl SupervisionStatus {
     /// The states of a notice still waiting for a result.
     pub const OPEN: [SupervisionStatus; 2] = [Self::Issued, Self::Answered];
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Issued => "issued",
-            Self::Answered => "answered",
-            Self::Resolved => "resolved",
-            Self::Escalated => "escalated",
-            Self::Decided => "decided",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Issued, Self::Answered, Self::Resolved, Self::Escalated, Self::Decided]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-    }
-
     pub fn is_open(self) -> bool {
         matches!(self, Self::Issued | Self::Answered)
     }
 }
 
-/// Where an unresolved notice goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EscalationTarget {
-    /// 纪检监察
-    DisciplineInspection,
-    /// 审计
-    Audit,
-}
-
-impl EscalationTarget {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::DisciplineInspection => "discipline_inspection",
-            Self::Audit => "audit",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::DisciplineInspection, Self::Audit].into_iter().find(|v| v.as_str() == s)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            Self::DisciplineInspection => "纪检监察",
-            Self::Audit => "审计",
-        }
+crate::labelled_enum! {
+    /// Where an unresolved notice goes (移送对象).
+    #[derive(ToSchema)]
+    pub enum EscalationTarget {
+        /// 纪检监察
+        DisciplineInspection = "discipline_inspection", "纪检监察";
+        /// 审计
+        Audit = "audit", "审计";
     }
 }
 
-/// The supervisor's outcome (§7.5.4: 警告、通报批评、直至问责).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SupervisionOutcome {
-    /// 警告
-    Warning,
-    /// 通报批评
-    CirculatedCriticism,
-    /// 问责
-    Accountability,
-    /// 不予处理 (with a reason: e.g. the delay was justified)
-    NoAction,
-}
-
-impl SupervisionOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Warning => "warning",
-            Self::CirculatedCriticism => "circulated_criticism",
-            Self::Accountability => "accountability",
-            Self::NoAction => "no_action",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Warning, Self::CirculatedCriticism, Self::Accountability, Self::NoAction]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+crate::labelled_enum! {
+    /// The supervisor's outcome (§7.5.4: 警告、通报批评、直至问责).
+    #[derive(ToSchema)]
+    pub enum SupervisionOutcome {
+        /// 警告
+        Warning = "warning", "警告";
+        /// 通报批评
+        CirculatedCriticism = "circulated_criticism", "通报批评";
+        /// 问责
+        Accountability = "accountability", "问责";
+        /// 不予处理 (with a reason: e.g. the delay was justified)
+        NoAction = "no_action", "不予处理";
     }
 }
 
@@ -673,7 +536,7 @@ pub struct SupervisionView {
     pub evidence: Option<EvidencePack>,
 }
 
-/// Request of [`ops::SUPERVISION_LIST`] (`GET /api/v1/supervision`).
+/// Request of [`ops::SupervisionList`] (`GET /api/v1/supervision`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListSupervision {
@@ -695,7 +558,7 @@ pub struct ListSupervision {
     pub offset: Option<u64>,
 }
 
-/// Reply of [`ops::SUPERVISION_LIST`].
+/// Reply of [`ops::SupervisionList`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SupervisionPage {
     pub items: Vec<SupervisionSummary>,
@@ -704,7 +567,7 @@ pub struct SupervisionPage {
     pub offset: u64,
 }
 
-/// Request of [`ops::SUPERVISION_GET`].
+/// Request of [`ops::SupervisionGet`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetSupervision {
     pub id: Uuid,
@@ -720,7 +583,7 @@ pub struct NewAnswer {
     pub committed_on: NaiveDate,
 }
 
-/// Request of [`ops::SUPERVISION_ANSWER`].
+/// Request of [`ops::SupervisionAnswer`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnswerSupervision {
     pub actor: Actor,
@@ -737,7 +600,7 @@ pub struct NewDecision {
     pub note: String,
 }
 
-/// Request of [`ops::SUPERVISION_DECIDE`].
+/// Request of [`ops::SupervisionDecide`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecideSupervision {
     pub actor: Actor,
@@ -761,29 +624,16 @@ pub struct SupervisionEvent {
 // Problems and consultations (问题协调 §7.5.2, 会商 / 联席会议 §7.5.3)
 // ---------------------------------------------------------------------------------------------------------
 
-/// A problem's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ProblemStatus {
-    /// 协调中 (the specialist coordinates)
-    Open,
-    /// 已提报机构 (to the office for a consultation)
-    Referred,
-    /// 已解决
-    Solved,
-}
-
-impl ProblemStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Referred => "referred",
-            Self::Solved => "solved",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Open, Self::Referred, Self::Solved].into_iter().find(|v| v.as_str() == s)
+crate::labelled_enum! {
+    /// A problem's state (问题状态).
+    #[derive(ToSchema)]
+    pub enum ProblemStatus {
+        /// 协调中 (the specialist coordinates)
+        Open = "open", "协调中";
+        /// 已提报机构 (to the office for a consultation)
+        Referred = "referred", "已提报机构";
+        /// 已解决
+        Solved = "solved", "已解决";
     }
 }
 
@@ -822,7 +672,7 @@ pub struct NewProblem {
     pub refer_now: bool,
 }
 
-/// Request of [`ops::PROBLEM_RECORD`].
+/// Request of [`ops::ProblemRecord`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordProblem {
     pub actor: Actor,
@@ -837,7 +687,7 @@ pub struct NewSolution {
     pub solution: String,
 }
 
-/// Request of [`ops::PROBLEM_SOLVE`].
+/// Request of [`ops::ProblemSolve`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SolveProblem {
     pub actor: Actor,
@@ -852,7 +702,7 @@ pub struct NewReferral {
     pub reason: String,
 }
 
-/// Request of [`ops::PROBLEM_REFER`].
+/// Request of [`ops::ProblemRefer`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReferProblem {
     pub actor: Actor,
@@ -860,13 +710,13 @@ pub struct ReferProblem {
     pub referral: NewReferral,
 }
 
-/// Request of [`ops::PROBLEM_GET`].
+/// Request of [`ops::ProblemGet`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetProblem {
     pub id: Uuid,
 }
 
-/// Request of [`ops::PROBLEM_LIST`] (`GET /api/v1/problems`).
+/// Request of [`ops::ProblemList`] (`GET /api/v1/problems`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListProblems {
@@ -889,7 +739,7 @@ pub struct ListProblems {
     pub offset: Option<u64>,
 }
 
-/// Reply of [`ops::PROBLEM_LIST`]: a page of problems, newest first.
+/// Reply of [`ops::ProblemList`]: a page of problems, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ProblemPage {
     pub items: Vec<ProblemView>,
@@ -907,26 +757,14 @@ pub struct ProblemEvent {
     pub at: DateTime<Utc>,
 }
 
-/// A consultation (会商) or a joint meeting (联席会议).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ConsultationKind {
-    /// 会商
-    Consultation,
-    /// 联席会议
-    JointMeeting,
-}
-
-impl ConsultationKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Consultation => "consultation",
-            Self::JointMeeting => "joint_meeting",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Consultation, Self::JointMeeting].into_iter().find(|v| v.as_str() == s)
+crate::labelled_enum! {
+    /// A consultation (会商) or a joint meeting (联席会议).
+    #[derive(ToSchema)]
+    pub enum ConsultationKind {
+        /// 会商
+        Consultation = "consultation", "会商";
+        /// 联席会议
+        JointMeeting = "joint_meeting", "联席会议";
     }
 }
 
@@ -972,7 +810,7 @@ pub struct NewConsultation {
     pub follow_ups: Vec<FollowUp>,
 }
 
-/// Request of [`ops::CONSULTATION_RECORD`].
+/// Request of [`ops::ConsultationRecord`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordConsultation {
     pub actor: Actor,
@@ -997,7 +835,7 @@ pub struct ConsultationView {
     pub recorded_at: DateTime<Utc>,
 }
 
-/// Request of [`ops::CONSULTATION_LIST`] (`GET /api/v1/meetings`).
+/// Request of [`ops::ConsultationList`] (`GET /api/v1/meetings`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListConsultations {
@@ -1016,7 +854,7 @@ pub struct ListConsultations {
     pub offset: Option<u64>,
 }
 
-/// Reply of [`ops::CONSULTATION_LIST`]: a page of consultations and joint meetings, latest first.
+/// Reply of [`ops::ConsultationList`]: a page of consultations and joint meetings, latest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MeetingPage {
     pub items: Vec<ConsultationView>,
@@ -1037,7 +875,7 @@ pub struct ConsultationEvent {
 // Business monitoring (业务监控 §6.2)
 // ---------------------------------------------------------------------------------------------------------
 
-/// Request of [`ops::MONITORING`] (`GET /api/v1/monitoring`).
+/// Request of [`ops::Monitoring`] (`GET /api/v1/monitoring`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct MonitoringQuery {
@@ -1076,7 +914,7 @@ pub struct MonitoringFigures {
     pub average_working_days: Option<f64>,
 }
 
-/// Reply of [`ops::MONITORING`].
+/// Reply of [`ops::Monitoring`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Monitoring {
     pub office: Option<String>,

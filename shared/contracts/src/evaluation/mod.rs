@@ -102,52 +102,39 @@ impl<'de> Deserialize<'de> for Level {
     }
 }
 
-/// What a comment is about (评价标签).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Tag {
-    /// 服务态度
-    Attitude,
-    /// 办事效率
-    Efficiency,
-    /// 依法依规 (conformity with the rules)
-    Conformity,
-    /// 业务能力
-    Competence,
-    /// 便捷程度
-    Convenience,
-    /// 公开透明
-    Transparency,
-    /// 廉洁自律
-    Integrity,
-}
-
-/// Where a rating was given (评价渠道).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    /// 平台 (signed in)
-    Platform,
-    /// 窗口评价器 (a window terminal, with the applicant's one-time code)
-    Window,
-    /// 短信链接
-    SmsLink,
-    /// 默认评价 (none given in time; off unless configured)
-    Default,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Platform => "platform",
-            Self::Window => "window",
-            Self::SmsLink => "sms_link",
-            Self::Default => "default",
-        }
+crate::labelled_enum! {
+    /// What a comment is about (评价标签).
+    #[derive(PartialOrd, Ord, ToSchema)]
+    pub enum Tag {
+        /// 服务态度
+        Attitude = "attitude", "服务态度";
+        /// 办事效率
+        Efficiency = "efficiency", "办事效率";
+        /// 依法依规 (conformity with the rules)
+        Conformity = "conformity", "依法依规";
+        /// 业务能力
+        Competence = "competence", "业务能力";
+        /// 便捷程度
+        Convenience = "convenience", "便捷程度";
+        /// 公开透明
+        Transparency = "transparency", "公开透明";
+        /// 廉洁自律
+        Integrity = "integrity", "廉洁自律";
     }
+}
 
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Platform, Self::Window, Self::SmsLink, Self::Default].into_iter().find(|c| c.as_str() == s)
+crate::labelled_enum! {
+    /// Where a rating was given (评价渠道).
+    #[derive(ToSchema)]
+    pub enum Channel {
+        /// 平台 (signed in)
+        Platform = "platform", "平台";
+        /// 窗口评价器 (a window terminal, with the applicant's one-time code)
+        Window = "window", "窗口评价器";
+        /// 短信链接
+        SmsLink = "sms_link", "短信链接";
+        /// 默认评价 (none given in time; off unless configured)
+        Default = "default", "默认评价";
     }
 }
 
@@ -174,7 +161,7 @@ pub struct NewRating {
     pub tags: Vec<Tag>,
 }
 
-/// Request of [`ops::SUBMIT`]: the applicant signed in (the gateway sets `applicant_id` from the token).
+/// Request of [`ops::Submit`]: the applicant signed in (the gateway sets `applicant_id` from the token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmitRating {
     pub actor: Actor,
@@ -183,13 +170,13 @@ pub struct SubmitRating {
     pub rating: NewRating,
 }
 
-/// Request of [`ops::INVITATION_BY_CODE`].
+/// Request of [`ops::InvitationByCode`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeLookup {
     pub code: String,
 }
 
-/// Request of [`ops::SUBMIT_BY_CODE`]: the SMS link (no token) or a window terminal (the staff member at the
+/// Request of [`ops::SubmitByCode`]: the SMS link (no token) or a window terminal (the staff member at the
 /// window, with the code the applicant shows).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmitByCode {
@@ -250,29 +237,16 @@ pub struct AppealView {
     pub decided_at: Option<DateTime<Utc>>,
 }
 
-/// Where an appeal stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AppealStatus {
-    /// 待裁定
-    Pending,
-    /// 申诉成立: the rating leaves the assessment
-    Upheld,
-    /// 申诉驳回
-    Rejected,
-}
-
-impl AppealStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Upheld => "upheld",
-            Self::Rejected => "rejected",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Pending, Self::Upheld, Self::Rejected].into_iter().find(|c| c.as_str() == s)
+crate::labelled_enum! {
+    /// Where an appeal stands (申诉状态).
+    #[derive(ToSchema)]
+    pub enum AppealStatus {
+        /// 待裁定
+        Pending = "pending", "待裁定";
+        /// 申诉成立: the rating leaves the assessment
+        Upheld = "upheld", "申诉成立";
+        /// 申诉驳回
+        Rejected = "rejected", "申诉驳回";
     }
 }
 
@@ -310,13 +284,13 @@ pub struct EvaluationView {
     pub counts: bool,
 }
 
-/// Request of [`ops::GET`].
+/// Request of [`ops::Get`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetEvaluation {
     pub id: Uuid,
 }
 
-/// Request of [`ops::LIST`] (`GET /api/v1/evaluations`); the gateway narrows it to the caller's reach.
+/// Request of [`ops::List`] (`GET /api/v1/evaluations`); the gateway narrows it to the caller's reach.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -341,7 +315,7 @@ pub struct ListEvaluations {
     pub offset: Option<u64>,
 }
 
-/// Reply of [`ops::LIST`].
+/// Reply of [`ops::List`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EvaluationPage {
     pub items: Vec<EvaluationView>,
@@ -350,7 +324,7 @@ pub struct EvaluationPage {
     pub offset: u64,
 }
 
-/// Request of [`ops::INVITATION_LIST`].
+/// Request of [`ops::InvitationList`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseInvitations {
     pub case_id: Uuid,
@@ -368,58 +342,31 @@ pub enum Assignee {
     Specialist { specialist_id: String, office: String },
 }
 
-/// Where a rectification stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RectificationStatus {
-    /// 待联系: the applicant is contacted within a working day
-    Opened,
-    /// 整改中
-    Contacted,
-    /// 已答复: the fix and the answer are in; the applicant rates them
-    Answered,
-    /// 已办结
-    Closed,
-}
-
-impl RectificationStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Opened => "opened",
-            Self::Contacted => "contacted",
-            Self::Answered => "answered",
-            Self::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Opened, Self::Contacted, Self::Answered, Self::Closed].into_iter().find(|c| c.as_str() == s)
+crate::labelled_enum! {
+    /// Where a rectification stands (整改状态).
+    #[derive(ToSchema)]
+    pub enum RectificationStatus {
+        /// 待联系: the applicant is contacted within a working day
+        Opened = "opened", "待联系";
+        /// 整改中
+        Contacted = "contacted", "整改中";
+        /// 已答复: the fix and the answer are in; the applicant rates them
+        Answered = "answered", "已答复";
+        /// 已办结
+        Closed = "closed", "已办结";
     }
 }
 
-/// How the applicant rates the fix (整改评价).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FixRating {
-    /// 满意
-    Satisfied,
-    /// 基本满意
-    BasicallySatisfied,
-    /// 不满意
-    Dissatisfied,
-}
-
-impl FixRating {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Satisfied => "satisfied",
-            Self::BasicallySatisfied => "basically_satisfied",
-            Self::Dissatisfied => "dissatisfied",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Satisfied, Self::BasicallySatisfied, Self::Dissatisfied].into_iter().find(|c| c.as_str() == s)
+crate::labelled_enum! {
+    /// How the applicant rates the fix (整改评价).
+    #[derive(ToSchema)]
+    pub enum FixRating {
+        /// 满意
+        Satisfied = "satisfied", "满意";
+        /// 基本满意
+        BasicallySatisfied = "basically_satisfied", "基本满意";
+        /// 不满意
+        Dissatisfied = "dissatisfied", "不满意";
     }
 }
 
@@ -473,7 +420,7 @@ pub enum RectificationAction {
     Rate { rating: FixRating },
 }
 
-/// Request of [`ops::RECTIFICATION_STEP`].
+/// Request of [`ops::RectificationStep`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RectificationStep {
     pub actor: Actor,
@@ -483,13 +430,13 @@ pub struct RectificationStep {
     pub action: RectificationAction,
 }
 
-/// Request of [`ops::RECTIFICATION_GET`].
+/// Request of [`ops::RectificationGet`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetRectification {
     pub id: Uuid,
 }
 
-/// Request of [`ops::RECTIFICATION_LIST`] (`GET /api/v1/rectifications`).
+/// Request of [`ops::RectificationList`] (`GET /api/v1/rectifications`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -512,7 +459,7 @@ pub struct ListRectifications {
     pub offset: Option<u64>,
 }
 
-/// Reply of [`ops::RECTIFICATION_LIST`].
+/// Reply of [`ops::RectificationList`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RectificationPage {
     pub items: Vec<RectificationView>,
@@ -536,7 +483,7 @@ pub struct NewAppeal {
     pub evidence: Vec<String>,
 }
 
-/// Request of [`ops::APPEAL_FILE`].
+/// Request of [`ops::AppealFile`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileAppeal {
     pub actor: Actor,
@@ -553,7 +500,7 @@ pub struct AppealDecision {
     pub note: String,
 }
 
-/// Request of [`ops::APPEAL_DECIDE`].
+/// Request of [`ops::AppealDecide`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecideAppeal {
     pub actor: Actor,
@@ -561,7 +508,7 @@ pub struct DecideAppeal {
     pub decision: AppealDecision,
 }
 
-/// Request of [`ops::APPEAL_LIST`] (`GET /api/v1/appeals`).
+/// Request of [`ops::AppealList`] (`GET /api/v1/appeals`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -574,20 +521,21 @@ pub struct ListAppeals {
 // Assessment (考核 §8.2.1) and statistics
 // ---------------------------------------------------------------------------------------------------------
 
-/// Whom an assessment groups by.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AssessmentScope {
-    /// 帮办代办员
-    #[default]
-    Specialist,
-    /// 责任单位
-    Unit,
-    /// 帮办代办机构
-    Office,
+crate::labelled_enum! {
+    /// Whom an assessment groups by (考核对象).
+    #[derive(Default, ToSchema)]
+    pub enum AssessmentScope {
+        /// 帮办代办员
+        #[default]
+        Specialist = "specialist", "帮办代办员";
+        /// 责任单位
+        Unit = "unit", "责任单位";
+        /// 帮办代办机构
+        Office = "office", "帮办代办机构";
+    }
 }
 
-/// Request of [`ops::ASSESSMENT`] (`GET /api/v1/assessments`, `…/assessments.csv`).
+/// Request of [`ops::Assessment`] (`GET /api/v1/assessments`, `…/assessments.csv`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -637,7 +585,7 @@ pub struct AssessmentRow {
     pub average_working_days: Option<f64>,
 }
 
-/// Reply of [`ops::ASSESSMENT`].
+/// Reply of [`ops::Assessment`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Assessment {
     pub by: AssessmentScope,
@@ -648,7 +596,7 @@ pub struct Assessment {
     pub rows: Vec<AssessmentRow>,
 }
 
-/// Request of [`ops::STATISTICS`] (`GET /api/v1/evaluations/statistics`).
+/// Request of [`ops::Statistics`] (`GET /api/v1/evaluations/statistics`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -672,7 +620,7 @@ pub struct RatingCounts {
     pub satisfaction_rate: Option<f64>,
 }
 
-/// Reply of [`ops::STATISTICS`] (ratings that count; appeals upheld left out).
+/// Reply of [`ops::Statistics`] (ratings that count; appeals upheld left out).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Statistics {
     pub total: RatingCounts,
@@ -737,6 +685,16 @@ pub struct AppealDecided {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn states_keep_their_spellings() {
+        assert_eq!(serde_json::to_string(&Channel::SmsLink).unwrap(), "\"sms_link\"");
+        assert_eq!(FixRating::parse("basically_satisfied"), Some(FixRating::BasicallySatisfied));
+        assert_eq!(RectificationStatus::Opened.label_zh(), "待联系");
+        assert_eq!(AppealStatus::Upheld.as_str(), "upheld");
+        assert_eq!(AssessmentScope::default(), AssessmentScope::Specialist);
+        assert!(Tag::Attitude < Tag::Integrity, "tags sort in declaration order");
+    }
 
     #[test]
     fn levels_are_numbers_one_to_five() {

@@ -33,76 +33,33 @@ pub mod ops {
 /// Who records a hotline consultation: the 12345 system itself (`recorded_by`).
 pub const HOTLINE_RECORDER: &str = "hotline-12345";
 
-/// Where a consultation came from (咨询渠道, §7.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ConsultationChannel {
-    /// 服务窗口 — in person at the service window.
-    Window,
-    /// 12345 热线 — the government service hotline.
-    Hotline,
-    /// 平台 — online, on the platform.
-    Platform,
-}
-
-impl ConsultationChannel {
-    /// Every channel.
-    pub const ALL: [ConsultationChannel; 3] = [Self::Window, Self::Hotline, Self::Platform];
-
-    /// The stored and wire name (`window`).
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Window => "window",
-            Self::Hotline => "hotline",
-            Self::Platform => "platform",
-        }
-    }
-
-    /// The channel with this wire name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-
-    /// The Chinese name people read.
-    pub fn label_zh(&self) -> &'static str {
-        match self {
-            Self::Window => "服务窗口",
-            Self::Hotline => "12345热线",
-            Self::Platform => "平台",
-        }
+crate::labelled_enum! {
+    /// Where a consultation came from (咨询渠道, §7.1).
+    #[derive(ToSchema)]
+    pub enum ConsultationChannel {
+        /// 服务窗口 — in person at the service window.
+        Window = "window", "服务窗口";
+        /// 12345 热线 — the government service hotline.
+        Hotline = "hotline", "12345热线";
+        /// 平台 — online, on the platform.
+        Platform = "platform", "平台";
     }
 }
 
-/// The initial intent agreed with the applicant (初步意向, §7.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ConsultationIntent {
-    /// 帮办 — assistance.
-    Assist,
-    /// 代办 — commission.
-    Commission,
-    /// 暂无 — no service wanted (yet): information only.
-    None,
+crate::labelled_enum! {
+    /// The initial intent agreed with the applicant (初步意向, §7.1).
+    #[derive(ToSchema)]
+    pub enum ConsultationIntent {
+        /// 帮办 — assistance.
+        Assist = "assist", "帮办";
+        /// 代办 — commission.
+        Commission = "commission", "代办";
+        /// 暂无 — no service wanted (yet): information only.
+        None = "none", "暂无";
+    }
 }
 
 impl ConsultationIntent {
-    /// Every intent.
-    pub const ALL: [ConsultationIntent; 3] = [Self::Assist, Self::Commission, Self::None];
-
-    /// The stored and wire name (`assist`).
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Assist => "assist",
-            Self::Commission => "commission",
-            Self::None => "none",
-        }
-    }
-
-    /// The intent with this wire name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-
     /// The service type a case accepted from this consultation would have, if any.
     pub fn service_type(&self) -> Option<ServiceType> {
         match self {
@@ -181,7 +138,7 @@ pub struct NewConsultation {
     pub consulted_at: Option<DateTime<Utc>>,
 }
 
-/// Request of [`ops::CONSULTATION_RECORD`]: record a consultation (登记咨询) for `actor`.
+/// Request of [`ops::ConsultationRecord`]: record a consultation (登记咨询) for `actor`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordConsultation {
     pub actor: Actor,
@@ -221,7 +178,7 @@ pub struct HotlineTicket {
     pub received_at: DateTime<Utc>,
 }
 
-/// Request of [`ops::CONSULTATION_HOTLINE`] (热线投递): a ticket whose signature the gateway verified, with the
+/// Request of [`ops::ConsultationHotline`] (热线投递): a ticket whose signature the gateway verified, with the
 /// replay keys of the signed request (`sig:<hex>`, `delivery:<id>`) to store under a unique constraint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HotlineDelivery {
@@ -267,7 +224,7 @@ pub const DEFAULT_LIMIT: u64 = 50;
 /// Largest page size of a consultation list (每页最多条数).
 pub const MAX_LIMIT: u64 = 200;
 
-/// Request of [`ops::CONSULTATION_LIST`] (咨询列表), filters already scoped by the gateway.
+/// Request of [`ops::ConsultationList`] (咨询列表), filters already scoped by the gateway.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListConsultations {
     /// `None`: every office (the caller reaches them all).
@@ -278,7 +235,7 @@ pub struct ListConsultations {
     pub offset: u64,
 }
 
-/// Request of [`ops::CONSULTATION_GET`] (查看咨询记录).
+/// Request of [`ops::ConsultationGet`] (查看咨询记录).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetConsultation {
     pub id: Uuid,
@@ -355,7 +312,7 @@ pub struct NewJointMeeting {
     pub attendees: Vec<Attendee>,
 }
 
-/// Request of [`ops::JOINT_MEETING_SCHEDULE`] (安排联席会议).
+/// Request of [`ops::JointMeetingSchedule`] (安排联席会议).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScheduleJointMeeting {
     pub actor: Actor,
@@ -391,7 +348,7 @@ pub struct JointMeetingMinutes {
     pub follow_ups: Vec<FollowUp>,
 }
 
-/// Request of [`ops::JOINT_MEETING_MINUTES`] (记录会议纪要).
+/// Request of [`ops::JointMeetingMinutes`] (记录会议纪要).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordJointMeetingMinutes {
     pub actor: Actor,
@@ -399,14 +356,15 @@ pub struct RecordJointMeetingMinutes {
     pub minutes: JointMeetingMinutes,
 }
 
-/// Where a joint meeting stands (会议状态).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum JointMeetingStatus {
-    /// 已安排
-    Scheduled,
-    /// 已形成纪要
-    Recorded,
+crate::labelled_enum! {
+    /// Where a joint meeting stands (会议状态).
+    #[derive(ToSchema)]
+    pub enum JointMeetingStatus {
+        /// 已安排
+        Scheduled = "scheduled", "已安排";
+        /// 已形成纪要
+        Recorded = "recorded", "已形成纪要";
+    }
 }
 
 /// A joint meeting (联席会议) as people see it.
@@ -482,11 +440,11 @@ mod tests {
 
     #[test]
     fn enums_round_trip_through_their_wire_names() {
-        for c in ConsultationChannel::ALL {
+        for &c in ConsultationChannel::ALL {
             assert_eq!(ConsultationChannel::parse(c.as_str()), Some(c));
             assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
         }
-        for i in ConsultationIntent::ALL {
+        for &i in ConsultationIntent::ALL {
             assert_eq!(ConsultationIntent::parse(i.as_str()), Some(i));
             assert_eq!(serde_json::to_value(i).unwrap(), i.as_str());
         }

@@ -44,14 +44,15 @@ pub mod ops {
     }
 }
 
-/// Level of an office (§4.1.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OfficeLevel {
-    /// 市级
-    City,
-    /// 县（市、区）级
-    County,
+crate::labelled_enum! {
+    /// Level of an office (机构层级, §4.1.3).
+    #[derive(ToSchema)]
+    pub enum OfficeLevel {
+        /// 市级
+        City = "city", "市级";
+        /// 县（市、区）级
+        County = "county", "县（市、区）级";
+    }
 }
 
 /// An office (帮办代办工作机构).
@@ -66,7 +67,7 @@ pub struct OfficeView {
     pub phone: Option<String>,
 }
 
-/// Request of [`ops::OFFICE_LIST`].
+/// Request of [`ops::OfficeList`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListOffices {}
 
@@ -92,7 +93,7 @@ pub struct StaffView {
     pub active: bool,
 }
 
-/// Request of [`ops::STAFF_LIST`]: every filter optional.
+/// Request of [`ops::StaffList`]: every filter optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListStaff {
@@ -102,44 +103,27 @@ pub struct ListStaff {
     pub role: Option<String>,
 }
 
-/// Kind of service (服务类型, §3.3–§3.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ServiceType {
-    /// 帮办: the applicant stays the applicant; the specialist guides and coordinates.
-    Assist,
-    /// 代办: after a signed agreement and a passed formal review, the agent acts for the applicant.
-    Commission,
-}
-
-impl ServiceType {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Assist => "assist",
-            Self::Commission => "commission",
-        }
+crate::labelled_enum! {
+    /// Kind of service (服务类型, §3.3–§3.4).
+    #[derive(ToSchema)]
+    pub enum ServiceType {
+        /// 帮办: the applicant stays the applicant; the specialist guides and coordinates.
+        Assist = "assist", "帮办";
+        /// 代办: after a signed agreement and a passed formal review, the agent acts for the applicant.
+        Commission = "commission", "代办";
     }
 }
 
-/// Kind of applicant (服务对象).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ApplicantKind {
-    /// 自然人
-    NaturalPerson,
-    /// 法人
-    LegalPerson,
-    /// 其他组织
-    OtherOrganisation,
-}
-
-impl ApplicantKind {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::NaturalPerson => "natural_person",
-            Self::LegalPerson => "legal_person",
-            Self::OtherOrganisation => "other_organisation",
-        }
+crate::labelled_enum! {
+    /// Kind of applicant (服务对象类型).
+    #[derive(ToSchema)]
+    pub enum ApplicantKind {
+        /// 自然人
+        NaturalPerson = "natural_person", "自然人";
+        /// 法人
+        LegalPerson = "legal_person", "法人";
+        /// 其他组织
+        OtherOrganisation = "other_organisation", "其他组织";
     }
 }
 
@@ -204,104 +188,52 @@ impl ProjectCategory {
     }
 }
 
-/// Where a case is in its lifecycle (§7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CaseStatus {
-    /// 对接需求
-    Consulting,
-    /// 已受理
-    Accepted,
-    /// 已制定方案
-    Planned,
-    /// 办理中
-    InProgress,
-    /// 已告知结果
-    ResultsDelivered,
-    /// 已归档
-    Archived,
-    /// 已终止
-    Terminated,
-}
-
-impl CaseStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Consulting => "consulting",
-            Self::Accepted => "accepted",
-            Self::Planned => "planned",
-            Self::InProgress => "in_progress",
-            Self::ResultsDelivered => "results_delivered",
-            Self::Archived => "archived",
-            Self::Terminated => "terminated",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Consulting,
-            Self::Accepted,
-            Self::Planned,
-            Self::InProgress,
-            Self::ResultsDelivered,
-            Self::Archived,
-            Self::Terminated,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
+crate::labelled_enum! {
+    /// Where a case is in its lifecycle (案件状态, §7).
+    #[derive(ToSchema)]
+    pub enum CaseStatus {
+        /// 对接需求
+        Consulting = "consulting", "对接需求";
+        /// 已受理
+        Accepted = "accepted", "已受理";
+        /// 已制定方案
+        Planned = "planned", "已制定方案";
+        /// 办理中
+        InProgress = "in_progress", "办理中";
+        /// 已告知结果
+        ResultsDelivered = "results_delivered", "已告知结果";
+        /// 已归档
+        Archived = "archived", "已归档";
+        /// 已终止
+        Terminated = "terminated", "已终止";
     }
 }
 
-/// Why a service ends before its results (终止服务原因, §7.8 a–f).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TerminationReason {
-    /// (a) 服务对象主动要求终止的 — the applicant asks to end the service.
-    ApplicantRequest,
-    /// (b) 申请材料不符合法定条件、标准，且不能按时补正的 — the materials fail the legal conditions or
-    /// standards and cannot be corrected in time.
-    MaterialsNotCorrected,
-    /// (c) 因市场需求、建设条件等发生重大变化，不能继续有效实施的项目 — market demand or construction
-    /// conditions changed so much that the project cannot go on.
-    ConditionsChanged,
-    /// (d) 因法律、法规等修改、废止或者国家政策调整的原因不能继续审批的 — laws or regulations were amended
-    /// or repealed, or national policy changed, so approval cannot go on.
-    LawOrPolicyChanged,
-    /// (e) 违反国家和省有关法律法规规定，…出现重大责任事故或重大问题，造成严重影响的项目 — a serious
-    /// violation, major accident or major problem (work safety, business conduct, environment, credit).
-    MajorViolation,
-    /// (f) 其他需要终止的情形 — any other reason to end the service.
-    Other,
+crate::labelled_enum! {
+    /// Why a service ends before its results (终止服务原因, §7.8 a–f). The Chinese label is the item's text in
+    /// DB3716/T 2—2022 §7.8, verbatim without the final full stop (条款原文).
+    #[derive(ToSchema)]
+    pub enum TerminationReason {
+        /// (a) 服务对象主动要求终止的 — the applicant asks to end the service.
+        ApplicantRequest = "applicant_request", "服务对象主动要求终止的";
+        /// (b) 申请材料不符合法定条件、标准，且不能按时补正的 — the materials fail the legal conditions or
+        /// standards and cannot be corrected in time.
+        MaterialsNotCorrected = "materials_not_corrected", "申请材料不符合法定条件、标准，且不能按时补正的";
+        /// (c) 因市场需求、建设条件等发生重大变化，不能继续有效实施的项目 — market demand or construction
+        /// conditions changed so much that the project cannot go on.
+        ConditionsChanged = "conditions_changed", "因市场需求、建设条件等发生重大变化，不能继续有效实施的项目";
+        /// (d) 因法律、法规等修改、废止或者国家政策调整的原因不能继续审批的 — laws or regulations were amended
+        /// or repealed, or national policy changed, so approval cannot go on.
+        LawOrPolicyChanged = "law_or_policy_changed", "因法律、法规等修改、废止或者国家政策调整的原因不能继续审批的";
+        /// (e) 违反国家和省有关法律法规规定，…出现重大责任事故或重大问题，造成严重影响的项目 — a serious
+        /// violation, major accident or major problem (work safety, business conduct, environment, credit).
+        MajorViolation = "major_violation", "违反国家和省有关法律法规规定，在安全生产、企业经营、环境保护、社会信用等方面出现重大责任事故或重大问题，造成严重影响的项目";
+        /// (f) 其他需要终止的情形 — any other reason to end the service.
+        Other = "other", "其他需要终止的情形";
+    }
 }
 
 impl TerminationReason {
-    /// The six reasons, in the order of §7.8.
-    pub const ALL: [TerminationReason; 6] = [
-        Self::ApplicantRequest,
-        Self::MaterialsNotCorrected,
-        Self::ConditionsChanged,
-        Self::LawOrPolicyChanged,
-        Self::MajorViolation,
-        Self::Other,
-    ];
-
-    /// The identifier in JSON and in the database (`applicant_request` …).
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::ApplicantRequest => "applicant_request",
-            Self::MaterialsNotCorrected => "materials_not_corrected",
-            Self::ConditionsChanged => "conditions_changed",
-            Self::LawOrPolicyChanged => "law_or_policy_changed",
-            Self::MajorViolation => "major_violation",
-            Self::Other => "other",
-        }
-    }
-
-    /// The reason of an identifier, if it is one.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
     /// The item letter in §7.8 (条款项号): `'a'` … `'f'`.
     pub fn letter(&self) -> char {
         match self {
@@ -316,21 +248,7 @@ impl TerminationReason {
 
     /// The reason of an item letter of §7.8 (`'a'` … `'f'`, either case).
     pub fn from_letter(letter: char) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.letter() == letter.to_ascii_lowercase())
-    }
-
-    /// The item's text in DB3716/T 2—2022 §7.8, verbatim without the final full stop (条款原文).
-    pub fn label_zh(&self) -> &'static str {
-        match self {
-            Self::ApplicantRequest => "服务对象主动要求终止的",
-            Self::MaterialsNotCorrected => "申请材料不符合法定条件、标准，且不能按时补正的",
-            Self::ConditionsChanged => "因市场需求、建设条件等发生重大变化，不能继续有效实施的项目",
-            Self::LawOrPolicyChanged => "因法律、法规等修改、废止或者国家政策调整的原因不能继续审批的",
-            Self::MajorViolation => {
-                "违反国家和省有关法律法规规定，在安全生产、企业经营、环境保护、社会信用等方面出现重大责任事故或重大问题，造成严重影响的项目"
-            }
-            Self::Other => "其他需要终止的情形",
-        }
+        Self::ALL.iter().copied().find(|r| r.letter() == letter.to_ascii_lowercase())
     }
 
     /// The reason in English (an explanation, not a translation of record).
@@ -488,14 +406,14 @@ pub struct Actor {
     pub office: String,
 }
 
-/// Request of [`ops::CASE_CREATE`].
+/// Request of [`ops::CaseCreate`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateCase {
     pub actor: Actor,
     pub case: NewCase,
 }
 
-/// Request of [`ops::CASE_GET`].
+/// Request of [`ops::CaseGet`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetCase {
     pub id: Uuid,
@@ -643,7 +561,7 @@ pub struct MaterialsReviewed {
     pub reviewed_at: DateTime<Utc>,
 }
 
-/// Request of [`ops::CASE_LIST`] and the query of `GET /api/v1/cases`: every filter optional.
+/// Request of [`ops::CaseList`] and the query of `GET /api/v1/cases`: every filter optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListCases {
@@ -705,7 +623,7 @@ pub struct Termination {
     pub note: String,
 }
 
-/// Request of [`ops::CASE_TERMINATE`].
+/// Request of [`ops::CaseTerminate`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TerminateCase {
     pub actor: Actor,
@@ -723,7 +641,7 @@ pub struct SpecialistChange {
     pub reason: String,
 }
 
-/// Request of [`ops::CASE_CHANGE_SPECIALIST`].
+/// Request of [`ops::CaseChangeSpecialist`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeSpecialist {
     pub actor: Actor,
@@ -763,7 +681,7 @@ pub struct CaseTerminated {
     pub terminated_at: DateTime<Utc>,
 }
 
-/// Request of [`ops::APPLICANT_REVEAL`]: the full personal data of a case's applicant.
+/// Request of [`ops::ApplicantReveal`]: the full personal data of a case's applicant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevealApplicant {
     pub actor: Actor,
@@ -791,7 +709,7 @@ pub struct RevealedApplicant {
     pub audit_id: Uuid,
 }
 
-/// Request of [`ops::APPLICANT_REGISTER`].
+/// Request of [`ops::ApplicantRegister`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegisterApplicant {
     pub actor: Actor,
@@ -828,7 +746,7 @@ pub struct ListApplicants {
     pub offset: Option<u64>,
 }
 
-/// Request of [`ops::APPLICANT_LIST`]: who asks, and the filter. Intake scopes the list to the actor
+/// Request of [`ops::ApplicantList`]: who asks, and the filter. Intake scopes the list to the actor
 /// itself (服务对象名录按机构隔离), whatever the caller passed on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplicantQuery {
@@ -845,14 +763,14 @@ pub struct ApplicantPage {
     pub offset: u64,
 }
 
-/// Request of [`ops::PROJECT_REGISTER`].
+/// Request of [`ops::ProjectRegister`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegisterProject {
     pub actor: Actor,
     pub project: NewProject,
 }
 
-/// Request of [`ops::PROJECT_LIST`] and the query of `GET /api/v1/projects`.
+/// Request of [`ops::ProjectList`] and the query of `GET /api/v1/projects`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListProjects {
@@ -882,7 +800,7 @@ pub struct ProjectPage {
     pub offset: u64,
 }
 
-/// Request of [`ops::CONTACT_RESOLVE`] (联系方式解析): the people notification must reach, by reference.
+/// Request of [`ops::ContactResolve`] (联系方式解析): the people notification must reach, by reference.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolveContacts {
     pub applicant_ids: Vec<Uuid>,
@@ -912,7 +830,7 @@ pub struct StaffContact {
     pub active: bool,
 }
 
-/// Reply of [`ops::CONTACT_RESOLVE`]: who was found (unknown references are left out).
+/// Reply of [`ops::ContactResolve`]: who was found (unknown references are left out).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolvedContacts {
     pub applicants: Vec<ApplicantContact>,

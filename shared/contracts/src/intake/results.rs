@@ -9,11 +9,11 @@
 //! base64 text inside a JSON message of at most `max_payload` bytes ([`transfer_chunk_bytes`]):
 //!
 //! - **Filing** (归档): content that fits one chunk goes inline in [`FileDocument`]. Larger content is
-//!   first staged chunk by chunk with [`ops::ARCHIVE_CHUNK`] (intake keeps staged chunks in its own
-//!   database, so any replica can take any chunk), then [`ops::ARCHIVE_FILE`] names the upload, and
+//!   first staged chunk by chunk with [`ops::ArchiveChunk`] (intake keeps staged chunks in its own
+//!   database, so any replica can take any chunk), then [`ops::ArchiveFile`] names the upload, and
 //!   intake joins the chunks, checks the size, stores the document and removes the staged chunks.
 //!   Staged chunks of an upload that is never filed are removed after [`STAGED_CHUNK_TTL_SECS`].
-//! - **Reading** (调阅): [`ops::ARCHIVE_READ`] returns one chunk at an offset with the document's
+//! - **Reading** (调阅): [`ops::ArchiveRead`] returns one chunk at an offset with the document's
 //!   record; the reader asks again until it has `size` bytes, and checks the SHA-256 of the whole.
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -226,40 +226,16 @@ impl Delivery {
     }
 }
 
-/// A delivery method without its details (送达方式), as events carry it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryMethod {
-    /// 邮寄
-    Mail,
-    /// 代取
-    AssistantCollection,
-    /// 自取
-    ApplicantCollection,
-}
-
-impl DeliveryMethod {
-    /// The identifier in JSON and in the database.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Mail => "mail",
-            Self::AssistantCollection => "assistant_collection",
-            Self::ApplicantCollection => "applicant_collection",
-        }
-    }
-
-    /// The method of an identifier.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Mail, Self::AssistantCollection, Self::ApplicantCollection].into_iter().find(|m| m.as_str() == s)
-    }
-
-    /// 邮寄 / 代取 / 自取.
-    pub fn label_zh(&self) -> &'static str {
-        match self {
-            Self::Mail => "邮寄",
-            Self::AssistantCollection => "代取",
-            Self::ApplicantCollection => "自取",
-        }
+crate::labelled_enum! {
+    /// A delivery method without its details (送达方式), as events carry it.
+    #[derive(ToSchema)]
+    pub enum DeliveryMethod {
+        /// 邮寄
+        Mail = "mail", "邮寄";
+        /// 代取
+        AssistantCollection = "assistant_collection", "代取";
+        /// 自取
+        ApplicantCollection = "applicant_collection", "自取";
     }
 }
 
@@ -379,13 +355,13 @@ pub struct ResultsView {
     pub custody_outstanding: usize,
 }
 
-/// Request of [`ops::RESULTS_GET`].
+/// Request of [`ops::ResultsGet`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetResults {
     pub case_id: Uuid,
 }
 
-/// Request of [`ops::RESULTS_RECORD`].
+/// Request of [`ops::ResultsRecord`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordDeliveries {
     pub actor: Actor,
@@ -393,14 +369,14 @@ pub struct RecordDeliveries {
     pub deliveries: Vec<NewDelivery>,
 }
 
-/// Request of [`ops::RESULTS_DELIVERED`].
+/// Request of [`ops::ResultsDelivered`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeclareDelivered {
     pub actor: Actor,
     pub case_id: Uuid,
 }
 
-/// Request of [`ops::CUSTODY_RECEIVE`].
+/// Request of [`ops::CustodyReceive`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiveCustody {
     pub actor: Actor,
@@ -408,7 +384,7 @@ pub struct ReceiveCustody {
     pub item: NewCustodyItem,
 }
 
-/// Request of [`ops::CUSTODY_RETURN`].
+/// Request of [`ops::CustodyReturn`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnCustody {
     pub actor: Actor,
@@ -445,48 +421,19 @@ pub struct CaseResultsDelivered {
 // Archive (资料归档, §7.7)
 // ---------------------------------------------------------------------------------------------
 
-/// What an archived document is (归档资料类别, §7.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ArchiveDocType {
-    /// 代办方案 — the service plan.
-    ServicePlan,
-    /// 申请材料 — application materials.
-    ApplicationMaterial,
-    /// 过程材料 — process materials (notices, minutes, supplements…).
-    ProcessMaterial,
-    /// 办理结果 — results: certificates and written approvals.
-    Result,
-}
-
-impl ArchiveDocType {
-    /// The four types, in the order of §7.7.
-    pub const ALL: [ArchiveDocType; 4] =
-        [Self::ServicePlan, Self::ApplicationMaterial, Self::ProcessMaterial, Self::Result];
-
-    /// The identifier in JSON, in the database and in storage keys.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::ServicePlan => "service_plan",
-            Self::ApplicationMaterial => "application_material",
-            Self::ProcessMaterial => "process_material",
-            Self::Result => "result",
-        }
-    }
-
-    /// The type of an identifier.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s)
-    }
-
-    /// 代办方案 / 申请材料 / 过程材料 / 办理结果.
-    pub fn label_zh(&self) -> &'static str {
-        match self {
-            Self::ServicePlan => "代办方案",
-            Self::ApplicationMaterial => "申请材料",
-            Self::ProcessMaterial => "过程材料",
-            Self::Result => "办理结果",
-        }
+crate::labelled_enum! {
+    /// What an archived document is (归档资料类别, §7.7), in the order of §7.7; its spelling is also the folder
+    /// of its storage keys.
+    #[derive(ToSchema)]
+    pub enum ArchiveDocType {
+        /// 代办方案 — the service plan.
+        ServicePlan = "service_plan", "代办方案";
+        /// 申请材料 — application materials.
+        ApplicationMaterial = "application_material", "申请材料";
+        /// 过程材料 — process materials (notices, minutes, supplements…).
+        ProcessMaterial = "process_material", "过程材料";
+        /// 办理结果 — results: certificates and written approvals.
+        Result = "result", "办理结果";
     }
 }
 
@@ -541,13 +488,13 @@ pub struct ArchiveView {
     pub documents: Vec<ArchiveDocument>,
 }
 
-/// Request of [`ops::ARCHIVE_LIST`].
+/// Request of [`ops::ArchiveList`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListArchive {
     pub case_id: Uuid,
 }
 
-/// Request of [`ops::ARCHIVE_CHUNK`]: chunk `index` (from 0) of upload `upload_id`.
+/// Request of [`ops::ArchiveChunk`]: chunk `index` (from 0) of upload `upload_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadChunk {
     pub actor: Actor,
@@ -558,7 +505,7 @@ pub struct UploadChunk {
     pub data: String,
 }
 
-/// Reply of [`ops::ARCHIVE_CHUNK`].
+/// Reply of [`ops::ArchiveChunk`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkStaged {
     pub upload_id: Uuid,
@@ -573,11 +520,11 @@ pub struct ChunkStaged {
 pub enum DocumentContent {
     /// In this message, base64.
     Inline { data: String },
-    /// Staged with [`ops::ARCHIVE_CHUNK`] as chunks `0..chunks`.
+    /// Staged with [`ops::ArchiveChunk`] as chunks `0..chunks`.
     Staged { upload_id: Uuid, chunks: u32 },
 }
 
-/// Request of [`ops::ARCHIVE_FILE`].
+/// Request of [`ops::ArchiveFile`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileDocument {
     pub actor: Actor,
@@ -590,7 +537,7 @@ pub struct FileDocument {
     pub content: DocumentContent,
 }
 
-/// Reply of [`ops::ARCHIVE_FILE`].
+/// Reply of [`ops::ArchiveFile`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FiledDocument {
     pub document: ArchiveDocument,
@@ -598,7 +545,7 @@ pub struct FiledDocument {
     pub created: bool,
 }
 
-/// Request of [`ops::ARCHIVE_READ`]: up to `length` bytes from `offset`.
+/// Request of [`ops::ArchiveRead`]: up to `length` bytes from `offset`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadDocument {
     pub case_id: Uuid,
@@ -607,7 +554,7 @@ pub struct ReadDocument {
     pub length: u64,
 }
 
-/// Reply of [`ops::ARCHIVE_READ`].
+/// Reply of [`ops::ArchiveRead`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocumentChunk {
     pub document: ArchiveDocument,
@@ -616,7 +563,7 @@ pub struct DocumentChunk {
     pub data: String,
 }
 
-/// Request of [`ops::ARCHIVE_COMPLETE`].
+/// Request of [`ops::ArchiveComplete`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompleteArchive {
     pub actor: Actor,
@@ -726,7 +673,7 @@ mod tests {
 
     #[test]
     fn doc_types_round_trip() {
-        for t in ArchiveDocType::ALL {
+        for &t in ArchiveDocType::ALL {
             assert_eq!(ArchiveDocType::parse(t.as_str()), Some(t));
             assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
         }

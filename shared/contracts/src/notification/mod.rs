@@ -26,33 +26,20 @@ pub mod ops {
     }
 }
 
-/// The providers whose receipts are accepted (`POST /api/v1/hooks/sms/{provider}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReceiptProvider {
-    /// Alibaba Cloud `SmsReport` (a JSON array), authenticated by the callback token.
-    Aliyun,
-    /// Tencent Cloud status callback (a JSON array), authenticated by the callback token.
-    Tencent,
-    /// Our webhook's receipt, signed like every Bangban webhook (`X-Bangban-Signature: sha256=…`).
-    Webhook,
-}
-
-impl ReceiptProvider {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Aliyun => "aliyun",
-            Self::Tencent => "tencent",
-            Self::Webhook => "webhook",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Aliyun, Self::Tencent, Self::Webhook].into_iter().find(|p| p.as_str() == s)
+crate::labelled_enum! {
+    /// The providers whose receipts are accepted (`POST /api/v1/hooks/sms/{provider}`, 回执来源).
+    #[derive(ToSchema)]
+    pub enum ReceiptProvider {
+        /// Alibaba Cloud `SmsReport` (a JSON array), authenticated by the callback token.
+        Aliyun = "aliyun", "阿里云";
+        /// Tencent Cloud status callback (a JSON array), authenticated by the callback token.
+        Tencent = "tencent", "腾讯云";
+        /// Our webhook's receipt, signed like every Bangban webhook (`X-Bangban-Signature: sha256=…`).
+        Webhook = "webhook", "短信网关（webhook）";
     }
 }
 
-/// Request of [`ops::RECEIPT_RECORD`]: what the gateway received, unparsed. Notification holds the
+/// Request of [`ops::ReceiptRecord`]: what the gateway received, unparsed. Notification holds the
 /// providers' secrets, so it authenticates the request before it reads the body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordReceipts {
@@ -69,7 +56,7 @@ pub struct RecordReceipts {
     pub body: String,
 }
 
-/// Reply of [`ops::RECEIPT_RECORD`].
+/// Reply of [`ops::ReceiptRecord`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 pub struct ReceiptsRecorded {
     /// Receipts that moved a message to delivered or failed.
@@ -94,17 +81,32 @@ pub enum Recipient {
     UnitHead { unit_code: String },
 }
 
-/// A message's delivery state (投递状态).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageState {
-    Created,
-    Sending,
-    Sent,
-    Delivered,
-    TemporaryFailure,
-    PermanentFailure,
-    TechnicalFailure,
+crate::labelled_enum! {
+    /// A message's delivery state (投递状态); the service's delivery state machine moves it.
+    #[derive(ToSchema)]
+    pub enum MessageState {
+        /// Stored, waiting for its send instant (limits and quiet hours may defer it).
+        Created = "created", "待发送";
+        /// Handed to the provider; the answer is not in yet.
+        Sending = "sending", "发送中";
+        /// The provider accepted it; waiting for the receipt.
+        Sent = "sent", "已发送";
+        /// The handset received it (receipt).
+        Delivered = "delivered", "已送达";
+        /// A transient error; another attempt is scheduled.
+        TemporaryFailure = "temporary_failure", "暂时失败，等待重试";
+        /// The provider refused it for good (e.g. an invalid number), or the receipt says it failed.
+        PermanentFailure = "permanent_failure", "发送失败";
+        /// Retries exhausted, or no answer within the stuck limit.
+        TechnicalFailure = "technical_failure", "技术故障";
+    }
+}
+
+impl MessageState {
+    /// No further change can come, except a late receipt for `sent`.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Delivered | Self::PermanentFailure | Self::TechnicalFailure)
+    }
 }
 
 /// One SMS as staff see it (the number masked).
@@ -136,7 +138,7 @@ pub struct MessageView {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
-/// Request of [`ops::MESSAGE_LIST`] (`GET /api/v1/messages`).
+/// Request of [`ops::MessageList`] (`GET /api/v1/messages`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -156,7 +158,7 @@ pub struct ListMessages {
     pub offset: Option<u64>,
 }
 
-/// Reply of [`ops::MESSAGE_LIST`].
+/// Reply of [`ops::MessageList`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MessagePage {
     pub items: Vec<MessageView>,
@@ -178,7 +180,7 @@ pub struct InboxNotice {
     pub read_at: Option<DateTime<Utc>>,
 }
 
-/// Request of [`ops::INBOX_LIST`] (`GET /api/v1/inbox`): the caller's own inbox.
+/// Request of [`ops::InboxList`] (`GET /api/v1/inbox`): the caller's own inbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListInbox {
     /// The owners whose notices the caller reads, set by the gateway from the token: `applicant:<id>`,
@@ -189,7 +191,7 @@ pub struct ListInbox {
     pub offset: Option<u64>,
 }
 
-/// Reply of [`ops::INBOX_LIST`] and [`ops::INBOX_MARK_READ`].
+/// Reply of [`ops::InboxList`] and [`ops::InboxMarkRead`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct InboxPage {
     pub items: Vec<InboxNotice>,
@@ -199,7 +201,7 @@ pub struct InboxPage {
     pub offset: u64,
 }
 
-/// Request of [`ops::INBOX_MARK_READ`] (`POST /api/v1/inbox/read`).
+/// Request of [`ops::InboxMarkRead`] (`POST /api/v1/inbox/read`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MarkRead {
     /// As [`ListInbox::owners`]: only the caller's own notices are marked.

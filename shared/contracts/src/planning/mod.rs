@@ -58,7 +58,7 @@ pub mod ops {
 // Calendar (工作日历)
 // ---------------------------------------------------------------------------------------------------------
 
-/// Request of [`ops::CALENDAR_DAY`].
+/// Request of [`ops::CalendarDay`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetDay {
     pub date: NaiveDate,
@@ -78,7 +78,7 @@ pub struct CalendarDay {
     pub name: Option<String>,
 }
 
-/// Request of [`ops::CALENDAR_INFO`].
+/// Request of [`ops::CalendarInfo`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetCalendar {}
 
@@ -122,7 +122,7 @@ pub struct CalendarOverride {
     pub set_at: DateTime<Utc>,
 }
 
-/// What working-day arithmetic to do ([`ops::CALENDAR_COMPUTE`]).
+/// What working-day arithmetic to do ([`ops::CalendarCompute`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum CalendarQuery {
@@ -164,7 +164,7 @@ pub struct CalendarAnswer {
     pub provisional: bool,
 }
 
-/// Request of [`ops::CALENDAR_LOAD_YEAR`]: a year's schedule in the holiday-cn day-list format
+/// Request of [`ops::CalendarLoadYear`]: a year's schedule in the holiday-cn day-list format
 /// (`{year, papers?, days: [{name, date, isOffDay}]}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadYear {
@@ -188,7 +188,7 @@ pub struct OverrideBody {
     pub reason: String,
 }
 
-/// Request of [`ops::CALENDAR_SET_OVERRIDE`].
+/// Request of [`ops::CalendarSetOverride`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetOverride {
     pub actor: Actor,
@@ -196,7 +196,7 @@ pub struct SetOverride {
     pub day: OverrideBody,
 }
 
-/// Request of [`ops::CALENDAR_REMOVE_OVERRIDE`].
+/// Request of [`ops::CalendarRemoveOverride`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoveOverride {
     pub actor: Actor,
@@ -250,61 +250,27 @@ pub struct RescheduledPlan {
 // Catalog (事项库)
 // ---------------------------------------------------------------------------------------------------------
 
-/// Approval stage (审批阶段). The four national stages, with the preparatory company registration before
-/// them and the utility connections beside them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    /// 企业开办（准备阶段）
-    CompanyRegistration,
-    /// 立项用地规划许可
-    LandUsePlanning,
-    /// 工程建设许可
-    EngineeringPermit,
-    /// 施工许可
-    ConstructionPermit,
-    /// 竣工验收
-    CompletionAcceptance,
-    /// 市政公用服务接入（水电气暖）
-    Utilities,
+crate::labelled_enum! {
+    /// Approval stage (审批阶段). The four national stages, with the preparatory company registration before
+    /// them and the utility connections beside them.
+    #[derive(PartialOrd, Ord, ToSchema)]
+    pub enum Stage {
+        /// 企业开办（准备阶段）
+        CompanyRegistration = "company_registration", "企业开办";
+        /// 立项用地规划许可
+        LandUsePlanning = "land_use_planning", "立项用地规划许可";
+        /// 工程建设许可
+        EngineeringPermit = "engineering_permit", "工程建设许可";
+        /// 施工许可
+        ConstructionPermit = "construction_permit", "施工许可";
+        /// 竣工验收
+        CompletionAcceptance = "completion_acceptance", "竣工验收";
+        /// 市政公用服务接入（水电气暖）
+        Utilities = "utilities", "市政公用服务接入";
+    }
 }
 
 impl Stage {
-    pub const ALL: [Stage; 6] = [
-        Self::CompanyRegistration,
-        Self::LandUsePlanning,
-        Self::EngineeringPermit,
-        Self::ConstructionPermit,
-        Self::CompletionAcceptance,
-        Self::Utilities,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::CompanyRegistration => "company_registration",
-            Self::LandUsePlanning => "land_use_planning",
-            Self::EngineeringPermit => "engineering_permit",
-            Self::ConstructionPermit => "construction_permit",
-            Self::CompletionAcceptance => "completion_acceptance",
-            Self::Utilities => "utilities",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-
-    pub fn label_zh(&self) -> &'static str {
-        match self {
-            Self::CompanyRegistration => "企业开办",
-            Self::LandUsePlanning => "立项用地规划许可",
-            Self::EngineeringPermit => "工程建设许可",
-            Self::ConstructionPermit => "施工许可",
-            Self::CompletionAcceptance => "竣工验收",
-            Self::Utilities => "市政公用服务接入",
-        }
-    }
-
     /// One of the four national stages (主流程).
     pub fn is_main_flow(&self) -> bool {
         !matches!(self, Self::CompanyRegistration | Self::Utilities)
@@ -317,193 +283,78 @@ impl Stage {
     }
 }
 
-/// Responsible unit type (责任单位类型). Routing turns a type, a level and the project's location into one
-/// concrete unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum UnitType {
-    /// 发展和改革部门
-    DevelopmentReform,
-    /// 自然资源和规划部门
-    NaturalResources,
-    /// 住房和城乡建设部门
-    HousingConstruction,
-    /// 生态环境部门
-    EcologyEnvironment,
-    /// 水利部门
-    WaterResources,
-    /// 人民防空部门
-    CivilAirDefense,
-    /// 行政审批服务局（相对集中行政许可权）
-    AdministrativeApproval,
-    /// 市场监督管理部门
-    MarketRegulation,
-    /// 公安机关
-    PublicSecurity,
-    /// 税务部门
-    Taxation,
-    /// 人力资源和社会保障部门
-    HumanResources,
-    /// 文化和旅游（文物）部门
-    CulturalHeritage,
-    /// 气象部门
-    Meteorology,
-    /// 交通运输部门
-    Transport,
-    /// 城市管理（综合执法）部门
-    UrbanManagement,
-    /// 应急管理部门
-    EmergencyManagement,
-    /// 消防救援机构
-    FireRescue,
-    /// 不动产登记机构
-    RealEstateRegistration,
-    /// 城建档案馆
-    UrbanArchives,
-    /// 施工图审查机构
-    DrawingReview,
-    /// 供水企业
-    WaterSupply,
-    /// 排水（污水）企业
-    Drainage,
-    /// 供电企业
-    PowerSupply,
-    /// 燃气企业
-    GasSupply,
-    /// 供热企业
-    HeatSupply,
-    /// 通信企业
-    Telecom,
-}
-
-impl UnitType {
-    pub const ALL: [UnitType; 26] = [
-        Self::DevelopmentReform,
-        Self::NaturalResources,
-        Self::HousingConstruction,
-        Self::EcologyEnvironment,
-        Self::WaterResources,
-        Self::CivilAirDefense,
-        Self::AdministrativeApproval,
-        Self::MarketRegulation,
-        Self::PublicSecurity,
-        Self::Taxation,
-        Self::HumanResources,
-        Self::CulturalHeritage,
-        Self::Meteorology,
-        Self::Transport,
-        Self::UrbanManagement,
-        Self::EmergencyManagement,
-        Self::FireRescue,
-        Self::RealEstateRegistration,
-        Self::UrbanArchives,
-        Self::DrawingReview,
-        Self::WaterSupply,
-        Self::Drainage,
-        Self::PowerSupply,
-        Self::GasSupply,
-        Self::HeatSupply,
-        Self::Telecom,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::DevelopmentReform => "development_reform",
-            Self::NaturalResources => "natural_resources",
-            Self::HousingConstruction => "housing_construction",
-            Self::EcologyEnvironment => "ecology_environment",
-            Self::WaterResources => "water_resources",
-            Self::CivilAirDefense => "civil_air_defense",
-            Self::AdministrativeApproval => "administrative_approval",
-            Self::MarketRegulation => "market_regulation",
-            Self::PublicSecurity => "public_security",
-            Self::Taxation => "taxation",
-            Self::HumanResources => "human_resources",
-            Self::CulturalHeritage => "cultural_heritage",
-            Self::Meteorology => "meteorology",
-            Self::Transport => "transport",
-            Self::UrbanManagement => "urban_management",
-            Self::EmergencyManagement => "emergency_management",
-            Self::FireRescue => "fire_rescue",
-            Self::RealEstateRegistration => "real_estate_registration",
-            Self::UrbanArchives => "urban_archives",
-            Self::DrawingReview => "drawing_review",
-            Self::WaterSupply => "water_supply",
-            Self::Drainage => "drainage",
-            Self::PowerSupply => "power_supply",
-            Self::GasSupply => "gas_supply",
-            Self::HeatSupply => "heat_supply",
-            Self::Telecom => "telecom",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-
-    pub fn label_zh(&self) -> &'static str {
-        match self {
-            Self::DevelopmentReform => "发展和改革部门",
-            Self::NaturalResources => "自然资源和规划部门",
-            Self::HousingConstruction => "住房和城乡建设部门",
-            Self::EcologyEnvironment => "生态环境部门",
-            Self::WaterResources => "水利部门",
-            Self::CivilAirDefense => "人民防空部门",
-            Self::AdministrativeApproval => "行政审批服务局",
-            Self::MarketRegulation => "市场监督管理部门",
-            Self::PublicSecurity => "公安机关",
-            Self::Taxation => "税务部门",
-            Self::HumanResources => "人力资源和社会保障部门",
-            Self::CulturalHeritage => "文化和旅游（文物）部门",
-            Self::Meteorology => "气象部门",
-            Self::Transport => "交通运输部门",
-            Self::UrbanManagement => "城市管理部门",
-            Self::EmergencyManagement => "应急管理部门",
-            Self::FireRescue => "消防救援机构",
-            Self::RealEstateRegistration => "不动产登记机构",
-            Self::UrbanArchives => "城建档案馆",
-            Self::DrawingReview => "施工图审查机构",
-            Self::WaterSupply => "供水企业",
-            Self::Drainage => "排水企业",
-            Self::PowerSupply => "供电企业",
-            Self::GasSupply => "燃气企业",
-            Self::HeatSupply => "供热企业",
-            Self::Telecom => "通信企业",
-        }
+crate::labelled_enum! {
+    /// Responsible unit type (责任单位类型). Routing turns a type, a level and the project's location into one
+    /// concrete unit.
+    #[derive(PartialOrd, Ord, ToSchema)]
+    pub enum UnitType {
+        /// 发展和改革部门
+        DevelopmentReform = "development_reform", "发展和改革部门";
+        /// 自然资源和规划部门
+        NaturalResources = "natural_resources", "自然资源和规划部门";
+        /// 住房和城乡建设部门
+        HousingConstruction = "housing_construction", "住房和城乡建设部门";
+        /// 生态环境部门
+        EcologyEnvironment = "ecology_environment", "生态环境部门";
+        /// 水利部门
+        WaterResources = "water_resources", "水利部门";
+        /// 人民防空部门
+        CivilAirDefense = "civil_air_defense", "人民防空部门";
+        /// 行政审批服务局（相对集中行政许可权）
+        AdministrativeApproval = "administrative_approval", "行政审批服务局";
+        /// 市场监督管理部门
+        MarketRegulation = "market_regulation", "市场监督管理部门";
+        /// 公安机关
+        PublicSecurity = "public_security", "公安机关";
+        /// 税务部门
+        Taxation = "taxation", "税务部门";
+        /// 人力资源和社会保障部门
+        HumanResources = "human_resources", "人力资源和社会保障部门";
+        /// 文化和旅游（文物）部门
+        CulturalHeritage = "cultural_heritage", "文化和旅游（文物）部门";
+        /// 气象部门
+        Meteorology = "meteorology", "气象部门";
+        /// 交通运输部门
+        Transport = "transport", "交通运输部门";
+        /// 城市管理（综合执法）部门
+        UrbanManagement = "urban_management", "城市管理部门";
+        /// 应急管理部门
+        EmergencyManagement = "emergency_management", "应急管理部门";
+        /// 消防救援机构
+        FireRescue = "fire_rescue", "消防救援机构";
+        /// 不动产登记机构
+        RealEstateRegistration = "real_estate_registration", "不动产登记机构";
+        /// 城建档案馆
+        UrbanArchives = "urban_archives", "城建档案馆";
+        /// 施工图审查机构
+        DrawingReview = "drawing_review", "施工图审查机构";
+        /// 供水企业
+        WaterSupply = "water_supply", "供水企业";
+        /// 排水（污水）企业
+        Drainage = "drainage", "排水企业";
+        /// 供电企业
+        PowerSupply = "power_supply", "供电企业";
+        /// 燃气企业
+        GasSupply = "gas_supply", "燃气企业";
+        /// 供热企业
+        HeatSupply = "heat_supply", "供热企业";
+        /// 通信企业
+        Telecom = "telecom", "通信企业";
     }
 }
 
-/// At which level the item is handled (办理层级).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    /// 省级
-    Province,
-    /// 市级
-    City,
-    /// 县级
-    County,
-    /// 按项目属地（项目所在县区的单位；市辖区项目由市级单位办理）
-    ByLocation,
-}
-
-impl Level {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Province => "province",
-            Self::City => "city",
-            Self::County => "county",
-            Self::ByLocation => "by_location",
-        }
-    }
-
-    pub fn label_zh(&self) -> &'static str {
-        match self {
-            Self::Province => "省级",
-            Self::City => "市级",
-            Self::County => "县级",
-            Self::ByLocation => "属地办理",
-        }
+crate::labelled_enum! {
+    /// At which level the item is handled (办理层级).
+    #[derive(ToSchema)]
+    pub enum Level {
+        /// 省级
+        Province = "province", "省级";
+        /// 市级
+        City = "city", "市级";
+        /// 县级
+        County = "county", "县级";
+        /// 按项目属地（项目所在县区的单位；市辖区项目由市级单位办理）
+        ByLocation = "by_location", "属地办理";
     }
 }
 
@@ -600,7 +451,7 @@ pub struct CatalogDocument {
     pub items: Vec<CatalogItem>,
 }
 
-/// Request of [`ops::CATALOG_GET`].
+/// Request of [`ops::CatalogGet`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetCatalog {
     /// A past version; the current one when absent.
@@ -621,7 +472,7 @@ pub struct CatalogView {
     pub items: Vec<CatalogItem>,
 }
 
-/// Request of [`ops::CATALOG_VERSIONS`] and the query of `GET /api/v1/catalog/versions`.
+/// Request of [`ops::CatalogVersions`] and the query of `GET /api/v1/catalog/versions`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -638,7 +489,7 @@ pub struct ListCatalogVersions {
     pub offset: Option<u64>,
 }
 
-/// Reply of [`ops::CATALOG_VERSIONS`]: a page of catalog versions, newest first.
+/// Reply of [`ops::CatalogVersions`]: a page of catalog versions, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CatalogVersionPage {
     pub items: Vec<CatalogVersionView>,
@@ -675,7 +526,7 @@ pub struct PutCatalogItemBody {
     pub expected_version: Option<u32>,
 }
 
-/// Request of [`ops::CATALOG_PUT_ITEM`].
+/// Request of [`ops::CatalogPutItem`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PutCatalogItem {
     pub actor: Actor,
@@ -694,7 +545,7 @@ pub struct ReasonBody {
     pub expected_version: Option<u32>,
 }
 
-/// Request of [`ops::CATALOG_REMOVE_ITEM`].
+/// Request of [`ops::CatalogRemoveItem`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoveCatalogItem {
     pub actor: Actor,
@@ -706,32 +557,18 @@ pub struct RemoveCatalogItem {
 // Plans (代办方案) and schedules (预排工期)
 // ---------------------------------------------------------------------------------------------------------
 
-/// Plan status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PlanStatus {
-    /// Never published (草拟).
-    Draft,
-    /// A version is published; the draft may hold further edits (`draft_changes`).
-    Published,
-    /// Every item concluded (办结).
-    Completed,
-    /// The case was terminated (终止).
-    Withdrawn,
-}
-
-impl PlanStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Published => "published",
-            Self::Completed => "completed",
-            Self::Withdrawn => "withdrawn",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Draft, Self::Published, Self::Completed, Self::Withdrawn].into_iter().find(|c| c.as_str() == s)
+crate::labelled_enum! {
+    /// Plan status.
+    #[derive(ToSchema)]
+    pub enum PlanStatus {
+        /// Never published (草拟).
+        Draft = "draft", "草拟";
+        /// A version is published; the draft may hold further edits (`draft_changes`).
+        Published = "published", "已发布";
+        /// Every item concluded (办结).
+        Completed = "completed", "已办结";
+        /// The case was terminated (终止).
+        Withdrawn = "withdrawn", "已撤回";
     }
 }
 
@@ -754,14 +591,15 @@ pub struct PlanProfile {
     pub assumed: Vec<String>,
 }
 
-/// Where an item of a plan came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ItemOrigin {
-    /// Generated from the catalog for the project's category and attributes.
-    Generated,
-    /// Added by the specialist.
-    Added,
+crate::labelled_enum! {
+    /// Where an item of a plan came from.
+    #[derive(ToSchema)]
+    pub enum ItemOrigin {
+        /// Generated from the catalog for the project's category and attributes.
+        Generated = "generated", "按事项库生成";
+        /// Added by the specialist.
+        Added = "added", "专员添加";
+    }
 }
 
 /// One item of a plan (办理事项清单中的一项).
@@ -909,13 +747,13 @@ pub struct PlanView {
     pub published_at: Option<DateTime<Utc>>,
 }
 
-/// Request of [`ops::PLAN_GET`].
+/// Request of [`ops::PlanGet`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetPlan {
     pub case_id: Uuid,
 }
 
-/// Request of [`ops::PLAN_VERSION`].
+/// Request of [`ops::PlanVersion`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetPlanVersion {
     pub case_id: Uuid,
@@ -957,7 +795,7 @@ pub struct RegenerateBody {
     pub expected_revision: Option<u32>,
 }
 
-/// Request of [`ops::PLAN_REGENERATE`].
+/// Request of [`ops::PlanRegenerate`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegeneratePlan {
     pub actor: Actor,
@@ -981,7 +819,7 @@ pub struct AddItemBody {
     pub expected_revision: Option<u32>,
 }
 
-/// Request of [`ops::PLAN_ADD_ITEM`].
+/// Request of [`ops::PlanAddItem`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AddPlanItem {
     pub actor: Actor,
@@ -1014,7 +852,7 @@ pub struct EditItemBody {
     pub expected_revision: Option<u32>,
 }
 
-/// Request of [`ops::PLAN_EDIT_ITEM`].
+/// Request of [`ops::PlanEditItem`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EditPlanItem {
     pub actor: Actor,
@@ -1023,7 +861,7 @@ pub struct EditPlanItem {
     pub body: EditItemBody,
 }
 
-/// Request of [`ops::PLAN_REMOVE_ITEM`].
+/// Request of [`ops::PlanRemoveItem`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemovePlanItem {
     pub actor: Actor,
@@ -1053,7 +891,7 @@ pub struct PublishBody {
     pub expected_revision: Option<u32>,
 }
 
-/// Request of [`ops::PLAN_PUBLISH`].
+/// Request of [`ops::PlanPublish`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishPlan {
     pub actor: Actor,

@@ -57,7 +57,7 @@ pub struct UnitView {
     pub contacts: Vec<UnitContact>,
 }
 
-/// Request of [`ops::UNIT_LIST`].
+/// Request of [`ops::UnitList`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListUnits {
@@ -65,80 +65,34 @@ pub struct ListUnits {
     pub unit_type: Option<UnitType>,
 }
 
-/// Task status (状态标注).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskStatus {
-    /// Waiting for predecessors (待推送): not yet at the unit.
-    Pending,
-    /// 已推送
-    Dispatched,
-    /// 已接收 (the promised time starts)
-    Received,
-    /// 审查中
-    InReview,
-    /// 待补正 (the clock pauses)
-    SupplementRequested,
-    /// 已补正
-    Supplemented,
-    /// 已办结（准予）
-    Approved,
-    /// 不予许可
-    Rejected,
-    /// 已领取结果
-    ResultCollected,
-    /// 已撤回
-    Withdrawn,
+crate::labelled_enum! {
+    /// Task status (状态标注).
+    #[derive(ToSchema)]
+    pub enum TaskStatus {
+        /// Waiting for predecessors (待推送): not yet at the unit.
+        Pending = "pending", "待推送";
+        /// 已推送
+        Dispatched = "dispatched", "已推送";
+        /// 已接收 (the promised time starts)
+        Received = "received", "已接收";
+        /// 审查中
+        InReview = "in_review", "审查中";
+        /// 待补正 (the clock pauses)
+        SupplementRequested = "supplement_requested", "待补正";
+        /// 已补正
+        Supplemented = "supplemented", "已补正";
+        /// 已办结（准予）
+        Approved = "approved", "已办结";
+        /// 不予许可
+        Rejected = "rejected", "不予许可";
+        /// 已领取结果
+        ResultCollected = "result_collected", "已领取结果";
+        /// 已撤回
+        Withdrawn = "withdrawn", "已撤回";
+    }
 }
 
 impl TaskStatus {
-    pub const ALL: [TaskStatus; 10] = [
-        Self::Pending,
-        Self::Dispatched,
-        Self::Received,
-        Self::InReview,
-        Self::SupplementRequested,
-        Self::Supplemented,
-        Self::Approved,
-        Self::Rejected,
-        Self::ResultCollected,
-        Self::Withdrawn,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Dispatched => "dispatched",
-            Self::Received => "received",
-            Self::InReview => "in_review",
-            Self::SupplementRequested => "supplement_requested",
-            Self::Supplemented => "supplemented",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-            Self::ResultCollected => "result_collected",
-            Self::Withdrawn => "withdrawn",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-
-    pub fn label_zh(&self) -> &'static str {
-        match self {
-            Self::Pending => "待推送",
-            Self::Dispatched => "已推送",
-            Self::Received => "已接收",
-            Self::InReview => "审查中",
-            Self::SupplementRequested => "待补正",
-            Self::Supplemented => "已补正",
-            Self::Approved => "已办结",
-            Self::Rejected => "不予许可",
-            Self::ResultCollected => "已领取结果",
-            Self::Withdrawn => "已撤回",
-        }
-    }
-
     /// Approved, with or without its result collected: the items waiting for it may start.
     pub fn is_success(&self) -> bool {
         matches!(self, Self::Approved | Self::ResultCollected)
@@ -244,7 +198,7 @@ impl TaskAction {
     }
 }
 
-/// Request of [`ops::TASK_TRANSITION`].
+/// Request of [`ops::TaskTransition`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransitionTask {
     pub actor: Actor,
@@ -342,19 +296,19 @@ pub struct Rejection {
     pub legal_basis: String,
 }
 
-/// Request of [`ops::TASK_GET`].
+/// Request of [`ops::TaskGet`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetTask {
     pub id: Uuid,
 }
 
-/// Request of [`ops::CASE_TASKS`].
+/// Request of [`ops::CaseTasks`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseTasks {
     pub case_id: Uuid,
 }
 
-/// Request of [`ops::TASK_LIST`] and the query of `GET /api/v1/tasks`.
+/// Request of [`ops::TaskList`] and the query of `GET /api/v1/tasks`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListTasks {

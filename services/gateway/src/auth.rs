@@ -46,7 +46,7 @@ use jsonwebtoken::{
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Deserializer, Serialize, de::DeserializeOwned};
 
-use crate::{
+use bangban_platform::{
     config::{AuthMode, AuthSettings, Settings},
     problem::Problem,
 };
@@ -1747,7 +1747,7 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
         let (status, headers, body) = call(&app, "/me", None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer");
-        assert_eq!(headers[header::CONTENT_TYPE], crate::problem::PROBLEM_JSON);
+        assert_eq!(headers[header::CONTENT_TYPE], bangban_platform::problem::PROBLEM_JSON);
         assert_eq!(body["type"], "/problems/unauthorized");
         assert_eq!(body["instance"], "/me");
         assert!(body["detail"].as_str().unwrap().contains("Bearer"));
