@@ -38,12 +38,11 @@ use std::{
 
 use async_nats::jetstream::{self, consumer::DeliverPolicy, stream};
 use axum::{
-    Json, Router,
+    Json,
     extract::{ConnectInfo, MatchedPath, Request, State},
     http::{HeaderMap, Method, StatusCode, header, request::Parts},
     middleware::Next,
     response::{IntoResponse, Response},
-    routing::get,
 };
 use bangban_platform::{problem::Problem, web_settings::WebSettings};
 use bytes::Bytes;
@@ -1073,14 +1072,9 @@ pub async fn list_audit(
 }
 
 /// The routes of the audit log.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/audit", get(list_audit))
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(list_audit))
 }
-
-/// The OpenAPI of the audit log.
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(list_audit), components(schemas(AuditPage, AuditRecord, AuditActor, RefusalSummary, Counted)))]
-pub struct Api;
 
 #[cfg(test)]
 mod tests {

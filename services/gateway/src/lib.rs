@@ -87,15 +87,8 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(handlers::router())
-        .merge(documented(session::routes(), session::Api::openapi()))
-        .merge(documented(audit::routes(), audit::Api::openapi()))
-}
-
-/// Routes declared as plain axum routes, with the document of those among them that are in the API.
-fn documented(routes: Router<AppState>, doc: utoipa::openapi::OpenApi) -> OpenApiRouter<AppState> {
-    let mut router = OpenApiRouter::from(routes);
-    router.get_openapi_mut().merge(doc);
-    router
+        .merge(session::router())
+        .merge(audit::router())
 }
 
 /// The whole HTTP surface.

@@ -648,14 +648,14 @@ async fn refreshed(
 // Login and logout
 // ---------------------------------------------------------------------------------------------
 
-/// The routes of login, logout and the session.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+/// The routes of login, logout and the session; only the session's read is part of the API document.
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    let login = Router::new()
         .route("/auth/dev-login", post(dev_login))
         .route("/auth/oidc/start", get(oidc_start))
         .route("/auth/callback", get(oidc_callback))
-        .route("/auth/logout", post(logout))
-        .route("/api/v1/session", get(current_session))
+        .route("/auth/logout", post(logout));
+    utoipa_axum::router::OpenApiRouter::from(login).routes(utoipa_axum::routes!(current_session))
 }
 
 /// The form of a development login: a demo identity.
@@ -1061,11 +1061,6 @@ pub async fn current_session(principal: Principal, ext: Option<Extension<Session
         csrf_token: session.map(|s| s.csrf.clone()),
     })
 }
-
-/// The OpenAPI of the session.
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(current_session), components(schemas(SessionView)))]
-pub struct Api;
 
 #[cfg(test)]
 mod tests {

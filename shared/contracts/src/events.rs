@@ -155,13 +155,16 @@ impl EventType {
     /// The filter matching every event of this type's aggregate in every office: `bb.evt.*.<aggregate>.>` (one
     /// consumer then receives an aggregate's events in the order they were published: accepted before terminated).
     pub fn aggregate_filter_all_offices(&self) -> String {
-        format!("bb.evt.*.{}.>", self.aggregate)
+        crate::subjects::event_filter(&["*", self.aggregate, ">"])
     }
 
     /// The filter matching this type in every office: `bb.evt.*.<aggregate>.<event>[.*]`.
     pub fn filter_all_offices(&self) -> String {
-        let base = format!("bb.evt.*.{}.{}", self.aggregate, self.event);
-        if self.unit_scoped { base + ".*" } else { base }
+        if self.unit_scoped {
+            crate::subjects::event_filter(&["*", self.aggregate, self.event, "*"])
+        } else {
+            crate::subjects::event_filter(&["*", self.aggregate, self.event])
+        }
     }
 }
 

@@ -46,7 +46,7 @@ macro_rules! labelled_enum {
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident = $s:literal, $zh:literal ; )*
+            $( $(#[$vmeta:meta])* $variant:ident = $s:tt, $zh:tt ; )*
         }
     ) => {
         $(#[$meta])*
@@ -95,6 +95,7 @@ macro_rules! labelled_enum {
 mod tests {
     crate::labelled_enum! {
         /// A test enum.
+        #[derive(utoipa::ToSchema)]
         pub enum Light {
             Green = "green", "绿灯";
             /// Stop.
@@ -113,5 +114,12 @@ mod tests {
         let e = "blue".parse::<Light>().unwrap_err();
         assert_eq!(e.to_string(), "\"blue\" is not a Light");
         assert_eq!(sea_orm::Value::from(Light::Green), sea_orm::Value::from("green"));
+    }
+
+    #[test]
+    fn the_openapi_schema_spells_variants_as_the_wire_does() {
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(Light::schema()).unwrap();
+        assert_eq!(schema["enum"], serde_json::json!(["green", "red"]), "{schema}");
     }
 }

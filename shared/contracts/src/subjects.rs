@@ -110,12 +110,18 @@ impl fmt::Display for EventSubject {
     }
 }
 
+/// A filter of event subjects in the grammar of [`EventSubject`]: `bb.evt.` followed by the tokens
+/// `<office>.<aggregate>.<event>[.<unit>]`, each a value or the wildcard `*` (any one token) or, last, `>` (the rest).
+pub fn event_filter(tokens: &[&str]) -> String {
+    format!("bb.evt.{}", tokens.join("."))
+}
+
 /// Everything one office may see: `bb.evt.<office>.>` (a county office's consumer filter).
 pub fn office_filter(office: &str) -> Result<String, SubjectError> {
     if !is_office_code(office) {
         return Err(SubjectError::Office(office.into()));
     }
-    Ok(format!("bb.evt.{office}.>"))
+    Ok(event_filter(&[office, ">"]))
 }
 
 /// Every task event of one responsible unit: `bb.evt.<office>.task.*.<unit>`.
@@ -126,7 +132,7 @@ pub fn unit_task_filter(office: &str, unit: &str) -> Result<String, SubjectError
     if !is_unit_code(unit) {
         return Err(SubjectError::Unit(unit.into()));
     }
-    Ok(format!("bb.evt.{office}.task.*.{unit}"))
+    Ok(event_filter(&[office, "task", "*", unit]))
 }
 
 /// The subject of a service operation: `bb.svc.<service>.<operation>` (`bb.svc.intake.case.create`).
@@ -170,6 +176,7 @@ mod tests {
         assert_eq!(office_filter("371625").unwrap(), "bb.evt.371625.>");
         assert_eq!(unit_task_filter("371625", "U1").unwrap(), "bb.evt.371625.task.*.U1");
         assert_eq!(service_subject("intake", "case.create"), "bb.svc.intake.case.create");
+        assert_eq!(event_filter(&["*", "case", ">"]), "bb.evt.*.case.>");
         assert_eq!(dlq_subject("routing-plans"), "bb.dlq.routing-plans");
     }
 }

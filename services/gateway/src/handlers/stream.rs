@@ -338,7 +338,7 @@ impl Scope {
     fn shown_subjects(&self) -> Vec<String> {
         let office = self.office.as_deref().unwrap_or("*");
         if self.unit.is_none() && self.types.len() == EventType::ALL.len() {
-            return vec![event_filter(&[office, ">"])];
+            return vec![subjects::event_filter(&[office, ">"])];
         }
         let mut aggregates: Vec<&str> = Vec::new();
         for t in &self.types {
@@ -353,28 +353,22 @@ impl Scope {
             let whole = EventType::ALL.iter().filter(|t| t.aggregate == aggregate).count() == wanted.len();
             match unit {
                 _ if whole && (unit.is_none() || wanted.iter().all(|t| !t.unit_scoped)) => {
-                    subjects.push(event_filter(&[office, aggregate, ">"]));
+                    subjects.push(subjects::event_filter(&[office, aggregate, ">"]));
                 }
                 Some(unit) if whole && wanted.iter().all(|t| t.unit_scoped) => {
-                    subjects.push(event_filter(&[office, aggregate, "*", unit]));
+                    subjects.push(subjects::event_filter(&[office, aggregate, "*", unit]));
                 }
                 _ => subjects.extend(wanted.iter().map(|t| {
                     if t.unit_scoped {
-                        event_filter(&[office, t.aggregate, t.event, unit.unwrap_or("*")])
+                        subjects::event_filter(&[office, t.aggregate, t.event, unit.unwrap_or("*")])
                     } else {
-                        event_filter(&[office, t.aggregate, t.event])
+                        subjects::event_filter(&[office, t.aggregate, t.event])
                     }
                 })),
             }
         }
         subjects
     }
-}
-
-/// A filter of event subjects in the grammar of [`subjects::EventSubject`] (`<office>.<aggregate>.<event>[.<unit>]`
-/// under the events' prefix, [`subjects::EVENTS_SUBJECTS`]), with `*` and `>` where any will do.
-fn event_filter(tokens: &[&str]) -> String {
-    format!("{}{}", subjects::EVENTS_SUBJECTS.trim_end_matches('>'), tokens.join("."))
 }
 
 fn text<'a>(data: &'a Value, field: &str) -> Option<&'a str> {
