@@ -252,6 +252,7 @@ impl EventHandler for Follower {
 impl Service for EvaluationService {
     const NAME: &'static str = SERVICE;
     const DESCRIPTION: &'static str = "评价 / evaluation";
+    const KEEPS_PERSONAL_DATA: bool = true;
     type Migrator = Migrator;
     type Settings = EvaluationSettings;
 

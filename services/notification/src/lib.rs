@@ -446,6 +446,7 @@ fn consumer_name(t: EventType) -> String {
 impl Service for NotificationService {
     const NAME: &'static str = SERVICE;
     const DESCRIPTION: &'static str = "短信与站内通知 / notification";
+    const KEEPS_PERSONAL_DATA: bool = true;
     type Migrator = Migrator;
     type Settings = NotificationSettings;
 

@@ -32,8 +32,13 @@ pub enum HandlerError {
 }
 
 impl From<DbErr> for HandlerError {
+    /// The database failing is retried; a stored value that cannot be read as its type would fail again.
     fn from(e: DbErr) -> Self {
-        Self::Transient(format!("database: {e}"))
+        if crate::error::is_unreadable_value(&e) {
+            Self::Permanent(format!("stored data is inconsistent: {e}"))
+        } else {
+            Self::Transient(format!("database: {e}"))
+        }
     }
 }
 

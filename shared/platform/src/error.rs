@@ -30,13 +30,26 @@ pub enum ServiceError {
     Unavailable(String),
     /// The database failed (500; an event is retried).
     #[error("database: {0}")]
-    Db(#[from] sea_orm::DbErr),
+    Db(sea_orm::DbErr),
     /// An event could not be written or read (500).
     #[error("event: {0}")]
     Event(String),
     /// Stored data breaks the service's own rules (500).
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+}
+
+impl From<sea_orm::DbErr> for ServiceError {
+    /// A value read back that is not what the column's type says (a state no enum variant spells) is stored data
+    /// breaking the rules, not a database that failed: it would fail again, so an event is not retried.
+    fn from(e: sea_orm::DbErr) -> Self {
+        if is_unreadable_value(&e) { Self::Corrupt(e.to_string()) } else { Self::Db(e) }
+    }
+}
+
+/// Whether the database answered but a stored value could not be read as its Rust type.
+pub fn is_unreadable_value(e: &sea_orm::DbErr) -> bool {
+    matches!(e, sea_orm::DbErr::Type(_) | sea_orm::DbErr::TryIntoErr { .. } | sea_orm::DbErr::Json(_))
 }
 
 /// A result of a service.
@@ -102,6 +115,7 @@ mod tests {
             (ServiceError::Refused(Box::new(Problem::bad_signature("签名错误", "bad signature"))), 401, false),
             (ServiceError::Unavailable("directory empty".into()), 503, true),
             (ServiceError::Db(sea_orm::DbErr::Custom("down".into())), 500, true),
+            (ServiceError::from(sea_orm::DbErr::Type("\"bogus\" is not a ClockStatus".into())), 500, false),
             (ServiceError::Event("bad".into()), 500, false),
             (ServiceError::corrupt("plan.status"), 500, false),
         ];
@@ -115,5 +129,44 @@ mod tests {
             assert_eq!(matches!(handler, HandlerError::Transient(_)), transient, "{text}");
             assert_eq!(Problem::from(e).status_code(), StatusCode::from_u16(status).unwrap(), "{text}");
         }
+    }
+
+    mod lamp {
+        use sea_orm::entity::prelude::*;
+
+        bangban_contracts::labelled_enum! {
+            pub enum Light {
+                Green = "green", "绿灯";
+                Red = "red", "红灯";
+            }
+        }
+
+        #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+        #[sea_orm(table_name = "lamp")]
+        pub struct Model {
+            #[sea_orm(primary_key)]
+            pub id: i32,
+            pub light: Light,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+
+    #[tokio::test]
+    async fn a_stored_state_no_variant_spells_is_corrupt_data_not_a_failing_database() {
+        use sea_orm::{ConnectionTrait, Database, EntityTrait};
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        db.execute_unprepared("CREATE TABLE lamp (id INTEGER PRIMARY KEY, light TEXT NOT NULL)").await.unwrap();
+        db.execute_unprepared("INSERT INTO lamp (id, light) VALUES (1, 'red'), (2, 'blue')").await.unwrap();
+        let red = lamp::Entity::find_by_id(1).one(&db).await.unwrap().unwrap();
+        assert_eq!(red.light, lamp::Light::Red);
+        let err = lamp::Entity::find_by_id(2).one(&db).await.unwrap_err();
+        assert!(is_unreadable_value(&err), "{err:?}");
+        assert!(matches!(ServiceError::from(err), ServiceError::Corrupt(_)));
+        let err = lamp::Entity::find_by_id(2).one(&db).await.unwrap_err();
+        assert!(matches!(HandlerError::from(err), HandlerError::Permanent(_)));
     }
 }

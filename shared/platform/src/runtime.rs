@@ -296,8 +296,13 @@ pub type StartFn =
 
 /// A single service's binary: bootstrap, start, serve `/healthz` and `/readyz` on `http.listen` (and `/metrics`,
 /// there or on `http.metrics_listen`), stop gracefully.
-pub async fn run_standalone(config: Option<&Path>, service_name: &str, start: StartFn) -> anyhow::Result<()> {
-    let (ctx, guard) = bootstrap(config, service_name).await?;
+pub async fn run_standalone(
+    config: Option<&Path>,
+    service_name: &str,
+    pii_needed: bool,
+    start: StartFn,
+) -> anyhow::Result<()> {
+    let (ctx, guard) = bootstrap_keeping(config, service_name, pii_needed).await?;
     let databases = start(ctx.clone()).await?;
     let router = health::router(health::Readiness { nats: ctx.client.clone(), databases })
         .merge(metrics_on_main_listener(&ctx.settings));

@@ -67,6 +67,8 @@ pub trait Service: Send + Sync + Sized + 'static {
     const NAME: &'static str;
     /// Its description in `$SRV.INFO` (zh-CN / English).
     const DESCRIPTION: &'static str;
+    /// Whether it keeps personal data (个人信息: names, ID and phone numbers), and so needs the PII key in production.
+    const KEEPS_PERSONAL_DATA: bool = false;
     /// Its schema's migrations.
     type Migrator: MigratorTrait;
     /// Its settings (`BANGBAN__<NAME>__…`); `()` for none.
@@ -177,6 +179,7 @@ pub async fn main<S: Service>() -> anyhow::Result<()> {
     crate::runtime::run_standalone(
         config.as_deref(),
         &binary,
+        S::KEEPS_PERSONAL_DATA,
         Box::new(|ctx| {
             Box::pin(async move {
                 let running = start::<S>(&ctx.settings, ctx.client.clone(), &ctx.shutdown).await?;

@@ -167,14 +167,27 @@ async fn relay_stopped_between_publish_and_mark_causes_no_second_effect() {
     assert_eq!(count_rows(&app.intake_db, "effects").await, 1, "one effect");
     // The consumer's processing continues the trace of the write that produced the event.
     let spans = app.spans.get_finished_spans().unwrap();
-    let writer = spans.iter().find(|s| s.name == "create_case").expect("the service-layer span");
+    // This case's write (the exporter is the process's: other tests' cases are in it too).
+    let case_id = case.id.to_string();
+    let writer = spans
+        .iter()
+        .find(|s| {
+            s.name == "create_case"
+                && s.attributes.iter().any(|kv| kv.key.as_str() == "case.id" && kv.value.as_str() == case_id.as_str())
+        })
+        .expect("the service-layer span");
+    let event = CloudEvent::from_parts(Some(&stored.headers), stored.payload.clone()).unwrap();
     let process = spans
         .iter()
-        .find(|s| s.name == "bb.evt.371600.case.accepted process")
-        .expect("a consumer span named after the subject");
+        .find(|s| {
+            s.name == "bb.evt.371600.case.accepted process"
+                && s.attributes
+                    .iter()
+                    .any(|kv| kv.key.as_str() == "messaging.message.id" && kv.value.as_str() == event.id.as_str())
+        })
+        .expect("a consumer span of this event named after the subject");
     assert_eq!(process.span_context.trace_id(), writer.span_context.trace_id());
     assert!(process.attributes.iter().any(|kv| kv.key.as_str() == "messaging.system" && kv.value.as_str() == "nats"));
-    let event = CloudEvent::from_parts(Some(&stored.headers), stored.payload.clone()).unwrap();
     assert_eq!(event.subject.as_deref(), Some(case.id.to_string().as_str()));
     assert!(consumer::already_processed(&app.intake_db, "e2e-effects", &event.id).await.unwrap());
 }

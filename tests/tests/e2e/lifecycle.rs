@@ -189,6 +189,37 @@ async fn personal_data_in_full_only_for_the_specialist_or_an_admin_and_audited()
     assert_eq!(res.status(), 422, "a purpose is required");
 }
 
+/// The data the registry names for `plan.published`, `plan.completed` or `task.dispatched` (at `unit`) about
+/// `case`, as planning and routing publish it: consumers decode the whole payload of the event's type.
+fn payload(event_type: EventType, case: &CaseView, unit: Option<&str>) -> Value {
+    let today = chrono::Utc::now().date_naive();
+    if event_type == EventType::PLAN_PUBLISHED {
+        return json!({
+            "case_id": case.id, "ledger_no": case.ledger_no, "office": case.office, "version": 1,
+            "category": case.project.category, "project_id": case.project.id, "project_office": case.project.office,
+            "project_name": case.project.name, "applicant_id": case.applicant.id, "specialist_id": case.specialist_id,
+            "catalog_version": 1, "items": [], "planned_start": today, "planned_end": today, "total_working_days": 0,
+            "critical_path": [], "provisional": false, "changes": {"added": [], "changed": [], "withdrawn": []},
+            "note": null, "published_by": "test", "published_at": chrono::Utc::now(),
+        });
+    }
+    if event_type == EventType::PLAN_COMPLETED {
+        return json!({
+            "case_id": case.id, "ledger_no": case.ledger_no, "office": case.office, "plan_version": 1,
+            "approved": 2, "rejected": 0, "withdrawn": 0, "completed_at": chrono::Utc::now(),
+        });
+    }
+    assert_eq!(event_type, EventType::TASK_DISPATCHED);
+    json!({
+        "task_id": uuid::Uuid::now_v7(), "case_id": case.id, "ledger_no": case.ledger_no, "office": case.office,
+        "plan_version": 1, "code": "XM-01", "name": "事项", "stage": "engineering_permit", "unit_code": unit,
+        "unit_office": case.project.office, "status": "dispatched", "promised_working_days": 5, "received_at": null,
+        "paused_since": null, "applicant_id": case.applicant.id, "specialist_id": case.specialist_id,
+        "planned_end": today, "linked": false, "action": "dispatch", "actor": "routing", "at": chrono::Utc::now(),
+        "note": null,
+    })
+}
+
 #[tokio::test]
 async fn planning_and_routing_events_move_the_case_once() {
     let app = TestApp::spawn().await;
@@ -197,8 +228,9 @@ async fn planning_and_routing_events_move_the_case_once() {
     let publish = |event_type: EventType, unit: Option<&'static str>| {
         let js = js.clone();
         let case_id = case.id;
+        let data = payload(event_type, &case, unit);
         async move {
-            let event = CloudEvent::new(event_type, "test", case_id.to_string(), &json!({"case_id": case_id})).unwrap();
+            let event = CloudEvent::new(event_type, "test", case_id.to_string(), &data).unwrap();
             let subject = event_type.subject("371625", unit).unwrap().to_string();
             js.publish_with_headers(subject, event.to_headers(), event.data.clone()).await.unwrap().await.unwrap();
         }

@@ -16,6 +16,7 @@ use crate::{IntakeService, Migrator, case_ops::LifecycleFollower, pii_cipher, se
 impl Service for IntakeService {
     const NAME: &'static str = SERVICE;
     const DESCRIPTION: &'static str = "受理：案件与台账 / intake: cases and the ledger";
+    const KEEPS_PERSONAL_DATA: bool = true;
     type Migrator = Migrator;
     /// Intake has no settings section of its own: the PII key and the document store are platform settings.
     type Settings = ();
