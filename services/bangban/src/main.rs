@@ -51,6 +51,8 @@ type StepFn<T> = for<'a> fn(&'a Settings) -> BoxFuture<'a, anyhow::Result<T>>;
 /// [`bangban_platform::service`].
 struct Entry {
     name: &'static str,
+    /// Whether it keeps personal data (then the process needs the PII key).
+    keeps_personal_data: bool,
     /// Starts it in this process (its database migrated); returns its database for the readiness check.
     start: StartFn,
     /// Brings its schema up to date; returns where its database is.
@@ -61,7 +63,13 @@ struct Entry {
 
 impl Entry {
     const fn of<S: Service>() -> Self {
-        Self { name: S::NAME, start: start_one::<S>, migrate: migrate_one::<S>, seed: None }
+        Self {
+            name: S::NAME,
+            keeps_personal_data: S::KEEPS_PERSONAL_DATA,
+            start: start_one::<S>,
+            migrate: migrate_one::<S>,
+            seed: None,
+        }
     }
 
     const fn seeded<S: Seed>() -> Self {
@@ -259,8 +267,8 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(config: Option<PathBuf>, services: Vec<&'static str>) -> anyhow::Result<()> {
     // Only a process running a service that keeps personal data needs the PII key.
-    let personal_data = services.iter().any(|s| runtime::keeps_personal_data(&format!("bangban-{s}")));
-    let (ctx, guard) = runtime::bootstrap_keeping(config.as_deref(), "bangban", personal_data).await?;
+    let personal_data = SERVICES.iter().any(|e| e.keeps_personal_data && services.contains(&e.name));
+    let (ctx, guard) = runtime::bootstrap(config.as_deref(), "bangban", personal_data).await?;
     if clock::is_rehearsal() {
         eprintln!(
             "REHEARSAL CLOCK (演练时钟): platform time starts at {} and runs {}x the wall clock — development only",

@@ -14,7 +14,7 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let (ctx, guard) = runtime::bootstrap(cli.config.as_deref(), "bangban-gateway").await?;
+    let (ctx, guard) = runtime::bootstrap(cli.config.as_deref(), "bangban-gateway", false).await?;
     let readiness = Readiness { nats: ctx.client.clone(), databases: Vec::new() };
     bangban_gateway::start(&ctx.settings, ctx.client.clone(), readiness, &ctx.shutdown).await?;
     runtime::wait_and_stop(&ctx.shutdown, &ctx.client, guard).await;

@@ -35,7 +35,7 @@ pub struct OperationInfo {
     /// The request and reply types as written in the contract.
     pub request: &'static str,
     pub response: &'static str,
-    /// The first line of its documentation.
+    /// Its documentation (the lines joined).
     pub doc: &'static str,
 }
 
@@ -60,6 +60,13 @@ macro_rules! operations {
     (service = $svc:expr, module = $module:literal;
         $( #[doc = $doc:literal] $(#[doc = $more:literal])* $name:ident = $op:literal : $req:ty => $resp:ty ; )*
     ) => {
+        $crate::operations! { service = $svc, module = $module, path = $module;
+            $( #[doc = $doc] $(#[doc = $more])* $name = $op : $req => $resp ; )*
+        }
+    };
+    (service = $svc:expr, module = $module:literal, path = $path:literal;
+        $( #[doc = $doc:literal] $(#[doc = $more:literal])* $name:ident = $op:literal : $req:ty => $resp:ty ; )*
+    ) => {
         $(
             #[doc = $doc] $(#[doc = $more])*
             #[doc = ""]
@@ -78,10 +85,10 @@ macro_rules! operations {
             $( $crate::operation::OperationInfo {
                 service: $svc,
                 name: $op,
-                marker: concat!($module, "::ops::", stringify!($name)),
+                marker: concat!($path, "::ops::", stringify!($name)),
                 request: stringify!($req),
                 response: stringify!($resp),
-                doc: $doc,
+                doc: concat!($doc $(, $more)*),
             }, )*
         ];
     };
@@ -124,5 +131,7 @@ mod tests {
     #[test]
     fn a_marker_knows_its_subject() {
         assert_eq!(crate::deadline::ops::ClockGet::subject(), "bb.svc.deadline.clock.get");
+        let record = all().into_iter().find(|o| o.name == "consultation.record" && o.service == "intake").unwrap();
+        assert_eq!(record.marker, "intake::consultation::ops::ConsultationRecord");
     }
 }

@@ -83,19 +83,10 @@ pub fn refuse_insecure_defaults(settings: &Settings, pii_needed: bool) -> anyhow
     )
 }
 
-/// Whether a process running `service_name` (a binary's name) keeps personal data (and so needs the PII key).
-pub fn keeps_personal_data(service_name: &str) -> bool {
-    ["bangban", "bangban-intake", "bangban-notification", "bangban-evaluation"].contains(&service_name)
-}
-
 /// Reads the configuration, starts telemetry and the platform clock, connects NATS and makes sure the streams
-/// exist.
-pub async fn bootstrap(config: Option<&Path>, service_name: &str) -> anyhow::Result<(Context, TelemetryGuard)> {
-    bootstrap_keeping(config, service_name, keeps_personal_data(service_name)).await
-}
-
-/// [`bootstrap`] for a process that says itself whether it keeps personal data (`bangban serve --only …`).
-pub async fn bootstrap_keeping(
+/// exist. `personal_data`: the process runs a service that keeps personal data ([`crate::service::Service::KEEPS_PERSONAL_DATA`]),
+/// so production settings must carry the PII key.
+pub async fn bootstrap(
     config: Option<&Path>,
     service_name: &str,
     personal_data: bool,
@@ -302,7 +293,7 @@ pub async fn run_standalone(
     pii_needed: bool,
     start: StartFn,
 ) -> anyhow::Result<()> {
-    let (ctx, guard) = bootstrap_keeping(config, service_name, pii_needed).await?;
+    let (ctx, guard) = bootstrap(config, service_name, pii_needed).await?;
     let databases = start(ctx.clone()).await?;
     let router = health::router(health::Readiness { nats: ctx.client.clone(), databases })
         .merge(metrics_on_main_listener(&ctx.settings));

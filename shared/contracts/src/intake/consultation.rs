@@ -14,7 +14,7 @@ use super::{Actor, ProjectCategory, ServiceType};
 
 /// Operations of `bb.svc.intake.<operation>` for consultations.
 pub mod ops {
-    crate::operations! { service = super::super::SERVICE, module = "intake";
+    crate::operations! { service = super::super::SERVICE, module = "intake", path = "intake::consultation";
         /// Record a consultation
         ConsultationRecord = "consultation.record": super::RecordConsultation => super::ConsultationView;
         /// Record a consultation posted by the hotline's webhook

@@ -25,7 +25,7 @@ use super::{Actor, CaseStatus, ServiceType};
 
 /// Operations of `bb.svc.intake.<operation>` for results and the archive.
 pub mod ops {
-    crate::operations! { service = super::super::SERVICE, module = "intake";
+    crate::operations! { service = super::super::SERVICE, module = "intake", path = "intake::results";
         /// Deliveries and the custody list of a case
         ResultsGet = "results.get": super::GetResults => super::ResultsView;
         /// Record deliveries of result documents
