@@ -68,7 +68,7 @@ use bangban_contracts::{
 use bangban_gateway::auth::{Authenticator, Role};
 use bangban_intake::{
     IntakeService, Migrator,
-    domain::{attributes, identity, ledger, validation},
+    domain::{identity, ledger, validation},
     entity::{applicant, case_unit, cases, contact_card, project, staff},
 };
 use bangban_platform::{
@@ -314,16 +314,16 @@ impl RawWriter {
         let project = project::ActiveModel {
             id: Set(Uuid::now_v7().to_string()),
             name: Set(p.name.trim().to_string()),
-            category: Set(p.category.as_str().to_string()),
+            category: Set(p.category),
             office: Set(p.office.clone()),
             code: Set(p.code.clone()),
             investment_wan: Set(p.investment_wan),
             land_area_m2: Set(p.land_area_m2),
             floor_area_m2: Set(p.floor_area_m2),
             newly_settled: Set(p.newly_settled),
-            investment_kind: Set(p.investment_kind.map(|k| k.as_str().to_string())),
-            land_supply: Set(p.land_supply.map(|k| k.as_str().to_string())),
-            construction: Set(p.construction.map(|k| k.as_str().to_string())),
+            investment_kind: Set(p.investment_kind),
+            land_supply: Set(p.land_supply),
+            construction: Set(p.construction),
             created_at: Set(now),
         }
         .insert(&txn)
@@ -455,28 +455,16 @@ impl RawWriter {
             project: ProjectView {
                 id: Uuid::parse_str(&p.id)?,
                 name: p.name,
-                category: ProjectCategory::parse(&p.category).context("category")?,
+                category: p.category,
                 office: p.office,
                 code: p.code,
                 investment_wan: p.investment_wan,
                 land_area_m2: p.land_area_m2,
                 floor_area_m2: p.floor_area_m2,
                 newly_settled: p.newly_settled,
-                investment_kind: p
-                    .investment_kind
-                    .as_deref()
-                    .map(|s| attributes::investment_kind(s).context("investment kind"))
-                    .transpose()?,
-                land_supply: p
-                    .land_supply
-                    .as_deref()
-                    .map(|s| attributes::land_supply(s).context("land supply"))
-                    .transpose()?,
-                construction: p
-                    .construction
-                    .as_deref()
-                    .map(|s| attributes::construction(s).context("construction"))
-                    .transpose()?,
+                investment_kind: p.investment_kind,
+                land_supply: p.land_supply,
+                construction: p.construction,
             },
             specialist_id: row.specialist_id,
             accepted_by: row.created_by,

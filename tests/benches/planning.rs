@@ -424,7 +424,7 @@ fn run(config: &Config) -> Vec<String> {
         for e in &errors {
             failures.push(format!("embedded catalog: {}: {}", e.field, e.reason_en));
         }
-        for category in ProjectCategory::ALL {
+        for &category in ProjectCategory::ALL {
             let p = project(category);
             let profile = resolve_profile(&p, &overrides);
             let items = generate_items(&embedded_items, &profile);

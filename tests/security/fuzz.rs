@@ -10,6 +10,7 @@
 
 use std::{path::PathBuf, process::Stdio};
 
+use bangban_gateway::settings::WebSettings;
 use serde_json::Value;
 
 use crate::{
@@ -49,9 +50,16 @@ async fn no_generated_request_breaks_the_api() {
     // The fuzzer comes from one address and one token per role: the rate limits (tested on their own) would
     // otherwise answer most of its requests with 429.
     let app = TestApp::spawn_with_evaluation_and(|s| {
-        s.web.public_per_minute = 1_000_000;
-        s.web.login_per_minute = 1_000_000;
-        s.web.writes_per_minute = 1_000_000;
+        let web: WebSettings = s.section("web").unwrap();
+        s.set_section(
+            "web",
+            WebSettings {
+                public_per_minute: 1_000_000,
+                login_per_minute: 1_000_000,
+                writes_per_minute: 1_000_000,
+                ..web
+            },
+        );
     })
     .await;
     let f = fixture(&app).await;

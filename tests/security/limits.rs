@@ -11,6 +11,7 @@
 use std::time::{Duration, Instant};
 
 use bangban_gateway::auth::Role;
+use bangban_gateway::settings::WebSettings;
 use futures::StreamExt;
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
@@ -85,7 +86,8 @@ async fn anonymous_write_floods_leave_the_audit_and_session_streams_bounded() {
     let app = TestApp::spawn_with(|s| {
         oidc_settings(s, &issuer.url);
         // The test client is the ingress: the writes below come from many addresses (`X-Forwarded-For`).
-        s.web.trusted_proxies = vec!["127.0.0.0/8".into()];
+        let web: WebSettings = s.section("web").unwrap();
+        s.set_section("web", WebSettings { trusted_proxies: vec!["127.0.0.0/8".into()], ..web });
     })
     .await;
     let http = reqwest::Client::builder()

@@ -21,6 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bangban_gateway::auth::Role;
+use bangban_gateway::settings::WebSettings;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -371,8 +372,8 @@ fn passes(status: u16, absent: bool) -> bool {
 async fn every_operation_answers_every_caller_as_the_matrix_says() {
     // Every caller comes from one address: the public endpoints' rate limit would answer for the authorization.
     let app = TestApp::spawn_with_evaluation_and(|s| {
-        s.web.public_per_minute = 100_000;
-        s.web.login_per_minute = 100_000;
+        let web: WebSettings = s.section("web").unwrap();
+        s.set_section("web", WebSettings { public_per_minute: 100_000, login_per_minute: 100_000, ..web });
     })
     .await;
     let f = fixture(&app).await;

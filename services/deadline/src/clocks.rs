@@ -10,7 +10,7 @@ use bangban_contracts::{
         Pause, PauseClock, PauseKind, ResumeClock, StartBasis, SupervisionKind, TimelineEntry,
     },
     events::TaskClockChanged,
-    planning::{CalendarChange, Stage},
+    planning::CalendarChange,
     routing::TaskEvent,
 };
 use bangban_platform::{clock as time, db};
@@ -72,7 +72,7 @@ pub(crate) fn alarm_data(
         office: c.office.clone(),
         code: c.code.clone(),
         name: c.name.clone(),
-        stage: Stage::parse(&c.stage).ok_or_else(|| DeadlineError::corrupt(format!("stage {:?}", c.stage)))?,
+        stage: c.stage,
         unit_code: c.unit_code.clone(),
         unit_office: c.unit_office.clone(),
         applicant_id: uuid(&c.applicant_id)?,
@@ -227,7 +227,7 @@ impl DeadlineService {
             office: Set(data.office.clone()),
             code: Set(data.code.clone()),
             name: Set(data.name.clone()),
-            stage: Set(data.stage.as_str().to_string()),
+            stage: Set(data.stage),
             category: Set(category),
             unit_code: Set(data.unit_code.clone()),
             unit_name: Set(data.unit_name.clone()),
@@ -790,8 +790,8 @@ pub(crate) fn view_of(
     Ok(ClockView {
         task_id: uuid(&c.task_id)?,
         case_id: uuid(&c.case_id)?,
-        stage: Stage::parse(&c.stage).ok_or_else(|| DeadlineError::corrupt(format!("stage {:?}", c.stage)))?,
-        category: c.category.as_deref().and_then(bangban_contracts::intake::ProjectCategory::parse),
+        stage: c.stage,
+        category: c.category,
         applicant_id: uuid(&c.applicant_id)?,
         status,
         alert: c.alert,

@@ -35,7 +35,9 @@ use crate::{
 
 bangban_contracts::labelled_enum! {
     /// What an alarm is for (提醒类别). The `alarm.kind` column stays text, read with [`AlarmKind::parse`], so a
-    /// kind this version does not know is dropped by the engine instead of failing every batch it is in.
+    /// kind this version does not know is dropped by the engine instead of failing every batch it is in: typed,
+    /// the one query that reads a batch would fail as `Corrupt` and the row, still due, would fail every batch
+    /// after it.
     pub enum AlarmKind {
         /// The warning threshold of a clock state.
         Warning = "warning", "预警";

@@ -250,7 +250,7 @@ impl DeadlineService {
         let now = clock::now();
         case_info::Entity::insert(case_info::ActiveModel {
             case_id: Set(plan.case_id.to_string()),
-            category: Set(plan.category.as_str().to_string()),
+            category: Set(plan.category),
             office: Set(plan.office.clone()),
             updated_at: Set(now),
         })
@@ -262,7 +262,7 @@ impl DeadlineService {
         .exec(txn)
         .await?;
         clock_e::Entity::update_many()
-            .col_expr(clock_e::Column::Category, sea_orm::sea_query::Expr::value(plan.category.as_str()))
+            .col_expr(clock_e::Column::Category, sea_orm::sea_query::Expr::value(plan.category))
             .filter(clock_e::Column::CaseId.eq(plan.case_id.to_string()))
             .exec(txn)
             .await?;

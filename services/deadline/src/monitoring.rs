@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use bangban_contracts::{
     deadline::{AlertLevel, ClockStatus, Monitoring, MonitoringFigures, MonitoringQuery, ProblemStatus},
+    intake::ProjectCategory,
     office::office_name,
     planning::Stage,
 };
@@ -52,9 +53,9 @@ fn roll(map: &BTreeMap<String, Acc>) -> Vec<MonitoringFigures> {
 }
 
 /// Open clocks grouped: unit office, unit, unit name, stage, category, status, alert, count.
-type OpenRow = (String, String, Option<String>, String, Option<String>, ClockStatus, AlertLevel, i64);
+type OpenRow = (String, String, Option<String>, Stage, Option<ProjectCategory>, ClockStatus, AlertLevel, i64);
 /// Concluded clocks grouped: unit office, unit, unit name, stage, category, count, on time, working days used.
-type ConcludedRow = (String, String, Option<String>, String, Option<String>, i64, Option<i64>, Option<i64>);
+type ConcludedRow = (String, String, Option<String>, Stage, Option<ProjectCategory>, i64, Option<i64>, Option<i64>);
 
 impl DeadlineService {
     pub async fn monitoring(&self, req: MonitoringQuery) -> Result<Monitoring> {
@@ -120,18 +121,19 @@ impl DeadlineService {
             BTreeMap::<String, Acc>::new(),
             BTreeMap::<String, Acc>::new(),
         );
-        let stage_label = |s: &str| Stage::parse(s).map(|s| s.label_zh().to_string());
-        let category_label =
-            |c: &str| bangban_contracts::intake::ProjectCategory::parse(c).map(|c| c.label_zh().to_string());
+        // A clock stamped before its case's plan was published has no category yet: "unknown", unlabelled.
+        let category_key = |c: Option<ProjectCategory>| {
+            (c.map_or("unknown", ProjectCategory::as_str).to_string(), c.map(|c| c.label_zh().to_string()))
+        };
         for (office, unit, unit_name, stage, category, status, alert, n) in open {
             let n = n.max(0) as u64;
             let paused = status == ClockStatus::Paused;
-            let category = category.unwrap_or_else(|| "unknown".into());
+            let (category, category_label) = category_key(category);
             for (map, key, label) in [
                 (&mut by_office, office.clone(), office_name(&office).map(str::to_string)),
                 (&mut by_unit, unit.clone(), unit_name.clone()),
-                (&mut by_stage, stage.clone(), stage_label(&stage)),
-                (&mut by_category, category.clone(), category_label(&category)),
+                (&mut by_stage, stage.as_str().to_string(), Some(stage.label_zh().to_string())),
+                (&mut by_category, category, category_label),
             ] {
                 let a = map.entry(key).or_default();
                 a.label = a.label.take().or(label);
@@ -142,12 +144,12 @@ impl DeadlineService {
         for (office, unit, unit_name, stage, category, n, on_time, used) in concluded {
             let (n, on_time, used) =
                 (n.max(0) as u64, on_time.unwrap_or(0).max(0) as u64, used.unwrap_or(0).max(0) as u64);
-            let category = category.unwrap_or_else(|| "unknown".into());
+            let (category, category_label) = category_key(category);
             for (map, key, label) in [
                 (&mut by_office, office.clone(), office_name(&office).map(str::to_string)),
                 (&mut by_unit, unit.clone(), unit_name.clone()),
-                (&mut by_stage, stage.clone(), stage_label(&stage)),
-                (&mut by_category, category.clone(), category_label(&category)),
+                (&mut by_stage, stage.as_str().to_string(), Some(stage.label_zh().to_string())),
+                (&mut by_category, category, category_label),
             ] {
                 let a = map.entry(key).or_default();
                 a.label = a.label.take().or(label);

@@ -7,9 +7,13 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use bangban_contracts::evaluation::{
-    AppealStatus, Assessment, AssessmentQuery, AssessmentRow, AssessmentScope, RatingCounts, Statistics,
-    StatisticsQuery,
+use bangban_contracts::{
+    evaluation::{
+        AppealStatus, Assessment, AssessmentQuery, AssessmentRow, AssessmentScope, RatingCounts, Statistics,
+        StatisticsQuery,
+    },
+    intake::ProjectCategory,
+    planning::Stage,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
@@ -54,8 +58,8 @@ pub struct Rated {
     pub bad: bool,
     /// An appeal against it was upheld (申诉成立): it leaves the figures.
     pub upheld: bool,
-    pub category: Option<String>,
-    pub stage: Option<String>,
+    pub category: Option<ProjectCategory>,
+    pub stage: Option<Stage>,
     pub submitted_at: DateTime<Utc>,
 }
 
@@ -69,8 +73,8 @@ impl Rated {
             level: m.level,
             bad: m.bad,
             upheld,
-            category: m.category.clone(),
-            stage: m.stage.clone(),
+            category: m.category,
+            stage: m.stage,
             submitted_at: m.submitted_at,
         }
     }
@@ -264,8 +268,8 @@ pub fn rating_statistics(ratings: &[Rated]) -> Statistics {
     for e in ratings.iter().filter(|e| !e.upheld) {
         let level = (e.level.clamp(1, 5) - 1) as usize;
         let keys = [
-            e.category.clone(),
-            e.stage.clone().or_else(|| Some("whole_service".into())),
+            e.category.map(|c| c.as_str().to_string()),
+            Some(e.stage.map_or("whole_service", Stage::as_str).to_string()),
             Some(e.office.clone()),
             e.unit_code.clone(),
             Some(local_date(e.submitted_at).format("%Y-%m").to_string()),
@@ -408,8 +412,8 @@ mod tests {
             level,
             bad: level <= 2,
             upheld: false,
-            category: Some("industrial".into()),
-            stage: unit.map(|_| "engineering_permit".into()),
+            category: Some(ProjectCategory::Industrial),
+            stage: unit.map(|_| Stage::EngineeringPermit),
             submitted_at: bj("2026-03-02 10:00"),
         }
     }

@@ -136,8 +136,8 @@ impl EvaluationService {
             office: Set(d.office),
             applicant_id: Set(d.applicant_id.to_string()),
             specialist_id: Set(d.specialist_id),
-            service_type: Set(d.service_type.as_str().into()),
-            category: Set(Some(d.project.category.as_str().into())),
+            service_type: Set(d.service_type),
+            category: Set(Some(d.project.category)),
             terminated: Set(false),
         })
         .on_conflict(OnConflict::column(case_info::Column::CaseId).do_nothing().to_owned())
@@ -167,7 +167,7 @@ impl EvaluationService {
     async fn on_plan_published(&self, txn: &DatabaseTransaction, d: PlanPublished) -> Result<()> {
         if let Some(c) = case_info::Entity::find_by_id(d.case_id.to_string()).one(txn).await? {
             let mut c: case_info::ActiveModel = c.into();
-            c.category = Set(Some(d.category.as_str().into()));
+            c.category = Set(Some(d.category));
             c.update(txn).await?;
         }
         Ok(())
@@ -199,7 +199,7 @@ impl EvaluationService {
         row.case_id = Set(d.case_id.to_string());
         row.code = Set(d.code.clone());
         row.name = Set(d.name.clone());
-        row.stage = Set(d.stage.as_str().into());
+        row.stage = Set(d.stage);
         row.unit_code = Set(d.unit_code.clone());
         row.unit_name = Set(d.unit_name.clone().or_else(|| existing.as_ref().and_then(|e| e.unit_name.clone())));
         row.unit_office = Set(d.unit_office.clone());

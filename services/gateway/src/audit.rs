@@ -44,7 +44,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use bangban_platform::{problem::Problem, web_settings::WebSettings};
+use bangban_platform::problem::Problem;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -58,6 +58,7 @@ use crate::{
     extract::ApiQuery,
     security::{Bucket, too_many_requests},
     session::SessionContext,
+    settings::WebSettings,
 };
 
 /// The audit stream.
@@ -933,7 +934,7 @@ pub async fn audit(State(state): State<AppState>, req: Request, next: Next) -> R
         _ => None,
     };
     let limited = principal.as_ref().and_then(|p| {
-        state.limiter.check_person(Bucket::Write, &p.sub, state.settings.web.writes_per_minute, Instant::now()).err()
+        state.limiter.check_person(Bucket::Write, &p.sub, state.web.writes_per_minute, Instant::now()).err()
     });
     let res = match limited {
         Some(wait) => {

@@ -51,6 +51,8 @@ use bangban_platform::{
     problem::Problem,
 };
 
+use crate::settings::WebSettings;
+
 /// Name of the file under the data directory that holds the generated development secret.
 pub const DEV_SECRET_FILE: &str = "dev-jwt-secret";
 
@@ -480,6 +482,19 @@ impl Authenticator {
     ///
     /// In OIDC mode, when no rustls crypto provider has been installed in the process.
     pub fn from_settings(settings: &Settings) -> Result<Self, AuthError> {
+        let web: WebSettings = settings
+            .section(WebSettings::SECTION)
+            .map_err(|e| AuthError::Config(format!("the web settings (BANGBAN__WEB__…): {e}")))?;
+        Self::new(settings, &web)
+    }
+
+    /// As [`Authenticator::from_settings`], with the gateway's settings already read (the default audience
+    /// in OIDC mode is `web.oidc_client_id`).
+    ///
+    /// # Panics
+    ///
+    /// In OIDC mode, when no rustls crypto provider has been installed in the process.
+    pub fn new(settings: &Settings, web: &WebSettings) -> Result<Self, AuthError> {
         let auth = &settings.auth;
         if auth.issuer.trim().is_empty() {
             return Err(AuthError::Config("auth.issuer must not be empty".into()));
@@ -489,15 +504,15 @@ impl Authenticator {
             AuthMode::Development => configured(&auth.audience),
             // A token the issuer minted for another application (another client of the same realm) must not
             // open this one: the audience is required, by default the console's own client id.
-            AuthMode::Oidc => Some(
-                configured(&auth.audience).or_else(|| configured(&settings.web.oidc_client_id)).ok_or_else(|| {
+            AuthMode::Oidc => {
+                Some(configured(&auth.audience).or_else(|| configured(&web.oidc_client_id)).ok_or_else(|| {
                     AuthError::Config(
                         "in OIDC mode tokens are checked for their audience: set BANGBAN__AUTH__AUDIENCE (the `aud` \
                          the issuer puts in Bangban's access tokens), or BANGBAN__WEB__OIDC_CLIENT_ID, its default"
                             .into(),
                     )
-                })?,
-            ),
+                })?)
+            }
         };
         let backend = match auth.mode {
             AuthMode::Development => {
@@ -1520,7 +1535,10 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
         let mut s = Settings::default();
         s.auth.mode = AuthMode::Oidc;
         s.auth.issuer = issuer.into();
-        s.web.oidc_client_id = Some(CLIENT_ID.into());
+        s.set_section(
+            WebSettings::SECTION,
+            WebSettings { oidc_client_id: Some(CLIENT_ID.into()), ..Default::default() },
+        );
         s
     }
 
@@ -1569,7 +1587,7 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
     #[test]
     fn oidc_without_an_audience_is_not_built() {
         let mut s = oidc_settings("https://sso.example.gov.cn/realms/bangban");
-        s.web.oidc_client_id = None;
+        s.set_section(WebSettings::SECTION, WebSettings { oidc_client_id: None, ..Default::default() });
         for blank in [None, Some(" ".to_string())] {
             s.auth.audience = blank;
             let err = Authenticator::from_settings(&s).unwrap_err();
@@ -1585,7 +1603,10 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd2ZSSj5VX5NDDnLq
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(dev_auth(SECRET, "bangban-dev").audience(), None);
         let mut dev = dev_settings(Some(SECRET), "bangban-dev", dir.path());
-        dev.web.oidc_client_id = Some(CLIENT_ID.into());
+        dev.set_section(
+            WebSettings::SECTION,
+            WebSettings { oidc_client_id: Some(CLIENT_ID.into()), ..Default::default() },
+        );
         assert_eq!(Authenticator::from_settings(&dev).unwrap().audience(), None);
     }
 

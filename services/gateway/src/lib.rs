@@ -10,6 +10,7 @@ pub mod handlers;
 pub mod openapi;
 pub mod security;
 pub mod session;
+pub mod settings;
 mod telemetry;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -31,7 +32,7 @@ use bangban_platform::{
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::auth::Authenticator;
+use crate::{auth::Authenticator, settings::WebSettings};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -40,13 +41,16 @@ pub struct AppState {
     pub auth: Authenticator,
     pub request_timeout: Duration,
     pub settings: Arc<Settings>,
+    /// The gateway's own settings (`BANGBAN__WEB__…`): sessions, OIDC login, rate limits, audit.
+    pub web: Arc<WebSettings>,
     /// Console sessions (会话).
     pub sessions: session::Sessions,
     /// Rate limits of login and the public endpoints.
     pub limiter: security::RateLimiter,
     /// The audit log of writes.
     pub audit: audit::AuditLog,
-    /// The proxies (the ingress) whose `X-Forwarded-For` names the client (`web.trusted_proxies`).
+    /// The proxies (the ingress) whose `X-Forwarded-For` names the client (`web.trusted_proxies`,
+    /// [`WebSettings::trusted_proxies`]).
     pub trusted_proxies: Arc<bangban_platform::net::TrustedProxies>,
     /// The live streams open at this gateway, per person and in all (`http.streams_per_person`, `…_max`).
     pub streams: handlers::stream::StreamSlots,
@@ -119,23 +123,25 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
         .layer(middleware::from_fn(telemetry::count_request))
 }
 
-/// Builds the state from the settings (authenticator included).
+/// Builds the state from the settings (authenticator included); the gateway's own section (`web`) is read
+/// and checked here, once.
 pub fn state(settings: &Settings, client: async_nats::Client) -> anyhow::Result<AppState> {
     runtime::install_crypto_provider();
-    let auth = Authenticator::from_settings(settings)?;
-    let sessions = session::Sessions::new(client.clone(), Duration::from_secs(settings.web.session_ttl_secs.max(60)))
+    let web = WebSettings::from_settings(settings)?;
+    let auth = Authenticator::new(settings, &web)?;
+    let sessions = session::Sessions::new(client.clone(), Duration::from_secs(web.session_ttl_secs.max(60)))
         .with_stream_replicas(settings.nats.stream_replicas)
-        .with_settings(&settings.web);
-    let audit = audit::AuditLog::new(client.clone(), settings.web.audit_retention_days())
+        .with_settings(&web);
+    let audit = audit::AuditLog::new(client.clone(), web.audit_retention_days())
         .with_stream_replicas(settings.nats.stream_replicas)
-        .with_settings(&settings.web);
-    let trusted_proxies = bangban_platform::net::TrustedProxies::from_settings(&settings.web)
-        .map_err(|e| anyhow::anyhow!("BANGBAN__WEB__TRUSTED_PROXIES: {e}"))?;
+        .with_settings(&web);
+    let trusted_proxies = web.trusted_proxies().map_err(|e| anyhow::anyhow!("BANGBAN__WEB__TRUSTED_PROXIES: {e}"))?;
     Ok(AppState {
         client,
         auth,
         request_timeout: settings.nats.request_timeout,
         settings: Arc::new(settings.clone()),
+        web: Arc::new(web),
         sessions,
         limiter: Default::default(),
         audit,

@@ -40,7 +40,7 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
     set("cross-origin-opener-policy", "same-origin");
     set("cross-origin-resource-policy", "same-origin");
     set("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()");
-    if state.settings.web.secure_cookies {
+    if state.web.secure_cookies {
         set("strict-transport-security", "max-age=31536000; includeSubDomains");
     }
     res
@@ -223,7 +223,7 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
     // Every request under /auth/ counts, GETs too: `/auth/oidc/start` stores a login in progress and
     // `/auth/callback` redeems a code. (The login page itself, `/login`, is not limited.)
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let web = &state.settings.web;
+    let web = &state.web;
     let Some(ip) = client_ip(req.headers(), peer, &state.trusted_proxies) else {
         return next.run(req).await;
     };

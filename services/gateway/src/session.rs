@@ -47,7 +47,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use bangban_platform::{Settings, config::AuthMode, problem::Problem, web_settings::WebSettings};
+use bangban_platform::{config::AuthMode, problem::Problem};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::RngCore;
 use secrecy::ExposeSecret;
@@ -55,7 +55,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
-use crate::AppState;
+use crate::{AppState, settings::WebSettings};
 
 /// The session cookie over plain HTTP (`make run`); see [`session_cookie`].
 pub const SESSION_COOKIE: &str = "bb_session";
@@ -84,19 +84,24 @@ const MAX_LOGIN_MARKS: usize = 100_000;
 
 /// Whether cookies get the `__Host-` prefix: they are `Secure` and the console is served over HTTPS
 /// (`http.public_url`). On plain HTTP (`make run` on 127.0.0.1) the names stay unprefixed.
-pub fn host_prefixed(settings: &Settings) -> bool {
-    settings.web.secure_cookies
-        && settings.http.public_url.as_deref().is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"))
+pub fn host_prefixed(state: &AppState) -> bool {
+    state.web.secure_cookies
+        && state
+            .settings
+            .http
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"))
 }
 
 /// The session cookie's name: `__Host-bb_session` over HTTPS, else `bb_session`.
-pub fn session_cookie(settings: &Settings) -> &'static str {
-    if host_prefixed(settings) { HOST_SESSION_COOKIE } else { SESSION_COOKIE }
+pub fn session_cookie(state: &AppState) -> &'static str {
+    if host_prefixed(state) { HOST_SESSION_COOKIE } else { SESSION_COOKIE }
 }
 
 /// The login cookie's name: `__Host-bb_login` over HTTPS, else `bb_login`.
-pub fn login_cookie(settings: &Settings) -> &'static str {
-    if host_prefixed(settings) { HOST_LOGIN_COOKIE } else { LOGIN_COOKIE }
+pub fn login_cookie(state: &AppState) -> &'static str {
+    if host_prefixed(state) { HOST_LOGIN_COOKIE } else { LOGIN_COOKIE }
 }
 
 /// A session as stored (会话记录).
@@ -534,7 +539,7 @@ pub async fn session_auth(State(state): State<AppState>, req: Request, next: Nex
     if req.headers().contains_key(header::AUTHORIZATION) {
         return next.run(req).await;
     }
-    let Some(id) = cookie(req.headers(), session_cookie(&state.settings)).map(str::to_owned) else {
+    let Some(id) = cookie(req.headers(), session_cookie(&state)).map(str::to_owned) else {
         return next.run(req).await;
     };
     let instance = crate::audit::truncate_path(req.uri().path()).0;
@@ -679,10 +684,8 @@ fn empty_none(v: Option<String>) -> Option<String> {
 fn login_cookie_response(state: &AppState, id: &str, to: &str) -> Response {
     let mut res = Redirect::to(to).into_response();
     let max_age = i64::try_from(state.sessions.ttl().as_secs()).unwrap_or(i64::MAX);
-    res.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(session_cookie(&state.settings), id, max_age, state.settings.web.secure_cookies),
-    );
+    res.headers_mut()
+        .append(header::SET_COOKIE, set_cookie(session_cookie(state), id, max_age, state.web.secure_cookies));
     res
 }
 
@@ -745,13 +748,13 @@ fn oidc_client(state: &AppState) -> Result<String, Problem> {
     if state.auth.mode() != AuthMode::Oidc {
         return Err(Problem::not_found("未配置统一身份认证登录", "OIDC login is not configured"));
     }
-    state.settings.web.oidc_client_id.clone().filter(|c| !c.trim().is_empty()).ok_or_else(|| {
+    state.web.oidc_client_id.clone().filter(|c| !c.trim().is_empty()).ok_or_else(|| {
         Problem::not_found("未配置统一身份认证登录", "OIDC login is not configured (web.oidc_client_id)")
     })
 }
 
 fn redirect_uri(state: &AppState) -> String {
-    state.settings.web.oidc_redirect_url.clone().unwrap_or_else(|| {
+    state.web.oidc_redirect_url.clone().unwrap_or_else(|| {
         let base =
             state.settings.http.public_url.clone().unwrap_or_else(|| format!("http://{}", state.settings.http.listen));
         format!("{}/auth/callback", base.trim_end_matches('/'))
@@ -779,7 +782,7 @@ async fn oidc_start(State(state): State<AppState>, Query(q): Query<StartQuery>) 
     if let Err(p) = state.sessions.start_login(&login_state, &pending).await {
         return p.into_response();
     }
-    let mut scopes: Vec<&str> = state.settings.web.oidc_scopes.split_whitespace().collect();
+    let mut scopes: Vec<&str> = state.web.oidc_scopes.split_whitespace().collect();
     if !scopes.contains(&"openid") {
         scopes.insert(0, "openid");
     }
@@ -797,12 +800,7 @@ async fn oidc_start(State(state): State<AppState>, Query(q): Query<StartQuery>) 
     let mut res = Redirect::to(&format!("{}{sep}{query}", discovery.authorization_endpoint)).into_response();
     res.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(
-            login_cookie(&state.settings),
-            &login_state,
-            state.sessions.login_ttl_secs(),
-            state.settings.web.secure_cookies,
-        ),
+        set_cookie(login_cookie(&state), &login_state, state.sessions.login_ttl_secs(), state.web.secure_cookies),
     );
     res
 }
@@ -841,7 +839,7 @@ pub(crate) fn jwt_claims(token: &str) -> Option<serde_json::Value> {
 async fn token_request(state: &AppState, form: &[(&str, &str)]) -> Result<TokenAnswer, String> {
     let discovery = state.sessions.discovery(state.auth.issuer()).await.map_err(|p| format!("{p:?}"))?;
     let mut form: Vec<(&str, &str)> = form.to_vec();
-    let secret = state.settings.web.oidc_client_secret.as_ref().map(|s| s.expose_secret().to_string());
+    let secret = state.web.oidc_client_secret.as_ref().map(|s| s.expose_secret().to_string());
     if let Some(secret) = &secret {
         form.push(("client_secret", secret));
     }
@@ -889,8 +887,8 @@ async fn oidc_callback(State(state): State<AppState>, headers: HeaderMap, Query(
     let (Some(code), Some(login_state)) = (q.code, q.state) else {
         return login_failed("回调缺少 code 或 state", "the callback lacks code or state").into_response();
     };
-    let bound = cookie(&headers, login_cookie(&state.settings))
-        .is_some_and(|c| constant_time_eq(c.as_bytes(), login_state.as_bytes()));
+    let bound =
+        cookie(&headers, login_cookie(&state)).is_some_and(|c| constant_time_eq(c.as_bytes(), login_state.as_bytes()));
     if !bound || !well_formed(&login_state) {
         return login_failed(
             "登录状态不匹配，请重新登录",
@@ -973,10 +971,8 @@ async fn oidc_callback(State(state): State<AppState>, headers: HeaderMap, Query(
         Ok(id) => {
             tracing::info!(role = principal.role.as_str(), office = %principal.office, "OIDC login");
             let mut res = login_cookie_response(&state, &id, &pending.return_to);
-            res.headers_mut().append(
-                header::SET_COOKIE,
-                set_cookie(login_cookie(&state.settings), "", 0, state.settings.web.secure_cookies),
-            );
+            res.headers_mut()
+                .append(header::SET_COOKIE, set_cookie(login_cookie(&state), "", 0, state.web.secure_cookies));
             res
         }
         Err(p) => p.into_response(),
@@ -1011,16 +1007,13 @@ async fn refresh(state: &AppState, record: &SessionRecord) -> Result<SessionReco
 /// session's CSRF check in [`session_auth`].
 async fn logout(State(state): State<AppState>, headers: HeaderMap, ext: Option<Extension<SessionContext>>) -> Response {
     if ext.is_some()
-        && let Some(id) = cookie(&headers, session_cookie(&state.settings))
+        && let Some(id) = cookie(&headers, session_cookie(&state))
         && let Err(p) = state.sessions.delete(id).await
     {
         return p.into_response();
     }
     let mut res = Redirect::to("/login").into_response();
-    res.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(session_cookie(&state.settings), "", 0, state.settings.web.secure_cookies),
-    );
+    res.headers_mut().append(header::SET_COOKIE, set_cookie(session_cookie(&state), "", 0, state.web.secure_cookies));
     res
 }
 

@@ -6,8 +6,8 @@ use bangban_contracts::{
     CloudEvent, Event, events,
     intake::{
         ApplicantContact, CasePage, CaseStatus, CaseSummary, CaseTerminated, CaseView, ChangeSpecialist, ListCases,
-        ProjectCategory, ResolveContacts, ResolvedContacts, RevealApplicant, RevealedApplicant, SERVICE,
-        SpecialistChanged, StaffContact, TerminateCase,
+        ResolveContacts, ResolvedContacts, RevealApplicant, RevealedApplicant, SERVICE, SpecialistChanged,
+        StaffContact, TerminateCase,
     },
 };
 use bangban_platform::{
@@ -31,7 +31,7 @@ use crate::{
     },
     entity::{applicant, case_unit, cases, pii_audit, project, specialist_change, staff},
     error::{IntakeError, Result},
-    issue_contact_card, parse, parse_uuid,
+    issue_contact_card, parse_uuid,
 };
 
 /// Largest page of the ledger.
@@ -150,7 +150,7 @@ impl IntakeService {
                 applicant_id: parse_uuid(&a.id)?,
                 applicant_name: a.name.clone(),
                 project_name: p.name.clone(),
-                category: parse("category", &p.category, ProjectCategory::parse)?,
+                category: p.category,
                 specialist_id: c.specialist_id.clone(),
                 created_at: c.created_at,
                 updated_at: c.updated_at,

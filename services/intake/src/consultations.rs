@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use bangban_contracts::{
     events,
     intake::{
-        Actor, ProjectCategory, SERVICE,
+        Actor, SERVICE,
         consultation::{
             Attendee, ConsultationApplicant, ConsultationApplicantView, ConsultationChannel, ConsultationIntent,
             ConsultationPage, ConsultationProject, ConsultationRecorded, ConsultationView, FollowUp, FollowUpDue,
@@ -454,7 +454,7 @@ impl IntakeService {
             organisation: c.organisation.clone(),
             phone_enc: c.phone.as_deref().map(|p| self.pii.encrypt(p)),
             project_name: c.project.name.clone(),
-            project_category: c.project.category.as_str().to_string(),
+            project_category: c.project.category,
             project_office: c.project.office.clone(),
             newly_settled: c.project.newly_settled,
             needs: c.needs.clone(),
@@ -722,7 +722,7 @@ impl IntakeService {
             },
             project: ConsultationProject {
                 name: c.project_name.clone(),
-                category: ProjectCategory::parse(&c.project_category).ok_or_else(|| corrupt("category"))?,
+                category: c.project_category,
                 office: c.project_office.clone(),
                 newly_settled: c.newly_settled,
             },
@@ -763,6 +763,7 @@ fn meeting_view(m: joint_meeting::Model) -> Result<JointMeetingView> {
 
 #[cfg(test)]
 mod tests {
+    use bangban_contracts::intake::ProjectCategory;
     use bangban_platform::problem::Problem;
 
     use super::*;

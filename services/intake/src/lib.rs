@@ -19,7 +19,7 @@ use bangban_contracts::{
     events,
     intake::{
         Actor, ApplicantView, CaseAccepted, CaseStatus, CaseView, ContactCard, CreateCase, ListStaff,
-        MaterialsReviewed, OfficeView, ProjectCategory, ProjectView, SERVICE, StaffView,
+        MaterialsReviewed, OfficeView, ProjectView, SERVICE, StaffView,
     },
     office::CITY_OFFICE,
 };
@@ -39,7 +39,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        attributes, identity, ledger,
+        identity, ledger,
         pii::{self, PiiCipher},
         validation,
     },
@@ -383,16 +383,16 @@ impl IntakeService {
         let model = project::ActiveModel {
             id: Set(Uuid::now_v7().to_string()),
             name: Set(p.name.trim().to_string()),
-            category: Set(p.category.as_str().to_string()),
+            category: Set(p.category),
             office: Set(p.office.clone()),
             code: Set(p.code.clone()),
             investment_wan: Set(p.investment_wan),
             land_area_m2: Set(p.land_area_m2),
             floor_area_m2: Set(p.floor_area_m2),
             newly_settled: Set(p.newly_settled),
-            investment_kind: Set(p.investment_kind.map(|k| k.as_str().to_string())),
-            land_supply: Set(p.land_supply.map(|k| k.as_str().to_string())),
-            construction: Set(p.construction.map(|k| k.as_str().to_string())),
+            investment_kind: Set(p.investment_kind),
+            land_supply: Set(p.land_supply),
+            construction: Set(p.construction),
             created_at: Set(now),
         };
         Ok(model.insert(txn).await?)
@@ -633,16 +633,16 @@ pub(crate) fn project_view(p: project::Model) -> Result<ProjectView> {
     Ok(ProjectView {
         id: parse_uuid(&p.id)?,
         name: p.name,
-        category: parse("category", &p.category, ProjectCategory::parse)?,
+        category: p.category,
         office: p.office,
         code: p.code,
         investment_wan: p.investment_wan,
         land_area_m2: p.land_area_m2,
         floor_area_m2: p.floor_area_m2,
         newly_settled: p.newly_settled,
-        investment_kind: parse_optional("investment kind", p.investment_kind.as_deref(), attributes::investment_kind)?,
-        land_supply: parse_optional("land supply", p.land_supply.as_deref(), attributes::land_supply)?,
-        construction: parse_optional("construction", p.construction.as_deref(), attributes::construction)?,
+        investment_kind: p.investment_kind,
+        land_supply: p.land_supply,
+        construction: p.construction,
     })
 }
 
@@ -661,15 +661,6 @@ pub fn staff_view(s: staff::Model) -> StaffView {
         photo_url: s.photo_url,
         active: s.active,
     }
-}
-
-pub(crate) fn parse<T>(what: &str, value: &str, f: impl Fn(&str) -> Option<T>) -> Result<T> {
-    f(value).ok_or_else(|| IntakeError::Corrupt(format!("{what} {value:?}")))
-}
-
-/// A stored optional value: absent stays absent, an unknown spelling is corrupt data.
-pub(crate) fn parse_optional<T>(what: &str, value: Option<&str>, f: impl Fn(&str) -> Option<T>) -> Result<Option<T>> {
-    value.map(|v| parse(what, v, f)).transpose()
 }
 
 pub(crate) fn parse_uuid(value: &str) -> Result<Uuid> {

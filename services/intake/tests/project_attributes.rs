@@ -201,7 +201,7 @@ async fn an_unknown_stored_attribute_is_corrupt_data() {
     .await
     .unwrap();
     match s.service.get_case(case.id).await {
-        Err(IntakeError::Corrupt(what)) => assert!(what.contains("land supply") && what.contains("stolen"), "{what}"),
+        Err(IntakeError::Corrupt(what)) => assert!(what.contains("LandSupply") && what.contains("stolen"), "{what}"),
         other => panic!("expected corrupt data, got {other:?}"),
     }
     assert!(matches!(s.service.list_projects(ListProjects::default()).await, Err(IntakeError::Corrupt(_))));

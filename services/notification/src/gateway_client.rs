@@ -17,6 +17,21 @@ use crate::{
     templates::SignName,
 };
 
+bangban_contracts::labelled_enum! {
+    /// Which provider a message went through (短信通道), as `BANGBAN__NOTIFICATION__PROVIDER` names it and
+    /// `message.provider` stores it.
+    pub enum ProviderKind {
+        /// Writes the masked number and the text to the log (development).
+        Log = "log", "日志（开发）";
+        /// Our own JSON webhook.
+        Webhook = "webhook", "自有网关";
+        /// Alibaba Cloud SMS.
+        Aliyun = "aliyun", "阿里云短信";
+        /// Tencent Cloud SMS.
+        Tencent = "tencent", "腾讯云短信";
+    }
+}
+
 /// Which provider, with its credentials. `Debug` shows no secret.
 #[derive(Debug, Clone)]
 pub enum Provider {
@@ -28,14 +43,19 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// Which one it is.
+    pub fn kind(&self) -> ProviderKind {
+        match self {
+            Self::Log => ProviderKind::Log,
+            Self::Webhook(_) => ProviderKind::Webhook,
+            Self::Aliyun(_) => ProviderKind::Aliyun,
+            Self::Tencent(_) => ProviderKind::Tencent,
+        }
+    }
+
     /// `log`, `webhook`, `aliyun`, `tencent`.
     pub fn name(&self) -> &'static str {
-        match self {
-            Self::Log => "log",
-            Self::Webhook(_) => "webhook",
-            Self::Aliyun(_) => "aliyun",
-            Self::Tencent(_) => "tencent",
-        }
+        self.kind().as_str()
     }
 
     /// Whether the provider treats a repeated message id as the same message (so a send whose outcome was

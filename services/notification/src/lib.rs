@@ -224,7 +224,7 @@ impl NotificationService {
     async fn remember_case(&self, txn: &DatabaseTransaction, d: &CaseAccepted) -> Result<()> {
         case_info::Entity::insert(case_info::ActiveModel {
             case_id: Set(d.case_id.to_string()),
-            service_type: Set(d.service_type.as_str().into()),
+            service_type: Set(d.service_type),
         })
         .on_conflict(OnConflict::column(case_info::Column::CaseId).do_nothing().to_owned())
         .exec_without_returning(txn)
@@ -234,13 +234,7 @@ impl NotificationService {
 
     /// The case's service type, when notification has seen it accepted.
     async fn service_type_of(&self, txn: &DatabaseTransaction, case_id: Uuid) -> Result<Option<ServiceType>> {
-        Ok(case_info::Entity::find_by_id(case_id.to_string()).one(txn).await?.map(|c| {
-            if c.service_type == ServiceType::Commission.as_str() {
-                ServiceType::Commission
-            } else {
-                ServiceType::Assist
-            }
-        }))
+        Ok(case_info::Entity::find_by_id(case_id.to_string()).one(txn).await?.map(|c| c.service_type))
     }
 
     async fn create(
@@ -315,7 +309,7 @@ impl NotificationService {
             segments: Set(segments),
             urgent: Set(notice.template.is_urgent()),
             state: Set(state),
-            provider: Set(self.gateway.provider().name().into()),
+            provider: Set(self.gateway.provider().kind()),
             provider_message_id: Set(None),
             attempts: Set(0),
             next_us: Set(error.is_none().then(|| us(now))),
@@ -386,7 +380,7 @@ pub fn view(m: &message::Model) -> Result<MessageView> {
         segments: m.segments as u32,
         urgent: m.urgent,
         state: m.state,
-        provider: m.provider.clone(),
+        provider: m.provider.to_string(),
         attempts: m.attempts as u32,
         send_after: m.send_after,
         last_error: m.last_error.clone(),
@@ -415,7 +409,7 @@ pub(crate) async fn announce<C: ConnectionTrait>(
         template_version: m.template_version as u32,
         segments: m.segments as u32,
         state: m.state,
-        provider: m.provider.clone(),
+        provider: m.provider.to_string(),
         error: m.last_error.clone(),
         case_id: uuid_opt(&m.case_id),
         at,

@@ -152,7 +152,7 @@ impl NotificationService {
             };
             // A receipt speaks only for messages its provider sent (the Aliyun and Tencent token is one shared
             // secret: it must not settle a webhook message, nor the other way round).
-            let Some(m) = found.filter(|m| m.provider == req.provider.as_str()) else {
+            let Some(m) = found.filter(|m| m.provider.as_str() == req.provider.as_str()) else {
                 result.unknown += 1;
                 continue;
             };

@@ -169,7 +169,7 @@ impl NotificationService {
             row.updated_at = Set(now);
             if state == MessageState::Sending {
                 // Its outcome was lost (a crash). Only an idempotent provider may be asked again, with the same id.
-                if provider.idempotent() && m.provider == provider.name() {
+                if provider.idempotent() && m.provider == provider.kind() {
                     row.next_us = Set(Some(us(now + self.config.resend_idempotent_after)));
                     row.attempts = Set(m.attempts + 1);
                     tracing::info!(message.id = %m.id, "sending again with the same idempotency key (outcome unknown)");
@@ -212,7 +212,7 @@ impl NotificationService {
             row.attempts = Set(m.attempts + 1);
             row.sending_since = Set(Some(now));
             row.first_attempt_at = Set(Some(m.first_attempt_at.unwrap_or(now)));
-            row.provider = Set(provider.name().into());
+            row.provider = Set(provider.kind());
             row.next_us = Set(provider.idempotent().then(|| us(now + self.config.resend_idempotent_after)));
             out.push(row.update(&txn).await?);
         }
@@ -354,7 +354,7 @@ impl NotificationService {
         }
         txn.commit().await?;
         self.notifier.notify();
-        metrics::counter!("bangban_notification_attempts_total", "provider" => m.provider.clone(), "outcome" => level)
+        metrics::counter!("bangban_notification_attempts_total", "provider" => m.provider.as_str(), "outcome" => level)
             .increment(1);
         tracing::info!(message.id = %m.id, phone = %m.phone_masked, attempt = m.attempts, outcome = level, error = ?m.last_error, "SMS attempt recorded");
         Ok(())

@@ -203,7 +203,7 @@ fn each_category_yields_its_expected_items_within_the_targets() {
     let doc = document();
     let on_demand: BTreeSet<&str> = doc.items.iter().filter(|i| i.applies.on_demand).map(|i| i.code.as_str()).collect();
     println!("{:<18} {:>5} {:>10} {:>10}  critical path", "category", "items", "main flow", "whole");
-    for category in ProjectCategory::ALL {
+    for &category in ProjectCategory::ALL {
         let planned = plan_for(&doc, &project(category));
         let got = codes(&planned.items);
         let want: BTreeSet<&str> = golden(category).iter().copied().collect();
@@ -361,7 +361,7 @@ fn conditions_select_items() {
 fn on_demand_items_schedule_when_added() {
     // Every on-demand item can join a plan of a category it applies to without breaking the schedule.
     let doc = document();
-    for category in ProjectCategory::ALL {
+    for &category in ProjectCategory::ALL {
         let profile = resolve_profile(&project(category), &ProfileOverrides::default());
         let mut catalog: Vec<CatalogItem> = doc.items.clone();
         for item in &mut catalog {

@@ -28,8 +28,6 @@ pub struct Settings {
     /// that owns it ([`Settings::section`]).
     #[serde(skip)]
     pub sections: Sections,
-    /// The console: sessions, OIDC login, rate limits, audit (`BANGBAN__WEB__…`).
-    pub web: crate::web_settings::WebSettings,
     /// The platform clock (`BANGBAN__CLOCK__…`): a rehearsal clock for development, never in production.
     pub clock: ClockSettings,
     /// `BANGBAN__ALLOW_INSECURE_DEV`: lets a process start with development defaults where production is
@@ -159,7 +157,6 @@ impl Default for Settings {
             storage: Default::default(),
             hotline: HotlineSettings::default(),
             sections: Sections::default(),
-            web: Default::default(),
             clock: ClockSettings::default(),
             allow_insecure_dev: false,
         }
@@ -338,9 +335,9 @@ pub struct AuthSettings {
     /// URL (签发方须使用 HTTPS); plain `http://` only on a loopback host (`localhost`, `127.0.0.1`, `[::1]`)
     /// or with `allow_insecure_dev` (see [`AuthSettings::issuer_over_plain_http`]).
     pub issuer: String,
-    /// `BANGBAN__AUTH__AUDIENCE`: the audience (`aud`, 受众) a bearer token must name. In OIDC mode it
-    /// defaults to the console's client id (`web.oidc_client_id`), and one of the two is required: a token
-    /// without it in `aud` is refused. In development mode it is checked when set.
+    /// `BANGBAN__AUTH__AUDIENCE`: the audience (`aud`, 受众) a bearer token must name. In OIDC mode the
+    /// gateway defaults it to the console's client id (`BANGBAN__WEB__OIDC_CLIENT_ID`), and one of the two
+    /// is required: a token without it in `aud` is refused. In development mode it is checked when set.
     pub audience: Option<String>,
     /// How long a JWKS is trusted before it is fetched again, in seconds.
     pub jwks_ttl_secs: u64,
@@ -739,7 +736,6 @@ mod tests {
                 ("BANGBAN__HTTP__METRICS_LISTEN".into(), "0.0.0.0:9090".into()),
                 ("BANGBAN__DATABASE__MIGRATE".into(), "verify".into()),
                 ("BANGBAN__DATABASE__MIGRATE_WAIT".into(), "5000".into()),
-                ("BANGBAN__WEB__TRUSTED_PROXIES".into(), "10.0.0.0/8, fd00::/8".into()),
                 ("BANGBAN__HTTP__STREAMS_PER_PERSON".into(), "5".into()),
                 ("BANGBAN__HTTP__STREAMS_MAX".into(), "200".into()),
             ],
@@ -751,10 +747,8 @@ mod tests {
         assert_eq!(s.http.metrics_listen, Some("0.0.0.0:9090".parse().unwrap()));
         assert_eq!(s.database.migrate, MigrateMode::Verify);
         assert_eq!(s.database.migrate_wait, Duration::from_secs(5));
-        assert_eq!(s.web.trusted_proxies, vec!["10.0.0.0/8".to_string(), "fd00::/8".to_string()]);
         let d = Settings::load_from(None, Vec::<(String, String)>::new()).unwrap();
         assert_eq!((d.database.migrate, d.nats.stream_replicas, d.http.metrics_listen), (MigrateMode::Auto, 1, None));
-        assert!(d.web.trusted_proxies.is_empty());
         assert_eq!((d.http.streams_per_person, d.http.streams_max), (3, 1000));
     }
 }

@@ -20,7 +20,6 @@ pub mod rpc;
 pub mod runtime;
 pub mod service;
 pub mod shutdown;
-pub mod web_settings;
 pub mod webhook;
 
 pub use bangban_contracts as contracts;

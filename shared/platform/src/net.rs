@@ -98,7 +98,7 @@ pub struct TrustedProxies {
 }
 
 impl TrustedProxies {
-    /// The loopback and private networks: what `web.trust_forwarded_for = true` used to mean.
+    /// The loopback and private networks.
     pub const PRIVATE: [&'static str; 6] =
         ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"];
 
@@ -106,15 +106,6 @@ impl TrustedProxies {
     pub fn parse<S: AsRef<str>>(items: &[S]) -> Result<Self, CidrError> {
         let networks = items.iter().map(|s| s.as_ref().parse()).collect::<Result<Vec<Cidr>, _>>()?;
         Ok(Self { networks })
-    }
-
-    /// The trusted proxies of the web settings: `trusted_proxies`, or the private networks when only the
-    /// older `trust_forwarded_for` is set.
-    pub fn from_settings(web: &crate::web_settings::WebSettings) -> Result<Self, CidrError> {
-        if web.trusted_proxies.is_empty() && web.trust_forwarded_for {
-            return Self::parse(&Self::PRIVATE);
-        }
-        Self::parse(&web.trusted_proxies)
     }
 
     /// Whether no proxy is trusted (the header is never read).
@@ -225,18 +216,5 @@ mod tests {
         // Nothing trusted: the header is never read.
         assert_eq!(TrustedProxies::default().client_ip(ingress, ["203.0.113.9"]), ingress);
         assert_eq!(proxies.client_ip(None, ["203.0.113.9"]), None);
-    }
-
-    #[test]
-    fn settings_choose_the_networks() {
-        let mut web = crate::web_settings::WebSettings::default();
-        assert!(TrustedProxies::from_settings(&web).unwrap().is_empty());
-        web.trust_forwarded_for = true;
-        assert!(TrustedProxies::from_settings(&web).unwrap().contains(ip("192.168.1.1")));
-        web.trusted_proxies = vec!["100.64.0.0/10".into()];
-        let p = TrustedProxies::from_settings(&web).unwrap();
-        assert!(p.contains(ip("100.64.1.1")) && !p.contains(ip("192.168.1.1")));
-        web.trusted_proxies = vec!["nope".into()];
-        assert!(TrustedProxies::from_settings(&web).is_err());
     }
 }

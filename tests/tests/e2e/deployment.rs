@@ -3,6 +3,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, process::Command, time::Duration};
 
+use bangban_gateway::settings::WebSettings;
 use reqwest::StatusCode;
 
 use crate::support::TestApp;
@@ -15,8 +16,8 @@ fn free_port() -> u16 {
 async fn behind_a_trusted_ingress_each_client_has_its_own_rate_limit_and_a_forged_hop_changes_nothing() {
     // The test client connects from 127.0.0.1, which plays the ingress.
     let app = TestApp::spawn_with(|s| {
-        s.web.public_per_minute = 2;
-        s.web.trusted_proxies = vec!["127.0.0.0/8".into()];
+        let web: WebSettings = s.section("web").unwrap();
+        s.set_section("web", WebSettings { public_per_minute: 2, trusted_proxies: vec!["127.0.0.0/8".into()], ..web });
     })
     .await;
     let http = reqwest::Client::new();
@@ -33,7 +34,11 @@ async fn behind_a_trusted_ingress_each_client_has_its_own_rate_limit_and_a_forge
     assert_ne!(from("203.0.113.2").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
 
     // Without trusted proxies the header is ignored: every request is the ingress's own.
-    let app = TestApp::spawn_with(|s| s.web.public_per_minute = 2).await;
+    let app = TestApp::spawn_with(|s| {
+        let web: WebSettings = s.section("web").unwrap();
+        s.set_section("web", WebSettings { public_per_minute: 2, ..web });
+    })
+    .await;
     let hook = app.url("/api/v1/hooks/sms/webhook");
     for (i, xff) in ["203.0.113.1", "203.0.113.2", "203.0.113.3"].into_iter().enumerate() {
         let status = http.post(&hook).header("x-forwarded-for", xff).body("{}").send().await.unwrap().status();

@@ -21,6 +21,7 @@ use std::{
 
 use async_nats::jetstream::stream;
 use bangban_gateway::auth::Role;
+use bangban_gateway::settings::WebSettings;
 use futures::{StreamExt, TryStreamExt};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
@@ -149,8 +150,8 @@ async fn an_anonymous_junk_write_flood_leaves_the_audit_log_small_and_signed_in_
 #[tokio::test]
 async fn one_token_can_flood_neither_the_services_nor_the_audit_log() {
     let app = TestApp::spawn_with(|s| {
-        s.web.writes_per_minute = 20;
-        s.web.audit_actor_refusals_per_minute = 5;
+        let web: WebSettings = s.section("web").unwrap();
+        s.set_section("web", WebSettings { writes_per_minute: 20, audit_actor_refusals_per_minute: 5, ..web });
     })
     .await;
     let staff = app.token_as("staff-371600-assistant-1", Role::Assistant, "371600");
@@ -201,10 +202,10 @@ async fn oidc_start_is_rate_limited_per_address_and_unfinished_logins_are_forgot
     let issuer = OidcIssuer::start().await;
     let app = TestApp::spawn_with(|s| {
         oidc_settings(s, &issuer.url);
-        s.web.login_per_minute = 5;
-        s.web.login_ttl_secs = 2;
+        let web: WebSettings = s.section("web").unwrap();
         // The test's requests come through "the ingress" on 127.0.0.1, naming their client addresses.
-        s.web.trusted_proxies = vec!["127.0.0.0/8".into()];
+        let trusted_proxies = vec!["127.0.0.0/8".into()];
+        s.set_section("web", WebSettings { login_per_minute: 5, login_ttl_secs: 2, trusted_proxies, ..web });
     })
     .await;
     let http = browser();
@@ -236,9 +237,9 @@ async fn logins_started_from_many_addresses_are_bounded_by_the_gateway_s_budget(
     let issuer = OidcIssuer::start().await;
     let app = TestApp::spawn_with(|s| {
         oidc_settings(s, &issuer.url);
-        s.web.login_per_minute = 5;
-        s.web.login_starts_per_minute = 20;
-        s.web.trusted_proxies = vec!["127.0.0.0/8".into()];
+        let web: WebSettings = s.section("web").unwrap();
+        let trusted_proxies = vec!["127.0.0.0/8".into()];
+        s.set_section("web", WebSettings { login_per_minute: 5, login_starts_per_minute: 20, trusted_proxies, ..web });
     })
     .await;
     let http = browser();
@@ -385,7 +386,11 @@ async fn cookies_are_host_prefixed_over_https_and_keep_their_names_over_plain_ht
 
 #[tokio::test]
 async fn a_full_audit_log_refuses_writes_until_there_is_room_and_loses_no_record() {
-    let app = TestApp::spawn_with(|s| s.web.audit_max_bytes = 4 * 1024).await;
+    let app = TestApp::spawn_with(|s| {
+        let web: WebSettings = s.section("web").unwrap();
+        s.set_section("web", WebSettings { audit_max_bytes: 4 * 1024, ..web });
+    })
+    .await;
     let staff = app.token_as("staff-371600-assistant-1", Role::Assistant, "371600");
     let cases = || async {
         let list: Value =
@@ -435,7 +440,11 @@ async fn a_full_audit_log_refuses_writes_until_there_is_room_and_loses_no_record
 
 #[tokio::test]
 async fn records_that_cannot_be_stored_wait_and_those_beyond_the_queue_are_counted() {
-    let mut app = TestApp::spawn_with(|s| s.web.audit_queue_capacity = 2).await;
+    let mut app = TestApp::spawn_with(|s| {
+        let web: WebSettings = s.section("web").unwrap();
+        s.set_section("web", WebSettings { audit_queue_capacity: 2, ..web });
+    })
+    .await;
     let staff = app.token_as("staff-371600-assistant-1", Role::Assistant, "371600");
     assert_eq!(app.post_case(&staff, &sample_case()).await.status(), 201);
     assert_eq!(audit_records(&app).await.len(), 1);

@@ -9,6 +9,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
+use bangban_gateway::settings::WebSettings;
 use bangban_platform::{Settings, bus, health::Readiness, runtime, shutdown::Shutdown};
 use bangban_testkit::{NatsServer, TestDatabase};
 use reqwest::{StatusCode, header};
@@ -193,7 +194,8 @@ async fn oidc_without_an_audience_or_client_id_is_refused_at_start() {
     let db = TestDatabase::new("oidc-rules").await.expect("test database");
     let mut settings = test_settings(&nats, &db);
     oidc(&mut settings, "https://sso.bangban.invalid/realms/bangban", None);
-    settings.web.oidc_client_id = None;
+    let web: WebSettings = settings.section("web").unwrap();
+    settings.set_section("web", WebSettings { oidc_client_id: None, ..web });
     let err = start_gateway(&settings).await.expect_err("refused").to_string();
     assert!(err.contains("BANGBAN__AUTH__AUDIENCE") && err.contains("BANGBAN__WEB__OIDC_CLIENT_ID"), "{err}");
     settings.auth.audience = Some("bangban-api".into());

@@ -837,7 +837,8 @@ impl OidcIssuer {
 pub fn oidc_settings(s: &mut Settings, issuer: &str) {
     s.auth.mode = bangban_platform::config::AuthMode::Oidc;
     s.auth.issuer = issuer.to_string();
-    s.web.oidc_client_id = Some(OIDC_CLIENT_ID.into());
+    let web: bangban_gateway::settings::WebSettings = s.section("web").unwrap();
+    s.set_section("web", bangban_gateway::settings::WebSettings { oidc_client_id: Some(OIDC_CLIENT_ID.into()), ..web });
     s.http.public_url = Some("https://bangban.example".into());
     s.pii.key = Some(secrecy::SecretString::from(URL_SAFE_NO_PAD.encode([7u8; 32])));
 }

@@ -4,6 +4,7 @@
 use std::{collections::HashMap, sync::atomic::Ordering, time::Duration};
 
 use bangban_gateway::auth::Role;
+use bangban_gateway::settings::WebSettings;
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
@@ -232,8 +233,8 @@ async fn a_demo_login_gives_an_http_only_session_and_writes_need_its_csrf_token(
 #[tokio::test]
 async fn login_and_public_endpoints_are_rate_limited_per_address() {
     let app = TestApp::spawn_with(|s| {
-        s.web.login_per_minute = 3;
-        s.web.public_per_minute = 2;
+        let web: WebSettings = s.section("web").unwrap();
+        s.set_section("web", WebSettings { login_per_minute: 3, public_per_minute: 2, ..web });
     })
     .await;
     let http = browser();

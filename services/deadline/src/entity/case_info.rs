@@ -1,5 +1,6 @@
 //! `case_info`: A case's category, from `plan.published`.
 
+use bangban_contracts::intake::ProjectCategory;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -7,7 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub case_id: String,
-    pub category: String,
+    pub category: ProjectCategory,
     pub office: String,
     pub updated_at: DateTimeUtc,
 }

@@ -1,6 +1,10 @@
 //! `clock`: A task's working-day clock (计时).
 
-use bangban_contracts::deadline::{AlertLevel, ClockStatus, StartBasis};
+use bangban_contracts::{
+    deadline::{AlertLevel, ClockStatus, StartBasis},
+    intake::ProjectCategory,
+    planning::Stage,
+};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -13,8 +17,8 @@ pub struct Model {
     pub office: String,
     pub code: String,
     pub name: String,
-    pub stage: String,
-    pub category: Option<String>,
+    pub stage: Stage,
+    pub category: Option<ProjectCategory>,
     pub unit_code: String,
     pub unit_name: Option<String>,
     pub unit_office: String,

@@ -1,5 +1,6 @@
 //! `case_info`: what evaluation knows of a case (from `case.accepted`, `plan.published`, `case.terminated`).
 
+use bangban_contracts::intake::{ProjectCategory, ServiceType};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,8 +12,8 @@ pub struct Model {
     pub office: String,
     pub applicant_id: String,
     pub specialist_id: String,
-    pub service_type: String,
-    pub category: Option<String>,
+    pub service_type: ServiceType,
+    pub category: Option<ProjectCategory>,
     pub terminated: bool,
 }
 

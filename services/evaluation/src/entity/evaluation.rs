@@ -1,6 +1,6 @@
 //! `evaluation`: a rating (append-only; one per matter).
 
-use bangban_contracts::evaluation::Channel;
+use bangban_contracts::{evaluation::Channel, intake::ProjectCategory, planning::Stage};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -18,8 +18,8 @@ pub struct Model {
     pub unit_office: Option<String>,
     pub specialist_id: String,
     pub applicant_id: String,
-    pub category: Option<String>,
-    pub stage: Option<String>,
+    pub category: Option<ProjectCategory>,
+    pub stage: Option<Stage>,
     pub level: i32,
     pub comment: Option<String>,
     pub tags: String,

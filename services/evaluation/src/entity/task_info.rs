@@ -1,5 +1,6 @@
 //! `task_info`: what evaluation knows of a routed task (from routing and deadline events).
 
+use bangban_contracts::planning::Stage;
 use sea_orm::entity::prelude::*;
 
 bangban_contracts::labelled_enum! {
@@ -20,7 +21,7 @@ pub struct Model {
     pub case_id: String,
     pub code: String,
     pub name: String,
-    pub stage: String,
+    pub stage: Stage,
     pub unit_code: String,
     pub unit_name: Option<String>,
     pub unit_office: String,

@@ -175,7 +175,7 @@ pub async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuer
     let return_to = crate::session::safe_return(q.return_to.as_deref());
     let office = q.office.filter(|o| OFFICES.iter().any(|(c, _)| c == o)).unwrap_or_else(|| CITY_OFFICE.to_string());
     let dev = state.auth.mode() == AuthMode::Development;
-    let oidc = state.auth.mode() == AuthMode::Oidc && state.settings.web.oidc_client_id.is_some();
+    let oidc = state.auth.mode() == AuthMode::Oidc && state.web.oidc_client_id.is_some();
     let identities = if dev { demo_identities(&state, &office).await } else { Vec::new() };
     page(
         "登录 Sign in",

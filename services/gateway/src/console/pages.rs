@@ -850,7 +850,7 @@ async fn dashboard_page(state: &AppState, ctx: &Ctx, q: &HashMap<String, String>
         let (state, p) = (state.clone(), ctx.p.clone());
         async move { cases::list_cases(State(state), p, ApiQuery(filter)).await.map(|Json(page)| page.total) }
     };
-    let by_category = futures::future::join_all(ProjectCategory::ALL.map(|c| count(Some(c), None)));
+    let by_category = futures::future::join_all(ProjectCategory::ALL.iter().map(|&c| count(Some(c), None)));
     let statuses = [
         CaseStatus::Accepted,
         CaseStatus::Planned,

@@ -8,7 +8,7 @@ use axum::{
 };
 use bangban_contracts::{
     intake::{
-        self, Actor, CasePage, CaseView, ChangeSpecialist, CreateCase, GetCase, ListCases, NewCase, RevealApplicant,
+        self, Actor, CasePage, CaseView, ChangeSpecialist, CreateCase, ListCases, NewCase, RevealApplicant,
         RevealRequest, RevealedApplicant, SpecialistChange, TerminateCase, Termination,
     },
     office::CITY_OFFICE,
@@ -21,6 +21,7 @@ use crate::{
     auth::{Principal, Role},
     authz::{Action, Resource, authorize},
     extract::{ApiJson, ApiQuery},
+    handlers::load::{self, RoleCheck},
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -96,31 +97,7 @@ pub async fn get_case(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<CaseView>, Problem> {
-    let (_, view) = authorized_case(&state, &principal, &id, Action::ReadCase).await?;
-    Ok(Json(view))
-}
-
-/// Reads a case and checks that `principal` may take `action` on it.
-pub async fn authorized_case(
-    state: &AppState,
-    principal: &Principal,
-    id: &str,
-    action: Action,
-) -> Result<(Uuid, CaseView), Problem> {
-    let id = Uuid::parse_str(id)
-        .map_err(|_| Problem::malformed(Some("id".into()), "案件编号须为 UUID", "the case id must be a UUID"))?;
-    let view: CaseView = state.call::<intake::ops::CaseGet>(&GetCase { id }).await?;
-    authorize(
-        principal,
-        action,
-        Resource::Case {
-            units: &view.units,
-            office: &view.office,
-            applicant: &view.applicant.id.to_string(),
-            specialist: &view.specialist_id,
-        },
-    )?;
-    Ok((id, view))
+    Ok(Json(load::case(&state, &principal, &id, Action::ReadCase, RoleCheck::WithResource).await?))
 }
 
 /// The actor a command records.
@@ -196,8 +173,8 @@ pub async fn terminate_case(
     Path(id): Path<String>,
     ApiJson(termination): ApiJson<Termination>,
 ) -> Result<Json<CaseView>, Problem> {
-    let (id, _) = authorized_case(&state, &principal, &id, Action::TerminateCase).await?;
-    let req = TerminateCase { actor: actor(&principal), id, termination };
+    let case = load::case(&state, &principal, &id, Action::TerminateCase, RoleCheck::WithResource).await?;
+    let req = TerminateCase { actor: actor(&principal), id: case.id, termination };
     let view = state.call::<intake::ops::CaseTerminate>(&req).await?;
     Ok(Json(view))
 }
@@ -222,8 +199,8 @@ pub async fn change_specialist(
     Path(id): Path<String>,
     ApiJson(change): ApiJson<SpecialistChange>,
 ) -> Result<Json<CaseView>, Problem> {
-    let (id, _) = authorized_case(&state, &principal, &id, Action::ChangeSpecialist).await?;
-    let req = ChangeSpecialist { actor: actor(&principal), id, change };
+    let case = load::case(&state, &principal, &id, Action::ChangeSpecialist, RoleCheck::WithResource).await?;
+    let req = ChangeSpecialist { actor: actor(&principal), id: case.id, change };
     let view = state.call::<intake::ops::CaseChangeSpecialist>(&req).await?;
     Ok(Json(view))
 }
@@ -249,8 +226,8 @@ pub async fn reveal_applicant(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RevealRequest>,
 ) -> Result<impl IntoResponse, Problem> {
-    let (case_id, _) = authorized_case(&state, &principal, &id, Action::RevealPersonalData).await?;
-    let req = RevealApplicant { actor: actor(&principal), case_id, purpose: body.purpose };
+    let case = load::case(&state, &principal, &id, Action::RevealPersonalData, RoleCheck::WithResource).await?;
+    let req = RevealApplicant { actor: actor(&principal), case_id: case.id, purpose: body.purpose };
     let revealed: RevealedApplicant = state.call::<intake::ops::ApplicantReveal>(&req).await?;
     // Personal data in clear: no browser, proxy or shared cache may keep it.
     Ok((

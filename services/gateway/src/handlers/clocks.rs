@@ -20,10 +20,9 @@ use axum::{
 };
 use bangban_contracts::{
     deadline::{
-        ClockPage, ClockView, EndPause, ExtendClock, GetClock, ListClocks, NewExtension, NewPause, PauseClock,
-        ResumeClock, ops,
+        ClockPage, ClockView, EndPause, ExtendClock, ListClocks, NewExtension, NewPause, PauseClock, ResumeClock, ops,
     },
-    intake::{self, CaseView, GetCase},
+    intake::CaseView,
 };
 use bangban_platform::problem::Problem;
 use uuid::Uuid;
@@ -31,9 +30,12 @@ use uuid::Uuid;
 use crate::{
     AppState,
     auth::Principal,
-    authz::{Action, Resource, authorize, authorize_role, scope_deadline, visible_case_tasks},
+    authz::{Action, scope_deadline},
     extract::{ApiJson, ApiQuery},
-    handlers::{cases::actor, tasks::parse_id},
+    handlers::{
+        cases::actor,
+        load::{self, RoleCheck},
+    },
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -92,33 +94,6 @@ pub(crate) fn clock_example() -> serde_json::Value {
     })
 }
 
-/// The resource a clock is to [`authorize`]: its task's unit and offices, the case's specialist and applicant.
-pub(crate) fn clock_resource<'a>(clock: &'a ClockView, applicant: &'a str) -> Resource<'a> {
-    Resource::Task {
-        unit: &clock.unit_code,
-        unit_office: &clock.unit_office,
-        case_office: &clock.office,
-        specialist: &clock.specialist_id,
-        applicant,
-    }
-}
-
-/// The clock of task `id` that `principal` may take `action` on (404 for one they may not see, 403 for one
-/// they see but may not act on; a role that never takes the action is refused before anything is read).
-pub(crate) async fn authorized_clock(
-    state: &AppState,
-    principal: &Principal,
-    id: &str,
-    action: Action,
-) -> Result<ClockView, Problem> {
-    let task_id = parse_id("事项", "task", id)?;
-    authorize_role(principal, action)?;
-    let clock: ClockView = state.call::<ops::ClockGet>(&GetClock { task_id }).await?;
-    let applicant = clock.applicant_id.to_string();
-    authorize(principal, action, clock_resource(&clock, &applicant))?;
-    Ok(clock)
-}
-
 /// A task's clock (事项计时) with its whole timeline: status (awaiting receipt, running, paused, stopped,
 /// cancelled), alert level (normal, warning, overdue), the promised working days, extensions and excluded
 /// days, the due date and instant (end of the day in Asia/Shanghai), the warning instant, the working days
@@ -143,7 +118,7 @@ pub async fn get_task_clock(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<ClockView>, Problem> {
-    Ok(Json(authorized_clock(&state, &principal, &id, Action::ReadTask).await?))
+    Ok(Json(load::clock(&state, &principal, &id, Action::ReadTask).await?))
 }
 
 /// A case's clocks, in dispatch order, without timelines: what the specialist and the applicant follow.
@@ -169,9 +144,7 @@ pub async fn case_clocks(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<ClockView>>, Problem> {
-    let case_id = parse_id("案件", "case", &id)?;
-    authorize_role(&principal, Action::ReadTask)?;
-    let case: CaseView = state.call::<intake::ops::CaseGet>(&GetCase { id: case_id }).await?;
+    let case = load::case_of_tasks(&state, &principal, &id, RoleCheck::BeforeLookup).await?;
     Ok(Json(visible_clocks_of(&state, &principal, &case).await?))
 }
 
@@ -184,17 +157,7 @@ pub(crate) async fn visible_clocks_of(
 ) -> Result<Vec<ClockView>, Problem> {
     let clocks: Vec<ClockView> =
         state.call::<ops::ClockCase>(&bangban_contracts::deadline::CaseClocks { case_id: case.id }).await?;
-    let applicant = case.applicant.id.to_string();
-    let applicants: Vec<String> = clocks.iter().map(|c| c.applicant_id.to_string()).collect();
-    let resources: Vec<Resource<'_>> = clocks.iter().zip(&applicants).map(|(c, a)| clock_resource(c, a)).collect();
-    let case_resource = Resource::Case {
-        office: &case.office,
-        applicant: &applicant,
-        specialist: &case.specialist_id,
-        units: &case.units,
-    };
-    let visible = visible_case_tasks(principal, case_resource, &resources)?;
-    Ok(clocks.into_iter().zip(visible).filter_map(|(c, seen)| seen.then_some(c)).collect())
+    load::visible_on_case(principal, case, clocks)
 }
 
 /// Open clocks (or as filtered by `status`), soonest due first, without timelines: the warning board
@@ -258,7 +221,7 @@ pub async fn pause_clock(
     Path(id): Path<String>,
     ApiJson(pause): ApiJson<NewPause>,
 ) -> Result<Json<ClockView>, Problem> {
-    let clock = authorized_clock(&state, &principal, &id, Action::WorkTask).await?;
+    let clock = load::clock(&state, &principal, &id, Action::WorkTask).await?;
     let req = PauseClock { actor: actor(&principal), task_id: clock.task_id, pause };
     Ok(Json(state.call::<ops::ClockPause>(&req).await?))
 }
@@ -298,7 +261,7 @@ pub async fn end_pause(
     let pause_id = Uuid::parse_str(&pause_id).map_err(|_| {
         Problem::malformed(Some("pause_id".into()), "暂停记录编号须为 UUID", "the pause id must be a UUID")
     })?;
-    let clock = authorized_clock(&state, &principal, &id, Action::WorkTask).await?;
+    let clock = load::clock(&state, &principal, &id, Action::WorkTask).await?;
     let req = ResumeClock { actor: actor(&principal), task_id: clock.task_id, pause_id, end };
     Ok(Json(state.call::<ops::ClockResume>(&req).await?))
 }
@@ -336,7 +299,7 @@ pub async fn extend_clock(
     Path(id): Path<String>,
     ApiJson(extension): ApiJson<NewExtension>,
 ) -> Result<Json<ClockView>, Problem> {
-    let clock = authorized_clock(&state, &principal, &id, Action::ExtendClock).await?;
+    let clock = load::clock(&state, &principal, &id, Action::ExtendClock).await?;
     let req = ExtendClock { actor: actor(&principal), task_id: clock.task_id, extension };
     Ok(Json(state.call::<ops::ClockExtend>(&req).await?))
 }

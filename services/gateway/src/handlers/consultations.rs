@@ -11,13 +11,10 @@ use axum::{
     response::IntoResponse,
 };
 use bangban_contracts::{
-    intake::{
-        Actor,
-        consultation::{
-            ConsultationPage, ConsultationQuery, ConsultationView, DEFAULT_LIMIT, GetConsultation, HotlineDelivery,
-            HotlineReceipt, HotlineTicket, JointMeetingMinutes, ListConsultations, MAX_LIMIT, NewConsultation,
-            NewJointMeeting, RecordConsultation, RecordJointMeetingMinutes, ScheduleJointMeeting, ops,
-        },
+    intake::consultation::{
+        ConsultationPage, ConsultationQuery, ConsultationView, DEFAULT_LIMIT, GetConsultation, HotlineDelivery,
+        HotlineReceipt, HotlineTicket, JointMeetingMinutes, ListConsultations, MAX_LIMIT, NewConsultation,
+        NewJointMeeting, RecordConsultation, RecordJointMeetingMinutes, ScheduleJointMeeting, ops,
     },
     office::{CITY_OFFICE, is_known_office},
 };
@@ -33,6 +30,7 @@ use crate::{
     auth::Principal,
     authz::{Action, Resource, authorize},
     extract::{self, ApiJson, ApiQuery},
+    handlers::cases::actor,
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -68,10 +66,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(schedule_joint_meeting))
         .routes(routes!(record_joint_meeting_minutes))
         .routes(routes!(hotline_webhook))
-}
-
-fn actor(principal: &Principal) -> Actor {
-    Actor { sub: principal.sub.clone(), role: principal.role.as_str().into(), office: principal.office.clone() }
 }
 
 fn parse_id(id: &str) -> Result<Uuid, Problem> {

@@ -31,7 +31,11 @@ use crate::{
     auth::Principal,
     authz::{Action, authorize_role},
     extract::ApiQuery,
-    handlers::{cases, clocks, evaluations, notifications, plans, supervision, tasks},
+    handlers::{
+        clocks, evaluations,
+        load::{self, RoleCheck},
+        notifications, plans, supervision, tasks,
+    },
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -133,7 +137,8 @@ pub async fn get_dossier(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Dossier>, Problem> {
-    let (case_id, case) = cases::authorized_case(&state, &principal, &id, Action::ReadCase).await?;
+    let case = load::case(&state, &principal, &id, Action::ReadCase, RoleCheck::WithResource).await?;
+    let case_id = case.id;
     // The case is read and authorized once; the parts that read it again on their own routes (plan, schedule,
     // tasks, clocks) are given it, with the same checks their routes make after reading it.
     let s = || State(state.clone());

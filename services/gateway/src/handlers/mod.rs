@@ -9,6 +9,7 @@ pub mod consultations;
 pub mod directory;
 pub mod dossier;
 pub mod evaluations;
+pub(crate) mod load;
 pub mod me;
 pub mod meetings;
 pub mod monitoring;

@@ -28,7 +28,10 @@ use crate::{
     auth::Principal,
     authz::Action,
     extract::ApiJson,
-    handlers::cases::{actor, authorized_case},
+    handlers::{
+        cases::actor,
+        load::{self, RoleCheck},
+    },
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -43,11 +46,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(edit_plan_item))
         .routes(routes!(remove_plan_item))
         .routes(routes!(publish_plan))
-}
-
-/// The case's id after checking that `principal` may take `action` on it (404 for a case they may not see).
-async fn case_for(state: &AppState, principal: &Principal, id: &str, action: Action) -> Result<Uuid, Problem> {
-    Ok(authorized_case(state, principal, id, action).await?.0)
 }
 
 /// The plan of a case already authorized for reading.
@@ -77,7 +75,7 @@ pub async fn get_plan(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<PlanView>, Problem> {
-    let case_id = case_for(&state, &principal, &id, Action::ReadCase).await?;
+    let case_id = load::case(&state, &principal, &id, Action::ReadCase, RoleCheck::WithResource).await?.id;
     Ok(Json(plan_of(&state, case_id).await?))
 }
 
@@ -103,7 +101,7 @@ pub async fn get_plan_schedule(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Schedule>, Problem> {
-    let case_id = case_for(&state, &principal, &id, Action::ReadCase).await?;
+    let case_id = load::case(&state, &principal, &id, Action::ReadCase, RoleCheck::WithResource).await?.id;
     Ok(Json(plan_of(&state, case_id).await?.schedule))
 }
 
@@ -137,7 +135,7 @@ pub async fn get_plan_version(
             format!("version must be a positive integer, got {version:?}"),
         )
     })?;
-    let case_id = case_for(&state, &principal, &id, Action::ReadCase).await?;
+    let case_id = load::case(&state, &principal, &id, Action::ReadCase, RoleCheck::WithResource).await?.id;
     Ok(Json(state.call::<ops::PlanVersion>(&GetPlanVersion { case_id, version }).await?))
 }
 
@@ -172,7 +170,7 @@ pub async fn regenerate_plan(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RegenerateBody>,
 ) -> Result<Json<PlanView>, Problem> {
-    let case_id = case_for(&state, &principal, &id, Action::EditPlan).await?;
+    let case_id = load::case(&state, &principal, &id, Action::EditPlan, RoleCheck::WithResource).await?.id;
     let req = RegeneratePlan { actor: actor(&principal), case_id, body };
     Ok(Json(state.call::<ops::PlanRegenerate>(&req).await?))
 }
@@ -206,7 +204,7 @@ pub async fn add_plan_item(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AddItemBody>,
 ) -> Result<Json<PlanView>, Problem> {
-    let case_id = case_for(&state, &principal, &id, Action::EditPlan).await?;
+    let case_id = load::case(&state, &principal, &id, Action::EditPlan, RoleCheck::WithResource).await?.id;
     let req = AddPlanItem { actor: actor(&principal), case_id, body };
     Ok(Json(state.call::<ops::PlanAddItem>(&req).await?))
 }
@@ -245,7 +243,7 @@ pub async fn edit_plan_item(
     Path((id, code)): Path<(String, String)>,
     ApiJson(body): ApiJson<EditItemBody>,
 ) -> Result<Json<PlanView>, Problem> {
-    let case_id = case_for(&state, &principal, &id, Action::EditPlan).await?;
+    let case_id = load::case(&state, &principal, &id, Action::EditPlan, RoleCheck::WithResource).await?.id;
     let req = EditPlanItem { actor: actor(&principal), case_id, code, body };
     Ok(Json(state.call::<ops::PlanEditItem>(&req).await?))
 }
@@ -281,7 +279,7 @@ pub async fn remove_plan_item(
     Path((id, code)): Path<(String, String)>,
     ApiJson(body): ApiJson<RemoveItemBody>,
 ) -> Result<Json<PlanView>, Problem> {
-    let case_id = case_for(&state, &principal, &id, Action::EditPlan).await?;
+    let case_id = load::case(&state, &principal, &id, Action::EditPlan, RoleCheck::WithResource).await?.id;
     let req = RemovePlanItem { actor: actor(&principal), case_id, code, body };
     Ok(Json(state.call::<ops::PlanRemoveItem>(&req).await?))
 }
@@ -316,7 +314,7 @@ pub async fn publish_plan(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<PublishBody>,
 ) -> Result<Json<PlanView>, Problem> {
-    let case_id = case_for(&state, &principal, &id, Action::EditPlan).await?;
+    let case_id = load::case(&state, &principal, &id, Action::EditPlan, RoleCheck::WithResource).await?.id;
     let req = PublishPlan { actor: actor(&principal), case_id, body };
     Ok(Json(state.call::<ops::PlanPublish>(&req).await?))
 }

@@ -27,9 +27,9 @@ use uuid::Uuid;
 use crate::{
     AppState,
     auth::{Principal, Role},
-    authz::{Action, Resource, authorize, authorize_role, scope_deadline},
+    authz::{Action, scope_deadline},
     extract::{ApiJson, ApiQuery},
-    handlers::{cases::actor, clocks::authorized_clock, tasks::parse_id},
+    handlers::{cases::actor, load},
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -87,6 +87,24 @@ pub(crate) async fn problem_in_reach(
     }
 }
 
+/// A problem with the clock of its task, which names the case's specialist and applicant.
+struct OnClock {
+    problem: ProblemView,
+    clock: ClockView,
+}
+
+impl load::OnTask for OnClock {
+    fn parties(&self) -> load::Parties<'_> {
+        load::Parties {
+            unit: &self.problem.unit_code,
+            unit_office: &self.problem.unit_office,
+            case_office: &self.problem.office,
+            specialist: &self.clock.specialist_id,
+            applicant: self.clock.applicant_id.to_string(),
+        }
+    }
+}
+
 /// The problem `principal` may take `action` on (404 outside their reach, 403 for one they see but may not
 /// act on).
 async fn authorized_problem(
@@ -95,27 +113,18 @@ async fn authorized_problem(
     id: &str,
     action: Action,
 ) -> Result<ProblemView, Problem> {
-    let id = parse_id("问题", "problem", id)?;
-    authorize_role(principal, action)?;
-    let problem: ProblemView = state
-        .call::<ops::ProblemGet>(&GetProblem { id })
-        .await
-        .map_err(|p| if p.status == 404 { no_problem(id) } else { p })?;
-    if !in_reach(principal, &problem) {
-        return Err(no_problem(id));
-    }
-    // The case's specialist and applicant are on the task's clock.
-    let clock: ClockView = state.call::<ops::ClockGet>(&GetClock { task_id: problem.task_id }).await?;
-    let applicant = clock.applicant_id.to_string();
-    let resource = Resource::Task {
-        unit: &problem.unit_code,
-        unit_office: &problem.unit_office,
-        case_office: &problem.office,
-        specialist: &clock.specialist_id,
-        applicant: &applicant,
+    let fetch = |id| async move {
+        let problem: ProblemView = state
+            .call::<ops::ProblemGet>(&GetProblem { id })
+            .await
+            .map_err(|p| if p.status == 404 { no_problem(id) } else { p })?;
+        if !in_reach(principal, &problem) {
+            return Err(no_problem(id));
+        }
+        let clock: ClockView = state.call::<ops::ClockGet>(&GetClock { task_id: problem.task_id }).await?;
+        Ok(OnClock { problem, clock })
     };
-    authorize(principal, action, resource).map_err(|p| if p.status == 404 { no_problem(id) } else { p })?;
-    Ok(problem)
+    Ok(load::on_task(principal, action, id, ("问题", "problem"), fetch, Some(no_problem)).await?.problem)
 }
 
 /// Records a problem that blocks a task (§7.5.2): the specialist coordinates it within the configured
@@ -149,7 +158,7 @@ pub async fn record_problem(
     Path(id): Path<String>,
     ApiJson(problem): ApiJson<NewProblem>,
 ) -> Result<impl IntoResponse, Problem> {
-    let clock = authorized_clock(&state, &principal, &id, Action::RecordProblem).await?;
+    let clock = load::clock(&state, &principal, &id, Action::RecordProblem).await?;
     let req = RecordProblem { actor: actor(&principal), task_id: clock.task_id, problem };
     let view: ProblemView = state.call::<ops::ProblemRecord>(&req).await?;
     Ok((StatusCode::CREATED, Json(view)))

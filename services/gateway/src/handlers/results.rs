@@ -22,14 +22,11 @@ use axum::{
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
-use bangban_contracts::intake::{
-    CaseView,
-    results::{
-        self as contract, ArchiveDocument, ArchiveView, ChunkStaged, CompleteArchive, CustodyItem, CustodyReturn,
-        DeclareDelivered, DocumentChunk, DocumentContent, FileDocument, FiledDocument, GetResults, ListArchive,
-        MAX_DOCUMENT_BYTES, NewArchiveDocument, NewCustodyItem, NewDeliveries, ReadDocument, ReceiveCustody,
-        RecordDeliveries, ResultsView, ReturnCustody, UploadChunk, base64, transfer_chunk_bytes,
-    },
+use bangban_contracts::intake::results::{
+    self as contract, ArchiveDocument, ArchiveView, ChunkStaged, CompleteArchive, CustodyItem, CustodyReturn,
+    DeclareDelivered, DocumentChunk, DocumentContent, FileDocument, FiledDocument, GetResults, ListArchive,
+    MAX_DOCUMENT_BYTES, NewArchiveDocument, NewCustodyItem, NewDeliveries, ReadDocument, ReceiveCustody,
+    RecordDeliveries, ResultsView, ReturnCustody, UploadChunk, base64, transfer_chunk_bytes,
 };
 use bangban_platform::{objects::sha256_hex, problem::Problem};
 use uuid::Uuid;
@@ -39,7 +36,10 @@ use crate::{
     auth::Principal,
     authz::Action,
     extract::{ApiJson, BodyLimit},
-    handlers::cases::actor,
+    handlers::{
+        cases::actor,
+        load::{self, RoleCheck},
+    },
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -72,11 +72,6 @@ fn parse_id(field: &str, value: &str) -> Result<Uuid, Problem> {
     Uuid::parse_str(value).map_err(|_| {
         Problem::malformed(Some(field.into()), format!("{field} 须为 UUID"), format!("{field} must be a UUID"))
     })
-}
-
-/// The case, after checking that `principal` may take `action` on it (404 for a case they may not see).
-async fn case_for(state: &AppState, principal: &Principal, id: &str, action: Action) -> Result<CaseView, Problem> {
-    Ok(crate::handlers::cases::authorized_case(state, principal, id, action).await?.1)
 }
 
 /// Bytes per bus message with the connected server's `max_payload`.
@@ -112,7 +107,7 @@ pub async fn get_results(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<ResultsView>, Problem> {
-    let case = case_for(&state, &principal, &id, Action::ReadCase).await?;
+    let case = load::case(&state, &principal, &id, Action::ReadCase, RoleCheck::WithResource).await?;
     Ok(Json(state.call::<contract::ops::ResultsGet>(&GetResults { case_id: case.id }).await?))
 }
 
@@ -143,7 +138,7 @@ pub async fn record_deliveries(
     Path(id): Path<String>,
     body: ApiJson<NewDeliveries>,
 ) -> Result<impl IntoResponse, Problem> {
-    let case = case_for(&state, &principal, &id, Action::DeliverResults).await?;
+    let case = load::case(&state, &principal, &id, Action::DeliverResults, RoleCheck::WithResource).await?;
     let ApiJson(body) = body;
     let req = RecordDeliveries { actor: actor(&principal), case_id: case.id, deliveries: body.deliveries };
     let view: ResultsView = state.call::<contract::ops::ResultsRecord>(&req).await?;
@@ -174,7 +169,7 @@ pub async fn declare_delivered(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<ResultsView>, Problem> {
-    let case = case_for(&state, &principal, &id, Action::DeliverResults).await?;
+    let case = load::case(&state, &principal, &id, Action::DeliverResults, RoleCheck::WithResource).await?;
     let req = DeclareDelivered { actor: actor(&principal), case_id: case.id };
     Ok(Json(state.call::<contract::ops::ResultsDelivered>(&req).await?))
 }
@@ -205,7 +200,7 @@ pub async fn receive_custody(
     Path(id): Path<String>,
     body: ApiJson<NewCustodyItem>,
 ) -> Result<impl IntoResponse, Problem> {
-    let case = case_for(&state, &principal, &id, Action::DeliverResults).await?;
+    let case = load::case(&state, &principal, &id, Action::DeliverResults, RoleCheck::WithResource).await?;
     let ApiJson(item) = body;
     let req = ReceiveCustody { actor: actor(&principal), case_id: case.id, item };
     let item: CustodyItem = state.call::<contract::ops::CustodyReceive>(&req).await?;
@@ -242,7 +237,7 @@ pub async fn return_custody(
     body: ApiJson<CustodyReturn>,
 ) -> Result<Json<CustodyItem>, Problem> {
     let item_id = parse_id("item", &item)?;
-    let case = case_for(&state, &principal, &id, Action::DeliverResults).await?;
+    let case = load::case(&state, &principal, &id, Action::DeliverResults, RoleCheck::WithResource).await?;
     let ApiJson(returned) = body;
     let req = ReturnCustody { actor: actor(&principal), case_id: case.id, item_id, returned };
     Ok(Json(state.call::<contract::ops::CustodyReturn>(&req).await?))
@@ -268,7 +263,7 @@ pub async fn list_archive(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<ArchiveView>, Problem> {
-    let case = case_for(&state, &principal, &id, Action::ReadArchive).await?;
+    let case = load::case(&state, &principal, &id, Action::ReadArchive, RoleCheck::WithResource).await?;
     Ok(Json(state.call::<contract::ops::ArchiveList>(&ListArchive { case_id: case.id }).await?))
 }
 
@@ -302,7 +297,7 @@ pub async fn file_document(
     Path(id): Path<String>,
     body: ApiJson<NewArchiveDocument>,
 ) -> Result<impl IntoResponse, Problem> {
-    let case = case_for(&state, &principal, &id, Action::ArchiveCase).await?;
+    let case = load::case(&state, &principal, &id, Action::ArchiveCase, RoleCheck::WithResource).await?;
     let ApiJson(mut doc) = body;
     // Refused here before any chunk crosses the bus; intake checks the same list (and the syntax) again.
     if contract::archive_media_type(&doc.media_type).is_none() {
@@ -436,7 +431,7 @@ pub async fn download_document(
     Path((id, doc)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
     let document_id = parse_id("doc", &doc)?;
-    let case = case_for(&state, &principal, &id, Action::ReadArchive).await?;
+    let case = load::case(&state, &principal, &id, Action::ReadArchive, RoleCheck::WithResource).await?;
     let length = chunk_bytes(&state) as u64;
     let mut content = Vec::new();
     let record = loop {
@@ -493,7 +488,7 @@ pub async fn complete_archive(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<ArchiveView>, Problem> {
-    let case = case_for(&state, &principal, &id, Action::ArchiveCase).await?;
+    let case = load::case(&state, &principal, &id, Action::ArchiveCase, RoleCheck::WithResource).await?;
     let req = CompleteArchive { actor: actor(&principal), case_id: case.id };
     Ok(Json(state.call::<contract::ops::ArchiveComplete>(&req).await?))
 }

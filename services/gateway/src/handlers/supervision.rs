@@ -13,17 +13,17 @@ use axum::{
     extract::{Path, State},
 };
 use bangban_contracts::deadline::{
-    AnswerSupervision, DecideSupervision, GetSupervision, ListSupervision, NewAnswer, NewDecision, SupervisionPage,
-    SupervisionSummary, SupervisionView, ops,
+    AnswerSupervision, DecideSupervision, ListSupervision, NewAnswer, NewDecision, SupervisionPage, SupervisionView,
+    ops,
 };
 use bangban_platform::problem::Problem;
 
 use crate::{
     AppState,
     auth::{Principal, Role},
-    authz::{Action, Resource, authorize, authorize_role, scope_deadline},
+    authz::{Action, scope_deadline},
     extract::{ApiJson, ApiQuery},
-    handlers::{cases::actor, clocks::clock_example, tasks::parse_id},
+    handlers::{cases::actor, clocks::clock_example, load},
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -91,39 +91,6 @@ fn escalated_example() -> serde_json::Value {
     notice
 }
 
-/// The resource a notice is to [`authorize`]: its task's unit and offices (a notice names no applicant or
-/// specialist; the staff reach it through their office).
-fn notice_resource(n: &SupervisionSummary) -> Resource<'_> {
-    Resource::Task {
-        unit: &n.unit_code,
-        unit_office: &n.unit_office,
-        case_office: &n.office,
-        specialist: "",
-        applicant: "",
-    }
-}
-
-/// The notice `principal` may take `action` on (404 outside their reach, 403 for one they see but may not
-/// act on; a role that never takes the action is refused before anything is read).
-async fn authorized_notice(
-    state: &AppState,
-    principal: &Principal,
-    id: &str,
-    action: Action,
-) -> Result<SupervisionView, Problem> {
-    let id = parse_id("督办单", "supervision notice", id)?;
-    authorize_role(principal, action)?;
-    let view: SupervisionView = state.call::<ops::SupervisionGet>(&GetSupervision { id }).await?;
-    authorize(principal, action, notice_resource(&view.notice)).map_err(|p| {
-        if p.status == 404 {
-            Problem::not_found(format!("督办单 {id} 不存在"), format!("supervision notice {id} does not exist"))
-        } else {
-            p
-        }
-    })?;
-    Ok(view)
-}
-
 /// The evidence pack goes to discipline inspection or audit: supervisors and office admins see it, others
 /// see the notice without it.
 fn for_reader(principal: &Principal, mut view: SupervisionView) -> SupervisionView {
@@ -186,7 +153,7 @@ pub async fn get_supervision(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<SupervisionView>, Problem> {
-    let view = authorized_notice(&state, &principal, &id, Action::ReadSupervision).await?;
+    let view = load::notice(&state, &principal, &id, Action::ReadSupervision).await?;
     Ok(Json(for_reader(&principal, view)))
 }
 
@@ -222,7 +189,7 @@ pub async fn answer_supervision(
     Path(id): Path<String>,
     ApiJson(answer): ApiJson<NewAnswer>,
 ) -> Result<Json<SupervisionView>, Problem> {
-    let notice = authorized_notice(&state, &principal, &id, Action::AnswerSupervision).await?;
+    let notice = load::notice(&state, &principal, &id, Action::AnswerSupervision).await?;
     let req = AnswerSupervision { actor: actor(&principal), id: notice.notice.id, answer };
     let view: SupervisionView = state.call::<ops::SupervisionAnswer>(&req).await?;
     Ok(Json(for_reader(&principal, view)))
@@ -257,7 +224,7 @@ pub async fn decide_supervision(
     Path(id): Path<String>,
     ApiJson(decision): ApiJson<NewDecision>,
 ) -> Result<Json<SupervisionView>, Problem> {
-    let notice = authorized_notice(&state, &principal, &id, Action::DecideSupervision).await?;
+    let notice = load::notice(&state, &principal, &id, Action::DecideSupervision).await?;
     let req = DecideSupervision { actor: actor(&principal), id: notice.notice.id, decision };
     let view: SupervisionView = state.call::<ops::SupervisionDecide>(&req).await?;
     Ok(Json(for_reader(&principal, view)))

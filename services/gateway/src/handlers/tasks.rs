@@ -19,20 +19,20 @@ use axum::{
     extract::{Path, State},
 };
 use bangban_contracts::{
-    intake::{self, CaseView, GetCase},
-    routing::{
-        CaseTasks, GetTask, ListTasks, ListUnits, TaskAction, TaskPage, TaskView, TransitionTask, UnitView, ops,
-    },
+    intake::CaseView,
+    routing::{CaseTasks, ListTasks, ListUnits, TaskAction, TaskPage, TaskView, TransitionTask, UnitView, ops},
 };
 use bangban_platform::problem::Problem;
-use uuid::Uuid;
 
 use crate::{
     AppState,
     auth::Principal,
-    authz::{Action, Resource, authorize, authorize_role, scope_task_list, visible_case_tasks},
+    authz::{Action, Resource, authorize, scope_task_list},
     extract::{ApiJson, ApiQuery, decode},
-    handlers::cases::actor,
+    handlers::{
+        cases::actor,
+        load::{self, RoleCheck},
+    },
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -44,27 +44,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_task))
         .routes(routes!(transition_task))
         .routes(routes!(case_tasks))
-}
-
-/// The resource a task is to [`authorize`].
-fn task_resource<'a>(task: &'a TaskView, applicant: &'a str) -> Resource<'a> {
-    Resource::Task {
-        unit: &task.unit_code,
-        unit_office: &task.unit_office,
-        case_office: &task.office,
-        specialist: &task.specialist_id,
-        applicant,
-    }
-}
-
-pub(crate) fn parse_id(what_zh: &str, what_en: &str, id: &str) -> Result<Uuid, Problem> {
-    Uuid::parse_str(id).map_err(|_| {
-        Problem::malformed(
-            Some("id".into()),
-            format!("{what_zh}编号须为 UUID"),
-            format!("the {what_en} id must be a UUID"),
-        )
-    })
 }
 
 /// The most top-level fields [`decode_step`] searches for the culprit (a step has at most five).
@@ -130,23 +109,6 @@ fn decode_step_counted(body: &serde_json::Value, tries: &mut usize) -> Result<Ta
         }
     }
     Err(problem)
-}
-
-/// A task `principal` may take `action` on (404 for one they may not see, 403 for one they see but may
-/// not act on).
-async fn authorized_task(
-    state: &AppState,
-    principal: &Principal,
-    id: &str,
-    action: Action,
-) -> Result<TaskView, Problem> {
-    let id = parse_id("事项", "task", id)?;
-    // A role that never takes the action is refused before anything is looked up: nothing leaks.
-    authorize_role(principal, action)?;
-    let task: TaskView = state.call::<ops::TaskGet>(&GetTask { id }).await?;
-    let applicant = task.applicant_id.to_string();
-    authorize(principal, action, task_resource(&task, &applicant))?;
-    Ok(task)
 }
 
 /// The responsible-unit directory (责任单位名录): each unit's code, name, unit type, level, office and
@@ -223,7 +185,7 @@ pub async fn get_task(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<TaskView>, Problem> {
-    Ok(Json(authorized_task(&state, &principal, &id, Action::ReadTask).await?))
+    Ok(Json(load::task(&state, &principal, &id, Action::ReadTask).await?))
 }
 
 /// A case's routed tasks, in plan order, with their status marks (状态标注): what the applicant and the
@@ -248,8 +210,7 @@ pub async fn case_tasks(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<TaskView>>, Problem> {
-    let case_id = parse_id("案件", "case", &id)?;
-    let case: CaseView = state.call::<intake::ops::CaseGet>(&GetCase { id: case_id }).await?;
+    let case = load::case_of_tasks(&state, &principal, &id, RoleCheck::WithResource).await?;
     Ok(Json(visible_tasks_of(&state, &principal, &case).await?))
 }
 
@@ -260,17 +221,7 @@ pub(crate) async fn visible_tasks_of(
     case: &CaseView,
 ) -> Result<Vec<TaskView>, Problem> {
     let tasks: Vec<TaskView> = state.call::<ops::CaseTasks>(&CaseTasks { case_id: case.id }).await?;
-    let applicant = case.applicant.id.to_string();
-    let applicants: Vec<String> = tasks.iter().map(|t| t.applicant_id.to_string()).collect();
-    let resources: Vec<Resource<'_>> = tasks.iter().zip(&applicants).map(|(t, a)| task_resource(t, a)).collect();
-    let case_resource = Resource::Case {
-        office: &case.office,
-        applicant: &applicant,
-        specialist: &case.specialist_id,
-        units: &case.units,
-    };
-    let visible = visible_case_tasks(principal, case_resource, &resources)?;
-    Ok(tasks.into_iter().zip(visible).filter_map(|(t, seen)| seen.then_some(t)).collect())
+    load::visible_on_case(principal, case, tasks)
 }
 
 /// Takes a status step (状态标注) on a task, recorded with the actor, the time and the note:
@@ -338,7 +289,7 @@ pub async fn transition_task(
     let action = Action::for_task_step(step.name()).ok_or_else(|| {
         Problem::invalid_field("action", format!("未知的步骤 {}", step.name()), format!("unknown step {}", step.name()))
     })?;
-    let task = authorized_task(&state, &principal, &id, action).await?;
+    let task = load::task(&state, &principal, &id, action).await?;
     let req = TransitionTask { actor: actor(&principal), task_id: task.id, action: step };
     Ok(Json(state.call::<ops::TaskTransition>(&req).await?))
 }

@@ -1,6 +1,5 @@
 //! Intake's domain rules as plain functions, without I/O.
 
-pub mod attributes;
 pub mod identity;
 pub mod ledger;
 pub mod lifecycle;

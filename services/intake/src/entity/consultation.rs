@@ -1,6 +1,9 @@
 //! `consultation` (对接需求记录).
 
-use bangban_contracts::intake::consultation::{ConsultationChannel, ConsultationIntent};
+use bangban_contracts::intake::{
+    ProjectCategory,
+    consultation::{ConsultationChannel, ConsultationIntent},
+};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -16,7 +19,7 @@ pub struct Model {
     /// The mobile number, encrypted (`v1:…`).
     pub phone_enc: Option<String>,
     pub project_name: String,
-    pub project_category: String,
+    pub project_category: ProjectCategory,
     pub project_office: String,
     pub newly_settled: bool,
     pub needs: String,

@@ -1,5 +1,9 @@
 //! `project` (项目).
 
+use bangban_contracts::{
+    intake::ProjectCategory,
+    project::{ConstructionKind, InvestmentKind, LandSupply},
+};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -8,19 +12,19 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub name: String,
-    pub category: String,
+    pub category: ProjectCategory,
     pub office: String,
     pub code: Option<String>,
     pub investment_wan: Option<f64>,
     pub land_area_m2: Option<f64>,
     pub floor_area_m2: Option<f64>,
     pub newly_settled: bool,
-    /// Who invests (投资主体): `InvestmentKind::as_str`, `None` when not given.
-    pub investment_kind: Option<String>,
-    /// How the land is supplied (土地供应方式): `LandSupply::as_str`.
-    pub land_supply: Option<String>,
-    /// New construction or not (建设性质): `ConstructionKind::as_str`.
-    pub construction: Option<String>,
+    /// Who invests (投资主体), `None` when not given.
+    pub investment_kind: Option<InvestmentKind>,
+    /// How the land is supplied (土地供应方式).
+    pub land_supply: Option<LandSupply>,
+    /// New construction or not (建设性质).
+    pub construction: Option<ConstructionKind>,
     pub created_at: DateTimeUtc,
 }
 

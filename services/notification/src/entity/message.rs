@@ -3,7 +3,7 @@
 use bangban_contracts::notification::MessageState;
 use sea_orm::entity::prelude::*;
 
-use crate::templates::TemplateId;
+use crate::{gateway_client::ProviderKind, templates::TemplateId};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "message")]
@@ -26,7 +26,7 @@ pub struct Model {
     pub segments: i32,
     pub urgent: bool,
     pub state: MessageState,
-    pub provider: String,
+    pub provider: ProviderKind,
     pub provider_message_id: Option<String>,
     pub attempts: i32,
     pub next_us: Option<i64>,

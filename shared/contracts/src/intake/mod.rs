@@ -127,64 +127,24 @@ crate::labelled_enum! {
     }
 }
 
-/// Project category (项目类别, §7.3.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ProjectCategory {
-    /// 政府投资房屋建筑类
-    GovHousing,
-    /// 市政公用线性工程类
-    MunicipalLinear,
-    /// 一般工业
-    Industrial,
-    /// 社会投资房地产开发
-    RealEstate,
-    /// 老旧小区改造
-    OldCommunity,
-    /// 带方案出让社会投资
-    LandWithScheme,
-    /// 其他
-    Other,
-}
-
-impl ProjectCategory {
-    pub const ALL: [ProjectCategory; 7] = [
-        Self::GovHousing,
-        Self::MunicipalLinear,
-        Self::Industrial,
-        Self::RealEstate,
-        Self::OldCommunity,
-        Self::LandWithScheme,
-        Self::Other,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::GovHousing => "gov_housing",
-            Self::MunicipalLinear => "municipal_linear",
-            Self::Industrial => "industrial",
-            Self::RealEstate => "real_estate",
-            Self::OldCommunity => "old_community",
-            Self::LandWithScheme => "land_with_scheme",
-            Self::Other => "other",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-
-    /// The Chinese name people read.
-    pub fn label_zh(&self) -> &'static str {
-        match self {
-            Self::GovHousing => "政府投资房屋建筑类",
-            Self::MunicipalLinear => "市政公用线性工程类",
-            Self::Industrial => "一般工业",
-            Self::RealEstate => "社会投资房地产开发",
-            Self::OldCommunity => "老旧小区改造",
-            Self::LandWithScheme => "带方案出让社会投资",
-            Self::Other => "其他",
-        }
+crate::labelled_enum! {
+    /// Project category (项目类别, §7.3.2).
+    #[derive(ToSchema)]
+    pub enum ProjectCategory {
+        /// 政府投资房屋建筑类
+        GovHousing = "gov_housing", "政府投资房屋建筑类";
+        /// 市政公用线性工程类
+        MunicipalLinear = "municipal_linear", "市政公用线性工程类";
+        /// 一般工业
+        Industrial = "industrial", "一般工业";
+        /// 社会投资房地产开发
+        RealEstate = "real_estate", "社会投资房地产开发";
+        /// 老旧小区改造
+        OldCommunity = "old_community", "老旧小区改造";
+        /// 带方案出让社会投资
+        LandWithScheme = "land_with_scheme", "带方案出让社会投资";
+        /// 其他
+        Other = "other", "其他";
     }
 }
 
@@ -541,7 +501,7 @@ mod tests {
 
     #[test]
     fn category_strings_round_trip() {
-        for c in ProjectCategory::ALL {
+        for &c in ProjectCategory::ALL {
             assert_eq!(ProjectCategory::parse(c.as_str()), Some(c));
             assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
         }

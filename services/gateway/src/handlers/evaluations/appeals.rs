@@ -17,7 +17,7 @@ use crate::{
     auth::Principal,
     authz::{Action, authorize_appeal, authorize_role, scope_deadline},
     extract::{ApiJson, ApiQuery},
-    handlers::{cases::actor, tasks::parse_id},
+    handlers::{cases::actor, load::parse_id},
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 

@@ -20,7 +20,10 @@ use crate::{
     auth::Principal,
     authz::{Action, authorize_role},
     extract::ApiJson,
-    handlers::cases::{actor, authorized_case},
+    handlers::{
+        cases::actor,
+        load::{self, RoleCheck},
+    },
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -170,9 +173,8 @@ pub async fn case_invitations(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<InvitationView>>, Problem> {
-    authorize_role(&principal, Action::ReadInvitations)?;
-    let (case_id, _) = authorized_case(&state, &principal, &id, Action::ReadInvitations).await?;
-    Ok(Json(state.call::<ops::InvitationList>(&CaseInvitations { case_id }).await?))
+    let case = load::case(&state, &principal, &id, Action::ReadInvitations, RoleCheck::First).await?;
+    Ok(Json(state.call::<ops::InvitationList>(&CaseInvitations { case_id: case.id }).await?))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::{
     auth::Principal,
     authz::{Action, authorize_evaluation, authorize_role, rating_applicant, scope_evaluations},
     extract::{ApiJson, ApiQuery},
-    handlers::{cases::actor, notifications::page_limit, tasks::parse_id},
+    handlers::{cases::actor, load::parse_id, notifications::page_limit},
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 

@@ -17,7 +17,7 @@ use crate::{
     auth::{Principal, Role},
     authz::{Action, authorize_rectification, authorize_role, rating_applicant, scope_rectifications},
     extract::{ApiJson, ApiQuery, decode},
-    handlers::{cases::actor, notifications::page_limit, tasks::parse_id},
+    handlers::{cases::actor, load::parse_id, notifications::page_limit},
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
