@@ -12,7 +12,7 @@ use bangban_contracts::{
     deadline::{AlertLevel, ClockStatus, ProblemStatus, StartBasis, SupervisionKind, SupervisionStatus},
     events::{TaskOverdue, TaskWarning},
 };
-use bangban_platform::{clock, db};
+use bangban_platform::{clock, db, due};
 use bangban_workdays::Calendar;
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -102,55 +102,29 @@ pub async fn next_due<C: ConnectionTrait>(conn: &C) -> Result<Option<DateTime<Ut
     Ok(row.flatten().map(from_us))
 }
 
-/// Runs the engine until shutdown: fires what is due, then sleeps until the next alarm, a local wake-up, a
-/// change of the platform clock, or the poll interval (alarms scheduled by other replicas).
+/// The alarm engine (提醒引擎) on the platform's due-work loop: fires what is due, then sleeps until the next alarm,
+/// a local wake-up, a change of the platform clock, or the poll interval (alarms scheduled by other replicas).
+impl due::DueWork for DeadlineService {
+    const NAME: &'static str = "deadline engine";
+    type Error = crate::error::DeadlineError;
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
+        next_due(&self.db).await
+    }
+
+    async fn run_due(&self) -> Result<usize> {
+        self.fire_due().await
+    }
+
+    fn wake(&self) -> &tokio::sync::Notify {
+        &self.wake
+    }
+}
+
+/// Runs the engine until shutdown.
 pub async fn run(service: Arc<DeadlineService>, shutdown: CancellationToken) {
     let poll = Duration::from_millis(service.settings.poll_interval_ms.max(10));
-    let mut failures = 0u32;
-    loop {
-        if shutdown.is_cancelled() {
-            break;
-        }
-        let next = match next_due(&service.db).await {
-            Ok(next) => next,
-            Err(e) => {
-                tracing::warn!(error = %e, "deadline engine: reading the schedule failed");
-                None
-            }
-        };
-        if next.is_some_and(|n| n <= clock::now()) {
-            match service.fire_due().await {
-                Ok(n) => {
-                    failures = 0;
-                    if n > 0 {
-                        continue;
-                    }
-                    // Due rows locked by another replica: let it finish its batch instead of spinning.
-                    tokio::select! {
-                        _ = tokio::time::sleep(poll.min(Duration::from_millis(50))) => {}
-                        _ = shutdown.cancelled() => break,
-                    }
-                    continue;
-                }
-                Err(e) => {
-                    failures += 1;
-                    tracing::warn!(error = %e, failures, "deadline engine: firing failed; retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_millis(200 * u64::from(failures.min(10)))) => {}
-                        _ = shutdown.cancelled() => break,
-                    }
-                    continue;
-                }
-            }
-        }
-        let until = next.unwrap_or_else(|| clock::now() + chrono::Duration::days(1));
-        tokio::select! {
-            _ = clock::sleep_until(until, poll) => {}
-            _ = service.wake.notified() => {}
-            _ = shutdown.cancelled() => break,
-        }
-    }
-    tracing::info!("deadline engine stopped");
+    due::run(service, poll, shutdown).await;
 }
 
 impl DeadlineService {

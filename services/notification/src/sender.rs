@@ -18,7 +18,7 @@
 use std::{sync::Arc, time::Duration};
 
 use bangban_contracts::{EventType, notification::MessageState};
-use bangban_platform::{clock, db};
+use bangban_platform::{clock, db, due};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use sea_orm::{
@@ -41,67 +41,49 @@ use crate::{
     us,
 };
 
+/// The sender (发送) on the platform's due-work loop: sends what is due, then sleeps until the next message waits,
+/// a local wake-up, a change of the platform clock, or the poll interval; it sweeps stuck messages every second and
+/// prunes receipt replay keys every minute.
+impl due::DueWork for NotificationService {
+    const NAME: &'static str = "notification sender";
+    type Error = NotificationError;
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
+        NotificationService::next_due(self).await
+    }
+
+    async fn run_due(&self) -> Result<usize> {
+        self.send_due().await
+    }
+
+    fn wake(&self) -> &tokio::sync::Notify {
+        &self.wake
+    }
+
+    fn chores() -> Vec<due::Chore<Self>> {
+        vec![
+            due::Chore { every: Duration::from_secs(1), run: |s| Box::pin(sweep(s)) },
+            due::Chore { every: Duration::from_secs(60), run: |s| Box::pin(prune(s)) },
+        ]
+    }
+}
+
+async fn sweep(service: &NotificationService) {
+    if let Err(e) = service.sweep_stuck().await {
+        tracing::warn!(error = %e, "notification: sweeping stuck messages failed");
+    }
+}
+
+async fn prune(service: &NotificationService) {
+    if let Err(e) = service.prune_replay_keys().await {
+        tracing::warn!(error = %e, "notification: pruning receipt replay keys failed");
+    }
+}
+
 /// Runs the sender until shutdown.
 pub async fn run(service: Arc<NotificationService>, shutdown: CancellationToken) {
     let poll = service.config.poll_interval;
-    let mut failures = 0u32;
-    let mut last_sweep = tokio::time::Instant::now() - Duration::from_secs(3600);
-    let mut last_prune = last_sweep;
-    loop {
-        if shutdown.is_cancelled() {
-            break;
-        }
-        if last_sweep.elapsed() >= Duration::from_secs(1) {
-            last_sweep = tokio::time::Instant::now();
-            if let Err(e) = service.sweep_stuck().await {
-                tracing::warn!(error = %e, "notification: sweeping stuck messages failed");
-            }
-        }
-        if last_prune.elapsed() >= Duration::from_secs(60) {
-            last_prune = tokio::time::Instant::now();
-            if let Err(e) = service.prune_replay_keys().await {
-                tracing::warn!(error = %e, "notification: pruning receipt replay keys failed");
-            }
-        }
-        let next = match service.next_due().await {
-            Ok(next) => next,
-            Err(e) => {
-                tracing::warn!(error = %e, "notification: reading the queue failed");
-                None
-            }
-        };
-        if next.is_some_and(|n| n <= clock::now()) {
-            match service.send_due().await {
-                Ok(n) => {
-                    failures = 0;
-                    if n > 0 {
-                        continue;
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(poll.min(Duration::from_millis(50))) => {}
-                        _ = shutdown.cancelled() => break,
-                    }
-                    continue;
-                }
-                Err(e) => {
-                    failures += 1;
-                    tracing::warn!(error = %e, failures, "notification: sending failed; retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_millis(200 * u64::from(failures.min(10)))) => {}
-                        _ = shutdown.cancelled() => break,
-                    }
-                    continue;
-                }
-            }
-        }
-        let until = next.unwrap_or_else(|| clock::now() + chrono::Duration::days(1));
-        tokio::select! {
-            _ = clock::sleep_until(until, poll) => {}
-            _ = service.wake.notified() => {}
-            _ = shutdown.cancelled() => break,
-        }
-    }
-    tracing::info!("notification sender stopped");
+    due::run(service, poll, shutdown).await;
 }
 
 impl NotificationService {

@@ -7,6 +7,7 @@ pub mod bus;
 pub mod config;
 pub mod consumer;
 pub mod db;
+pub mod due;
 pub mod error;
 pub mod health;
 pub mod metrics;
