@@ -53,6 +53,8 @@ struct Entry {
     name: &'static str,
     /// Whether it keeps personal data (then the process needs the PII key).
     keeps_personal_data: bool,
+    /// Checks its settings section (before anything starts).
+    check: fn(&Settings) -> anyhow::Result<()>,
     /// Starts it in this process (its database migrated); returns its database for the readiness check.
     start: StartFn,
     /// Brings its schema up to date; returns where its database is.
@@ -66,6 +68,7 @@ impl Entry {
         Self {
             name: S::NAME,
             keeps_personal_data: S::KEEPS_PERSONAL_DATA,
+            check: |settings| bangban_platform::service::settings_of::<S>(settings).map(drop),
             start: start_one::<S>,
             migrate: migrate_one::<S>,
             seed: None,
@@ -237,8 +240,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate { only } => {
             let settings = Settings::load(cli.config.as_deref())?;
-            let only = selected(&only)?;
-            for entry in SERVICES.iter().filter(|e| only.contains(&e.name)) {
+            // In the order asked for (`--only routing,intake` migrates routing first); the gateway has no schema.
+            for entry in selected(&only)?.into_iter().filter_map(|name| SERVICES.iter().find(|e| e.name == name)) {
                 let target = (entry.migrate)(&settings).await?;
                 println!("{}: up to date ({target})", entry.name);
             }
@@ -266,6 +269,14 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(config: Option<PathBuf>, services: Vec<&'static str>) -> anyhow::Result<()> {
+    // Every selected part's own settings are checked before anything connects or starts.
+    let settings = Settings::load(config.as_deref())?;
+    for entry in SERVICES.iter().filter(|e| services.contains(&e.name)) {
+        (entry.check)(&settings)?;
+    }
+    if services.contains(&GATEWAY) {
+        bangban_gateway::settings::WebSettings::from_settings(&settings)?;
+    }
     // Only a process running a service that keeps personal data needs the PII key.
     let personal_data = SERVICES.iter().any(|e| e.keeps_personal_data && services.contains(&e.name));
     let (ctx, guard) = runtime::bootstrap(config.as_deref(), "bangban", personal_data).await?;

@@ -125,6 +125,32 @@ fn a_binary_on_a_public_address_refuses_development_defaults_unless_told() {
 }
 
 #[test]
+fn bangban_serve_checks_every_selected_services_settings_before_it_connects_anything() {
+    let data = tempfile::tempdir().unwrap();
+    let run = |only: &str, var: (&str, &str)| {
+        let out = Command::new(binary("bangban"))
+            .args(["serve", "--only", only])
+            .env_clear()
+            .env("BANGBAN__DATA_DIR", data.path())
+            .env("BANGBAN__HTTP__LISTEN", format!("127.0.0.1:{}", free_port()))
+            .env("BANGBAN__NATS__URL", format!("nats://127.0.0.1:{}", free_port()))
+            .env("BANGBAN__NATS__CONNECT_DEADLINE", "500")
+            .env(var.0, var.1)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    };
+    let deadline = run("intake,deadline", ("BANGBAN__DEADLINE__WARN_PERCENT", "150"));
+    assert!(deadline.contains("warn_percent") && !deadline.contains("NATS"), "{deadline}");
+    let web = run("gateway", ("BANGBAN__WEB__TRUSTED_PROXIES", "not-an-address"));
+    assert!(web.contains("TRUSTED_PROXIES") && !web.contains("NATS"), "{web}");
+    // A section of a service that is not selected is not this process's business.
+    let other = run("intake", ("BANGBAN__DEADLINE__WARN_PERCENT", "150"));
+    assert!(!other.contains("warn_percent") && other.contains("NATS"), "{other}");
+}
+
+#[test]
 fn bangban_serve_asks_for_the_pii_key_only_when_it_runs_a_service_that_keeps_personal_data() {
     let data = tempfile::tempdir().unwrap();
     let run = |only: &str| {
