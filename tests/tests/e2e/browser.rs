@@ -567,6 +567,12 @@ async fn reload_until(browser: &Browser, url: &str, css: &str) {
 
 /// Opens a task's transition in the officer's inbox, fills it and sends it.
 async fn take_step(browser: &Browser, task: &str, action: &str, fields: &[(&str, &str)]) {
+    // After a step the page is `…?ok=done`; load it without that first, so the wait below sees this step's answer
+    // and not the previous one's.
+    let url = browser.current_url().await;
+    if let Some((page, _)) = url.split_once('?') {
+        browser.goto(page).await;
+    }
     let details = format!(r#"article[data-task="{task}"] details[data-action="{action}"]"#);
     browser.click(&format!("{details} summary")).await;
     for (name, value) in fields {
