@@ -279,7 +279,7 @@ async fn serve(config: Option<PathBuf>, services: Vec<&'static str>) -> anyhow::
     }
     // Only a process running a service that keeps personal data needs the PII key.
     let personal_data = SERVICES.iter().any(|e| e.keeps_personal_data && services.contains(&e.name));
-    let (ctx, guard) = runtime::bootstrap(config.as_deref(), "bangban", personal_data).await?;
+    let (ctx, guard) = runtime::bootstrap_with(settings, "bangban", personal_data).await?;
     if clock::is_rehearsal() {
         eprintln!(
             "REHEARSAL CLOCK (演练时钟): platform time starts at {} and runs {}x the wall clock — development only",

@@ -91,8 +91,16 @@ pub async fn bootstrap(
     service_name: &str,
     personal_data: bool,
 ) -> anyhow::Result<(Context, TelemetryGuard)> {
+    bootstrap_with(Settings::load(config)?, service_name, personal_data).await
+}
+
+/// [`bootstrap`] with the configuration already read (a process that checked it first).
+pub async fn bootstrap_with(
+    settings: Settings,
+    service_name: &str,
+    personal_data: bool,
+) -> anyhow::Result<(Context, TelemetryGuard)> {
     install_crypto_provider();
-    let settings = Settings::load(config)?;
     let guard = bangban_telemetry::init(&telemetry_options(&settings, service_name))?;
     refuse_insecure_defaults(&settings, personal_data)?;
     apply_clock(&settings)?;
